@@ -1,0 +1,82 @@
+#include "core/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/resolver.h"
+
+namespace spiker {
+
+std::string SocketAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+    return fmt::format("[{}]:{}", buf, ntohs(a->sin6_port));
+  }
+  auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
+  inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+  return fmt::format("{}:{}", buf, ntohs(a->sin_port));
+}
+
+int start_connect(const SocketAddress& addr) noexcept {
+  int fd = socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return -errno;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) != 0 &&
+      errno != EINPROGRESS) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+int socket_error(int fd) noexcept {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
+
+void set_linger_reset(int fd) noexcept {
+  linger l{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+int listen_tcp(const std::string& host, int port, bool reuse_port) {
+  std::vector<SocketAddress> addrs = resolve(host, static_cast<uint16_t>(port));
+  const SocketAddress& a = addrs.front();
+  int fd = socket(a.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) throw SetupError(fmt::format("socket(): {}", strerror(errno)), kExitError);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&a.storage), a.len) != 0 ||
+      listen(fd, 4096) != 0) {
+    int err = errno;
+    close(fd);
+    throw SetupError(fmt::format("cannot listen on {}: {}; pick another --port", a.to_string(),
+                                 strerror(err)),
+                     kExitError);
+  }
+  return fd;
+}
+
+int local_port(int fd) noexcept {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+}  // namespace spiker

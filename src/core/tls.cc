@@ -1,0 +1,130 @@
+#include "core/tls.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace spiker {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+  unsigned long e = ERR_get_error();
+  char buf[256] = "unknown error";
+  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+  throw SetupError(fmt::format("{}: {}", what, buf), kExitUsage);
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+TlsIo map_error(SSL* ssl, int rc) {
+  switch (SSL_get_error(ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+      return TlsIo::kWantRead;
+    case SSL_ERROR_WANT_WRITE:
+      return TlsIo::kWantWrite;
+    case SSL_ERROR_ZERO_RETURN:
+      return TlsIo::kEof;
+    default:
+      return TlsIo::kError;
+  }
+}
+
+}  // namespace
+
+TlsContext::TlsContext(const TlsOptions& options) : insecure_(options.insecure) {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  if (ctx_ == nullptr) fail("cannot create TLS context");
+  SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                             SSL_MODE_RELEASE_BUFFERS);
+  if (options.insecure) {
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    if (!options.cacert.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx_, options.cacert.c_str(), nullptr) != 1) {
+        fail(fmt::format("--cacert: cannot load CA file '{}'", options.cacert));
+      }
+    } else if (SSL_CTX_set_default_verify_paths(ctx_) != 1) {
+      fail("cannot load the system CA store");
+    }
+  }
+  if (!options.cert.empty() || !options.key.empty()) {
+    if (options.cert.empty() || options.key.empty()) {
+      throw SetupError("--cert and --key go together: give both files (PEM)");
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx_, options.cert.c_str()) != 1) {
+      fail(fmt::format("--cert: cannot load certificate '{}'", options.cert));
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx_, options.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      fail(fmt::format("--key: cannot load private key '{}'", options.key));
+    }
+    if (SSL_CTX_check_private_key(ctx_) != 1) fail("--key does not match --cert");
+  }
+  if (!options.alpn.empty()) {
+    std::string wire;
+    for (const std::string& p : options.alpn) wire += static_cast<char>(p.size()), wire += p;
+    SSL_CTX_set_alpn_protos(ctx_, reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned>(wire.size()));
+  }
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+ssl_st* TlsContext::new_session(int fd, const std::string& host) const {
+  SSL* ssl = SSL_new(ctx_);
+  if (ssl == nullptr) return nullptr;
+  SSL_set_fd(ssl, fd);
+  SSL_set_connect_state(ssl);
+  bool ip = is_ip_literal(host);
+  if (!ip) SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (!insecure_) {
+    if (ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    } else {
+      SSL_set1_host(ssl, host.c_str());
+    }
+  }
+  return ssl;
+}
+
+TlsIo tls_handshake(ssl_st* ssl) noexcept {
+  int rc = SSL_do_handshake(ssl);
+  return rc == 1 ? TlsIo::kDone : map_error(ssl, rc);
+}
+
+TlsIo tls_read(ssl_st* ssl, char* buf, size_t len, size_t* n) noexcept {
+  int rc = SSL_read_ex(ssl, buf, len, n);
+  return rc == 1 ? TlsIo::kDone : map_error(ssl, rc);
+}
+
+TlsIo tls_write(ssl_st* ssl, const char* buf, size_t len, size_t* n) noexcept {
+  int rc = SSL_write_ex(ssl, buf, len, n);
+  return rc == 1 ? TlsIo::kDone : map_error(ssl, rc);
+}
+
+void tls_free(ssl_st* ssl) noexcept {
+  ERR_clear_error();
+  SSL_free(ssl);
+}
+
+int tls_pending(ssl_st* ssl) noexcept { return SSL_pending(ssl); }
+
+std::string tls_last_error(ssl_st* ssl) {
+  long v = SSL_get_verify_result(ssl);
+  if (v != X509_V_OK) return X509_verify_cert_error_string(v);
+  unsigned long e = ERR_peek_last_error();
+  char buf[256] = "handshake failed";
+  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace spiker

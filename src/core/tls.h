@@ -1,0 +1,56 @@
+// TLS client over OpenSSL, with OpenSSL's headers kept out of this header.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+struct ssl_ctx_st;
+struct ssl_st;
+
+namespace spiker {
+
+struct TlsOptions {
+  bool insecure = false;           // skip certificate and host name verification
+  std::string cacert;              // PEM file of trusted CAs; empty = system store
+  std::string cert;                // client certificate chain (PEM)
+  std::string key;                 // client private key (PEM)
+  std::vector<std::string> alpn;   // protocols offered, e.g. {"http/1.1"}
+};
+
+// Result of a non-blocking TLS operation.
+enum class TlsIo { kDone, kWantRead, kWantWrite, kEof, kError };
+
+// One SSL_CTX for the whole run (shared read-only by workers; OpenSSL locks internally only on
+// set-up paths). Throws SetupError when a file cannot be loaded.
+class TlsContext {
+ public:
+  explicit TlsContext(const TlsOptions& options);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  // A client session on connected socket `fd`, with SNI and host name verification for
+  // `host` (unless insecure). Returns nullptr when OpenSSL cannot allocate one.
+  ssl_st* new_session(int fd, const std::string& host) const;
+
+ private:
+  ssl_ctx_st* ctx_ = nullptr;
+  bool insecure_ = false;
+};
+
+// Drives the handshake one step.
+TlsIo tls_handshake(ssl_st* ssl) noexcept;
+// Reads up to `len` bytes; `*n` gets the count when kDone.
+TlsIo tls_read(ssl_st* ssl, char* buf, size_t len, size_t* n) noexcept;
+// Writes up to `len` bytes; `*n` gets the count when kDone.
+TlsIo tls_write(ssl_st* ssl, const char* buf, size_t len, size_t* n) noexcept;
+// Frees the session (no close_notify round trip: load generators close hard).
+void tls_free(ssl_st* ssl) noexcept;
+// Number of bytes OpenSSL has buffered and decrypted but not yet returned.
+int tls_pending(ssl_st* ssl) noexcept;
+// The last verification or handshake failure, for error reports (set-up and tests).
+std::string tls_last_error(ssl_st* ssl);
+
+}  // namespace spiker

@@ -1,0 +1,82 @@
+#include "core/url.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace spiker {
+namespace {
+
+[[noreturn]] void bad_url(std::string_view what, std::string_view text, std::string_view why) {
+  throw SetupError(fmt::format("{} '{}': {}; expected e.g. http://127.0.0.1:8080/path or "
+                               "https://example.test/",
+                               what, text, why));
+}
+
+}  // namespace
+
+std::string Url::to_string() const { return fmt::format("{}://{}{}", scheme, host_header, target); }
+
+Url parse_url(std::string_view text, std::string_view what) {
+  Url url;
+  size_t sep = text.find("://");
+  if (sep == std::string_view::npos) bad_url(what, text, "missing scheme (http:// or https://)");
+  for (char c : text.substr(0, sep)) {
+    url.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (url.scheme != "http" && url.scheme != "https") {
+    bad_url(what, text, fmt::format("unsupported scheme '{}' (http and https are)", url.scheme));
+  }
+  std::string_view rest = text.substr(sep + 3);
+  size_t path_start = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, path_start);
+  std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  if (size_t hash = path.find('#'); hash != std::string_view::npos) path = path.substr(0, hash);
+  if (authority.find('@') != std::string_view::npos) {
+    bad_url(what, text, "credentials in the URL are not accepted; use -H 'Authorization: ...'");
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) bad_url(what, text, "unclosed '[' in IPv6 address");
+    url.host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') bad_url(what, text, "unexpected text after ']'");
+      port_text = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.find(':');
+    url.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (url.host.empty()) bad_url(what, text, "missing host");
+  for (char c : url.host) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '\\') {
+      bad_url(what, text, "invalid character in host");
+    }
+  }
+  url.port = url.tls() ? 443 : 80;
+  if (!port_text.empty() || authority.ends_with(":")) {
+    unsigned long port = 0;
+    if (port_text.empty() || port_text.size() > 5) bad_url(what, text, "invalid port");
+    for (char c : port_text) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) bad_url(what, text, "invalid port");
+      port = port * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (port == 0 || port > 65535) bad_url(what, text, "port must be 1..65535");
+    url.port = static_cast<uint16_t>(port);
+  }
+  for (char c : path) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      bad_url(what, text, "spaces and control characters must be percent-encoded in the path");
+    }
+  }
+  url.target = path.empty() || path.front() != '/' ? "/" + std::string(path) : std::string(path);
+  bool ipv6 = url.host.find(':') != std::string::npos;
+  url.host_header = ipv6 ? "[" + url.host + "]" : url.host;
+  if (url.port != (url.tls() ? 443 : 80)) url.host_header += fmt::format(":{}", url.port);
+  return url;
+}
+
+}  // namespace spiker

@@ -1,0 +1,23 @@
+// Target URLs: http:// and https:// with host (name, IPv4 or [IPv6]), optional port, path, query.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace spiker {
+
+struct Url {
+  std::string scheme;       // "http" or "https"
+  std::string host;         // name or address; IPv6 without brackets
+  uint16_t port = 0;        // explicit or the scheme's default
+  std::string target;       // path and query as sent on the request line; "/" at least
+  std::string host_header;  // value of the Host header: host[:port], IPv6 bracketed
+  bool tls() const { return scheme == "https"; }
+  std::string to_string() const;
+};
+
+// Parses `text`; throws SetupError naming `what` (e.g. "URL") with what is accepted.
+Url parse_url(std::string_view text, std::string_view what = "URL");
+
+}  // namespace spiker

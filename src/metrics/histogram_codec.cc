@@ -1,0 +1,193 @@
+#include "metrics/histogram_codec.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace spiker::metrics {
+namespace {
+
+constexpr uint32_t kV2Cookie = 0x1c849303 | 0x10;
+constexpr uint32_t kV2CompressedCookie = 0x1c849304 | 0x10;
+constexpr size_t kHeaderSize = 40;
+
+void put_be(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_be(std::string_view in, size_t at, int bytes) {
+  if (at + static_cast<size_t>(bytes) > in.size()) throw std::runtime_error("hdr: truncated header");
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[at + i]);
+  return v;
+}
+
+void put_zigzag(std::string& out, int64_t value) {
+  uint64_t v = (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+  for (int i = 0; i < 8; ++i) {
+    if ((v >> 7) == 0) {
+      out.push_back(static_cast<char>(v));
+      return;
+    }
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));  // the 9th byte carries 8 bits
+}
+
+int64_t get_zigzag(std::string_view in, size_t& at) {
+  uint64_t v = 0;
+  for (int i = 0; i < 9; ++i) {
+    if (at >= in.size()) throw std::runtime_error("hdr: truncated counts");
+    uint64_t b = static_cast<uint8_t>(in[at++]);
+    if (i == 8) {
+      v |= b << 56;
+      break;
+    }
+    v |= (b & 0x7f) << (7 * i);
+    if ((b & 0x80) == 0) break;
+  }
+  return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+}
+
+}  // namespace
+
+std::string encode_v2(const Histogram& h) {
+  std::string counts;
+  int32_t limit = h.total_count() == 0 ? 0 : h.index_of(h.max()) + 1;
+  for (int32_t i = 0; i < limit;) {
+    int64_t c = h.count_at_index(i++);
+    if (c == 0) {
+      int64_t zeros = 1;
+      while (i < limit && h.count_at_index(i) == 0) ++zeros, ++i;
+      put_zigzag(counts, zeros > 1 ? -zeros : 0);
+    } else {
+      put_zigzag(counts, c);
+    }
+  }
+  std::string out;
+  put_be(out, kV2Cookie, 4);
+  put_be(out, counts.size(), 4);
+  put_be(out, 0, 4);  // normalizing index offset
+  put_be(out, static_cast<uint64_t>(h.significant_digits()), 4);
+  put_be(out, static_cast<uint64_t>(h.lowest_trackable()), 8);
+  put_be(out, static_cast<uint64_t>(h.highest_trackable()), 8);
+  double ratio = 1.0;
+  uint64_t ratio_bits;
+  std::memcpy(&ratio_bits, &ratio, 8);
+  put_be(out, ratio_bits, 8);
+  return out + counts;
+}
+
+std::string encode_v2_compressed(const Histogram& h) {
+  std::string raw = encode_v2(h);
+  uLongf len = compressBound(raw.size());
+  std::string z(len, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(z.data()), &len,
+                reinterpret_cast<const Bytef*>(raw.data()), raw.size(), Z_DEFAULT_COMPRESSION) !=
+      Z_OK) {
+    throw std::runtime_error("hdr: zlib compression failed");
+  }
+  z.resize(len);
+  std::string out;
+  put_be(out, kV2CompressedCookie, 4);
+  put_be(out, z.size(), 4);
+  return out + z;
+}
+
+Histogram decode_v2(std::string_view bytes) {
+  uint32_t cookie = static_cast<uint32_t>(get_be(bytes, 0, 4));
+  if (cookie == kV2CompressedCookie) {
+    size_t zlen = get_be(bytes, 4, 4);
+    if (8 + zlen > bytes.size()) throw std::runtime_error("hdr: truncated compressed payload");
+    z_stream zs{};
+    if (inflateInit(&zs) != Z_OK) throw std::runtime_error("hdr: zlib init failed");
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + 8));
+    zs.avail_in = static_cast<uInt>(zlen);
+    std::string raw;
+    char chunk[16384];
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+      zs.next_out = reinterpret_cast<Bytef*>(chunk);
+      zs.avail_out = sizeof chunk;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        inflateEnd(&zs);
+        throw std::runtime_error("hdr: corrupt compressed payload");
+      }
+      raw.append(chunk, sizeof chunk - zs.avail_out);
+      if (raw.size() > (64u << 20)) {
+        inflateEnd(&zs);
+        throw std::runtime_error("hdr: payload too large");
+      }
+    }
+    inflateEnd(&zs);
+    return decode_v2(raw);
+  }
+  if (cookie != kV2Cookie) throw std::runtime_error("hdr: not a V2 histogram encoding");
+  size_t payload = get_be(bytes, 4, 4);
+  auto digits = static_cast<int>(get_be(bytes, 12, 4));
+  auto lowest = static_cast<int64_t>(get_be(bytes, 16, 8));
+  auto highest = static_cast<int64_t>(get_be(bytes, 24, 8));
+  if (kHeaderSize + payload > bytes.size()) throw std::runtime_error("hdr: truncated counts");
+  Histogram h(lowest, highest, digits);
+  std::string_view counts = bytes.substr(kHeaderSize, payload);
+  size_t at = 0;
+  int32_t index = 0;
+  while (at < counts.size()) {
+    int64_t c = get_zigzag(counts, at);
+    if (c < 0) {
+      index += static_cast<int32_t>(-c);
+      continue;
+    }
+    if (index >= h.counts_length()) throw std::runtime_error("hdr: count index out of range");
+    h.add_at_index(index++, c);
+  }
+  return h;
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else throw std::runtime_error("base64: invalid character");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace spiker::metrics

@@ -1,0 +1,34 @@
+#include "metrics/shard.h"
+
+namespace spiker::metrics {
+
+uint64_t Shard::error_count() const noexcept {
+  uint64_t n = 0;
+  for (uint64_t e : errors) n += e;
+  return n;
+}
+
+void Shard::merge(const Shard& o) {
+  latency_us.merge(o.latency_us);
+  connect_us.merge(o.connect_us);
+  tls_handshake_us.merge(o.tls_handshake_us);
+  requests += o.requests;
+  responses += o.responses;
+  failed += o.failed;
+  bytes_sent += o.bytes_sent;
+  bytes_received += o.bytes_received;
+  connections_opened += o.connections_opened;
+  for (size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
+  for (size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
+}
+
+void Shard::reset() noexcept {
+  latency_us.reset();
+  connect_us.reset();
+  tls_handshake_us.reset();
+  requests = responses = failed = bytes_sent = bytes_received = connections_opened = 0;
+  errors.fill(0);
+  status.fill(0);
+}
+
+}  // namespace spiker::metrics

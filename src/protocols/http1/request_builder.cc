@@ -1,0 +1,75 @@
+#include "protocols/http1/request_builder.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace spiker::http1 {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> parse_header_arg(std::string_view text) {
+  size_t colon = text.find(':');
+  std::string_view name = colon == std::string_view::npos ? "" : trim(text.substr(0, colon));
+  bool ok = !name.empty() && std::all_of(name.begin(), name.end(), is_token_char);
+  std::string_view value = ok ? trim(text.substr(colon + 1)) : "";
+  for (char c : value) ok = ok && c != '\r' && c != '\n';
+  if (!ok) {
+    throw SetupError(fmt::format(
+        "-H/--header: '{}' is not a header; write 'Name: value', e.g. -H 'Accept: text/html'",
+        text));
+  }
+  return {std::string(name), std::string(value)};
+}
+
+std::string build_request(const RequestSpec& spec) {
+  bool has_host = false, has_ua = false, has_accept = false, has_length = false;
+  for (const auto& [name, value] : spec.headers) {
+    std::string n = lower(name);
+    has_host |= n == "host";
+    has_ua |= n == "user-agent";
+    has_accept |= n == "accept";
+    has_length |= n == "content-length" || n == "transfer-encoding";
+  }
+  std::string out = fmt::format("{} {} HTTP/1.1\r\n", spec.method, spec.url.target);
+  if (!has_host) out += fmt::format("Host: {}\r\n", spec.url.host_header);
+  if (!has_ua) out += "User-Agent: loadspiker/0.1\r\n";
+  if (!has_accept) out += "Accept: */*\r\n";
+  for (const auto& [name, value] : spec.headers) out += fmt::format("{}: {}\r\n", name, value);
+  bool wants_length = !spec.body.empty() || spec.method == "POST" || spec.method == "PUT" ||
+                      spec.method == "PATCH";
+  if (wants_length && !has_length) out += fmt::format("Content-Length: {}\r\n", spec.body.size());
+  if (!spec.keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += spec.body;
+  return out;
+}
+
+bool is_secret_header(std::string_view name) {
+  std::string n = lower(name);
+  return n == "authorization" || n == "proxy-authorization" || n == "cookie" ||
+         n == "set-cookie" || n == "x-api-key" || n.find("token") != std::string::npos ||
+         n.find("secret") != std::string::npos || n.find("password") != std::string::npos;
+}
+
+}  // namespace spiker::http1
