@@ -116,6 +116,11 @@ void tls_free(ssl_st* ssl) noexcept {
   SSL_free(ssl);
 }
 
+void tls_wire_bytes(ssl_st* ssl, uint64_t* read, uint64_t* written) noexcept {
+  *read = BIO_number_read(SSL_get_rbio(ssl));
+  *written = BIO_number_written(SSL_get_wbio(ssl));
+}
+
 int tls_pending(ssl_st* ssl) noexcept { return SSL_pending(ssl); }
 
 std::string tls_last_error(ssl_st* ssl) {

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ TlsIo tls_write(ssl_st* ssl, const char* buf, size_t len, size_t* n) noexcept;
 void tls_free(ssl_st* ssl) noexcept;
 // Number of bytes OpenSSL has buffered and decrypted but not yet returned.
 int tls_pending(ssl_st* ssl) noexcept;
+// Raw bytes the session's socket BIO has read and written so far (TLS records included).
+void tls_wire_bytes(ssl_st* ssl, uint64_t* read, uint64_t* written) noexcept;
 // The last verification or handshake failure, for error reports (set-up and tests).
 std::string tls_last_error(ssl_st* ssl);
 

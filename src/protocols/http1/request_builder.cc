@@ -65,11 +65,4 @@ std::string build_request(const RequestSpec& spec) {
   return out;
 }
 
-bool is_secret_header(std::string_view name) {
-  std::string n = lower(name);
-  return n == "authorization" || n == "proxy-authorization" || n == "cookie" ||
-         n == "set-cookie" || n == "x-api-key" || n.find("token") != std::string::npos ||
-         n.find("secret") != std::string::npos || n.find("password") != std::string::npos;
-}
-
 }  // namespace spiker::http1

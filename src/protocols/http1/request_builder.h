@@ -25,8 +25,4 @@ std::pair<std::string, std::string> parse_header_arg(std::string_view text);
 // them, and Connection: close when keep-alive is off.
 std::string build_request(const RequestSpec& spec);
 
-// True when `name` carries a secret (Authorization, Cookie, X-Api-Key, *token*, *secret*,
-// *password*): reports print "<redacted>" instead of its value.
-bool is_secret_header(std::string_view name);
-
 }  // namespace spiker::http1

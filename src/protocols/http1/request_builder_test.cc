@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/redact.h"
 
 namespace spiker::http1 {
 namespace {
@@ -36,7 +37,7 @@ TEST(RequestBuilder, ParsesAndRejectsHeaderArgs) {
   EXPECT_THROW(parse_header_arg("bad name: v"), SetupError);
 }
 
-TEST(RequestBuilder, KnowsSecrets) {
+TEST(Redact, KnowsSecrets) {
   EXPECT_TRUE(is_secret_header("Authorization"));
   EXPECT_TRUE(is_secret_header("cookie"));
   EXPECT_TRUE(is_secret_header("X-Auth-Token"));

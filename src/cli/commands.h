@@ -1,0 +1,16 @@
+// Subcommands of the `loadspiker` binary: each adds its options to the app and runs.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace spiker::cli {
+
+// Registers the subcommand; the returned function runs it after parsing and gives the exit code.
+std::function<int()> add_run_command(CLI::App& app);
+std::function<int()> add_serve_command(CLI::App& app);
+
+}  // namespace spiker::cli

@@ -1,0 +1,31 @@
+// loadspiker: main only dispatches to subcommands and maps errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"LoadSpiker: a fast load generator with numbers you can trust"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "loadspiker 0.1.0");
+  std::function<int()> run = spiker::cli::add_run_command(app);
+  std::function<int()> serve = spiker::cli::add_serve_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? spiker::kExitOk : spiker::kExitUsage;
+  }
+  try {
+    if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("serve")) return serve();
+  } catch (const spiker::SetupError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return spiker::kExitError;
+  }
+  return spiker::kExitUsage;
+}

@@ -1,0 +1,210 @@
+// `loadspiker run URL`: Kaioken's flag names and defaults, wrk's speed.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/resolver.h"
+#include "core/tls.h"
+#include "core/url.h"
+#include "engine/controller.h"
+#include "live/live_view.h"
+#include "protocols/http1/request_builder.h"
+#include "report/json_result.h"
+#include "report/summary.h"
+
+namespace spiker::cli {
+namespace {
+
+struct RunArgs {
+  std::string url;
+  int concurrency = 50;
+  std::string duration;  // empty: 10s, or unlimited when -n is given
+  std::string max_requests = "0";
+  int threads = 0;  // 0: one per core
+  std::string method = "GET";
+  std::vector<std::string> headers;
+  std::string body;
+  std::string body_file;
+  std::string timeout = "5s";
+  std::string connect_timeout = "2s";
+  bool insecure = false;
+  std::string cacert, cert, key;
+  bool disable_keepalive = false;
+  bool no_tui = false;
+  bool json = false;
+  std::string output;
+  bool quiet = false;
+  int pipeline = 1;
+};
+
+std::string read_file(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SetupError(fmt::format("{}: cannot read '{}'", flag, path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void validate_method(const std::string& m) {
+  bool ok = !m.empty();
+  for (char c : m) ok = ok && (std::isupper(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  if (!ok) {
+    throw SetupError(fmt::format(
+        "-m/--method: '{}' is not an HTTP method; use an upper-case name such as GET, POST, PUT",
+        m));
+  }
+}
+
+int64_t positive_ns(const std::string& text, const char* flag) {
+  int64_t ns = parse_duration(text, flag).count();
+  if (ns <= 0) throw SetupError(fmt::format("{}: must be longer than 0 (got '{}')", flag, text));
+  return ns;
+}
+
+int run(const RunArgs& a) {
+  Url url = parse_url(a.url, "URL");
+  validate_method(a.method);
+  if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
+  if (a.threads < 0) throw SetupError("-t/--threads: must be at least 1 (0 = one per core)");
+  if (a.pipeline < 1 || a.pipeline > 1024) throw SetupError("--pipeline: must be 1..1024");
+  if (!a.body.empty() && !a.body_file.empty()) {
+    throw SetupError("-b/--body and --body-file exclude each other: give one");
+  }
+  uint64_t max_requests = parse_count(a.max_requests, "-n/--max-requests");
+  int64_t duration_ns = 0;
+  if (!a.duration.empty()) {
+    duration_ns = positive_ns(a.duration, "-d/--duration");
+  } else if (max_requests == 0) {
+    duration_ns = 10'000'000'000;
+  }
+
+  http1::RequestSpec spec;
+  spec.method = a.method;
+  spec.url = url;
+  for (const std::string& h : a.headers) spec.headers.push_back(http1::parse_header_arg(h));
+  spec.body = a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file");
+  spec.keep_alive = !a.disable_keepalive;
+
+  engine::RunConfig config;
+  config.worker.addresses = resolve(url.host, url.port);
+  config.worker.host = url.host;
+  config.worker.request = http1::build_request(spec);
+  config.worker.head = a.method == "HEAD";
+  config.worker.pipeline = a.pipeline;
+  config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
+  config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
+  std::unique_ptr<TlsContext> tls;
+  if (url.tls()) {
+    TlsOptions o;
+    o.insecure = a.insecure;
+    o.cacert = a.cacert;
+    o.cert = a.cert;
+    o.key = a.key;
+    o.alpn = {"http/1.1"};
+    tls = std::make_unique<TlsContext>(o);
+    config.worker.tls = tls.get();
+  } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty()) {
+    throw SetupError("--cacert/--cert/--key need an https:// URL");
+  }
+  config.threads = a.threads > 0 ? a.threads
+                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  config.connections = a.concurrency;
+  config.max_requests = max_requests;
+  config.duration_ns = duration_ns;
+
+  live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
+  std::string shape = duration_ns > 0 ? format_duration(std::chrono::nanoseconds(duration_ns))
+                                      : fmt::format("{} requests", max_requests);
+  live::LiveView view(mode,
+                      fmt::format("loadspiker  {} {}  ·  {} connections  ·  {}", a.method,
+                                  url.to_string(), a.concurrency, shape),
+                      stderr);
+  engine::install_stop_signals();
+  engine::RunResult result = engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });
+  view.finish();
+
+  report::RunReport rep;
+  rep.info.url = url.to_string();
+  rep.info.method = a.method;
+  rep.info.headers = spec.headers;
+  rep.info.concurrency = a.concurrency;
+  rep.info.threads = result.threads;
+  rep.info.pipeline = a.pipeline;
+  rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
+  rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
+  rep.info.duration_secs = static_cast<double>(duration_ns) / 1e9;
+  rep.info.max_requests = max_requests;
+  rep.totals = &result.totals;
+  rep.timeline = &result.timeline;
+  rep.elapsed_s = result.elapsed_s;
+  rep.started_unix_ms = result.started_unix_ms;
+  rep.ended_unix_ms = result.ended_unix_ms;
+  rep.interrupted = result.interrupted;
+
+  std::string json = report::to_json(rep);
+  if (!a.output.empty()) {
+    std::ofstream out(a.output, std::ios::binary);
+    out << json;
+    if (!out) {
+      std::fprintf(stderr, "error: -o/--output: cannot write '%s'\n", a.output.c_str());
+      return kExitError;
+    }
+  }
+  if (a.json) {
+    std::fputs(json.c_str(), stdout);
+  } else if (!a.quiet) {
+    std::fputs(report::format_summary(rep, isatty(STDOUT_FILENO) != 0).c_str(), stdout);
+    if (!a.output.empty()) std::printf("  Result written to %s\n", a.output.c_str());
+  }
+  std::fflush(stdout);
+  if (result.totals.requests == 0) {
+    std::fprintf(stderr, "error: no request completed\n");
+    return kExitError;
+  }
+  return rep.error_rate() > 0.5 ? kExitError : kExitOk;
+}
+
+}  // namespace
+
+std::function<int()> add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1 (closed model)");
+  cmd->add_option("url", args->url, "Target URL (http:// or https://)")->required();
+  cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
+      ->capture_default_str();
+  cmd->add_option("-d,--duration", args->duration,
+                  "Run time: 500ms, 10s, 2m, 1h30m (default 10s; unlimited with -n)");
+  cmd->add_option("-n,--max-requests", args->max_requests,
+                  "Stop after this many requests in total (k/m suffixes; 0 = no limit)");
+  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: one per core)");
+  cmd->add_option("-m,--method", args->method, "HTTP method")->capture_default_str();
+  cmd->add_option("-H,--header", args->headers, "Request header 'Name: value' (repeatable)");
+  cmd->add_option("-b,--body", args->body, "Request body");
+  cmd->add_option("--body-file", args->body_file, "Request body from a file");
+  cmd->add_option("--timeout", args->timeout, "Request timeout")->capture_default_str();
+  cmd->add_option("--connect-timeout", args->connect_timeout, "TCP connect (+TLS) timeout")
+      ->capture_default_str();
+  cmd->add_flag("--insecure", args->insecure, "Do not verify the server's TLS certificate");
+  cmd->add_option("--cacert", args->cacert, "Trust the CAs in this PEM file");
+  cmd->add_option("--cert", args->cert, "Client certificate (PEM)");
+  cmd->add_option("--key", args->key, "Client private key (PEM)");
+  cmd->add_flag("--disable-keepalive", args->disable_keepalive, "A new connection per request");
+  cmd->add_option("--pipeline", args->pipeline, "HTTP/1.1 requests in flight per connection")
+      ->capture_default_str();
+  cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
+  cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
+  cmd->add_option("-o,--output", args->output, "Write the JSON result to this file");
+  cmd->add_flag("-q,--quiet", args->quiet, "No live view and no summary");
+  return [args] { return run(*args); };
+}
+
+}  // namespace spiker::cli

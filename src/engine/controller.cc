@@ -1,0 +1,187 @@
+#include "engine/controller.h"
+
+#include <csignal>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "core/clock.h"
+#include "engine/worker.h"
+
+namespace spiker::engine {
+namespace {
+
+using metrics::LiveState;
+using metrics::TimelinePoint;
+
+std::atomic<int> g_stop_signals{0};
+
+void on_stop_signal(int) { g_stop_signals.fetch_add(1, std::memory_order_relaxed); }
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Per-second buckets and the live window, fed with worker samples.
+class Aggregator {
+ public:
+  explicit Aggregator(int64_t publish_interval_ns) : interval_ns_(publish_interval_ns) {}
+
+  void add(const Sample& s, metrics::Shard& totals) {
+    totals.merge(*s.shard);
+    int64_t second = s.tick * interval_ns_ / 1'000'000'000;
+    auto& bucket = seconds_[second];
+    if (!bucket) bucket = std::make_unique<metrics::Shard>();
+    bucket->merge(*s.shard);
+    auto& w = recent_[s.tick];
+    if (!w) w = std::make_unique<metrics::Shard>();
+    w->merge(*s.shard);
+  }
+
+  // Moves seconds that ended before `before_s` into the timeline (gaps become zero rows).
+  void finalize(int64_t before_s, std::vector<TimelinePoint>& timeline) {
+    while (next_second_ < before_s) {
+      TimelinePoint p;
+      p.elapsed_secs = next_second_;
+      auto it = seconds_.find(next_second_);
+      if (it != seconds_.end()) {
+        const metrics::Shard& s = *it->second;
+        p.requests = s.requests;
+        p.errors = s.failed;
+        p.bytes_received = s.bytes_received;
+        p.p50_us = s.latency_us.value_at_percentile(50);
+        p.p95_us = s.latency_us.value_at_percentile(95);
+        p.p99_us = s.latency_us.value_at_percentile(99);
+        seconds_.erase(it);
+      }
+      timeline.push_back(p);
+      ++next_second_;
+    }
+  }
+
+  int64_t pending_last_second() const { return seconds_.empty() ? -1 : seconds_.rbegin()->first; }
+
+  // The last second's worth of ticks, merged; returns its length in seconds.
+  double window(metrics::Shard& out) {
+    out.reset();
+    if (recent_.empty()) return 0;
+    int64_t ticks = std::max<int64_t>(1, 1'000'000'000 / interval_ns_);
+    int64_t last = recent_.rbegin()->first;
+    while (!recent_.empty() && recent_.begin()->first <= last - ticks) recent_.erase(recent_.begin());
+    for (auto& [tick, shard] : recent_) out.merge(*shard);
+    return static_cast<double>(ticks * interval_ns_) / 1e9;
+  }
+
+ private:
+  int64_t interval_ns_;
+  int64_t next_second_ = 0;
+  std::map<int64_t, std::unique_ptr<metrics::Shard>> seconds_;
+  std::map<int64_t, std::unique_ptr<metrics::Shard>> recent_;
+};
+
+}  // namespace
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+RunResult run_load(const RunConfig& config,
+                   const std::function<void(const LiveState&)>& on_tick) {
+  RunResult result;
+  int threads = std::clamp(config.threads, 1, std::max(1, config.connections));
+  if (config.max_requests > 0) {
+    threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads),
+                                                  config.max_requests));
+  }
+  result.threads = threads;
+  g_stop_signals.store(0);
+  int64_t start_ns = mono_now_ns();
+  result.started_unix_ms = unix_ms();
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  auto t = static_cast<uint64_t>(threads);
+  for (int i = 0; i < threads; ++i) {
+    auto u = static_cast<uint64_t>(i);
+    int conns = config.connections / threads + (i < config.connections % threads ? 1 : 0);
+    uint64_t budget =
+        config.max_requests == 0 ? 0 : config.max_requests / t + (u < config.max_requests % t);
+    workers.push_back(std::make_unique<Worker>(config.worker, conns, budget, start_ns));
+  }
+  std::vector<std::thread> pool;
+  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
+
+  Aggregator agg(config.worker.publish_interval_ns);
+  metrics::Shard window;
+  bool stop_sent = false, abort_sent = false;
+  LiveState live;
+  live.duration_s = static_cast<double>(config.duration_ns) / 1e9;
+  live.max_requests = config.max_requests;
+  live.totals = &result.totals;
+  live.window = &window;
+  live.timeline = &result.timeline;
+
+  auto drain = [&] {
+    for (auto& w : workers) {
+      for (Sample& s : w->take_samples()) agg.add(s, result.totals);
+    }
+  };
+  for (;;) {
+    int64_t now = mono_now_ns();
+    int64_t next = start_ns + ((now - start_ns) / config.tick_ns + 1) * config.tick_ns;
+    bool all_done = true;
+    while (mono_now_ns() < next) {
+      all_done = std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->finished(); });
+      if (all_done) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    now = mono_now_ns();
+    int signals = g_stop_signals.load(std::memory_order_relaxed);
+    bool time_up = config.duration_ns > 0 && now - start_ns >= config.duration_ns;
+    if (!stop_sent && (time_up || signals >= 1)) {
+      for (auto& w : workers) w->stop();
+      stop_sent = true;
+      result.interrupted = signals >= 1 && !time_up;
+    }
+    if (!abort_sent && signals >= 2) {
+      for (auto& w : workers) w->abort();
+      abort_sent = true;
+    }
+    drain();
+    live.elapsed_s = static_cast<double>(now - start_ns) / 1e9;
+    agg.finalize(static_cast<int64_t>(live.elapsed_s - 0.5), result.timeline);
+    live.window_rps = 0;
+    double span = agg.window(window);
+    if (span > 0) live.window_rps = static_cast<double>(window.requests) / span;
+    live.stopping = stop_sent;
+    live.in_flight = 0;
+    for (auto& w : workers) live.in_flight += w->in_flight();
+    if (all_done) break;
+    if (on_tick) on_tick(live);
+  }
+  for (auto& th : pool) th.join();
+  int64_t end_ns = mono_now_ns();
+  result.ended_unix_ms = unix_ms();
+  drain();
+  result.elapsed_s = static_cast<double>(end_ns - start_ns) / 1e9;
+  agg.finalize(std::max<int64_t>(agg.pending_last_second() + 1,
+                                 static_cast<int64_t>(result.elapsed_s + 0.999)),
+               result.timeline);
+  live.elapsed_s = result.elapsed_s;
+  live.stopping = true;
+  live.in_flight = 0;
+  if (on_tick) on_tick(live);
+  return result;
+}
+
+}  // namespace spiker::engine

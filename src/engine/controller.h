@@ -1,0 +1,42 @@
+// The controller: starts the workers, ends the run (duration, budget, Ctrl-C), merges the
+// workers' samples every tick into totals, a per-second timeline and a live window.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/worker_config.h"
+#include "metrics/shard.h"
+#include "metrics/snapshot.h"
+
+namespace spiker::engine {
+
+struct RunConfig {
+  WorkerConfig worker;
+  int threads = 1;
+  int connections = 50;
+  uint64_t max_requests = 0;  // 0: no limit
+  int64_t duration_ns = 0;    // 0: no limit (then max_requests must be set)
+  int64_t tick_ns = 250'000'000;
+};
+
+struct RunResult {
+  metrics::Shard totals;
+  std::vector<metrics::TimelinePoint> timeline;
+  double elapsed_s = 0;       // start to the last worker's end (in-flight drain included)
+  int64_t started_unix_ms = 0;
+  int64_t ended_unix_ms = 0;
+  bool interrupted = false;   // stopped by Ctrl-C
+  int threads = 0;
+};
+
+// Runs the load. `on_tick` is called from this thread every tick and once at the end.
+RunResult run_load(const RunConfig& config,
+                   const std::function<void(const metrics::LiveState&)>& on_tick);
+
+// Installs SIGINT/SIGTERM handlers: the first asks the run to stop gracefully (in-flight
+// requests finish), the second aborts it. Results are still reported in both cases.
+void install_stop_signals();
+
+}  // namespace spiker::engine

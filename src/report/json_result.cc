@@ -1,0 +1,125 @@
+#include "report/json_result.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/redact.h"
+#include "metrics/histogram_codec.h"
+
+namespace spiker::report {
+namespace {
+
+using nlohmann::json;
+
+json latency(const metrics::Histogram& h) {
+  return {{"min", h.min()},
+          {"max", h.max()},
+          {"mean", std::round(h.mean() * 100) / 100},
+          {"stddev", std::round(h.stddev() * 100) / 100},
+          {"p50", h.value_at_percentile(50)},
+          {"p75", h.value_at_percentile(75)},
+          {"p90", h.value_at_percentile(90)},
+          {"p95", h.value_at_percentile(95)},
+          {"p99", h.value_at_percentile(99)},
+          {"p999", h.value_at_percentile(99.9)},
+          {"p9999", h.value_at_percentile(99.99)},
+          {"count", h.total_count()}};
+}
+
+json env() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  utsname u{};
+  uname(&u);
+  return {{"hostname", host},
+          {"os", fmt::format("{} {}", u.sysname, u.release)},
+          {"cpus", std::thread::hardware_concurrency()}};
+}
+
+}  // namespace
+
+std::string rfc3339(int64_t unix_ms) {
+  time_t secs = static_cast<time_t>(unix_ms / 1000);
+  tm t{};
+  gmtime_r(&secs, &t);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(unix_ms % 1000));
+}
+
+std::string to_json(const RunReport& r) {
+  const metrics::Shard& t = *r.totals;
+  json headers = json::array();
+  for (const auto& [name, value] : r.info.headers) {
+    headers.push_back(fmt::format("{}: {}", name, is_secret_header(name) ? kRedacted : value));
+  }
+  json doc;
+  doc["metadata"] = {
+      {"tool", "loadspiker"},
+      {"version", kVersion},
+      {"started_at", rfc3339(r.started_unix_ms)},
+      {"ended_at", rfc3339(r.ended_unix_ms)},
+      {"duration_secs", static_cast<int64_t>(std::llround(r.elapsed_s))},
+      {"target", {{"url", r.info.url}, {"method", r.info.method}, {"headers", headers}}},
+      {"load",
+       {{"concurrency", r.info.concurrency},
+        {"rate", r.info.rate},
+        {"ramp_up_secs", r.info.ramp_up_secs},
+        {"warmup_secs", r.info.warmup_secs},
+        {"timeout_ms", r.info.timeout_ms},
+        {"load_model", "closed"},
+        {"threads", r.info.threads},
+        {"pipeline", r.info.pipeline},
+        {"connect_timeout_ms", r.info.connect_timeout_ms},
+        {"max_requests", r.info.max_requests}}},
+      {"env", env()},
+      {"interrupted", r.interrupted},
+  };
+  doc["summary"] = {{"total_requests", t.requests},
+                    {"successful", t.requests - t.failed},
+                    {"failed", t.failed},
+                    {"error_rate", r.error_rate()},
+                    {"requests_per_sec", std::round(r.rps() * 100) / 100},
+                    {"bytes_received", t.bytes_received},
+                    {"bytes_sent", t.bytes_sent},
+                    {"elapsed_secs", r.elapsed_s}};
+  doc["latency_us"] = latency(t.latency_us);
+  json status = json::object();
+  for (int code = 0; code < metrics::kMaxStatus; ++code) {
+    if (t.status[code] != 0) status[code == 0 ? "other" : std::to_string(code)] = t.status[code];
+  }
+  doc["status_codes"] = status;
+  json errors = json::object();
+  for (size_t k = 0; k < metrics::kErrorKindCount; ++k) {
+    if (t.errors[k] != 0) errors[std::string(metrics::kErrorKindNames[k])] = t.errors[k];
+  }
+  doc["errors"] = errors;
+  json timeline = json::array();
+  for (const metrics::TimelinePoint& p : *r.timeline) {
+    timeline.push_back({{"elapsed_secs", p.elapsed_secs},
+                        {"requests", p.requests},
+                        {"errors", p.errors},
+                        {"bytes_received", p.bytes_received},
+                        {"p50_us", p.p50_us},
+                        {"p95_us", p.p95_us},
+                        {"p99_us", p.p99_us}});
+  }
+  doc["timeline"] = timeline;
+  doc["connections"] = {{"opened", t.connections_opened},
+                        {"connect_time_us", latency(t.connect_us)}};
+  if (t.tls_handshake_us.total_count() > 0) {
+    doc["connections"]["tls_handshake_us"] = latency(t.tls_handshake_us);
+  }
+  // The full latency histogram (HdrHistogram V2 compressed, base64), for lossless merging.
+  doc["histograms"] = {
+      {"latency_us", metrics::base64_encode(metrics::encode_v2_compressed(t.latency_us))}};
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace spiker::report

@@ -1,0 +1,59 @@
+#include "report/json_result.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "metrics/histogram_codec.h"
+
+namespace spiker::report {
+namespace {
+
+TEST(JsonResult, WritesKaiokenFieldsAndRedactsSecrets) {
+  metrics::Shard totals;
+  for (int i = 1; i <= 100; ++i) totals.latency_us.record(i * 10);
+  totals.requests = 104;
+  totals.responses = 100;
+  totals.failed = 6;
+  totals.status[200] = 98;
+  totals.status[500] = 2;
+  totals.errors[static_cast<size_t>(metrics::ErrorKind::kTimeout)] = 4;
+  totals.bytes_received = 12345;
+  std::vector<metrics::TimelinePoint> timeline = {{0, 50, 3, 0, 1, 2, 3}, {1, 54, 3, 0, 1, 2, 3}};
+  RunReport r;
+  r.info.url = "http://127.0.0.1:1/";
+  r.info.headers = {{"Authorization", "Bearer abc"}, {"X-Auth-Token", "t"}, {"Accept", "a"}};
+  r.info.concurrency = 5;
+  r.totals = &totals;
+  r.timeline = &timeline;
+  r.elapsed_s = 2.0;
+  r.started_unix_ms = 1'700'000'000'123;
+  r.ended_unix_ms = 1'700'000'002'123;
+  auto j = nlohmann::json::parse(to_json(r));
+  EXPECT_EQ(j["metadata"]["tool"], "loadspiker");
+  EXPECT_EQ(j["metadata"]["started_at"], "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(j["metadata"]["duration_secs"], 2);
+  EXPECT_EQ(j["metadata"]["target"]["headers"][0], "Authorization: <redacted>");
+  EXPECT_EQ(j["metadata"]["target"]["headers"][1], "X-Auth-Token: <redacted>");
+  EXPECT_EQ(j["metadata"]["target"]["headers"][2], "Accept: a");
+  EXPECT_EQ(j["metadata"]["load"]["load_model"], "closed");
+  EXPECT_EQ(j["summary"]["total_requests"], 104);
+  EXPECT_EQ(j["summary"]["successful"], 98);
+  EXPECT_EQ(j["summary"]["failed"], 6);
+  EXPECT_DOUBLE_EQ(j["summary"]["error_rate"].get<double>(), 6.0 / 104);
+  EXPECT_DOUBLE_EQ(j["summary"]["requests_per_sec"].get<double>(), 52.0);
+  EXPECT_EQ(j["latency_us"]["p50"], 500);
+  EXPECT_EQ(j["latency_us"]["p99"], 990);
+  EXPECT_EQ(j["latency_us"]["min"], 10);
+  EXPECT_EQ(j["latency_us"]["max"], 1000);
+  EXPECT_EQ(j["status_codes"]["500"], 2);
+  EXPECT_EQ(j["errors"]["timeout"], 4);
+  EXPECT_FALSE(j["errors"].contains("reset"));
+  EXPECT_EQ(j["timeline"][1]["errors"], 3);
+  auto h = metrics::decode_v2(metrics::base64_decode(j["histograms"]["latency_us"].get<std::string>()));
+  EXPECT_EQ(h.total_count(), 100);
+  EXPECT_EQ(to_json(r).find("Bearer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace spiker::report

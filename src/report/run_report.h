@@ -1,0 +1,49 @@
+// Everything an end-of-run output needs: what was run and what was measured.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "metrics/shard.h"
+#include "metrics/snapshot.h"
+
+namespace spiker::report {
+
+struct RunInfo {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;  // as given; redacted on output
+  int concurrency = 0;
+  int threads = 0;
+  int pipeline = 1;
+  double rate = 0;            // requests/s cap; 0 = unlimited
+  double ramp_up_secs = 0;
+  double warmup_secs = 0;
+  int64_t timeout_ms = 0;
+  int64_t connect_timeout_ms = 0;
+  double duration_secs = 0;   // as asked; 0 = bounded by count
+  uint64_t max_requests = 0;
+};
+
+struct RunReport {
+  RunInfo info;
+  const metrics::Shard* totals = nullptr;
+  const std::vector<metrics::TimelinePoint>* timeline = nullptr;
+  double elapsed_s = 0;
+  int64_t started_unix_ms = 0;
+  int64_t ended_unix_ms = 0;
+  bool interrupted = false;
+
+  double error_rate() const {
+    return totals->requests == 0 ? 0
+                                 : static_cast<double>(totals->failed) /
+                                       static_cast<double>(totals->requests);
+  }
+  double rps() const {
+    return elapsed_s > 0 ? static_cast<double>(totals->requests) / elapsed_s : 0;
+  }
+};
+
+}  // namespace spiker::report
