@@ -19,6 +19,7 @@ struct Connection {
   bool reused = false;        // a response already completed on this socket
   bool retried = false;       // the current batch was re-sent after a stale keep-alive close
   bool read_pending = false;  // readable edge seen while still writing
+  bool peer_closed = false;   // the peer's FIN (or an error) came with an edge already seen
   bool queued = false;        // waiting in the worker's restart list
   uint16_t batch = 0;         // requests claimed for the current cycle
   uint16_t in_flight = 0;     // requests written, responses not yet complete

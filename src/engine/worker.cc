@@ -157,6 +157,7 @@ void Worker::connect(Connection& c) noexcept {
   c.fd = fd;
   c.state = ConnState::kConnecting;
   c.reused = false;
+  c.peer_closed = false;
   c.deadline_ns = c.phase_start_ns + config_.connect_timeout_ns;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
@@ -175,9 +176,11 @@ void Worker::on_event(Connection& c, uint32_t events) noexcept {
       return;
     case ConnState::kWriting:
       if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.read_pending = true;
+      if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.peer_closed = true;
       if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) write_some(c);
       return;
     case ConnState::kReading:
+      if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.peer_closed = true;
       if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) read_some(c);
       return;
     case ConnState::kIdle:
@@ -303,8 +306,9 @@ void Worker::read_some(Connection& c) noexcept {
       shard_->bytes_received += got;
     }
     if (!on_bytes(c, buf, got)) return;
-    // A short plain read drained the socket: the next edge tells us about new data.
-    if (c.ssl == nullptr && got < cap) return;
+    // A short plain read drained the socket: the next edge tells us about new data. A close
+    // that came with this edge brings no other: read on to the end of the stream.
+    if (c.ssl == nullptr && got < cap && !c.peer_closed) return;
     if (c.state != ConnState::kReading) return;
   }
 }

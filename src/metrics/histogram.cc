@@ -95,8 +95,12 @@ void Histogram::reset() noexcept {
   max_ = 0;
 }
 
-int64_t Histogram::min() const noexcept { return total_count_ == 0 ? 0 : min_; }
-int64_t Histogram::max() const noexcept { return total_count_ == 0 ? 0 : max_; }
+int64_t Histogram::min() const noexcept {
+  return total_count_ == 0 || min_ == 0 ? 0 : lowest_equivalent(min_);
+}
+int64_t Histogram::max() const noexcept {
+  return total_count_ == 0 || max_ == 0 ? 0 : highest_equivalent(max_);
+}
 
 int64_t Histogram::size_of_equivalent_range(int64_t value) const noexcept {
   int32_t b = bucket_index(value);

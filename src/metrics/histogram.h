@@ -28,8 +28,10 @@ class Histogram {
   void reset() noexcept;
 
   int64_t total_count() const noexcept { return total_count_; }
-  int64_t min() const noexcept;  // exact smallest recorded value (0 when empty)
-  int64_t max() const noexcept;  // exact largest recorded value (0 when empty)
+  // As HdrHistogram reports them: the lowest value equivalent to the smallest recorded value and
+  // the highest equivalent to the largest (so every percentile lies between them); 0 when empty.
+  int64_t min() const noexcept;
+  int64_t max() const noexcept;
   double mean() const noexcept;
   double stddev() const noexcept;
   // HdrHistogram's getValueAtPercentile: the highest value equivalent to the value at rank

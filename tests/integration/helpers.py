@@ -1,0 +1,142 @@
+"""Shared fixtures: free ports, nginx and the embedded target on loopback, running the CLI."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+LOADSPIKER = os.environ.get("LOADSPIKER", os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "src", "cli", "loadspiker"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def run_cli(*args, timeout=120, check_json=True):
+    """Runs `loadspiker run ... --json`; returns (exit code, parsed JSON or None, stderr)."""
+    cmd = [LOADSPIKER, "run", *args]
+    if check_json:
+        cmd.append("--json")
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    doc = None
+    if check_json and p.stdout.strip():
+        doc = json.loads(p.stdout)
+    return p.returncode, doc, p.stderr if check_json else p.stdout + p.stderr
+
+
+def find_nginx():
+    for path in ("/usr/sbin/nginx", shutil.which("nginx")):
+        if path and os.path.exists(path):
+            return path
+    raise unittest.SkipTest("nginx is not installed: run scripts/install-deps")
+
+
+class Nginx:
+    """nginx on a free loopback port with an access log of status and bytes sent."""
+
+    def __init__(self, extra_server="", keepalive_requests=100000, tls=None):
+        self.dir = tempfile.mkdtemp(prefix="spiker-nginx-")
+        self.port = free_port()
+        self.log = os.path.join(self.dir, "access.log")
+        os.makedirs(os.path.join(self.dir, "html"))
+        with open(os.path.join(self.dir, "html", "index.html"), "w") as f:
+            f.write("x" * 612)
+        listen = f"127.0.0.1:{self.port}"
+        self.scheme = "https" if tls else "http"
+        tls_conf = ""
+        if tls:
+            listen += " ssl"
+            tls_conf = f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};"
+        conf = f"""
+user root;
+worker_processes 1;
+daemon off;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 20000; }}
+http {{
+  log_format counted '$status $bytes_sent $request_method $request_uri';
+  access_log {self.log} counted;
+  client_body_temp_path {self.dir}/body;
+  proxy_temp_path {self.dir}/proxy;
+  fastcgi_temp_path {self.dir}/fastcgi;
+  uwsgi_temp_path {self.dir}/uwsgi;
+  scgi_temp_path {self.dir}/scgi;
+  keepalive_requests {keepalive_requests};
+  keepalive_timeout 60s;
+  server {{
+    listen {listen};
+    {tls_conf}
+    root {self.dir}/html;
+    location = /missing {{ return 404 "no such thing\\n"; }}
+    location = /error {{ return 503 "busy\\n"; }}
+    {extra_server}
+  }}
+}}
+"""
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen([find_nginx(), "-c", self.conf, "-p", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(self.port)
+        except RuntimeError:
+            self.proc.kill()
+            raise RuntimeError("nginx did not start: " + self.proc.stderr.read().decode())
+
+    def url(self, path="/"):
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def log_lines(self, settle=0.3):
+        time.sleep(settle)  # nginx writes the log line after the response
+        with open(self.log) as f:
+            return [line.split() for line in f if line.strip()]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Target:
+    """`loadspiker serve` on a free port."""
+
+    def __init__(self, threads=1):
+        self.proc = subprocess.Popen([LOADSPIKER, "serve", "--port", "0", "--threads", str(threads)],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        # "loadspiker target listening on http://127.0.0.1:PORT/ (...)"
+        self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        wait_for_port(self.port)
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
