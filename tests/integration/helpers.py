@@ -127,6 +127,7 @@ class Target:
         self.proc = subprocess.Popen([LOADSPIKER, "serve", "--port", "0", "--threads", str(threads)],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
+        self.proc.stdout.close()
         # "loadspiker target listening on http://127.0.0.1:PORT/ (...)"
         self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
         wait_for_port(self.port)
