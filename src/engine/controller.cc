@@ -133,17 +133,19 @@ RunResult run_load(const RunConfig& config,
 
   auto drain = [&] {
     for (auto& w : workers) {
-      for (Sample& s : w->take_samples()) agg.add(s, result.totals);
+      for (Sample& s : w->take_samples()) {
+        agg.add(s, result.totals);
+        w->recycle(std::move(s.shard));
+      }
     }
   };
   for (;;) {
     int64_t now = mono_now_ns();
     int64_t next = start_ns + ((now - start_ns) / config.tick_ns + 1) * config.tick_ns;
-    bool all_done = true;
-    while (mono_now_ns() < next) {
+    bool all_done = false;
+    for (int64_t t = mono_now_ns(); t < next && !all_done; t = mono_now_ns()) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(next - t, 25'000'000)));
       all_done = std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->finished(); });
-      if (all_done) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     now = mono_now_ns();
     int signals = g_stop_signals.load(std::memory_order_relaxed);

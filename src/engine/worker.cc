@@ -425,10 +425,22 @@ void Worker::publish(int64_t tick) {
   for (const Connection& c : conns_) in_flight += c.in_flight;
   in_flight_published_.store(in_flight, std::memory_order_relaxed);
   Sample sample{last_tick_, std::move(shard_)};
-  shard_ = std::make_unique<metrics::Shard>();
   last_tick_ = tick;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_.push_back(std::move(sample));
+    if (!spares_.empty()) {
+      shard_ = std::move(spares_.back());
+      spares_.pop_back();
+    }
+  }
+  if (!shard_) shard_ = std::make_unique<metrics::Shard>();
+}
+
+void Worker::recycle(std::unique_ptr<metrics::Shard> shard) {
+  shard->reset();
   std::lock_guard<std::mutex> lock(mailbox_mutex_);
-  mailbox_.push_back(std::move(sample));
+  spares_.push_back(std::move(shard));
 }
 
 std::vector<Sample> Worker::take_samples() {

@@ -31,7 +31,7 @@ Histogram::Histogram(int64_t lowest, int64_t highest, int significant_digits)
     ++buckets;
   }
   bucket_count_ = buckets;
-  counts_.assign(static_cast<size_t>((bucket_count_ + 1) * sub_bucket_half_count_), 0);
+  counts_ = ZeroedCounts(static_cast<size_t>((bucket_count_ + 1) * sub_bucket_half_count_));
 }
 
 int32_t Histogram::bucket_index(int64_t value) const noexcept {
@@ -77,7 +77,9 @@ void Histogram::merge(const Histogram& other) {
   if (other.total_count_ == 0) return;
   if (other.counts_.size() == counts_.size() && other.unit_magnitude_ == unit_magnitude_ &&
       other.sub_bucket_count_ == sub_bucket_count_) {
-    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+    // Only the indexes between other's smallest and largest value can hold counts.
+    auto [from, to] = other.used_range();
+    for (int32_t i = from; i <= to; ++i) counts_[i] += other.counts_[i];
     total_count_ += other.total_count_;
   } else {
     for (int32_t i = 0; i < other.counts_length(); ++i) {
@@ -88,8 +90,14 @@ void Histogram::merge(const Histogram& other) {
   max_ = std::max(max_, other.max_);
 }
 
+std::pair<int32_t, int32_t> Histogram::used_range() const noexcept {
+  if (total_count_ == 0) return {0, -1};
+  return {index_of(min_), index_of(max_)};
+}
+
 void Histogram::reset() noexcept {
-  std::fill(counts_.begin(), counts_.end(), 0);
+  auto [from, to] = used_range();
+  if (to >= from) std::fill(counts_.begin() + from, counts_.begin() + to + 1, int64_t{0});
   total_count_ = 0;
   min_ = INT64_MAX;
   max_ = 0;
@@ -126,7 +134,8 @@ int64_t Histogram::median_equivalent(int64_t value) const noexcept {
 double Histogram::mean() const noexcept {
   if (total_count_ == 0) return 0;
   double sum = 0;
-  for (int32_t i = 0; i < counts_length(); ++i) {
+  auto [from, to] = used_range();
+  for (int32_t i = from; i <= to; ++i) {
     if (counts_[i] != 0) sum += static_cast<double>(median_equivalent(value_at_index(i))) *
                                 static_cast<double>(counts_[i]);
   }
@@ -137,7 +146,8 @@ double Histogram::stddev() const noexcept {
   if (total_count_ == 0) return 0;
   double m = mean();
   double sq = 0;
-  for (int32_t i = 0; i < counts_length(); ++i) {
+  auto [from, to] = used_range();
+  for (int32_t i = from; i <= to; ++i) {
     if (counts_[i] != 0) {
       double d = static_cast<double>(median_equivalent(value_at_index(i))) - m;
       sq += d * d * static_cast<double>(counts_[i]);
@@ -154,7 +164,8 @@ int64_t Histogram::value_at_percentile(double percentile) const noexcept {
   auto rank = static_cast<int64_t>(std::ceil(p / 100.0 * static_cast<double>(total_count_)));
   rank = std::max<int64_t>(rank, 1);
   int64_t seen = 0;
-  for (int32_t i = 0; i < counts_length(); ++i) {
+  auto [from, to] = used_range();
+  for (int32_t i = from; i <= to; ++i) {
     seen += counts_[i];
     if (seen >= rank) {
       int64_t v = value_at_index(i);

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <utility>
+
+#include "metrics/zeroed_counts.h"
 
 namespace spiker::metrics {
 
@@ -56,6 +58,8 @@ class Histogram {
 
  private:
   int32_t bucket_index(int64_t value) const noexcept;
+  // The first and last count index that may be non-zero ({0, -1} when empty).
+  std::pair<int32_t, int32_t> used_range() const noexcept;
 
   int64_t lowest_, highest_;
   int digits_;
@@ -68,7 +72,7 @@ class Histogram {
   int64_t total_count_ = 0;
   int64_t min_ = INT64_MAX;
   int64_t max_ = 0;
-  std::vector<int64_t> counts_;
+  ZeroedCounts counts_;
 };
 
 }  // namespace spiker::metrics

@@ -44,6 +44,12 @@ class ResponseParser {
   enum class Header : uint8_t { kOther, kContentLength, kTransferEncoding, kConnection };
 
   ParseStatus fail(metrics::ErrorKind kind) noexcept;
+  // Parses a whole response head found in one piece, line by line with memchr (the common
+  // case). Returns the bytes it used, 0 when the head is not complete in [data, data + len)
+  // (the byte-wise states then take over), or SIZE_MAX on malformed input.
+  size_t parse_head_at_once(const char* data, size_t len) noexcept;
+  bool known_header_line(const char* name, size_t name_len, const char* value,
+                         size_t value_len) noexcept;
   // Returns kComplete, kNeedMore (continue parsing) or kError.
   ParseStatus on_head_done() noexcept;
   bool status_line_byte(char c) noexcept;
