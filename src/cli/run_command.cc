@@ -13,6 +13,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/resolver.h"
+#include "core/socket.h"
 #include "core/tls.h"
 #include "core/url.h"
 #include "engine/controller.h"
@@ -80,6 +81,14 @@ int run(const RunArgs& a) {
     throw SetupError("-b/--body and --body-file exclude each other: give one");
   }
   uint64_t max_requests = parse_count(a.max_requests, "-n/--max-requests");
+  uint64_t files_needed = static_cast<uint64_t>(a.concurrency) + 64;
+  uint64_t files = raise_open_file_limit(files_needed);
+  if (files < files_needed) {
+    throw SetupError(fmt::format(
+        "-c/--concurrency {} needs {} open files but the limit is {}; raise it (ulimit -n {}) "
+        "or use fewer connections",
+        a.concurrency, files_needed, files, files_needed));
+  }
   int64_t duration_ns = 0;
   if (!a.duration.empty()) {
     duration_ns = positive_ns(a.duration, "-d/--duration");

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fmt/format.h>
 
@@ -69,6 +71,16 @@ int listen_tcp(const std::string& host, int port, bool reuse_port) {
                      kExitError);
   }
   return fd;
+}
+
+uint64_t raise_open_file_limit(uint64_t wanted) noexcept {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur >= wanted) return lim.rlim_cur;
+  rlimit raised = lim;
+  raised.rlim_cur = std::min<rlim_t>(wanted, lim.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  return lim.rlim_cur;
 }
 
 int local_port(int fd) noexcept {

@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <string>
 
 namespace spiker {
@@ -26,6 +27,10 @@ void set_linger_reset(int fd) noexcept;
 // Listening socket bound to host:port (port 0 picks a free one), non-blocking, SO_REUSEADDR,
 // and SO_REUSEPORT when `reuse_port`. Throws SetupError on failure.
 int listen_tcp(const std::string& host, int port, bool reuse_port);
+
+// Raises the soft open-file limit toward `wanted` (up to the hard limit); returns the new soft
+// limit.
+uint64_t raise_open_file_limit(uint64_t wanted) noexcept;
 
 // The local port a socket is bound to.
 int local_port(int fd) noexcept;
