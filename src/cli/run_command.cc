@@ -1,9 +1,9 @@
 // `loadspiker run URL`: Kaioken's flag names and defaults, wrk's speed.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -124,8 +124,9 @@ int run(const RunArgs& a) {
   } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty()) {
     throw SetupError("--cacert/--cert/--key need an https:// URL");
   }
-  config.threads = a.threads > 0 ? a.threads
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  config.threads = a.threads > 0
+                       ? a.threads
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   config.connections = a.concurrency;
   config.max_requests = max_requests;
   config.duration_ns = duration_ns;
@@ -138,7 +139,8 @@ int run(const RunArgs& a) {
                                   url.to_string(), a.concurrency, shape),
                       stderr);
   engine::install_stop_signals();
-  engine::RunResult result = engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });
+  engine::RunResult result =
+      engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });
   view.finish();
 
   report::RunReport rep;

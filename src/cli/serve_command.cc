@@ -1,7 +1,6 @@
 // `loadspiker serve`: the embedded target, the default thing to load.
-#include <csignal>
-
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -33,10 +32,12 @@ int serve(const ServeArgs& a) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
-  std::printf("loadspiker target listening on http://%s:%d/ (%d threads)\n", a.host.c_str(),
+  std::string shown = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
+  std::printf("loadspiker target listening on http://%s:%d/ (%d threads)\n", shown.c_str(),
               server.port(), a.threads);
-  std::printf("endpoints: / /json /bytes/{n} /delay/{ms} /status/{code} /echo /login /me "
-              "/stall?ms=N\n");
+  std::printf(
+      "endpoints: / /json /bytes/{n} /delay/{ms} /status/{code} /echo /login /me "
+      "/stall?ms=N\n");
   std::fflush(stdout);
   server.run();
   g_server = nullptr;

@@ -1,8 +1,9 @@
 #include "core/duration.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -23,8 +24,8 @@ double unit_ns(std::string_view unit) {
 
 [[noreturn]] void bad_duration(std::string_view text, std::string_view what) {
   throw SetupError(fmt::format(
-      "{}: '{}' is not a duration; write a number with a unit, e.g. 500ms, 10s, 2m, 1h30m",
-      what, text));
+      "{}: '{}' is not a duration; write a number with a unit, e.g. 500ms, 10s, 2m, 1h30m", what,
+      text));
 }
 
 }  // namespace
@@ -84,7 +85,8 @@ uint64_t parse_count(std::string_view text, std::string_view what) {
     if (last == 'm') multiplier = 1'000'000, digits.remove_suffix(1);
   }
   if (digits.empty() || digits.size() > 15) {
-    throw SetupError(fmt::format("{}: '{}' is not a count; write e.g. 1000, 10k or 2m", what, text));
+    throw SetupError(
+        fmt::format("{}: '{}' is not a count; write e.g. 1000, 10k or 2m", what, text));
   }
   uint64_t value = 0;
   for (char c : digits) {

@@ -11,8 +11,8 @@ namespace spiker {
 inline bool is_secret_header(std::string_view name) {
   std::string n(name);
   for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return n == "authorization" || n == "proxy-authorization" || n == "cookie" ||
-         n == "set-cookie" || n == "x-api-key" || n.find("token") != std::string::npos ||
+  return n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie" ||
+         n == "x-api-key" || n.find("token") != std::string::npos ||
          n.find("secret") != std::string::npos || n.find("password") != std::string::npos;
 }
 

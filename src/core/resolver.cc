@@ -1,9 +1,9 @@
 #include "core/resolver.h"
 
+#include <fmt/format.h>
 #include <netdb.h>
 
 #include <cstring>
-#include <fmt/format.h>
 
 #include "core/error.h"
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/resolver.h"
@@ -66,9 +66,9 @@ int listen_tcp(const std::string& host, int port, bool reuse_port) {
       listen(fd, 4096) != 0) {
     int err = errno;
     close(fd);
-    throw SetupError(fmt::format("cannot listen on {}: {}; pick another --port", a.to_string(),
-                                 strerror(err)),
-                     kExitError);
+    throw SetupError(
+        fmt::format("cannot listen on {}: {}; pick another --port", a.to_string(), strerror(err)),
+        kExitError);
   }
   return fd;
 }

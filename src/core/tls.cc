@@ -1,11 +1,10 @@
 #include "core/tls.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 

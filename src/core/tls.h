@@ -13,11 +13,11 @@ struct ssl_st;
 namespace spiker {
 
 struct TlsOptions {
-  bool insecure = false;           // skip certificate and host name verification
-  std::string cacert;              // PEM file of trusted CAs; empty = system store
-  std::string cert;                // client certificate chain (PEM)
-  std::string key;                 // client private key (PEM)
-  std::vector<std::string> alpn;   // protocols offered, e.g. {"http/1.1"}
+  bool insecure = false;          // skip certificate and host name verification
+  std::string cacert;             // PEM file of trusted CAs; empty = system store
+  std::string cert;               // client certificate chain (PEM)
+  std::string key;                // client private key (PEM)
+  std::vector<std::string> alpn;  // protocols offered, e.g. {"http/1.1"}
 };
 
 // Result of a non-blocking TLS operation.

@@ -8,9 +8,10 @@ namespace spiker {
 namespace {
 
 [[noreturn]] void bad_url(std::string_view what, std::string_view text, std::string_view why) {
-  throw SetupError(fmt::format("{} '{}': {}; expected e.g. http://127.0.0.1:8080/path or "
-                               "https://example.test/",
-                               what, text, why));
+  throw SetupError(
+      fmt::format("{} '{}': {}; expected e.g. http://127.0.0.1:8080/path or "
+                  "https://example.test/",
+                  what, text, why));
 }
 
 }  // namespace
@@ -72,7 +73,8 @@ Url parse_url(std::string_view text, std::string_view what) {
       bad_url(what, text, "spaces and control characters must be percent-encoded in the path");
     }
   }
-  url.target = path.empty() || path.front() != '/' ? "/" + std::string(path) : std::string(path);
+  if (path.empty() || path.front() != '/') url.target = "/";
+  url.target.append(path);
   bool ipv6 = url.host.find(':') != std::string::npos;
   url.host_header = ipv6 ? "[" + url.host + "]" : url.host;
   if (url.port != (url.tls() ? 443 : 80)) url.host_header += fmt::format(":{}", url.port);

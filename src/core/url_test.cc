@@ -36,9 +36,9 @@ TEST(Url, ParsesIpv6) {
 }
 
 TEST(Url, RejectsBadInputWithReason) {
-  for (const char* bad : {"localhost:8080", "ftp://h/", "http://", "http://h:0/", "http://h:70000/",
-                          "http://h:abc/", "http://[::1/", "http://u:p@h/", "http://h/a b",
-                          "http://h:/"}) {
+  for (const char* bad :
+       {"localhost:8080", "ftp://h/", "http://", "http://h:0/", "http://h:70000/", "http://h:abc/",
+        "http://[::1/", "http://u:p@h/", "http://h/a b", "http://h:/"}) {
     try {
       parse_url(bad);
       ADD_FAILURE() << "accepted " << bad;

@@ -1,10 +1,9 @@
 #include "engine/controller.h"
 
-#include <csignal>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <memory>
 #include <thread>
@@ -73,7 +72,8 @@ class Aggregator {
     if (recent_.empty()) return 0;
     int64_t ticks = std::max<int64_t>(1, 1'000'000'000 / interval_ns_);
     int64_t last = recent_.rbegin()->first;
-    while (!recent_.empty() && recent_.begin()->first <= last - ticks) recent_.erase(recent_.begin());
+    while (!recent_.empty() && recent_.begin()->first <= last - ticks)
+      recent_.erase(recent_.begin());
     for (auto& [tick, shard] : recent_) out.merge(*shard);
     return static_cast<double>(ticks * interval_ns_) / 1e9;
   }
@@ -96,13 +96,12 @@ void install_stop_signals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-RunResult run_load(const RunConfig& config,
-                   const std::function<void(const LiveState&)>& on_tick) {
+RunResult run_load(const RunConfig& config, const std::function<void(const LiveState&)>& on_tick) {
   RunResult result;
   int threads = std::clamp(config.threads, 1, std::max(1, config.connections));
   if (config.max_requests > 0) {
-    threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads),
-                                                  config.max_requests));
+    threads =
+        static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads), config.max_requests));
   }
   result.threads = threads;
   g_stop_signals.store(0);
@@ -144,7 +143,8 @@ RunResult run_load(const RunConfig& config,
     int64_t next = start_ns + ((now - start_ns) / config.tick_ns + 1) * config.tick_ns;
     bool all_done = false;
     for (int64_t t = mono_now_ns(); t < next && !all_done; t = mono_now_ns()) {
-      std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(next - t, 25'000'000)));
+      std::this_thread::sleep_for(
+          std::chrono::nanoseconds(std::min<int64_t>(next - t, 25'000'000)));
       all_done = std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->finished(); });
     }
     now = mono_now_ns();

@@ -24,10 +24,10 @@ struct RunConfig {
 struct RunResult {
   metrics::Shard totals;
   std::vector<metrics::TimelinePoint> timeline;
-  double elapsed_s = 0;       // start to the last worker's end (in-flight drain included)
+  double elapsed_s = 0;  // start to the last worker's end (in-flight drain included)
   int64_t started_unix_ms = 0;
   int64_t ended_unix_ms = 0;
-  bool interrupted = false;   // stopped by Ctrl-C
+  bool interrupted = false;  // stopped by Ctrl-C
   int threads = 0;
 };
 

@@ -13,8 +13,8 @@
 namespace spiker::engine {
 namespace {
 
-using metrics::ErrorKind;
 using http1::ParseStatus;
+using metrics::ErrorKind;
 
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kMaxEvents = 256;
@@ -39,8 +39,7 @@ ErrorKind classify_errno(int err) noexcept {
 
 }  // namespace
 
-Worker::Worker(const WorkerConfig& config, int connections, uint64_t max_requests,
-               int64_t start_ns)
+Worker::Worker(const WorkerConfig& config, int connections, uint64_t max_requests, int64_t start_ns)
     : config_(config),
       request_len_(config.request.size()),
       max_requests_(max_requests),
@@ -104,7 +103,10 @@ void Worker::loop() {
     if (tick > last_tick_) publish(tick);
     int64_t next_publish = start_ns_ + (last_tick_ + 1) * config_.publish_interval_ns;
     int64_t wake = std::min(next_scan, next_publish);
-    int timeout_ms = restart_.empty() ? static_cast<int>(std::max<int64_t>(0, (wake - now + 999'999) / 1'000'000)) : 0;
+    int timeout_ms =
+        restart_.empty()
+            ? static_cast<int>(std::max<int64_t>(0, (wake - now + 999'999) / 1'000'000))
+            : 0;
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, std::min(timeout_ms, 100));
     for (int i = 0; i < n; ++i) {
       on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);

@@ -1,9 +1,9 @@
 #include "live/live_view.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fmt/format.h>
 
 namespace spiker::live {
 
@@ -66,7 +66,8 @@ std::string status_line(const Shard& t) {
 std::string error_line(const Shard& t) {
   std::string out;
   for (size_t k = 0; k < kErrorKindCount; ++k) {
-    if (t.errors[k] != 0) out += fmt::format("  {}: {}", kErrorKindNames[k], format_count(t.errors[k]));
+    if (t.errors[k] != 0)
+      out += fmt::format("  {}: {}", kErrorKindNames[k], format_count(t.errors[k]));
   }
   return out.empty() ? "  none" : out;
 }
@@ -90,7 +91,8 @@ void LiveView::draw_terminal(const LiveState& s) {
     remaining = fmt::format("remaining {:.1f}s", std::max(0.0, s.duration_s - s.elapsed_s));
   } else if (s.max_requests > 0) {
     progress = std::min(1.0, static_cast<double>(t.requests) / static_cast<double>(s.max_requests));
-    remaining = fmt::format("{} of {} requests", format_count(t.requests), format_count(s.max_requests));
+    remaining =
+        fmt::format("{} of {} requests", format_count(t.requests), format_count(s.max_requests));
   }
   constexpr int kBarWidth = 40;
   int filled = static_cast<int>(progress * kBarWidth);
@@ -100,12 +102,12 @@ void LiveView::draw_terminal(const LiveState& s) {
   const Shard& w = *s.window;
   std::string lines[] = {
       fmt::format("\x1b[1m{}\x1b[0m", title_),
-      fmt::format(" {} {:3.0f}%  elapsed {:.1f}s  {}{}", bar, progress * 100, s.elapsed_s,
-                  remaining,
-                  s.stopping ? fmt::format("  (stopping: {} in flight; Ctrl-C again to abort)",
-                                           s.in_flight)
-                             : ""),
-      fmt::format(" RPS  now {:>10}  avg {:>10}  {}", format_count(static_cast<uint64_t>(s.window_rps)),
+      fmt::format(
+          " {} {:3.0f}%  elapsed {:.1f}s  {}{}", bar, progress * 100, s.elapsed_s, remaining,
+          s.stopping ? fmt::format("  (stopping: {} in flight; Ctrl-C again to abort)", s.in_flight)
+                     : ""),
+      fmt::format(" RPS  now {:>10}  avg {:>10}  {}",
+                  format_count(static_cast<uint64_t>(s.window_rps)),
                   format_count(static_cast<uint64_t>(avg)), sparkline(s, 40)),
       fmt::format(" latency (last 1s)  p50 {:>9}  p95 {:>9}  p99 {:>9}",
                   format_us(static_cast<double>(w.latency_us.value_at_percentile(50))),
@@ -128,13 +130,14 @@ void LiveView::draw_plain(const LiveState& s) {
   if (s.elapsed_s < next_plain_s_) return;
   next_plain_s_ = s.elapsed_s + 5;
   const Shard& t = *s.totals;
-  std::fputs(fmt::format("[{:6.1f}s] requests={} rps={:.0f} p50={} p99={} errors={}{}\n",
-                         s.elapsed_s, t.requests, s.window_rps,
-                         format_us(static_cast<double>(s.window->latency_us.value_at_percentile(50))),
-                         format_us(static_cast<double>(s.window->latency_us.value_at_percentile(99))),
-                         t.failed, s.stopping ? " (stopping)" : "")
-                 .c_str(),
-             out_);
+  std::fputs(
+      fmt::format("[{:6.1f}s] requests={} rps={:.0f} p50={} p99={} errors={}{}\n", s.elapsed_s,
+                  t.requests, s.window_rps,
+                  format_us(static_cast<double>(s.window->latency_us.value_at_percentile(50))),
+                  format_us(static_cast<double>(s.window->latency_us.value_at_percentile(99))),
+                  t.failed, s.stopping ? " (stopping)" : "")
+          .c_str(),
+      out_);
   std::fflush(out_);
 }
 

@@ -37,9 +37,9 @@ class LiveView {
 LiveMode choose_live_mode(bool quiet, bool no_tui, std::FILE* out);
 
 // Helpers shared with the end-of-run summary.
-std::string format_us(double us);             // "850us", "12.3ms", "1.20s"
-std::string format_count(uint64_t n);         // "1,234,567"
-std::string format_bytes(double bytes);       // "12.3 MiB"
+std::string format_us(double us);        // "850us", "12.3ms", "1.20s"
+std::string format_count(uint64_t n);    // "1,234,567"
+std::string format_bytes(double bytes);  // "12.3 MiB"
 std::string sparkline(const metrics::LiveState& state, size_t width);
 
 }  // namespace spiker::live

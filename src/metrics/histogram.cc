@@ -136,8 +136,9 @@ double Histogram::mean() const noexcept {
   double sum = 0;
   auto [from, to] = used_range();
   for (int32_t i = from; i <= to; ++i) {
-    if (counts_[i] != 0) sum += static_cast<double>(median_equivalent(value_at_index(i))) *
-                                static_cast<double>(counts_[i]);
+    if (counts_[i] != 0)
+      sum += static_cast<double>(median_equivalent(value_at_index(i))) *
+             static_cast<double>(counts_[i]);
   }
   return sum / static_cast<double>(total_count_);
 }

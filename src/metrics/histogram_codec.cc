@@ -17,7 +17,8 @@ void put_be(std::string& out, uint64_t v, int bytes) {
 }
 
 uint64_t get_be(std::string_view in, size_t at, int bytes) {
-  if (at + static_cast<size_t>(bytes) > in.size()) throw std::runtime_error("hdr: truncated header");
+  if (at + static_cast<size_t>(bytes) > in.size())
+    throw std::runtime_error("hdr: truncated header");
   uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[at + i]);
   return v;
@@ -85,8 +86,8 @@ std::string encode_v2_compressed(const Histogram& h) {
   uLongf len = compressBound(raw.size());
   std::string z(len, '\0');
   if (compress2(reinterpret_cast<Bytef*>(z.data()), &len,
-                reinterpret_cast<const Bytef*>(raw.data()), raw.size(), Z_DEFAULT_COMPRESSION) !=
-      Z_OK) {
+                reinterpret_cast<const Bytef*>(raw.data()), raw.size(),
+                Z_DEFAULT_COMPRESSION) != Z_OK) {
     throw std::runtime_error("hdr: zlib compression failed");
   }
   z.resize(len);
@@ -173,13 +174,20 @@ std::string base64_decode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else throw std::runtime_error("base64: invalid character");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      throw std::runtime_error("base64: invalid character");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {

@@ -10,7 +10,8 @@ namespace {
 void expect_same(const Histogram& a, const Histogram& b) {
   ASSERT_EQ(a.total_count(), b.total_count());
   ASSERT_EQ(a.counts_length(), b.counts_length());
-  for (int32_t i = 0; i < a.counts_length(); ++i) ASSERT_EQ(a.count_at_index(i), b.count_at_index(i));
+  for (int32_t i = 0; i < a.counts_length(); ++i)
+    ASSERT_EQ(a.count_at_index(i), b.count_at_index(i));
   for (double p : {50.0, 90.0, 99.0, 99.9, 100.0}) {
     EXPECT_EQ(a.value_at_percentile(p), b.value_at_percentile(p));
   }

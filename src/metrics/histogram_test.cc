@@ -67,7 +67,8 @@ TEST(Histogram, MergeEqualsRecordingEverythingInOne) {
   EXPECT_EQ(a.total_count(), all.total_count());
   EXPECT_EQ(a.min(), all.min());
   EXPECT_EQ(a.max(), all.max());
-  for (int32_t i = 0; i < all.counts_length(); ++i) ASSERT_EQ(a.count_at_index(i), all.count_at_index(i));
+  for (int32_t i = 0; i < all.counts_length(); ++i)
+    ASSERT_EQ(a.count_at_index(i), all.count_at_index(i));
   EXPECT_DOUBLE_EQ(a.mean(), all.mean());
 }
 

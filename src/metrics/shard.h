@@ -13,21 +13,19 @@ namespace spiker::metrics {
 inline constexpr int kMaxStatus = 600;  // status codes 100..599; others count at index 0
 
 struct Shard {
-  Histogram latency_us;        // service time: first byte of the request written to last byte read
-  Histogram connect_us;        // TCP connect (SYN to established)
-  Histogram tls_handshake_us;  // TLS handshake, after connect
-  uint64_t requests = 0;       // finished requests: responses + transport errors
-  uint64_t responses = 0;      // complete HTTP responses (any status)
-  uint64_t failed = 0;         // status >= 400 or transport error
-  uint64_t bytes_sent = 0;     // wire bytes written (TLS records included)
-  uint64_t bytes_received = 0; // wire bytes read (TLS records included)
+  Histogram latency_us;         // service time: first byte of the request written to last byte read
+  Histogram connect_us;         // TCP connect (SYN to established)
+  Histogram tls_handshake_us;   // TLS handshake, after connect
+  uint64_t requests = 0;        // finished requests: responses + transport errors
+  uint64_t responses = 0;       // complete HTTP responses (any status)
+  uint64_t failed = 0;          // status >= 400 or transport error
+  uint64_t bytes_sent = 0;      // wire bytes written (TLS records included)
+  uint64_t bytes_received = 0;  // wire bytes read (TLS records included)
   uint64_t connections_opened = 0;
   std::array<uint64_t, kErrorKindCount> errors{};
   std::array<uint64_t, kMaxStatus> status{};
 
-  void record_status(int code) noexcept {
-    ++status[code >= 100 && code < kMaxStatus ? code : 0];
-  }
+  void record_status(int code) noexcept { ++status[code >= 100 && code < kMaxStatus ? code : 0]; }
   void record_error(ErrorKind kind) noexcept {
     ++errors[static_cast<size_t>(kind)];
     ++requests;

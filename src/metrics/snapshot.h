@@ -12,7 +12,7 @@ namespace spiker::metrics {
 struct TimelinePoint {
   int64_t elapsed_secs = 0;  // this row covers [elapsed_secs, elapsed_secs + 1) since start
   uint64_t requests = 0;
-  uint64_t errors = 0;       // failed requests (transport errors and status >= 400)
+  uint64_t errors = 0;  // failed requests (transport errors and status >= 400)
   uint64_t bytes_received = 0;
   int64_t p50_us = 0, p95_us = 0, p99_us = 0;
 };
@@ -20,7 +20,7 @@ struct TimelinePoint {
 // What a live view sees on each tick.
 struct LiveState {
   double elapsed_s = 0;
-  double duration_s = 0;           // 0 when the run is bounded by count only
+  double duration_s = 0;  // 0 when the run is bounded by count only
   uint64_t max_requests = 0;
   const Shard* totals = nullptr;
   const Shard* window = nullptr;  // the last full second

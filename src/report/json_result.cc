@@ -1,11 +1,11 @@
 #include "report/json_result.h"
 
+#include <fmt/format.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <ctime>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 

@@ -50,7 +50,8 @@ TEST(JsonResult, WritesKaiokenFieldsAndRedactsSecrets) {
   EXPECT_EQ(j["errors"]["timeout"], 4);
   EXPECT_FALSE(j["errors"].contains("reset"));
   EXPECT_EQ(j["timeline"][1]["errors"], 3);
-  auto h = metrics::decode_v2(metrics::base64_decode(j["histograms"]["latency_us"].get<std::string>()));
+  auto h =
+      metrics::decode_v2(metrics::base64_decode(j["histograms"]["latency_us"].get<std::string>()));
   EXPECT_EQ(h.total_count(), 100);
   EXPECT_EQ(to_json(r).find("Bearer"), std::string::npos);
 }

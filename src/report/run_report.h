@@ -18,12 +18,12 @@ struct RunInfo {
   int concurrency = 0;
   int threads = 0;
   int pipeline = 1;
-  double rate = 0;            // requests/s cap; 0 = unlimited
+  double rate = 0;  // requests/s cap; 0 = unlimited
   double ramp_up_secs = 0;
   double warmup_secs = 0;
   int64_t timeout_ms = 0;
   int64_t connect_timeout_ms = 0;
-  double duration_secs = 0;   // as asked; 0 = bounded by count
+  double duration_secs = 0;  // as asked; 0 = bounded by count
   uint64_t max_requests = 0;
 };
 
@@ -37,9 +37,9 @@ struct RunReport {
   bool interrupted = false;
 
   double error_rate() const {
-    return totals->requests == 0 ? 0
-                                 : static_cast<double>(totals->failed) /
-                                       static_cast<double>(totals->requests);
+    return totals->requests == 0
+               ? 0
+               : static_cast<double>(totals->failed) / static_cast<double>(totals->requests);
   }
   double rps() const {
     return elapsed_s > 0 ? static_cast<double>(totals->requests) / elapsed_s : 0;

@@ -23,7 +23,8 @@ std::string format_summary(const RunReport& r, bool color) {
   out += fmt::format("  Requests      {} total  {:.1f}/s  successful {}  failed {} ({:.2f}%)\n",
                      format_count(t.requests), r.rps(), format_count(t.requests - t.failed),
                      format_count(t.failed), r.error_rate() * 100);
-  const char* names[] = {"min", "mean", "stddev", "p50", "p75", "p90", "p95", "p99", "p99.9", "max"};
+  const char* names[] = {"min", "mean", "stddev", "p50",   "p75",
+                         "p90", "p95",  "p99",    "p99.9", "max"};
   double values[] = {static_cast<double>(h.min()),
                      h.mean(),
                      h.stddev(),

@@ -8,7 +8,8 @@ namespace {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   }
   return true;
@@ -16,7 +17,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -30,7 +32,8 @@ ReadStatus read_chunked(std::string_view buf, size_t at, std::string* body, size
     line = line.substr(0, line.find(';'));
     size_t size = 0;
     auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
-    if (ec != std::errc() || p != line.data() + line.size() || size > (64u << 20)) return ReadStatus::kBad;
+    if (ec != std::errc() || p != line.data() + line.size() || size > (64u << 20))
+      return ReadStatus::kBad;
     at = nl + 1;
     if (size == 0) {
       for (;;) {  // trailers up to an empty line
@@ -88,9 +91,8 @@ ReadStatus read_request(std::string_view buf, Request* req, size_t* used) {
   while (line_end != std::string_view::npos) {
     size_t start = line_end + 1;
     line_end = head.find('\n', start);
-    std::string_view h = trim(head.substr(start, line_end == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : line_end - start));
+    std::string_view h = trim(head.substr(
+        start, line_end == std::string_view::npos ? std::string_view::npos : line_end - start));
     if (h.empty()) continue;
     size_t colon = h.find(':');
     if (colon == std::string_view::npos || colon == 0) return ReadStatus::kBad;
@@ -106,7 +108,8 @@ ReadStatus read_request(std::string_view buf, Request* req, size_t* used) {
   std::string_view cl = req->header("content-length");
   if (!cl.empty()) {
     auto [p, ec] = std::from_chars(cl.data(), cl.data() + cl.size(), length);
-    if (ec != std::errc() || p != cl.data() + cl.size() || length > (64u << 20)) return ReadStatus::kBad;
+    if (ec != std::errc() || p != cl.data() + cl.size() || length > (64u << 20))
+      return ReadStatus::kBad;
   }
   if (buf.size() < body_start + length) return ReadStatus::kIncomplete;
   req->body.assign(buf.substr(body_start, length));

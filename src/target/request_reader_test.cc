@@ -24,7 +24,8 @@ TEST(RequestReader, ReadsPipelinedRequests) {
 TEST(RequestReader, ChunkedBodyAndIncomplete) {
   Request r;
   size_t used = 0;
-  std::string chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  std::string chunked =
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
   ASSERT_EQ(read_request(chunked, &r, &used), ReadStatus::kComplete);
   EXPECT_EQ(r.body, "abcde");
   EXPECT_EQ(used, chunked.size());

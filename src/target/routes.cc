@@ -1,7 +1,8 @@
 #include "target/routes.h"
 
-#include <charconv>
 #include <fmt/format.h>
+
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace spiker::target {
@@ -86,23 +87,40 @@ std::string cookie_value(std::string_view cookies, std::string_view name) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
   }
 }
 
@@ -111,9 +129,10 @@ Response route(const Request& req, RouteContext& ctx, int64_t now_ns) {
   int64_t n = 0;
   if (path == "/") return text(200, "Hello from LoadSpiker\n");
   if (path == "/json") {
-    return json_response(200, {{"service", "loadspiker-target"},
-                               {"ok", true},
-                               {"items", {{{"id", 1}, {"name", "alpha"}}, {{"id", 2}, {"name", "beta"}}}}});
+    return json_response(
+        200, {{"service", "loadspiker-target"},
+              {"ok", true},
+              {"items", {{{"id", 1}, {"name", "alpha"}}, {{"id", 2}, {"name", "beta"}}}}});
   }
   if (path.starts_with("/bytes/")) {
     if (!parse_int(path.substr(7), &n) || n < 0 || n > kMaxBytes) {

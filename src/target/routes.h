@@ -22,8 +22,8 @@ struct Response {
 
 // State shared by all server threads.
 struct RouteContext {
-  uint64_t secret = 0;                    // signs login tokens
-  std::atomic<int64_t> stall_until_ns{0}; // monotonic time before which no response leaves
+  uint64_t secret = 0;                     // signs login tokens
+  std::atomic<int64_t> stall_until_ns{0};  // monotonic time before which no response leaves
 };
 
 // "/", "/json", "/bytes/{n}", "/delay/{ms}", "/status/{code}", "/echo", "/login", "/me",

@@ -30,17 +30,21 @@ TEST(Routes, Endpoints) {
 TEST(Routes, LoginThenMe) {
   RouteContext ctx;
   ctx.secret = 99;
-  Response login = call(ctx, "POST /login HTTP/1.1\r\nContent-Length: 20\r\n\r\n{\"username\":\"alice\"}");
+  Response login =
+      call(ctx, "POST /login HTTP/1.1\r\nContent-Length: 20\r\n\r\n{\"username\":\"alice\"}");
   ASSERT_EQ(login.status, 200);
   size_t at = login.body.find("ls_alice_");
   ASSERT_NE(at, std::string::npos);
   std::string token = login.body.substr(at, login.body.find('"', at) - at);
   EXPECT_EQ(call(ctx, "GET /me HTTP/1.1\r\n\r\n").status, 401);
-  EXPECT_EQ(call(ctx, "GET /me HTTP/1.1\r\nAuthorization: Bearer ls_alice_0000000000000000\r\n\r\n").status, 401);
+  EXPECT_EQ(call(ctx, "GET /me HTTP/1.1\r\nAuthorization: Bearer ls_alice_0000000000000000\r\n\r\n")
+                .status,
+            401);
   Response me = call(ctx, "GET /me HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\n\r\n");
   EXPECT_EQ(me.status, 200);
   EXPECT_NE(me.body.find("alice"), std::string::npos);
-  EXPECT_EQ(call(ctx, "GET /me HTTP/1.1\r\nCookie: a=b; session=" + token + "\r\n\r\n").status, 200);
+  EXPECT_EQ(call(ctx, "GET /me HTTP/1.1\r\nCookie: a=b; session=" + token + "\r\n\r\n").status,
+            200);
   EXPECT_EQ(call(ctx, "GET /login HTTP/1.1\r\n\r\n").status, 405);
 }
 

@@ -54,8 +54,8 @@ class Loop {
       int64_t now = mono_now_ns();
       int timeout_ms = 100;
       if (!timers_.empty()) {
-        timeout_ms = static_cast<int>(std::clamp<int64_t>(
-            (timers_.top().due_ns - now + 999'999) / 1'000'000, 0, 100));
+        timeout_ms = static_cast<int>(
+            std::clamp<int64_t>((timers_.top().due_ns - now + 999'999) / 1'000'000, 0, 100));
       }
       int n = epoll_wait(epfd_, events, 256, timeout_ms);
       for (int i = 0; i < n; ++i) {

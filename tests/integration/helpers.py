@@ -123,17 +123,19 @@ http {{
 class Target:
     """`loadspiker serve` on a free port."""
 
-    def __init__(self, threads=1):
-        self.proc = subprocess.Popen([LOADSPIKER, "serve", "--port", "0", "--threads", str(threads)],
-                                     stdout=subprocess.PIPE, text=True)
+    def __init__(self, threads=1, host="127.0.0.1"):
+        self.proc = subprocess.Popen([LOADSPIKER, "serve", "--host", host, "--port", "0",
+                                      "--threads", str(threads)], stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         self.proc.stdout.close()
-        # "loadspiker target listening on http://127.0.0.1:PORT/ (...)"
-        self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
-        wait_for_port(self.port)
+        # "loadspiker target listening on http://HOST:PORT/ (...)"
+        self.port = int(line.split(" (")[0].rstrip("/").rsplit(":", 1)[1])
+        self.host = f"[{host}]" if ":" in host else host
+        if ":" not in host:
+            wait_for_port(self.port)
 
     def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -166,6 +167,20 @@ class EndToEnd(unittest.TestCase):
             self.assertGreater(doc["summary"]["total_requests"], 100)
             self.assertEqual(doc["errors"], {})
             self.assertIn("interrupted", stdout)
+
+    def test_ipv6_loopback(self):
+        try:
+            socket.socket(socket.AF_INET6).bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        target6 = Target(host="::1")
+        try:
+            rc, doc, err = run_cli(target6.url("/json"), "-n", "100", "-c", "2")
+        finally:
+            target6.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["status_codes"], {"200": 100})
+        self.assertEqual(doc["metadata"]["target"]["url"], target6.url("/json"))
 
     def test_bad_input_is_a_usage_error_naming_the_flag(self):
         cases = [

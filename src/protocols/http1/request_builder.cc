@@ -56,8 +56,8 @@ std::string build_request(const RequestSpec& spec) {
   if (!has_ua) out += "User-Agent: loadspiker/0.1\r\n";
   if (!has_accept) out += "Accept: */*\r\n";
   for (const auto& [name, value] : spec.headers) out += fmt::format("{}: {}\r\n", name, value);
-  bool wants_length = !spec.body.empty() || spec.method == "POST" || spec.method == "PUT" ||
-                      spec.method == "PATCH";
+  bool wants_length =
+      !spec.body.empty() || spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH";
   if (wants_length && !has_length) out += fmt::format("Content-Length: {}\r\n", spec.body.size());
   if (!spec.keep_alive) out += "Connection: close\r\n";
   out += "\r\n";

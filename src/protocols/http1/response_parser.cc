@@ -5,32 +5,23 @@
 #include <cstring>
 #include <string_view>
 
+#include "protocols/http1/parser_chars.h"
+
 namespace spiker::http1 {
 namespace {
 
 using metrics::ErrorKind;
+using namespace chars;
 
-constexpr std::string_view kHeaderNames[] = {"", "content-length", "transfer-encoding",
-                                             "connection"};
-constexpr uint8_t kAllCandidates = 0b1110;
-
-inline char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c; }
-inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-inline bool is_ws(char c) noexcept { return c == ' ' || c == '\t'; }
-
-// RFC 9110 token characters, for header names.
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 32] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}();
-inline bool is_token(char c) noexcept { return kTokenChars[static_cast<unsigned char>(c)]; }
-inline int hex_value(char c) noexcept {
-  if (is_digit(c)) return c - '0';
-  c = lower(c);
-  return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+// Moves *i past the next '\n' and returns true, or to `len` (the line goes on) and false.
+inline bool skip_line(const char* data, size_t len, size_t* i) noexcept {
+  const void* nl = std::memchr(data + *i, '\n', len - *i);
+  if (nl == nullptr) {
+    *i = len;
+    return false;
+  }
+  *i = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+  return true;
 }
 
 // Advances a token match of `word` by one lower-cased char.
@@ -217,81 +208,6 @@ ParseStatus ResponseParser::on_head_done() noexcept {
   return ParseStatus::kNeedMore;
 }
 
-// The header this name is, when it is one the framing depends on.
-bool ResponseParser::known_header_line(const char* name, size_t name_len, const char* value,
-                                       size_t value_len) noexcept {
-  switch (name_len) {  // the known names differ in length
-    case 14: header_ = Header::kContentLength; break;
-    case 17: header_ = Header::kTransferEncoding; break;
-    case 10: header_ = Header::kConnection; break;
-    default: header_ = Header::kOther; break;
-  }
-  if (header_ != Header::kOther) {
-    std::string_view known = kHeaderNames[static_cast<size_t>(header_)];
-    for (size_t k = 0; k < name_len; ++k) {
-      if (lower(name[k]) != known[k]) {
-        header_ = Header::kOther;
-        break;
-      }
-    }
-  }
-  if (header_ == Header::kOther) {
-    for (size_t k = 0; k < name_len; ++k) {
-      if (!is_token(name[k])) return false;
-    }
-    return name_len > 0;
-  }
-  token_pos_ = token_pos2_ = 0;
-  value_digits_ = value_ended_ = false;
-  length_ = 0;
-  for (size_t k = 0; k < value_len; ++k) {
-    if (!header_value_byte(value[k])) return false;
-  }
-  return header_line_end();
-}
-
-size_t ResponseParser::parse_head_at_once(const char* data, size_t len) noexcept {
-  constexpr size_t kMalformed = SIZE_MAX;
-  const char* end = data + len;
-  const char* nl = static_cast<const char*>(std::memchr(data, '\n', len));
-  if (nl == nullptr) return 0;
-  // Status line: "HTTP/1.x SSS" then a space or the line end.
-  if (nl - data < 12) return kMalformed;
-  if (std::memcmp(data, "HTTP/1.", 7) != 0 || !is_digit(data[7]) || data[8] != ' ' ||
-      !is_digit(data[9]) || !is_digit(data[10]) || !is_digit(data[11])) {
-    return kMalformed;
-  }
-  if (data[12] != ' ' && data[12] != '\r' && data[12] != '\n') return kMalformed;
-  http10_ = data[7] == '0';
-  status_ = (data[9] - '0') * 100 + (data[10] - '0') * 10 + (data[11] - '0');
-  if (status_ < 100) return kMalformed;
-  const char* p = nl + 1;
-  for (;;) {
-    if (p >= end) return 0;
-    if (*p == '\n') return static_cast<size_t>(p + 1 - data);
-    if (*p == '\r') {
-      if (p + 1 >= end) return 0;
-      return p[1] == '\n' ? static_cast<size_t>(p + 2 - data) : kMalformed;
-    }
-    nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    if (nl == nullptr) return 0;
-    if (is_ws(*p)) {  // obsolete line folding: part of the previous (skipped) header
-      p = nl + 1;
-      continue;
-    }
-    const char* line_end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-    const char* colon =
-        static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(line_end - p)));
-    if (colon == nullptr) return kMalformed;
-    if (!known_header_line(p, static_cast<size_t>(colon - p), colon + 1,
-                           static_cast<size_t>(line_end - colon - 1))) {
-      return kMalformed;
-    }
-    p = nl + 1;
-    if (static_cast<size_t>(p - data) > kMaxHeadBytes) return kMalformed;
-  }
-}
-
 ParseStatus ResponseParser::feed(const char* data, size_t len, size_t* consumed) noexcept {
   size_t i = 0;
   while (i < len) {
@@ -313,16 +229,9 @@ ParseStatus ResponseParser::feed(const char* data, size_t len, size_t* consumed)
         break;
       case State::kStatusRest:
       case State::kHeaderSkip: {
-        const void* nl = std::memchr(data + i, '\n', len - i);
-        if (nl == nullptr) {
-          head_bytes_ += static_cast<uint32_t>(len - i);
-          i = len;
-        } else {
-          size_t at = static_cast<size_t>(static_cast<const char*>(nl) - data);
-          head_bytes_ += static_cast<uint32_t>(at + 1 - i);
-          i = at + 1;
-          state_ = State::kHeaderStart;
-        }
+        size_t from = i;
+        if (skip_line(data, len, &i)) state_ = State::kHeaderStart;
+        head_bytes_ += static_cast<uint32_t>(i - from);
         if (head_bytes_ > kMaxHeadBytes) return fail(ErrorKind::kHttp);
         break;
       }
@@ -408,16 +317,11 @@ ParseStatus ResponseParser::feed(const char* data, size_t len, size_t* consumed)
         }
         break;
       }
-      case State::kChunkExt: {
-        const void* nl = std::memchr(data + i, '\n', len - i);
-        if (nl == nullptr) {
-          i = len;
-        } else {
-          i = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
+      case State::kChunkExt:
+        if (skip_line(data, len, &i)) {
           state_ = remaining_ == 0 ? State::kTrailerStart : State::kChunkData;
         }
         break;
-      }
       case State::kChunkSizeLf:
         if (data[i++] != '\n') return fail(ErrorKind::kHttp);
         state_ = remaining_ == 0 ? State::kTrailerStart : State::kChunkData;
@@ -460,16 +364,9 @@ ParseStatus ResponseParser::feed(const char* data, size_t len, size_t* consumed)
         }
         break;
       }
-      case State::kTrailerSkip: {
-        const void* nl = std::memchr(data + i, '\n', len - i);
-        if (nl == nullptr) {
-          i = len;
-        } else {
-          i = static_cast<size_t>(static_cast<const char*>(nl) - data) + 1;
-          state_ = State::kTrailerStart;
-        }
+      case State::kTrailerSkip:
+        if (skip_line(data, len, &i)) state_ = State::kTrailerStart;
         break;
-      }
       case State::kTrailerEndLf:
         if (data[i++] != '\n') return fail(ErrorKind::kHttp);
         state_ = State::kDone;

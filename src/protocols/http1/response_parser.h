@@ -37,9 +37,26 @@ class ResponseParser {
 
  private:
   enum class State : uint8_t {
-    kStatusLine, kStatusRest, kHeaderStart, kHeaderName, kHeaderNameOther, kHeaderValue, kHeaderSkip, kHeadEndLf,
-    kBody, kChunkSize, kChunkExt, kChunkSizeLf, kChunkData, kChunkDataCr, kChunkDataLf,
-    kTrailerStart, kTrailerSkip, kTrailerEndLf, kCloseBody, kDone,
+    kStatusLine,
+    kStatusRest,
+    kHeaderStart,
+    kHeaderName,
+    kHeaderNameOther,
+    kHeaderValue,
+    kHeaderSkip,
+    kHeadEndLf,
+    kBody,
+    kChunkSize,
+    kChunkExt,
+    kChunkSizeLf,
+    kChunkData,
+    kChunkDataCr,
+    kChunkDataLf,
+    kTrailerStart,
+    kTrailerSkip,
+    kTrailerEndLf,
+    kCloseBody,
+    kDone,
   };
   enum class Header : uint8_t { kOther, kContentLength, kTransferEncoding, kConnection };
 
@@ -70,16 +87,16 @@ class ResponseParser {
   bool chunked_ = false;
   bool conn_close_ = false;
   bool conn_keep_alive_ = false;
-  bool value_digits_ = false;   // Content-Length: digits seen
-  bool value_ended_ = false;    // Content-Length: whitespace after the digits
-  uint8_t name_candidates_ = 0; // bit per known header name still matching
-  int8_t token_pos_ = 0;        // chars of the current value token matched (-1: differs)
-  int8_t token_pos2_ = 0;       // same, for the second word (Connection: keep-alive)
-  uint16_t pos_ = 0;            // position in the status line or header name
+  bool value_digits_ = false;    // Content-Length: digits seen
+  bool value_ended_ = false;     // Content-Length: whitespace after the digits
+  uint8_t name_candidates_ = 0;  // bit per known header name still matching
+  int8_t token_pos_ = 0;         // chars of the current value token matched (-1: differs)
+  int8_t token_pos2_ = 0;        // same, for the second word (Connection: keep-alive)
+  uint16_t pos_ = 0;             // position in the status line or header name
   int status_ = 0;
   uint32_t head_bytes_ = 0;
-  uint64_t length_ = 0;         // Content-Length value being parsed
-  uint64_t remaining_ = 0;      // body or chunk bytes still to come
+  uint64_t length_ = 0;     // Content-Length value being parsed
+  uint64_t remaining_ = 0;  // body or chunk bytes still to come
   uint64_t body_bytes_ = 0;
 };
 

@@ -78,13 +78,16 @@ std::vector<Case> framings() {
       {"304", "HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n", false, false, 304, 0, true},
       {"http10-close", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi", false, false, 200, 2,
        false},
-      {"http10-keep-alive", "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nhi",
-       false, false, 200, 2, true},
-      {"connection-close-list", "HTTP/1.1 404 NF\r\nConnection: foo, close\r\nContent-Length: 1\r\n\r\nx",
-       false, false, 404, 1, false},
+      {"http10-keep-alive",
+       "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nhi", false, false,
+       200, 2, true},
+      {"connection-close-list",
+       "HTTP/1.1 404 NF\r\nConnection: foo, close\r\nContent-Length: 1\r\n\r\nx", false, false, 404,
+       1, false},
       {"no-reason", "HTTP/1.1 500\r\nContent-Length: 0\r\n\r\n", false, false, 500, 0, true},
       {"pipelined-leftover",
-       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nContent-Length: "
+       "0\r\n\r\n",
        false, false, 200, 3, true, 38},
       {"similar-names",
        "HTTP/1.1 200 OK\r\nContent-Lengthy: 9\r\nContent-Type: a\r\nConnections: close\r\n"
@@ -118,24 +121,24 @@ TEST(ResponseParser, IncompleteResponsesAtEof) {
   EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-", {}, false, true).error, ErrorKind::kHttp);
   EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", {}, false, true).error,
             ErrorKind::kBody);
-  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", {}, false, true)
-                .error,
-            ErrorKind::kBody);
+  EXPECT_EQ(
+      parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", {}, false, true).error,
+      ErrorKind::kBody);
   EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", {}).status,
             ParseStatus::kNeedMore);
 }
 
 TEST(ResponseParser, RejectsMalformed) {
-  for (const char* bad : {
-           "HTTP/2.0 200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
-           "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 X\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
-           "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
-           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-           "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc",
-           "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "HTTP/1.1 200 OK\r\n\rX",
-           "<html>hello</html>"}) {
+  for (const char* bad :
+       {"HTTP/2.0 200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 X\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc",
+        "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "HTTP/1.1 200 OK\r\n\rX", "<html>hello</html>"}) {
     Outcome o = parse(bad, {}, false, false);
     EXPECT_EQ(o.status, ParseStatus::kError) << bad;
     EXPECT_EQ(o.error, ErrorKind::kHttp) << bad;
