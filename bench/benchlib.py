@@ -11,9 +11,15 @@ import time
 
 
 def need(*tools):
-    missing = [t for t in tools if shutil.which(t) is None and not os.path.exists(f"/usr/sbin/{t}")]
-    if missing:
-        sys.exit(f"missing {', '.join(missing)}: run `scripts/install-deps --bench` (or make bench)")
+    """Installs the benchmark peers (wrk, nginx, strace, valgrind, ...) when one is missing."""
+    def missing():
+        return [t for t in tools if shutil.which(t) is None and not os.path.exists(f"/usr/sbin/{t}")]
+    if missing():
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts",
+                              "install-deps")
+        subprocess.run([script, "--bench"], check=True)
+    if missing():
+        sys.exit(f"missing {', '.join(missing())} after scripts/install-deps --bench")
 
 
 def free_port():

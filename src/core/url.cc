@@ -76,7 +76,7 @@ Url parse_url(std::string_view text, std::string_view what) {
   if (path.empty() || path.front() != '/') url.target = "/";
   url.target.append(path);
   bool ipv6 = url.host.find(':') != std::string::npos;
-  url.host_header = ipv6 ? "[" + url.host + "]" : url.host;
+  url.host_header = fmt::format(ipv6 ? "[{}]" : "{}", url.host);
   if (url.port != (url.tls() ? 443 : 80)) url.host_header += fmt::format(":{}", url.port);
   return url;
 }
