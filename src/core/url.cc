@@ -73,10 +73,14 @@ Url parse_url(std::string_view text, std::string_view what) {
       bad_url(what, text, "spaces and control characters must be percent-encoded in the path");
     }
   }
-  if (path.empty() || path.front() != '/') url.target = "/";
+  if (path.empty() || path.front() != '/') url.target.push_back('/');
   url.target.append(path);
   bool ipv6 = url.host.find(':') != std::string::npos;
-  url.host_header = fmt::format(ipv6 ? "[{}]" : "{}", url.host);
+  if (ipv6) {
+    url.host_header = fmt::format("[{}]", url.host);
+  } else {
+    url.host_header = url.host;
+  }
   if (url.port != (url.tls() ? 443 : 80)) url.host_header += fmt::format(":{}", url.port);
   return url;
 }

@@ -34,7 +34,8 @@ class Aggregator {
 
   void add(const Sample& s, metrics::Shard& totals) {
     totals.merge(*s.shard);
-    int64_t second = s.tick * interval_ns_ / 1'000'000'000;
+    // A sample later than the grace period lands in the earliest open second, never lost.
+    int64_t second = std::max(next_second_, s.tick * interval_ns_ / 1'000'000'000);
     auto& bucket = seconds_[second];
     if (!bucket) bucket = std::make_unique<metrics::Shard>();
     bucket->merge(*s.shard);

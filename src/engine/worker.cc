@@ -50,6 +50,7 @@ Worker::Worker(const WorkerConfig& config, int connections, uint64_t max_request
   config_.pipeline = std::clamp(config_.pipeline, 1, 1024);
   for (int i = 0; i < config_.pipeline; ++i) wire_ += config_.request;
   restart_.reserve(conns_.size());
+  restarting_.reserve(conns_.size());
 }
 
 Worker::~Worker() {
@@ -68,13 +69,7 @@ void Worker::run() {
   finished_.store(true, std::memory_order_release);
 }
 
-bool Worker::busy() const noexcept {
-  if (!restart_.empty()) return true;
-  for (const Connection& c : conns_) {
-    if (c.state != ConnState::kIdle) return true;
-  }
-  return false;
-}
+bool Worker::busy() const noexcept { return active_ > 0 || !restart_.empty(); }
 
 void Worker::loop() {
   epoll_event events[kMaxEvents];
@@ -90,12 +85,14 @@ void Worker::loop() {
       }
       restart_.clear();
     }
-    for (size_t i = 0; i < restart_.size(); ++i) {  // may grow while iterating
-      Connection* c = restart_[i];
+    // Connections that fail again right away queue for the next turn, after stop and deadline
+    // checks.
+    restarting_.swap(restart_);
+    for (Connection* c : restarting_) {
       c->queued = false;
       start_cycle(*c);
     }
-    restart_.clear();
+    restarting_.clear();
     if (!busy()) break;
 
     int64_t now = mono_now_ns();
@@ -157,6 +154,7 @@ void Worker::connect(Connection& c) noexcept {
     return;
   }
   c.fd = fd;
+  ++active_;
   c.state = ConnState::kConnecting;
   c.reused = false;
   c.peer_closed = false;
@@ -408,6 +406,7 @@ void Worker::close(Connection& c) noexcept {
   if (c.fd >= 0) {
     ::close(c.fd);
     c.fd = -1;
+    --active_;
   }
   c.state = ConnState::kIdle;
   c.deadline_ns = 0;

@@ -77,7 +77,9 @@ class Worker {
   size_t next_address_ = 0;
   bool stopping_ = false;
   std::vector<Connection> conns_;
-  std::vector<Connection*> restart_;
+  std::vector<Connection*> restart_;     // to (re)start on the next loop turn
+  std::vector<Connection*> restarting_;  // the ones being started this turn
+  size_t active_ = 0;                    // connections with an open socket
   std::vector<char> read_buf_;
   std::unique_ptr<metrics::Shard> shard_;
   int64_t last_tick_ = 0;
