@@ -104,7 +104,14 @@ int run(const RunArgs& a) {
   spec.keep_alive = !a.disable_keepalive;
 
   engine::RunConfig config;
-  config.worker.addresses = resolve(url.host, url.port);
+  std::vector<SocketAddress> dropped;
+  config.worker.addresses = reachable(
+      resolve(url.host, url.port),
+      static_cast<int>(positive_ns(a.connect_timeout, "--connect-timeout") / 1'000'000), &dropped);
+  for (const SocketAddress& d : dropped) {
+    std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
+                 d.to_string().c_str(), url.host.c_str());
+  }
   config.worker.host = url.host;
   config.worker.request = http1::build_request(spec);
   config.worker.head = a.method == "HEAD";

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <netdb.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -34,6 +36,27 @@ std::vector<SocketAddress> resolve(const std::string& host, uint16_t port) {
     throw SetupError(fmt::format("host '{}' has no addresses", host), kExitError);
   }
   return out;
+}
+
+std::vector<SocketAddress> reachable(const std::vector<SocketAddress>& addresses, int timeout_ms,
+                                     std::vector<SocketAddress>* dropped) {
+  if (addresses.size() < 2) return addresses;
+  std::vector<SocketAddress> ok;
+  for (const SocketAddress& a : addresses) {
+    int fd = start_connect(a);
+    bool connected = false;
+    if (fd >= 0) {
+      pollfd p{fd, POLLOUT, 0};
+      connected = poll(&p, 1, timeout_ms) == 1 && socket_error(fd) == 0;
+      close(fd);
+    }
+    (connected ? ok : *dropped).push_back(a);
+  }
+  if (ok.empty()) {
+    dropped->clear();
+    return addresses;
+  }
+  return ok;
 }
 
 }  // namespace spiker

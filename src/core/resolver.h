@@ -13,4 +13,10 @@ namespace spiker {
 // (exit code 1) when the name does not resolve.
 std::vector<SocketAddress> resolve(const std::string& host, uint16_t port);
 
+// The addresses that accept a test connection within `timeout_ms` (a name such as localhost
+// may resolve to ::1 and 127.0.0.1 with the server listening on one only). When none does,
+// all are returned, so the run reports the failures. `dropped` gets the others.
+std::vector<SocketAddress> reachable(const std::vector<SocketAddress>& addresses, int timeout_ms,
+                                     std::vector<SocketAddress>* dropped);
+
 }  // namespace spiker
