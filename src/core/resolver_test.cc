@@ -1,8 +1,7 @@
 #include "core/resolver.h"
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "core/error.h"
 

@@ -6,48 +6,80 @@
 #include "protocols/http1/response_parser.h"
 
 namespace spiker::http1 {
+namespace {
 
 using namespace chars;
 
-// The header this name is, when it is one the framing depends on.
-bool ResponseParser::known_header_line(const char* name, size_t name_len, const char* value,
-                                       size_t value_len) noexcept {
-  switch (name_len) {  // the known names differ in length
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_ws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Case-insensitive equality with a lower-case word.
+bool is_word(std::string_view s, std::string_view lower_word) noexcept {
+  if (s.size() != lower_word.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (lower(s[i]) != lower_word[i]) return false;
+  }
+  return true;
+}
+
+// True when every char is a token char; branch-free so the loop stays cheap per byte.
+bool all_token(std::string_view name) noexcept {
+  unsigned ok = 1;
+  for (char c : name) ok &= kTokenChars[static_cast<unsigned char>(c)];
+  return ok != 0;
+}
+
+}  // namespace
+
+ResponseParser::Header ResponseParser::classify(std::string_view name) noexcept {
+  Header h;
+  switch (name.size()) {  // the known names differ in length
     case 14:
-      header_ = Header::kContentLength;
+      h = Header::kContentLength;
       break;
     case 17:
-      header_ = Header::kTransferEncoding;
+      h = Header::kTransferEncoding;
       break;
     case 10:
-      header_ = Header::kConnection;
+      h = Header::kConnection;
       break;
     default:
-      header_ = Header::kOther;
-      break;
+      return Header::kOther;
   }
-  if (header_ != Header::kOther) {
-    std::string_view known = kHeaderNames[static_cast<size_t>(header_)];
-    for (size_t k = 0; k < name_len; ++k) {
-      if (lower(name[k]) != known[k]) {
-        header_ = Header::kOther;
-        break;
-      }
+  return is_word(name, kHeaderNames[static_cast<size_t>(h)]) ? h : Header::kOther;
+}
+
+bool ResponseParser::known_value(Header h, std::string_view value) noexcept {
+  value = trim(value);
+  if (h == Header::kContentLength) {
+    if (value.empty() || value.size() > 19) return false;
+    uint64_t n = 0;
+    for (char c : value) {
+      if (!is_digit(c)) return false;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
     }
+    if (has_length_ && n != remaining_) return false;  // conflicting lengths
+    has_length_ = true;
+    remaining_ = n;
+    return true;
   }
-  if (header_ == Header::kOther) {
-    for (size_t k = 0; k < name_len; ++k) {
-      if (!is_token(name[k])) return false;
+  // A list of tokens: Transfer-Encoding counts its last coding, Connection any token.
+  for (;;) {
+    size_t comma = value.find(',');
+    std::string_view token = trim(value.substr(0, comma));
+    if (h == Header::kTransferEncoding) {
+      has_te_ = true;
+      chunked_ = is_word(token, "chunked");
+    } else {
+      conn_close_ |= is_word(token, "close");
+      conn_keep_alive_ |= is_word(token, "keep-alive");
     }
-    return name_len > 0;
+    if (comma == std::string_view::npos) return true;
+    value.remove_prefix(comma + 1);
   }
-  token_pos_ = token_pos2_ = 0;
-  value_digits_ = value_ended_ = false;
-  length_ = 0;
-  for (size_t k = 0; k < value_len; ++k) {
-    if (!header_value_byte(value[k])) return false;
-  }
-  return header_line_end();
 }
 
 size_t ResponseParser::parse_head_at_once(const char* data, size_t len) noexcept {
@@ -73,19 +105,24 @@ size_t ResponseParser::parse_head_at_once(const char* data, size_t len) noexcept
       if (p + 1 >= end) return 0;
       return p[1] == '\n' ? static_cast<size_t>(p + 2 - data) : kMalformed;
     }
-    nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    if (nl == nullptr) return 0;
     if (is_ws(*p)) {  // obsolete line folding: part of the previous (skipped) header
+      nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      if (nl == nullptr) return 0;
       p = nl + 1;
       continue;
     }
-    const char* line_end = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-    const char* colon =
-        static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(line_end - p)));
-    if (colon == nullptr) return kMalformed;
-    if (!known_header_line(p, static_cast<size_t>(colon - p), colon + 1,
-                           static_cast<size_t>(line_end - colon - 1))) {
+    nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (nl == nullptr) return 0;
+    const char* colon = static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(nl - p)));
+    if (colon == nullptr || colon == p || !all_token({p, static_cast<size_t>(colon - p)})) {
       return kMalformed;
+    }
+    Header h = classify({p, static_cast<size_t>(colon - p)});
+    if (h != Header::kOther) {
+      const char* line_end = nl[-1] == '\r' ? nl - 1 : nl;
+      if (!known_value(h, {colon + 1, static_cast<size_t>(line_end - colon - 1)})) {
+        return kMalformed;
+      }
     }
     p = nl + 1;
     if (static_cast<size_t>(p - data) > kMaxHeadBytes) return kMalformed;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "metrics/error_kind.h"
 
@@ -58,15 +59,15 @@ class ResponseParser {
     kCloseBody,
     kDone,
   };
-  enum class Header : uint8_t { kOther, kContentLength, kTransferEncoding, kConnection };
-
   ParseStatus fail(metrics::ErrorKind kind) noexcept;
   // Parses a whole response head found in one piece, line by line with memchr (the common
   // case). Returns the bytes it used, 0 when the head is not complete in [data, data + len)
   // (the byte-wise states then take over), or SIZE_MAX on malformed input.
   size_t parse_head_at_once(const char* data, size_t len) noexcept;
-  bool known_header_line(const char* name, size_t name_len, const char* value,
-                         size_t value_len) noexcept;
+  enum class Header : uint8_t { kOther, kContentLength, kTransferEncoding, kConnection };
+  static Header classify(std::string_view name) noexcept;
+  // Applies a framing header's value; false when malformed.
+  bool known_value(Header h, std::string_view value) noexcept;
   // Returns kComplete, kNeedMore (continue parsing) or kError.
   ParseStatus on_head_done() noexcept;
   bool status_line_byte(char c) noexcept;
