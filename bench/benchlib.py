@@ -73,7 +73,8 @@ http {{
         with open(f"{self.dir}/nginx.conf", "w") as f:
             f.write(conf)
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.proc = subprocess.Popen([nginx, "-c", f"{self.dir}/nginx.conf", "-p", self.dir],
+        self.proc = subprocess.Popen([nginx, "-c", f"{self.dir}/nginx.conf", "-p", self.dir,
+                                      "-e", f"{self.dir}/error.log"],
                                      preexec_fn=raise_fd_limit)
         deadline = time.time() + 10
         while time.time() < deadline:

@@ -95,7 +95,8 @@ http {{
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        self.proc = subprocess.Popen([find_nginx(), "-c", self.conf, "-p", self.dir],
+        self.proc = subprocess.Popen([find_nginx(), "-c", self.conf, "-p", self.dir, "-e",
+                                      os.path.join(self.dir, "error.log")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_for_port(self.port)
