@@ -1,13 +1,14 @@
-"""Helpers for the benchmarks: nginx on loopback, timed child processes, tool checks."""
+"""Helpers for the benchmarks: nginx on loopback, child processes with their CPU time, tools."""
 import os
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+from helpers import Nginx  # noqa: E402
 
 
 def need(*tools):
@@ -20,12 +21,6 @@ def need(*tools):
         subprocess.run([script, "--bench"], check=True)
     if missing():
         sys.exit(f"missing {', '.join(missing())} after scripts/install-deps --bench")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raise_fd_limit():
@@ -41,57 +36,11 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
 
 
-class Nginx:
-    """nginx, one worker, access log off, serving a 612-byte file (the size of its welcome page)."""
-
-    def __init__(self, connections=20000):
-        self.dir = tempfile.mkdtemp(prefix="spiker-bench-")
-        self.port = free_port()
-        os.makedirs(f"{self.dir}/html")
-        with open(f"{self.dir}/html/index.html", "w") as f:
-            f.write("x" * 612)
-        conf = f"""
-user root;
-worker_processes 1;
-worker_rlimit_nofile {connections * 2 + 100};
-daemon off;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log error;
-events {{ worker_connections {connections + 100}; }}
-http {{
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path {self.dir}/body;
-  proxy_temp_path {self.dir}/proxy;
-  fastcgi_temp_path {self.dir}/fastcgi;
-  uwsgi_temp_path {self.dir}/uwsgi;
-  scgi_temp_path {self.dir}/scgi;
-  server {{ listen 127.0.0.1:{self.port} backlog=16384; root {self.dir}/html; }}
-}}
-"""
-        with open(f"{self.dir}/nginx.conf", "w") as f:
-            f.write(conf)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.proc = subprocess.Popen([nginx, "-c", f"{self.dir}/nginx.conf", "-p", self.dir,
-                                      "-e", f"{self.dir}/error.log"],
-                                     preexec_fn=raise_fd_limit)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}/index.html"
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGQUIT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def bench_nginx(connections=20000):
+    """nginx, one worker, access log off, serving a 612-byte file (the size of its welcome
+    page): the integration tests' fixture with benchmark settings."""
+    return Nginx(access_log=False, connections=connections, keepalive_requests=100000000,
+                 preexec_fn=raise_fd_limit)
 
 
 def run_cpu(cmd):

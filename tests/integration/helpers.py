@@ -52,7 +52,8 @@ def find_nginx():
 class Nginx:
     """nginx on a free loopback port with an access log of status and bytes sent."""
 
-    def __init__(self, extra_server="", keepalive_requests=100000, tls=None):
+    def __init__(self, extra_server="", keepalive_requests=100000, tls=None, access_log=True,
+                 connections=20000, preexec_fn=None):
         self.dir = tempfile.mkdtemp(prefix="spiker-nginx-")
         self.port = free_port()
         self.log = os.path.join(self.dir, "access.log")
@@ -71,19 +72,20 @@ worker_processes 1;
 daemon off;
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/error.log warn;
-events {{ worker_connections 20000; }}
+worker_rlimit_nofile {connections * 2 + 100};
+events {{ worker_connections {connections + 100}; }}
 http {{
   log_format counted '$status $bytes_sent $request_method $request_uri';
-  access_log {self.log} counted;
+  access_log {f"{self.log} counted" if access_log else "off"};
   client_body_temp_path {self.dir}/body;
   proxy_temp_path {self.dir}/proxy;
   fastcgi_temp_path {self.dir}/fastcgi;
   uwsgi_temp_path {self.dir}/uwsgi;
   scgi_temp_path {self.dir}/scgi;
   keepalive_requests {keepalive_requests};
-  keepalive_timeout 60s;
+  keepalive_timeout 300s;
   server {{
-    listen {listen};
+    listen {listen} backlog=16384;
     {tls_conf}
     root {self.dir}/html;
     location = /missing {{ return 404 "no such thing\\n"; }}
@@ -97,7 +99,8 @@ http {{
             f.write(conf)
         self.proc = subprocess.Popen([find_nginx(), "-c", self.conf, "-p", self.dir, "-e",
                                       os.path.join(self.dir, "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=preexec_fn)
         try:
             wait_for_port(self.port)
         except RuntimeError:
