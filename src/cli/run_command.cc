@@ -18,6 +18,7 @@
 #include "core/url.h"
 #include "engine/controller.h"
 #include "live/live_view.h"
+#include "load/plan_builder.h"
 #include "protocols/http1/request_builder.h"
 #include "report/json_result.h"
 #include "report/summary.h"
@@ -28,8 +29,17 @@ namespace {
 struct RunArgs {
   std::string url;
   int concurrency = 50;
-  std::string duration;  // empty: 10s, or unlimited when -n is given
+  std::string duration;  // empty: 10s, or unlimited when a count is given
   std::string max_requests = "0";
+  std::string iterations = "0";
+  std::string per_vu_iterations = "0";
+  double rate = 0;
+  double arrival_rate = 0;
+  int max_vus = 100;
+  std::string ramp_up, warmup, think_time;
+  std::vector<std::string> stages;
+  bool no_latency_correction = false;
+  std::string segment, segment_sequence;
   int threads = 0;  // 0: one per core
   std::string method = "GET";
   std::vector<std::string> headers;
@@ -71,29 +81,95 @@ int64_t positive_ns(const std::string& text, const char* flag) {
   return ns;
 }
 
+// One line for the live view's title: the load shape.
+std::string describe(const load::LoadPlan& plan, const load::LoadSpec& spec) {
+  auto d = [](int64_t ns) { return format_duration(std::chrono::nanoseconds(ns)); };
+  std::string out = plan.executor;
+  if (plan.model == load::Model::kOpen) {
+    out += plan.arrivals->peak_rate() > 0 ? fmt::format("  ·  up to {:g}/s, max {} VUs",
+                                                        plan.arrivals->peak_rate(), plan.max_vus)
+                                          : "";
+  } else {
+    out += fmt::format("  ·  {} VUs", plan.max_vus);
+    if (plan.rate > 0) out += fmt::format(" paced to {:g}/s", plan.rate);
+  }
+  if (plan.duration_ns > 0) out += "  ·  " + d(plan.duration_ns - plan.warmup_ns);
+  if (plan.warmup_ns > 0) out += " after " + d(plan.warmup_ns) + " warmup";
+  if (plan.shared_iterations > 0) out += fmt::format("  ·  {} iterations", plan.shared_iterations);
+  if (spec.per_vu_iterations > 0) out += fmt::format("  ·  {} per VU", spec.per_vu_iterations);
+  if (!plan.stripe.whole()) {
+    out += "  ·  segment " + plan.stripe.from().to_string() + ":" + plan.stripe.to().to_string();
+  }
+  return out;
+}
+
+void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, report::RunInfo& info) {
+  info.executor = plan.executor;
+  info.open_model = plan.model == load::Model::kOpen;
+  info.rate = plan.rate;
+  info.ramp_up_secs = static_cast<double>(spec.ramp_up_ns) / 1e9;
+  info.warmup_secs = static_cast<double>(plan.warmup_ns) / 1e9;
+  info.duration_secs = static_cast<double>(plan.duration_ns - plan.warmup_ns) / 1e9;
+  info.max_requests = plan.shared_iterations;
+  info.max_vus = plan.max_vus;
+  info.has_intended_times = plan.has_intended_times() && plan.correct_latency;
+  info.think_time = plan.think.to_string();
+  if (plan.model == load::Model::kOpen) {
+    info.arrival_rate = spec.arrival_rate;
+    // Arrivals this instance was due to start after the warmup.
+    uint64_t all = plan.arrivals->total(), during_warmup = 0, hi = all;
+    while (during_warmup < hi) {  // the first arrival at or after the warmup's end
+      uint64_t mid = during_warmup + (hi - during_warmup) / 2;
+      if (plan.arrivals->time_of(mid) < plan.warmup_ns) {
+        during_warmup = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    info.target_iterations = plan.stripe.count_below(all) - plan.stripe.count_below(during_warmup);
+  }
+  for (const std::string& s : spec.stages) info.stages.push_back(s);
+  if (!plan.stripe.whole()) {
+    info.segment = plan.stripe.from().to_string() + ":" + plan.stripe.to().to_string();
+  }
+}
+
 int run(const RunArgs& a) {
   Url url = parse_url(a.url, "URL");
   validate_method(a.method);
   if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
+  if (a.max_vus < 1) throw SetupError("--max-vus: must be at least 1");
   if (a.threads < 0) throw SetupError("-t/--threads: must be at least 1 (0 = one per core)");
   if (a.pipeline < 1 || a.pipeline > 1024) throw SetupError("--pipeline: must be 1..1024");
   if (!a.body.empty() && !a.body_file.empty()) {
     throw SetupError("-b/--body and --body-file exclude each other: give one");
   }
-  uint64_t max_requests = parse_count(a.max_requests, "-n/--max-requests");
-  uint64_t files_needed = static_cast<uint64_t>(a.concurrency) + 64;
+  load::LoadSpec load_spec;
+  load_spec.concurrency = static_cast<uint64_t>(a.concurrency);
+  if (!a.duration.empty()) load_spec.duration_ns = positive_ns(a.duration, "-d/--duration");
+  load_spec.max_requests = parse_count(a.max_requests, "-n/--max-requests");
+  load_spec.iterations = parse_count(a.iterations, "--iterations");
+  load_spec.per_vu_iterations = parse_count(a.per_vu_iterations, "--per-vu-iterations");
+  load_spec.rate = a.rate;
+  load_spec.arrival_rate = a.arrival_rate;
+  load_spec.max_vus = static_cast<uint64_t>(a.max_vus);
+  if (!a.ramp_up.empty()) load_spec.ramp_up_ns = positive_ns(a.ramp_up, "--ramp-up");
+  if (!a.warmup.empty()) load_spec.warmup_ns = positive_ns(a.warmup, "--warmup");
+  load_spec.think_time = a.think_time;
+  load_spec.stages = a.stages;
+  load_spec.latency_correction = !a.no_latency_correction;
+  load_spec.segment = a.segment;
+  load_spec.segment_sequence = a.segment_sequence;
+  load_spec.pipeline = a.pipeline;
+  load::LoadPlan plan = load::build_plan(load_spec);
+
+  uint64_t files_needed = plan.stripe.count_below(plan.max_vus) + 64;
   uint64_t files = raise_open_file_limit(files_needed);
   if (files < files_needed) {
     throw SetupError(fmt::format(
-        "-c/--concurrency {} needs {} open files but the limit is {}; raise it (ulimit -n {}) "
-        "or use fewer connections",
-        a.concurrency, files_needed, files, files_needed));
-  }
-  int64_t duration_ns = 0;
-  if (!a.duration.empty()) {
-    duration_ns = positive_ns(a.duration, "-d/--duration");
-  } else if (max_requests == 0) {
-    duration_ns = 10'000'000'000;
+        "{} VUs need {} open files but the limit is {}; raise it (ulimit -n {}) or use fewer "
+        "(-c, --max-vus)",
+        plan.max_vus, files_needed, files, files_needed));
   }
 
   http1::RequestSpec spec;
@@ -134,17 +210,13 @@ int run(const RunArgs& a) {
   config.threads = a.threads > 0
                        ? a.threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  config.connections = a.concurrency;
-  config.max_requests = max_requests;
-  config.duration_ns = duration_ns;
+  config.plan = plan;
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
-  std::string shape = duration_ns > 0 ? format_duration(std::chrono::nanoseconds(duration_ns))
-                                      : fmt::format("{} requests", max_requests);
-  live::LiveView view(mode,
-                      fmt::format("loadspiker  {} {}  ·  {} connections  ·  {}", a.method,
-                                  url.to_string(), a.concurrency, shape),
-                      stderr);
+  live::LiveView view(
+      mode,
+      fmt::format("loadspiker  {} {}  ·  {}", a.method, url.to_string(), describe(plan, load_spec)),
+      stderr);
   engine::install_stop_signals();
   engine::RunResult result =
       engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });
@@ -159,11 +231,11 @@ int run(const RunArgs& a) {
   rep.info.pipeline = a.pipeline;
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
-  rep.info.duration_secs = static_cast<double>(duration_ns) / 1e9;
-  rep.info.max_requests = max_requests;
+  fill_load_info(plan, load_spec, rep.info);
   rep.totals = &result.totals;
   rep.timeline = &result.timeline;
   rep.elapsed_s = result.elapsed_s;
+  rep.measured_s = result.measured_s;
   rep.started_unix_ms = result.started_unix_ms;
   rep.ended_unix_ms = result.ended_unix_ms;
   rep.interrupted = result.interrupted;
@@ -195,7 +267,7 @@ int run(const RunArgs& a) {
 
 std::function<int()> add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1 (closed model)");
+  CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1");
   cmd->add_option("url", args->url, "Target URL (http:// or https://)")->required();
   cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
       ->capture_default_str();
@@ -204,6 +276,30 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("-n,--max-requests", args->max_requests,
                   "Stop after this many requests in total (k/m suffixes; 0 = no limit)");
   cmd->add_option("-t,--threads", args->threads, "Worker threads (default: one per core)");
+  cmd->add_option("-r,--rate", args->rate,
+                  "Pace the -c VUs to this many requests/s in total (closed model, wrk2 style)");
+  cmd->add_option("--arrival-rate", args->arrival_rate,
+                  "Open model: start this many iterations per second, whatever the latency");
+  cmd->add_option("--max-vus", args->max_vus, "Open model: the most VUs in use at once")
+      ->capture_default_str();
+  cmd->add_option("--stage", args->stages,
+                  "Ramp: DURATION:VUS (e.g. 30s:100) or DURATION:RATE/s (e.g. 1m:500/s); "
+                  "repeatable");
+  cmd->add_option("--ramp-up", args->ramp_up, "Start the -c VUs gradually over this long");
+  cmd->add_option("--warmup", args->warmup,
+                  "Run this long first and discard its metrics (connections stay warm)");
+  cmd->add_option("--think-time", args->think_time,
+                  "Pause between a VU's iterations: 1s, 1s..3s (uniform) or exp:1s");
+  cmd->add_option("--iterations", args->iterations,
+                  "Stop after this many iterations shared by all VUs (shared-iterations)");
+  cmd->add_option("--per-vu-iterations", args->per_vu_iterations,
+                  "Each of the -c VUs runs this many iterations (per-vu-iterations)");
+  cmd->add_flag("--no-latency-correction", args->no_latency_correction,
+                "Report service time only (no corrected latency for open or paced models)");
+  cmd->add_option("--segment", args->segment,
+                  "Run only this execution segment of the test, e.g. 0:1/3 (k6 style)");
+  cmd->add_option("--segment-sequence", args->segment_sequence,
+                  "All segments of the test, e.g. 0,1/3,2/3,1");
   cmd->add_option("-m,--method", args->method, "HTTP method")->capture_default_str();
   cmd->add_option("-H,--header", args->headers, "Request header 'Name: value' (repeatable)");
   cmd->add_option("-b,--body", args->body, "Request body");

@@ -30,19 +30,27 @@ int64_t unix_ms() {
 // Per-second buckets and the live window, fed with worker samples.
 class Aggregator {
  public:
-  explicit Aggregator(int64_t publish_interval_ns) : interval_ns_(publish_interval_ns) {}
+  // Timeline rows start with the second the warmup ends in.
+  Aggregator(int64_t publish_interval_ns, int64_t warmup_ns)
+      : interval_ns_(publish_interval_ns), next_second_(warmup_ns / 1'000'000'000) {}
 
   void add(const Sample& s, metrics::Shard& totals) {
+    auto& w = recent_[s.tick];
+    if (!w) w = take();
+    w->merge(*s.shard);
+    w->vus += s.shard->vus;  // a gauge: summed over workers within a tick
+    latest_vus_ = w->vus;
+    if (s.warmup) return;  // shown live, never reported
     totals.merge(*s.shard);
     // A sample later than the grace period lands in the earliest open second, never lost.
     int64_t second = std::max(next_second_, s.tick * interval_ns_ / 1'000'000'000);
     auto& bucket = seconds_[second];
     if (!bucket) bucket = take();
     bucket->merge(*s.shard);
-    auto& w = recent_[s.tick];
-    if (!w) w = take();
-    w->merge(*s.shard);
+    bucket->vus = std::max(bucket->vus, w->vus);
   }
+
+  uint64_t latest_vus() const { return latest_vus_; }
 
   // Moves seconds that ended before `before_s` into the timeline (gaps become zero rows).
   void finalize(int64_t before_s, std::vector<TimelinePoint>& timeline) {
@@ -58,6 +66,9 @@ class Aggregator {
         p.p50_us = s.latency_us.value_at_percentile(50);
         p.p95_us = s.latency_us.value_at_percentile(95);
         p.p99_us = s.latency_us.value_at_percentile(99);
+        p.corrected_p99_us = s.corrected_us.value_at_percentile(99);
+        p.vus = s.vus;
+        p.dropped_iterations = s.dropped_iterations;
         give_back(std::move(it->second));
         seconds_.erase(it);
       }
@@ -97,7 +108,8 @@ class Aggregator {
 
   int64_t interval_ns_;
   std::vector<std::unique_ptr<metrics::Shard>> free_;
-  int64_t next_second_ = 0;
+  int64_t next_second_;
+  uint64_t latest_vus_ = 0;
   std::map<int64_t, std::unique_ptr<metrics::Shard>> seconds_;
   std::map<int64_t, std::unique_ptr<metrics::Shard>> recent_;
 };
@@ -115,34 +127,32 @@ void install_stop_signals() {
 
 RunResult run_load(const RunConfig& config, const std::function<void(const LiveState&)>& on_tick) {
   RunResult result;
-  int threads = std::clamp(config.threads, 1, std::max(1, config.connections));
-  if (config.max_requests > 0) {
-    threads =
-        static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads), config.max_requests));
+  const load::LoadPlan& plan = config.plan;
+  // No more threads than this instance has VUs (or iterations) to give them.
+  uint64_t vus = plan.stripe.count_below(plan.model == load::Model::kClosed ? plan.vus->max_vus()
+                                                                            : plan.max_vus);
+  if (plan.shared_iterations > 0) {
+    vus = std::min(vus, plan.stripe.count_below(plan.shared_iterations));
   }
+  int threads = static_cast<int>(std::clamp<uint64_t>(vus, 1, std::max(1, config.threads)));
   result.threads = threads;
   g_stop_signals.store(0);
   int64_t start_ns = mono_now_ns();
   result.started_unix_ms = unix_ms();
 
   std::vector<std::unique_ptr<Worker>> workers;
-  auto t = static_cast<uint64_t>(threads);
   for (int i = 0; i < threads; ++i) {
-    auto u = static_cast<uint64_t>(i);
-    int conns = config.connections / threads + (i < config.connections % threads ? 1 : 0);
-    uint64_t budget =
-        config.max_requests == 0 ? 0 : config.max_requests / t + (u < config.max_requests % t);
-    workers.push_back(std::make_unique<Worker>(config.worker, conns, budget, start_ns));
+    workers.push_back(std::make_unique<Worker>(config.worker, plan, i, threads, start_ns));
   }
   std::vector<std::thread> pool;
   for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
 
-  Aggregator agg(config.worker.publish_interval_ns);
+  Aggregator agg(config.worker.publish_interval_ns, plan.warmup_ns);
   metrics::Shard window;
   bool stop_sent = false, abort_sent = false;
   LiveState live;
-  live.duration_s = static_cast<double>(config.duration_ns) / 1e9;
-  live.max_requests = config.max_requests;
+  live.duration_s = static_cast<double>(plan.duration_ns) / 1e9;
+  live.max_requests = plan.stripe.count_below(plan.shared_iterations);
   live.totals = &result.totals;
   live.window = &window;
   live.timeline = &result.timeline;
@@ -166,7 +176,7 @@ RunResult run_load(const RunConfig& config, const std::function<void(const LiveS
     }
     now = mono_now_ns();
     int signals = g_stop_signals.load(std::memory_order_relaxed);
-    bool time_up = config.duration_ns > 0 && now - start_ns >= config.duration_ns;
+    bool time_up = plan.duration_ns > 0 && now - start_ns >= plan.duration_ns;
     if (!stop_sent && (time_up || signals >= 1)) {
       for (auto& w : workers) w->stop();
       stop_sent = true;
@@ -183,6 +193,8 @@ RunResult run_load(const RunConfig& config, const std::function<void(const LiveS
     double span = agg.window(window);
     if (span > 0) live.window_rps = static_cast<double>(window.requests) / span;
     live.stopping = stop_sent;
+    live.warming_up = now - start_ns < plan.warmup_ns;
+    live.vus = agg.latest_vus();
     live.in_flight = 0;
     for (auto& w : workers) live.in_flight += w->in_flight();
     if (all_done) break;
@@ -193,6 +205,7 @@ RunResult run_load(const RunConfig& config, const std::function<void(const LiveS
   result.ended_unix_ms = unix_ms();
   drain();
   result.elapsed_s = static_cast<double>(end_ns - start_ns) / 1e9;
+  result.measured_s = std::max(0.0, result.elapsed_s - static_cast<double>(plan.warmup_ns) / 1e9);
   agg.finalize(std::max<int64_t>(agg.pending_last_second() + 1,
                                  static_cast<int64_t>(result.elapsed_s + 0.999)),
                result.timeline);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/worker_config.h"
+#include "load/load_plan.h"
 #include "metrics/shard.h"
 #include "metrics/snapshot.h"
 
@@ -14,17 +15,16 @@ namespace spiker::engine {
 
 struct RunConfig {
   WorkerConfig worker;
+  load::LoadPlan plan;
   int threads = 1;
-  int connections = 50;
-  uint64_t max_requests = 0;  // 0: no limit
-  int64_t duration_ns = 0;    // 0: no limit (then max_requests must be set)
   int64_t tick_ns = 250'000'000;
 };
 
 struct RunResult {
   metrics::Shard totals;
   std::vector<metrics::TimelinePoint> timeline;
-  double elapsed_s = 0;  // start to the last worker's end (in-flight drain included)
+  double elapsed_s = 0;   // start to the last worker's end (in-flight drain included)
+  double measured_s = 0;  // elapsed_s less the warmup: what rates are computed over
   int64_t started_unix_ms = 0;
   int64_t ended_unix_ms = 0;
   bool interrupted = false;  // stopped by Ctrl-C

@@ -1,39 +1,45 @@
-// A worker: one thread with its own epoll loop, connections, read buffer and metric shard.
-// Nothing is shared per request; the worker hands its shard to the controller on a tick.
+// A worker: one thread with its own epoll loop, VUs (connections), timers, read buffer and
+// metric shard. Nothing is shared per request; the worker hands its shard to the controller on
+// a tick. The load model (load::LoadPlan) decides when iterations start; the I/O half
+// (worker_io.cc) runs each iteration's request.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <queue>
+#include <random>
 #include <vector>
 
 #include "engine/connection.h"
 #include "engine/worker_config.h"
+#include "load/load_plan.h"
 #include "metrics/shard.h"
 
 namespace spiker::engine {
 
 // A worker's metrics for one publish interval.
 struct Sample {
-  int64_t tick = 0;  // publish interval index since the run's start
+  int64_t tick = 0;     // publish interval index since the run's start
+  bool warmup = false;  // measured during the warmup: not reported
   std::unique_ptr<metrics::Shard> shard;
 };
 
 class Worker {
  public:
-  // `connections` sockets; `max_requests` requests in all (0: no limit); `start_ns` the run's
-  // start on the monotonic clock (tick origin).
-  Worker(const WorkerConfig& config, int connections, uint64_t max_requests, int64_t start_ns);
+  // Worker `index` of `count`; `start_ns` is the run's start on the monotonic clock.
+  Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index, int count,
+         int64_t start_ns);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // The thread body: returns when stopped, aborted, or the request budget is used up.
+  // The thread body: returns when stopped, aborted, or the plan is done.
   void run();
-  // Graceful stop: no new requests; in-flight ones finish or time out.
+  // Graceful stop: no new iterations; requests in flight finish or time out.
   void stop() { stop_.store(true, std::memory_order_relaxed); }
-  // Immediate stop: in-flight requests are dropped uncounted.
+  // Immediate stop: requests in flight are dropped uncounted.
   void abort() { abort_.store(true, std::memory_order_relaxed); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   // Samples published since the last call (controller thread).
@@ -41,45 +47,78 @@ class Worker {
   // Gives a merged sample's shard back for reuse (reset here, on the controller thread, so the
   // worker neither allocates nor clears 600 KB on its tick).
   void recycle(std::unique_ptr<metrics::Shard> shard);
-  // Requests in flight right now, as of the last publish (for the stop message).
+  // Requests in flight, as of the last publish (for the stop message).
   uint64_t in_flight() const { return in_flight_published_.load(std::memory_order_relaxed); }
 
  private:
+  struct Timer {
+    int64_t due_ns;
+    Connection* conn;
+    uint32_t generation;
+    bool operator>(const Timer& o) const { return due_ns > o.due_ns; }
+  };
+
+  // Load model (worker.cc).
   void loop();
+  void begin_stop();
+  void drive_closed(int64_t now_ns);
+  void drive_open(int64_t now_ns);
+  void advance_arrival();
+  void fire_timers(int64_t now_ns);
+  void run_queued();
+  bool done() const;
+  int64_t next_wake(int64_t now_ns) const;
+  void wait_for_events(int64_t timeout_ns);
+  void begin_iteration(Connection& c, int64_t intended_ns) noexcept;
+  void end_iteration(Connection& c, int64_t now_ns, bool socket_ok) noexcept;
+  void deactivate(Connection& c) noexcept;
+  void set_timer(Connection& c, int64_t due_ns) noexcept;
+  uint16_t claim() noexcept;
+  void publish(int64_t tick);
+
+  // One iteration's request (worker_io.cc).
   void on_event(Connection& c, uint32_t events) noexcept;
-  void start_cycle(Connection& c) noexcept;
+  void start_request(Connection& c) noexcept;
   void connect(Connection& c) noexcept;
   void on_connected(Connection& c) noexcept;
   void handshake(Connection& c) noexcept;
   void start_write(Connection& c) noexcept;
   void write_some(Connection& c) noexcept;
   void read_some(Connection& c) noexcept;
-  // Returns false when the connection was closed while handling the bytes.
   bool on_bytes(Connection& c, const char* data, size_t len) noexcept;
   void on_response(Connection& c, int64_t now_ns) noexcept;
   void on_eof(Connection& c) noexcept;
   void fail(Connection& c, metrics::ErrorKind kind) noexcept;
-  void close(Connection& c) noexcept;
-  void queue_restart(Connection& c) noexcept;
+  void close_socket(Connection& c) noexcept;
   void account_tls(Connection& c) noexcept;
-  uint16_t claim() noexcept;
   void scan_deadlines(int64_t now_ns) noexcept;
-  void publish(int64_t tick);
-  bool busy() const noexcept;
 
   WorkerConfig config_;
+  const load::LoadPlan& plan_;
+  int index_, count_;
   std::string wire_;  // the request repeated `pipeline` times
   size_t request_len_;
-  uint64_t max_requests_;
-  uint64_t claimed_ = 0;
   int64_t start_ns_;
+  int64_t end_ns_;         // the schedule's end (INT64_MAX: none)
+  int64_t warmup_end_ns_;  // 0 once past
   int epoll_fd_ = -1;
   size_t next_address_ = 0;
   bool stopping_ = false;
-  std::vector<Connection> conns_;
-  std::vector<Connection*> restart_;     // to (re)start on the next loop turn
-  std::vector<Connection*> restarting_;  // the ones being started this turn
-  size_t active_ = 0;                    // connections with an open socket
+  bool exhausted_ = false;  // the shared iteration budget is used up
+  uint64_t budget_ = 0;     // this worker's share of shared iterations (0: none)
+  uint64_t claimed_ = 0;
+  std::vector<Connection> conns_;    // the VUs; never resized after construction
+  size_t running_ = 0;               // closed: VUs taking part; open: VUs created
+  size_t retire_ = 0;                // closed: VUs to retire at the end of their iteration
+  size_t next_vu_ = 0;               // closed: next inactive VU to activate (they go in order)
+  size_t in_request_ = 0;            // VUs with a request on its way
+  std::vector<Connection*> free_;    // open: VUs waiting for an arrival
+  std::vector<Connection*> queued_;  // to begin their iteration on the next turn
+  std::vector<Connection*> starting_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  uint64_t arrival_index_ = 0;    // open: this worker's next arrival, counted locally
+  int64_t next_arrival_ns_ = -1;  // open: when it is due (-1: no more)
+  std::mt19937_64 rng_;
   std::vector<char> read_buf_;
   std::unique_ptr<metrics::Shard> shard_;
   int64_t last_tick_ = 0;

@@ -109,12 +109,21 @@ void LiveView::draw_terminal(const LiveState& s) {
       fmt::format(" RPS  now {:>10}  avg {:>10}  {}",
                   format_count(static_cast<uint64_t>(s.window_rps)),
                   format_count(static_cast<uint64_t>(avg)), sparkline(s, 40)),
-      fmt::format(" latency (last 1s)  p50 {:>9}  p95 {:>9}  p99 {:>9}",
-                  format_us(static_cast<double>(w.latency_us.value_at_percentile(50))),
-                  format_us(static_cast<double>(w.latency_us.value_at_percentile(95))),
-                  format_us(static_cast<double>(w.latency_us.value_at_percentile(99)))),
-      fmt::format(" requests {}   received {}", format_count(t.requests),
-                  format_bytes(static_cast<double>(t.bytes_received))),
+      fmt::format(
+          " latency (last 1s)  p50 {:>9}  p95 {:>9}  p99 {:>9}{}",
+          format_us(static_cast<double>(w.latency_us.value_at_percentile(50))),
+          format_us(static_cast<double>(w.latency_us.value_at_percentile(95))),
+          format_us(static_cast<double>(w.latency_us.value_at_percentile(99))),
+          w.corrected_us.total_count() > 0
+              ? fmt::format("   corrected p99 {:>9}",
+                            format_us(static_cast<double>(w.corrected_us.value_at_percentile(99))))
+              : ""),
+      fmt::format(" requests {}   VUs {}   received {}{}{}", format_count(t.requests),
+                  format_count(s.vus), format_bytes(static_cast<double>(t.bytes_received)),
+                  t.dropped_iterations > 0
+                      ? fmt::format("   dropped {}", format_count(t.dropped_iterations))
+                      : "",
+                  s.warming_up ? "   (warming up: not counted)" : ""),
       fmt::format(" status {}", status_line(t)),
       fmt::format(" errors {}", error_line(t)),
   };

@@ -43,7 +43,8 @@ double StageCurve::value_at(int64_t t_ns) const {
   double from = start_;
   for (const Stage& s : stages_) {
     if (t_ns < s.duration_ns) {
-      return from + (s.target - from) * static_cast<double>(t_ns) / static_cast<double>(s.duration_ns);
+      return from +
+             (s.target - from) * static_cast<double>(t_ns) / static_cast<double>(s.duration_ns);
     }
     t_ns -= s.duration_ns;
     from = s.target;
@@ -58,7 +59,8 @@ double StageCurve::peak() const {
 }
 
 VuSchedule VuSchedule::constant(uint64_t vus, int64_t duration_ns) {
-  return VuSchedule(StageCurve(static_cast<double>(vus), {{duration_ns, static_cast<double>(vus)}}));
+  return VuSchedule(
+      StageCurve(static_cast<double>(vus), {{duration_ns, static_cast<double>(vus)}}));
 }
 
 uint64_t VuSchedule::vus_at(int64_t t_ns) const {

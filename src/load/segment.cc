@@ -31,8 +31,9 @@ Stripe::Stripe(std::vector<Rational> points, size_t index)
   for (const Rational& p : points) {
     lcd = std::lcm(lcd, static_cast<uint64_t>(p.den));
     if (lcd > kMaxPeriod) {
-      throw SetupError("--segment-sequence: denominators too large (their least common multiple "
-                       "must stay under 1,000,000)");
+      throw SetupError(
+          "--segment-sequence: denominators too large (their least common multiple "
+          "must stay under 1,000,000)");
     }
   }
   period_ = lcd;
@@ -87,8 +88,8 @@ Stripe Stripe::parse(std::string_view segment, std::string_view sequence) {
   }
   auto it = std::find(points.begin(), points.end(), from);
   if (it == points.end() || it + 1 == points.end() || !(*(it + 1) == to)) {
-    throw SetupError(fmt::format("--segment {} is not one of the segments of the sequence",
-                                 segment));
+    throw SetupError(
+        fmt::format("--segment {} is not one of the segments of the sequence", segment));
   }
   return Stripe(points, static_cast<size_t>(it - points.begin()));
 }
@@ -100,8 +101,8 @@ bool Stripe::owns(uint64_t k) const {
 uint64_t Stripe::count_below(uint64_t n) const {
   uint64_t blocks = n / period_;
   auto rest = static_cast<uint32_t>(n % period_);
-  auto partial = static_cast<uint64_t>(
-      std::lower_bound(owned_.begin(), owned_.end(), rest) - owned_.begin());
+  auto partial =
+      static_cast<uint64_t>(std::lower_bound(owned_.begin(), owned_.end(), rest) - owned_.begin());
   return blocks * owned_.size() + partial;
 }
 

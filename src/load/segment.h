@@ -35,8 +35,8 @@ class Stripe {
   Rational to() const { return to_; }
 
  private:
-  uint64_t period_ = 1;            // L
-  std::vector<uint32_t> owned_;    // the positions in [0, L) this segment owns, ascending
+  uint64_t period_ = 1;          // L
+  std::vector<uint32_t> owned_;  // the positions in [0, L) this segment owns, ascending
   Rational from_, to_;
 };
 

@@ -68,9 +68,14 @@ TEST(Stripe, SegmentWithoutSequenceAndWhole) {
 }
 
 TEST(Stripe, RejectsBadSegments) {
-  for (auto [seg, seq] : std::vector<std::pair<const char*, const char*>>{
-           {"1/2", ""}, {"2/3:1/3", ""}, {"0:3/2", ""}, {"a:b", ""}, {"0:1/2", "0,1/3,1"},
-           {"0:1/2", "0,1/2"}, {"0:1/2", "0,2/3,1/2,1"}, {"", "0,1"}}) {
+  for (auto [seg, seq] : std::vector<std::pair<const char*, const char*>>{{"1/2", ""},
+                                                                          {"2/3:1/3", ""},
+                                                                          {"0:3/2", ""},
+                                                                          {"a:b", ""},
+                                                                          {"0:1/2", "0,1/3,1"},
+                                                                          {"0:1/2", "0,1/2"},
+                                                                          {"0:1/2", "0,2/3,1/2,1"},
+                                                                          {"", "0,1"}}) {
     EXPECT_THROW(Stripe::parse(seg, seq), SetupError) << seg << " " << seq;
   }
 }

@@ -29,9 +29,7 @@ ThinkTime ThinkTime::parse(std::string_view text) {
   return t;
 }
 
-int64_t ThinkTime::mean_ns() const {
-  return kind_ == Kind::kUniform ? (a_ns_ + b_ns_) / 2 : a_ns_;
-}
+int64_t ThinkTime::mean_ns() const { return kind_ == Kind::kUniform ? (a_ns_ + b_ns_) / 2 : a_ns_; }
 
 int64_t ThinkTime::sample(std::mt19937_64& rng) const {
   switch (kind_) {

@@ -12,6 +12,9 @@ void Shard::merge(const Shard& o) {
   latency_us.merge(o.latency_us);
   connect_us.merge(o.connect_us);
   tls_handshake_us.merge(o.tls_handshake_us);
+  corrected_us.merge(o.corrected_us);
+  queue_us.merge(o.queue_us);
+  dropped_iterations += o.dropped_iterations;
   requests += o.requests;
   responses += o.responses;
   failed += o.failed;
@@ -26,6 +29,9 @@ void Shard::reset() noexcept {
   latency_us.reset();
   connect_us.reset();
   tls_handshake_us.reset();
+  corrected_us.reset();
+  queue_us.reset();
+  dropped_iterations = vus = 0;
   requests = responses = failed = bytes_sent = bytes_received = connections_opened = 0;
   errors.fill(0);
   status.fill(0);

@@ -16,12 +16,16 @@ struct Shard {
   Histogram latency_us;         // service time: first byte of the request written to last byte read
   Histogram connect_us;         // TCP connect (SYN to established)
   Histogram tls_handshake_us;   // TLS handshake, after connect
+  Histogram corrected_us;       // intended start to last byte read (open or paced models)
+  Histogram queue_us;           // intended start to first byte written (open or paced models)
   uint64_t requests = 0;        // finished requests: responses + transport errors
   uint64_t responses = 0;       // complete HTTP responses (any status)
   uint64_t failed = 0;          // status >= 400 or transport error
   uint64_t bytes_sent = 0;      // wire bytes written (TLS records included)
   uint64_t bytes_received = 0;  // wire bytes read (TLS records included)
   uint64_t connections_opened = 0;
+  uint64_t dropped_iterations = 0;  // arrivals that found no free VU under the cap
+  uint64_t vus = 0;  // gauge: VUs running when the shard was published (not summed by merge)
   std::array<uint64_t, kErrorKindCount> errors{};
   std::array<uint64_t, kMaxStatus> status{};
 

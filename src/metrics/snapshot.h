@@ -15,6 +15,9 @@ struct TimelinePoint {
   uint64_t errors = 0;  // failed requests (transport errors and status >= 400)
   uint64_t bytes_received = 0;
   int64_t p50_us = 0, p95_us = 0, p99_us = 0;
+  int64_t corrected_p99_us = 0;  // 0 unless requests had intended start times
+  uint64_t vus = 0;              // the most VUs running during this second
+  uint64_t dropped_iterations = 0;
 };
 
 // What a live view sees on each tick.
@@ -27,7 +30,9 @@ struct LiveState {
   double window_rps = 0;
   const std::vector<TimelinePoint>* timeline = nullptr;
   bool stopping = false;
+  bool warming_up = false;
   uint64_t in_flight = 0;
+  uint64_t vus = 0;  // running now
 };
 
 }  // namespace spiker::metrics

@@ -17,6 +17,18 @@ namespace {
 
 using nlohmann::json;
 
+json percentiles(const metrics::Histogram& h) {
+  return {{"min", h.min()},
+          {"max", h.max()},
+          {"mean", std::round(h.mean() * 100) / 100},
+          {"p50", h.value_at_percentile(50)},
+          {"p75", h.value_at_percentile(75)},
+          {"p90", h.value_at_percentile(90)},
+          {"p95", h.value_at_percentile(95)},
+          {"p99", h.value_at_percentile(99)},
+          {"p999", h.value_at_percentile(99.9)}};
+}
+
 json latency(const metrics::Histogram& h) {
   return {{"min", h.min()},
           {"max", h.max()},
@@ -65,7 +77,7 @@ std::string to_json(const RunReport& r) {
       {"version", kVersion},
       {"started_at", rfc3339(r.started_unix_ms)},
       {"ended_at", rfc3339(r.ended_unix_ms)},
-      {"duration_secs", static_cast<int64_t>(std::llround(r.elapsed_s))},
+      {"duration_secs", static_cast<int64_t>(std::llround(r.measured_s))},
       {"target", {{"url", r.info.url}, {"method", r.info.method}, {"headers", headers}}},
       {"load",
        {{"concurrency", r.info.concurrency},
@@ -73,7 +85,8 @@ std::string to_json(const RunReport& r) {
         {"ramp_up_secs", r.info.ramp_up_secs},
         {"warmup_secs", r.info.warmup_secs},
         {"timeout_ms", r.info.timeout_ms},
-        {"load_model", "closed"},
+        {"load_model", r.info.open_model ? "open" : "closed"},
+        {"executor", r.info.executor},
         {"threads", r.info.threads},
         {"pipeline", r.info.pipeline},
         {"connect_timeout_ms", r.info.connect_timeout_ms},
@@ -89,6 +102,40 @@ std::string to_json(const RunReport& r) {
                     {"bytes_received", t.bytes_received},
                     {"bytes_sent", t.bytes_sent},
                     {"elapsed_secs", r.elapsed_s}};
+  json& load = doc["metadata"]["load"];
+  if (r.info.open_model) {
+    if (r.info.arrival_rate > 0) load["arrival_rate"] = r.info.arrival_rate;
+    load["max_vus"] = r.info.max_vus;
+    double window = r.info.duration_secs > 0 ? r.info.duration_secs : r.measured_s;
+    doc["summary"]["arrival_rate"] = {
+        {"target_rps", window > 0 ? static_cast<double>(r.info.target_iterations) / window : 0},
+        {"achieved_rps", window > 0 ? static_cast<double>(t.requests) / window : 0},
+        {"achieved_rps_window_secs", window},
+        {"max_vus", r.info.max_vus},
+        {"dropped_iterations", t.dropped_iterations},
+        {"target_iterations", r.info.target_iterations},
+        {"started_iterations", t.requests}};
+    doc["summary"]["dropped_iterations"] = t.dropped_iterations;
+  } else {
+    load["vus"] = r.info.max_vus;
+  }
+  if (!r.info.stages.empty()) load["stages"] = r.info.stages;
+  if (!r.info.think_time.empty()) load["think_time"] = r.info.think_time;
+  if (!r.info.segment.empty()) load["segment"] = r.info.segment;
+  if (r.info.duration_secs > 0) load["duration_secs"] = r.info.duration_secs;
+  if (r.info.has_intended_times) {
+    // Corrected latency counts from when each request was due (intended start); service time
+    // (latency_us) from when it was sent. Queue time is the difference.
+    doc["corrected_latency_us"] = percentiles(t.corrected_us);
+    const metrics::Histogram& q = t.queue_us;
+    doc["queue_time_us"] = {
+        {"mean", std::round(q.mean() * 100) / 100},
+        {"p99", q.value_at_percentile(99)},
+        {"total",
+         static_cast<int64_t>(std::llround(q.mean() * static_cast<double>(q.total_count())))},
+        {"count", q.total_count()},
+        {"max", q.max()}};
+  }
   doc["latency_us"] = latency(t.latency_us);
   json status = json::object();
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
@@ -108,7 +155,10 @@ std::string to_json(const RunReport& r) {
                         {"bytes_received", p.bytes_received},
                         {"p50_us", p.p50_us},
                         {"p95_us", p.p95_us},
-                        {"p99_us", p.p99_us}});
+                        {"p99_us", p.p99_us},
+                        {"vus", p.vus}});
+    if (r.info.has_intended_times) timeline.back()["corrected_p99_us"] = p.corrected_p99_us;
+    if (r.info.open_model) timeline.back()["dropped_iterations"] = p.dropped_iterations;
   }
   doc["timeline"] = timeline;
   doc["connections"] = {{"opened", t.connections_opened},

@@ -19,7 +19,9 @@ TEST(JsonResult, WritesKaiokenFieldsAndRedactsSecrets) {
   totals.status[500] = 2;
   totals.errors[static_cast<size_t>(metrics::ErrorKind::kTimeout)] = 4;
   totals.bytes_received = 12345;
-  std::vector<metrics::TimelinePoint> timeline = {{0, 50, 3, 0, 1, 2, 3}, {1, 54, 3, 0, 1, 2, 3}};
+  std::vector<metrics::TimelinePoint> timeline(2);
+  timeline[0] = {.elapsed_secs = 0, .requests = 50, .errors = 3};
+  timeline[1] = {.elapsed_secs = 1, .requests = 54, .errors = 3};
   RunReport r;
   r.info.url = "http://127.0.0.1:1/";
   r.info.headers = {{"Authorization", "Bearer abc"}, {"X-Auth-Token", "t"}, {"Accept", "a"}};
@@ -27,6 +29,7 @@ TEST(JsonResult, WritesKaiokenFieldsAndRedactsSecrets) {
   r.totals = &totals;
   r.timeline = &timeline;
   r.elapsed_s = 2.0;
+  r.measured_s = 2.0;
   r.started_unix_ms = 1'700'000'000'123;
   r.ended_unix_ms = 1'700'000'002'123;
   auto j = nlohmann::json::parse(to_json(r));
@@ -54,6 +57,44 @@ TEST(JsonResult, WritesKaiokenFieldsAndRedactsSecrets) {
       metrics::decode_v2(metrics::base64_decode(j["histograms"]["latency_us"].get<std::string>()));
   EXPECT_EQ(h.total_count(), 100);
   EXPECT_EQ(to_json(r).find("Bearer"), std::string::npos);
+  EXPECT_FALSE(j.contains("corrected_latency_us"));  // closed, unpaced: not applicable
+  EXPECT_FALSE(j["summary"].contains("arrival_rate"));
+}
+
+TEST(JsonResult, OpenModelReportsArrivalsAndCorrectedLatency) {
+  metrics::Shard totals;
+  for (int i = 0; i < 100; ++i) {
+    totals.latency_us.record(1000);
+    totals.corrected_us.record(i < 90 ? 1000 : 900'000);
+    totals.queue_us.record(i < 90 ? 0 : 899'000);
+  }
+  totals.requests = 100;
+  totals.dropped_iterations = 20;
+  std::vector<metrics::TimelinePoint> timeline;
+  RunReport r;
+  r.info.open_model = true;
+  r.info.executor = "constant-arrival-rate";
+  r.info.arrival_rate = 12;
+  r.info.max_vus = 7;
+  r.info.target_iterations = 120;
+  r.info.duration_secs = 10;
+  r.info.has_intended_times = true;
+  r.totals = &totals;
+  r.timeline = &timeline;
+  r.elapsed_s = r.measured_s = 10.2;
+  auto j = nlohmann::json::parse(to_json(r));
+  EXPECT_EQ(j["metadata"]["load"]["load_model"], "open");
+  EXPECT_EQ(j["metadata"]["load"]["arrival_rate"], 12);
+  EXPECT_EQ(j["metadata"]["load"]["max_vus"], 7);
+  auto a = j["summary"]["arrival_rate"];
+  EXPECT_DOUBLE_EQ(a["target_rps"].get<double>(), 12.0);
+  EXPECT_DOUBLE_EQ(a["achieved_rps"].get<double>(), 10.0);
+  EXPECT_EQ(a["dropped_iterations"], 20);
+  EXPECT_EQ(a["max_vus"], 7);
+  EXPECT_EQ(j["latency_us"]["p99"], 1000);
+  EXPECT_GE(j["corrected_latency_us"]["p99"].get<int64_t>(), 899'000);
+  EXPECT_EQ(j["corrected_latency_us"]["p50"], 1000);
+  EXPECT_GE(j["queue_time_us"]["p99"].get<int64_t>(), 898'000);
 }
 
 }  // namespace

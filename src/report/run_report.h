@@ -23,8 +23,17 @@ struct RunInfo {
   double warmup_secs = 0;
   int64_t timeout_ms = 0;
   int64_t connect_timeout_ms = 0;
-  double duration_secs = 0;  // as asked; 0 = bounded by count
-  uint64_t max_requests = 0;
+  double duration_secs = 0;   // as asked, warmup excluded; 0 = bounded by count
+  uint64_t max_requests = 0;  // shared iterations (-n, --iterations); 0 = none
+  std::string executor = "constant-vus";
+  bool open_model = false;
+  uint64_t max_vus = 0;
+  double arrival_rate = 0;          // --arrival-rate as given (0: ramping or closed)
+  uint64_t target_iterations = 0;   // open: arrivals this instance was due to start
+  bool has_intended_times = false;  // corrected latency and queue time were recorded
+  std::string think_time;
+  std::vector<std::string> stages;
+  std::string segment;  // empty: the whole test
 };
 
 struct RunReport {
@@ -32,6 +41,7 @@ struct RunReport {
   const metrics::Shard* totals = nullptr;
   const std::vector<metrics::TimelinePoint>* timeline = nullptr;
   double elapsed_s = 0;
+  double measured_s = 0;  // elapsed less the warmup
   int64_t started_unix_ms = 0;
   int64_t ended_unix_ms = 0;
   bool interrupted = false;
@@ -42,7 +52,7 @@ struct RunReport {
                : static_cast<double>(totals->failed) / static_cast<double>(totals->requests);
   }
   double rps() const {
-    return elapsed_s > 0 ? static_cast<double>(totals->requests) / elapsed_s : 0;
+    return measured_s > 0 ? static_cast<double>(totals->requests) / measured_s : 0;
   }
 };
 

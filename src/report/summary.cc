@@ -10,37 +10,65 @@ using live::format_bytes;
 using live::format_count;
 using live::format_us;
 
+namespace {
+
+// Service time always; corrected latency (from the intended start) under it when recorded.
+std::string latency_table(const metrics::Histogram& service, const metrics::Histogram& corrected,
+                          bool with_corrected) {
+  const char* names[] = {"min", "mean", "stddev", "p50",   "p75",
+                         "p90", "p95",  "p99",    "p99.9", "max"};
+  auto row = [](const char* label, const metrics::Histogram& h) {
+    double values[] = {static_cast<double>(h.min()),
+                       h.mean(),
+                       h.stddev(),
+                       static_cast<double>(h.value_at_percentile(50)),
+                       static_cast<double>(h.value_at_percentile(75)),
+                       static_cast<double>(h.value_at_percentile(90)),
+                       static_cast<double>(h.value_at_percentile(95)),
+                       static_cast<double>(h.value_at_percentile(99)),
+                       static_cast<double>(h.value_at_percentile(99.9)),
+                       static_cast<double>(h.max())};
+    std::string out = label;
+    for (double v : values) out += fmt::format(" {:>9}", h.total_count() ? format_us(v) : "-");
+    return out + "\n";
+  };
+  std::string head = "  Latency     ";
+  for (const char* n : names) head += fmt::format(" {:>9}", n);
+  std::string out = head + "\n" + row("  (service)   ", service);
+  if (with_corrected) out += row("  (corrected) ", corrected);
+  return out;
+}
+
+}  // namespace
+
 std::string format_summary(const RunReport& r, bool color) {
   const metrics::Shard& t = *r.totals;
-  const metrics::Histogram& h = t.latency_us;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   std::string out;
   out += bold(fmt::format("Summary  {} {}", r.info.method, r.info.url)) +
-         fmt::format("  ({:.2f}s, {} connections, {} threads{}){}\n", r.elapsed_s,
-                     r.info.concurrency, r.info.threads,
+         fmt::format("  ({:.2f}s, {}, {} {}, {} threads{}){}\n", r.measured_s, r.info.executor,
+                     r.info.max_vus, r.info.open_model ? "max VUs" : "VUs", r.info.threads,
                      r.info.pipeline > 1 ? fmt::format(", pipeline {}", r.info.pipeline) : "",
                      r.interrupted ? "  [interrupted]" : "");
   out += fmt::format("  Requests      {} total  {:.1f}/s  successful {}  failed {} ({:.2f}%)\n",
                      format_count(t.requests), r.rps(), format_count(t.requests - t.failed),
                      format_count(t.failed), r.error_rate() * 100);
-  const char* names[] = {"min", "mean", "stddev", "p50",   "p75",
-                         "p90", "p95",  "p99",    "p99.9", "max"};
-  double values[] = {static_cast<double>(h.min()),
-                     h.mean(),
-                     h.stddev(),
-                     static_cast<double>(h.value_at_percentile(50)),
-                     static_cast<double>(h.value_at_percentile(75)),
-                     static_cast<double>(h.value_at_percentile(90)),
-                     static_cast<double>(h.value_at_percentile(95)),
-                     static_cast<double>(h.value_at_percentile(99)),
-                     static_cast<double>(h.value_at_percentile(99.9)),
-                     static_cast<double>(h.max())};
-  std::string head = "  Latency     ", row = "  (service)   ";
-  for (size_t i = 0; i < std::size(names); ++i) {
-    head += fmt::format(" {:>9}", names[i]);
-    row += fmt::format(" {:>9}", h.total_count() ? format_us(values[i]) : "-");
+  out += latency_table(t.latency_us, t.corrected_us, r.info.has_intended_times);
+  if (r.info.has_intended_times) {
+    const metrics::Histogram& q = t.queue_us;
+    out +=
+        fmt::format("  Queue time    mean {}  p99 {}  max {}  (intended start to sent)\n",
+                    format_us(q.mean()), format_us(static_cast<double>(q.value_at_percentile(99))),
+                    format_us(static_cast<double>(q.max())));
   }
-  out += head + "\n" + row + "\n";
+  if (r.info.open_model) {
+    double window = r.info.duration_secs > 0 ? r.info.duration_secs : r.measured_s;
+    out += fmt::format(
+        "  Arrivals      due {}  started {}  dropped {}  (achieved {:.1f}/s of {:.1f}/s)\n",
+        format_count(r.info.target_iterations), format_count(t.requests),
+        format_count(t.dropped_iterations), static_cast<double>(t.requests) / window,
+        static_cast<double>(r.info.target_iterations) / window);
+  }
   out += "  Status codes ";
   bool any = false;
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
@@ -60,7 +88,7 @@ std::string format_summary(const RunReport& r, bool color) {
                          format_count(t.errors[k]), metrics::kErrorKindHints[k]);
     }
   }
-  double secs = r.elapsed_s > 0 ? r.elapsed_s : 1;
+  double secs = r.measured_s > 0 ? r.measured_s : 1;
   out += fmt::format("  Throughput    received {} ({}/s)  sent {} ({}/s)\n",
                      format_bytes(static_cast<double>(t.bytes_received)),
                      format_bytes(static_cast<double>(t.bytes_received) / secs),

@@ -1,0 +1,318 @@
+// The worker's I/O half: one iteration's request on a VU's connection, non-blocking, driven by
+// the worker's edge-triggered epoll loop.
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/clock.h"
+#include "core/tls.h"
+#include "engine/worker.h"
+
+namespace spiker::engine {
+namespace {
+
+using http1::ParseStatus;
+using metrics::ErrorKind;
+
+ErrorKind classify_errno(int err) noexcept {
+  switch (err) {
+    case ECONNREFUSED:
+      return ErrorKind::kRefused;
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+      return ErrorKind::kReset;
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EADDRNOTAVAIL:
+      return ErrorKind::kConnect;
+    default:
+      return ErrorKind::kOther;
+  }
+}
+
+}  // namespace
+
+void Worker::start_request(Connection& c) noexcept {
+  if (c.fd < 0) {
+    connect(c);
+  } else {
+    start_write(c);
+  }
+}
+
+void Worker::connect(Connection& c) noexcept {
+  c.state = ConnState::kConnecting;
+  const SocketAddress& addr = config_.addresses[next_address_++ % config_.addresses.size()];
+  c.phase_start_ns = mono_now_ns();
+  int fd = start_connect(addr);
+  if (fd < 0) {
+    int err = -fd;
+    fail(c, err == EMFILE || err == ENFILE ? ErrorKind::kOther : classify_errno(err));
+    return;
+  }
+  c.fd = fd;
+  c.reused = false;
+  c.peer_closed = false;
+  c.deadline_ns = c.phase_start_ns + config_.connect_timeout_ns;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
+  ev.data.ptr = &c;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) fail(c, ErrorKind::kOther);
+  ++shard_->connections_opened;
+}
+
+void Worker::on_event(Connection& c, uint32_t events) noexcept {
+  switch (c.state) {
+    case ConnState::kConnecting:
+      on_connected(c);
+      return;
+    case ConnState::kHandshaking:
+      handshake(c);
+      return;
+    case ConnState::kWriting:
+      if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.read_pending = true;
+      if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.peer_closed = true;
+      if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) write_some(c);
+      return;
+    case ConnState::kReading:
+      if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.peer_closed = true;
+      if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) read_some(c);
+      return;
+    default:
+      // Between iterations the server closed the socket (or sent what nobody asked for):
+      // the next iteration reconnects.
+      close_socket(c);
+      return;
+  }
+}
+
+void Worker::on_connected(Connection& c) noexcept {
+  int err = socket_error(c.fd);
+  if (err != 0) {
+    fail(c, classify_errno(err));
+    return;
+  }
+  int64_t now = mono_now_ns();
+  shard_->connect_us.record((now - c.phase_start_ns) / 1000);
+  if (config_.tls == nullptr) {
+    start_write(c);
+    return;
+  }
+  c.ssl = config_.tls->new_session(c.fd, config_.host);
+  if (c.ssl == nullptr) {
+    fail(c, ErrorKind::kOther);
+    return;
+  }
+  c.tls_read = c.tls_written = 0;
+  c.state = ConnState::kHandshaking;
+  c.phase_start_ns = now;
+  handshake(c);
+}
+
+void Worker::handshake(Connection& c) noexcept {
+  TlsIo r = tls_handshake(c.ssl);
+  account_tls(c);
+  if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
+  if (r != TlsIo::kDone) {
+    fail(c, ErrorKind::kTls);
+    return;
+  }
+  shard_->tls_handshake_us.record((mono_now_ns() - c.phase_start_ns) / 1000);
+  start_write(c);
+}
+
+void Worker::start_write(Connection& c) noexcept {
+  c.state = ConnState::kWriting;
+  c.written = 0;
+  c.read_pending = false;
+  c.phase_start_ns = mono_now_ns();
+  c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
+  c.in_flight = c.batch;
+  c.parser.start(config_.head);
+  write_some(c);
+}
+
+void Worker::account_tls(Connection& c) noexcept {
+  uint64_t r, w;
+  tls_wire_bytes(c.ssl, &r, &w);
+  shard_->bytes_received += r - c.tls_read;
+  shard_->bytes_sent += w - c.tls_written;
+  c.tls_read = r;
+  c.tls_written = w;
+}
+
+void Worker::write_some(Connection& c) noexcept {
+  size_t total = request_len_ * c.batch;
+  while (c.written < total) {
+    const char* p = wire_.data() + c.written;
+    size_t left = total - c.written;
+    if (c.ssl != nullptr) {
+      size_t n = 0;
+      TlsIo r = tls_write(c.ssl, p, left, &n);
+      account_tls(c);
+      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
+      if (r != TlsIo::kDone) {
+        on_eof(c);
+        return;
+      }
+      c.written += static_cast<uint32_t>(n);
+    } else {
+      ssize_t n = ::write(c.fd, p, left);
+      if (n < 0) {
+        if (errno == EAGAIN) return;  // EPOLLOUT (edge-triggered) resumes us
+        if (errno == EINTR) continue;
+        if (errno == EPIPE || errno == ECONNRESET) {
+          on_eof(c);
+        } else {
+          fail(c, classify_errno(errno));
+        }
+        return;
+      }
+      c.written += static_cast<uint32_t>(n);
+      shard_->bytes_sent += static_cast<uint64_t>(n);
+    }
+  }
+  c.state = ConnState::kReading;
+  c.batch = 0;
+  if (c.read_pending) read_some(c);
+}
+
+void Worker::read_some(Connection& c) noexcept {
+  char* buf = read_buf_.data();
+  size_t cap = read_buf_.size();
+  for (;;) {
+    size_t got = 0;
+    if (c.ssl != nullptr) {
+      TlsIo r = tls_read(c.ssl, buf, cap, &got);
+      account_tls(c);
+      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
+      if (r == TlsIo::kEof) return on_eof(c);
+      if (r == TlsIo::kError) {
+        if (c.parser.started()) return fail(c, ErrorKind::kTls);
+        return on_eof(c);
+      }
+    } else {
+      ssize_t n = ::read(c.fd, buf, cap);
+      if (n < 0) {
+        if (errno == EAGAIN) return;
+        if (errno == EINTR) continue;
+        return on_eof(c);  // reset: the same as a close, classified by what was received
+      }
+      if (n == 0) return on_eof(c);
+      got = static_cast<size_t>(n);
+      shard_->bytes_received += got;
+    }
+    if (!on_bytes(c, buf, got)) return;
+    // A short plain read drained the socket: the next edge tells us about new data. A close
+    // that came with this edge brings no other: read on to the end of the stream.
+    if (c.ssl == nullptr && got < cap && !c.peer_closed) return;
+    if (c.state != ConnState::kReading) return;
+  }
+}
+
+bool Worker::on_bytes(Connection& c, const char* data, size_t len) noexcept {
+  size_t off = 0;
+  while (off < len) {
+    if (c.in_flight == 0) {  // bytes nobody asked for
+      fail(c, ErrorKind::kHttp);
+      return false;
+    }
+    size_t used = 0;
+    ParseStatus s = c.parser.feed(data + off, len - off, &used);
+    off += used;
+    if (s == ParseStatus::kNeedMore) return true;
+    if (s == ParseStatus::kError) {
+      fail(c, c.parser.error_kind());
+      return false;
+    }
+    on_response(c, mono_now_ns());
+    // The next request may already be written (kReading again) or pending, or the socket gone.
+    if (c.state != ConnState::kReading) return c.fd >= 0 && off == len;
+  }
+  return true;
+}
+
+void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
+  metrics::Shard& s = *shard_;
+  s.latency_us.record((now_ns - c.phase_start_ns) / 1000);
+  if (c.intended_ns != 0 && plan_.correct_latency) {
+    s.corrected_us.record((now_ns - c.intended_ns) / 1000);
+    s.queue_us.record((c.phase_start_ns - c.intended_ns) / 1000);
+  }
+  ++s.requests;
+  ++s.responses;
+  int status = c.parser.status();
+  s.record_status(status);
+  if (status >= 400) ++s.failed;
+  --c.in_flight;
+  c.reused = true;
+  c.retried = false;
+  if (c.in_flight > 0 && c.parser.keep_alive()) {
+    c.parser.start(config_.head);  // the next pipelined response
+    return;
+  }
+  if (!c.parser.keep_alive()) {
+    // The server ends the connection here; requests still pipelined on it are lost.
+    for (; c.in_flight > 0; --c.in_flight) s.record_error(ErrorKind::kReset);
+    close_socket(c);
+  }
+  end_iteration(c, now_ns, c.fd >= 0);
+}
+
+void Worker::on_eof(Connection& c) noexcept {
+  if (c.in_flight > 0 && c.parser.finish_eof() == ParseStatus::kComplete) {
+    on_response(c, mono_now_ns());  // a close-delimited body ended
+    return;
+  }
+  bool nothing_received = !c.parser.started();
+  if (c.in_flight > 0 && nothing_received && c.reused && !c.retried && !stopping_) {
+    // The server closed an idle keep-alive connection as we reused it: it never saw these
+    // requests. Send them again on a new connection, once, as browsers do.
+    c.batch = c.in_flight;
+    c.in_flight = 0;
+    c.retried = true;
+    close_socket(c);
+    c.state = ConnState::kQueued;
+    queued_.push_back(&c);
+    return;
+  }
+  ErrorKind kind = c.in_flight > 0 ? c.parser.error_kind() : ErrorKind::kReset;
+  if (c.in_flight > 0 && nothing_received) kind = ErrorKind::kReset;
+  fail(c, kind);
+}
+
+void Worker::fail(Connection& c, ErrorKind kind) noexcept {
+  uint16_t n = std::max(c.in_flight, c.batch);  // requests this failure ends
+  for (uint16_t i = 0; i < n; ++i) shard_->record_error(kind);
+  c.in_flight = 0;
+  c.batch = 0;
+  c.retried = false;
+  close_socket(c);
+  if (in_request(c.state)) end_iteration(c, mono_now_ns(), false);
+}
+
+void Worker::close_socket(Connection& c) noexcept {
+  if (c.ssl != nullptr) {
+    tls_free(c.ssl);
+    c.ssl = nullptr;
+  }
+  if (c.fd >= 0) {
+    ::close(c.fd);
+    c.fd = -1;
+  }
+  c.deadline_ns = 0;
+}
+
+void Worker::scan_deadlines(int64_t now_ns) noexcept {
+  for (Connection& c : conns_) {
+    if (c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) continue;
+    bool connecting = c.state == ConnState::kConnecting || c.state == ConnState::kHandshaking;
+    fail(c, connecting ? ErrorKind::kConnect : ErrorKind::kTimeout);
+  }
+}
+
+}  // namespace spiker::engine
