@@ -32,6 +32,7 @@ bench: build
 	scripts/install-deps --bench
 	bench/http1-vs-wrk $(BIN)
 	bench/connections-memory $(BIN)
+	bench/pacing $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
