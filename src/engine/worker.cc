@@ -343,7 +343,8 @@ void Worker::publish(int64_t tick) {
   uint64_t in_flight = 0;
   for (const Connection& c : conns_) in_flight += c.in_flight;
   in_flight_published_.store(in_flight, std::memory_order_relaxed);
-  shard_->vus = running_;
+  // Closed: VUs taking part; open: VUs busy with an iteration (it grows when the server stalls).
+  shard_->vus = plan_.model == load::Model::kClosed ? running_ : in_request_;
   Sample sample{last_tick_, warmup_end_ns_ != 0, std::move(shard_)};
   last_tick_ = tick;
   {

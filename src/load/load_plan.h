@@ -21,15 +21,15 @@ struct LoadPlan {
   Model model = Model::kClosed;
   std::optional<VuSchedule> vus;            // closed models: VUs over time
   std::optional<ArrivalSchedule> arrivals;  // open models: when each iteration starts
-  int64_t pace_period_ns = 0;   // closed, -r: each VU starts an iteration this often (wrk2)
-  double rate = 0;              // -r as given (requests/s for the whole test)
+  int64_t pace_period_ns = 0;  // closed, -r: each VU starts an iteration this often (wrk2)
+  double rate = 0;             // -r as given (requests/s for the whole test)
   // Open: the most VUs. All of them are allocated before the run (a VU is ~150 bytes: k6's
   // preAllocatedVUs = maxVUs); each opens its connection on first use.
   uint64_t max_vus = 0;
   uint64_t shared_iterations = 0;  // all VUs together stop after this many (0: no limit)
   uint64_t per_vu_iterations = 0;  // each VU stops after this many (0: no limit)
-  int64_t duration_ns = 0;      // the schedule's length, warmup included (0: until done)
-  int64_t warmup_ns = 0;        // metrics of this first part are discarded
+  int64_t duration_ns = 0;         // the schedule's length, warmup included (0: until done)
+  int64_t warmup_ns = 0;           // metrics of this first part are discarded
   ThinkTime think;
   Stripe stripe;                // this instance's execution segment
   bool correct_latency = true;  // record corrected latency and queue time when paced/open

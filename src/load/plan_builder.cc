@@ -40,9 +40,11 @@ LoadPlan build_plan(const LoadSpec& spec) {
   conflict(spec.arrival_rate > 0 && !stages.empty(), true,
            "--arrival-rate and --stage exclude each other: rate stages (--stage 30s:100/s) set "
            "the rate");
-  conflict(spec.rate > 0, open, "-r/--rate paces a closed model; for an open model use "
-                                "--arrival-rate or rate stages, not both");
-  conflict(spec.rate > 0, !stages.empty(), "-r/--rate paces a constant number of VUs: drop --stage");
+  conflict(spec.rate > 0, open,
+           "-r/--rate paces a closed model; for an open model use "
+           "--arrival-rate or rate stages, not both");
+  conflict(spec.rate > 0, !stages.empty(),
+           "-r/--rate paces a constant number of VUs: drop --stage");
   conflict(spec.ramp_up_ns > 0, !stages.empty() || open,
            "--ramp-up starts the -c VUs gradually; with --stage or --arrival-rate, use stages");
   conflict(spec.duration_ns.has_value(), !stages.empty(),
@@ -61,8 +63,9 @@ LoadPlan build_plan(const LoadSpec& spec) {
   plan.correct_latency = spec.latency_correction;
   plan.shared_iterations = spec.max_requests > 0 ? spec.max_requests : spec.iterations;
   plan.per_vu_iterations = spec.per_vu_iterations;
+  // A count bounds a closed model by itself; an arrival schedule always needs a length.
   int64_t duration = spec.duration_ns.value_or(
-      counted || spec.per_vu_iterations > 0 ? 0 : kDefaultDuration);
+      !open && (counted || spec.per_vu_iterations > 0) ? 0 : kDefaultDuration);
   if (spec.duration_ns.has_value() && *spec.duration_ns <= 0) {
     throw SetupError("-d/--duration: must be longer than 0");
   }
@@ -104,8 +107,8 @@ LoadPlan build_plan(const LoadSpec& spec) {
     plan.max_vus = plan.vus->max_vus();
     if (spec.rate > 0) {
       plan.rate = spec.rate;
-      plan.pace_period_ns =
-          static_cast<int64_t>(std::llround(static_cast<double>(spec.concurrency) / spec.rate * 1e9));
+      plan.pace_period_ns = static_cast<int64_t>(
+          std::llround(static_cast<double>(spec.concurrency) / spec.rate * 1e9));
     }
   }
   if (plan.warmup_ns > 0 && plan.duration_ns > 0 && plan.warmup_ns >= plan.duration_ns) {

@@ -126,6 +126,20 @@ class LoadModels(unittest.TestCase):
         self.assertAlmostEqual(doc["summary"]["total_requests"], 40, delta=6)
         self.assertEqual(doc["metadata"]["load"]["think_time"], "100ms")
 
+    def test_ramp_up_starts_vus_gradually(self):
+        rc, doc, err = run_cli(self.target.url("/delay/5"), "-c", "10", "--ramp-up", "2s",
+                               "-d", "3s")
+        self.assertEqual(rc, 0, err)
+        vus = [p["vus"] for p in doc["timeline"]]
+        self.assertLessEqual(vus[0], 5)
+        self.assertEqual(max(vus), 10)
+        self.assertEqual(doc["metadata"]["load"]["ramp_up_secs"], 2)
+
+    def test_max_requests_with_an_open_model(self):
+        rc, doc, err = run_cli(self.target.url("/"), "--arrival-rate", "500", "-n", "321")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["summary"]["total_requests"], 321)
+
     def test_no_latency_correction(self):
         rc, doc, err = run_cli(self.target.url("/"), "--arrival-rate", "100", "-d", "1s",
                                "--no-latency-correction")
@@ -148,6 +162,26 @@ class LoadModels(unittest.TestCase):
                                capture_output=True, text=True, timeout=10)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn(word, p.stderr, args)
+
+
+class Warmup(unittest.TestCase):
+    def test_warmup_requests_are_sent_but_not_reported(self):
+        nginx = Nginx()
+        try:
+            rc, doc, err = run_cli(nginx.url("/index.html"), "-c", "2", "-t", "1", "--warmup",
+                                   "1s", "-d", "1s")
+            logged = len(nginx.log_lines())
+        finally:
+            nginx.stop()
+        self.assertEqual(rc, 0, err)
+        reported = doc["summary"]["total_requests"]
+        self.assertGreater(reported, 100)
+        # About half of what nginx served was warmup (connections stay open across it).
+        self.assertGreater(logged, reported * 1.5)
+        self.assertEqual(doc["connections"]["opened"], 0)  # opened during the warmup
+        self.assertEqual(doc["metadata"]["load"]["warmup_secs"], 1)
+        self.assertEqual(doc["metadata"]["duration_secs"], 1)
+        self.assertEqual(doc["timeline"][0]["elapsed_secs"], 1)
 
 
 class CoordinatedOmission(unittest.TestCase):
