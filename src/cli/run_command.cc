@@ -1,5 +1,6 @@
 // `loadspiker run URL`: Kaioken's flag names and defaults, wrk's speed.
 #include <fmt/format.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "config/config_file.h"
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/resolver.h"
@@ -27,6 +29,8 @@ namespace spiker::cli {
 namespace {
 
 struct RunArgs {
+  CLI::App* cmd = nullptr;  // to tell which flags were given (they win over the config file)
+  std::string config;
   std::string url;
   int concurrency = 50;
   std::string duration;  // empty: 10s, or unlimited when a count is given
@@ -134,7 +138,59 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
   }
 }
 
-int run(const RunArgs& a) {
+// Fills what the command line left unset from the config file: a flag given always wins.
+RunArgs with_config_file(RunArgs a) {
+  if (a.config.empty()) return a;
+  config::ConfigFile f = config::load_config_file(a.config);
+  auto given = [&](const char* flag) { return a.cmd->count(flag) > 0; };
+  auto take = [&](const char* flag, auto& field, const auto& value) {
+    if (!given(flag) && value) field = *value;
+  };
+  const config::TargetSection& t = f.target;
+  if (a.url.empty() && t.url) a.url = *t.url;
+  take("--method", a.method, t.method);
+  take("--body", a.body, t.body);
+  take("--body-file", a.body_file, t.body_file);
+  take("--timeout", a.timeout, t.timeout);
+  take("--connect-timeout", a.connect_timeout, t.connect_timeout);
+  take("--cacert", a.cacert, t.cacert);
+  take("--cert", a.cert, t.cert);
+  take("--key", a.key, t.key);
+  take("--insecure", a.insecure, t.insecure);
+  take("--disable-keepalive", a.disable_keepalive, t.disable_keepalive);
+  // Headers merge; a header given with -H replaces the file's header of that name.
+  std::vector<std::string> headers;
+  for (const auto& [name, value] : t.headers) {
+    bool overridden = false;
+    for (const std::string& h : a.headers) {
+      overridden |= strncasecmp(h.c_str(), (name + ":").c_str(), name.size() + 1) == 0;
+    }
+    if (!overridden) headers.push_back(name + ": " + value);
+  }
+  headers.insert(headers.end(), a.headers.begin(), a.headers.end());
+  a.headers = headers;
+  const config::LoadSection& l = f.load;
+  take("--concurrency", a.concurrency, l.concurrency);
+  take("--duration", a.duration, l.duration);
+  if (!given("--max-requests") && l.max_requests) a.max_requests = std::to_string(*l.max_requests);
+  if (!given("--iterations") && l.iterations) a.iterations = std::to_string(*l.iterations);
+  take("--rate", a.rate, l.rate);
+  take("--arrival-rate", a.arrival_rate, l.arrival_rate);
+  take("--max-vus", a.max_vus, l.max_vus);
+  take("--ramp-up", a.ramp_up, l.ramp_up);
+  take("--warmup", a.warmup, l.warmup);
+  take("--think-time", a.think_time, l.think_time);
+  if (!given("--stage")) a.stages = f.stages;
+  return a;
+}
+
+int run(RunArgs args) {
+  const RunArgs a = with_config_file(std::move(args));
+  if (a.url.empty()) {
+    throw SetupError(
+        "no target: give a URL (loadspiker run http://...) or a config file with "
+        "[target] url (-f FILE)");
+  }
   Url url = parse_url(a.url, "URL");
   validate_method(a.method);
   if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
@@ -268,7 +324,10 @@ int run(const RunArgs& a) {
 std::function<int()> add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1");
-  cmd->add_option("url", args->url, "Target URL (http:// or https://)")->required();
+  args->cmd = cmd;
+  cmd->add_option("url", args->url, "Target URL (http:// or https://); or [target] url in -f");
+  cmd->add_option("-f,--config", args->config,
+                  "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
   cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
       ->capture_default_str();
   cmd->add_option("-d,--duration", args->duration,

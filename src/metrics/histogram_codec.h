@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/base64.h"
 #include "metrics/histogram.h"
 
 namespace spiker::metrics {
@@ -19,7 +20,7 @@ std::string encode_v2_compressed(const Histogram& h);
 // Decodes either form; throws std::runtime_error on malformed input.
 Histogram decode_v2(std::string_view bytes);
 
-std::string base64_encode(std::string_view bytes);
-std::string base64_decode(std::string_view text);
+using spiker::base64_decode;
+using spiker::base64_encode;
 
 }  // namespace spiker::metrics

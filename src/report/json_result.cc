@@ -29,19 +29,13 @@ json percentiles(const metrics::Histogram& h) {
           {"p999", h.value_at_percentile(99.9)}};
 }
 
+// percentiles() plus the spread and the count.
 json latency(const metrics::Histogram& h) {
-  return {{"min", h.min()},
-          {"max", h.max()},
-          {"mean", std::round(h.mean() * 100) / 100},
-          {"stddev", std::round(h.stddev() * 100) / 100},
-          {"p50", h.value_at_percentile(50)},
-          {"p75", h.value_at_percentile(75)},
-          {"p90", h.value_at_percentile(90)},
-          {"p95", h.value_at_percentile(95)},
-          {"p99", h.value_at_percentile(99)},
-          {"p999", h.value_at_percentile(99.9)},
-          {"p9999", h.value_at_percentile(99.99)},
-          {"count", h.total_count()}};
+  json j = percentiles(h);
+  j["stddev"] = std::round(h.stddev() * 100) / 100;
+  j["p9999"] = h.value_at_percentile(99.99);
+  j["count"] = h.total_count();
+  return j;
 }
 
 json env() {

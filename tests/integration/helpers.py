@@ -148,3 +148,15 @@ class Target:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class TargetTestCase(unittest.TestCase):
+    """Tests sharing one `loadspiker serve` for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.target = Target(threads=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.target.stop()

@@ -13,7 +13,7 @@ import time
 import unittest
 import urllib.request
 
-from helpers import LOADSPIKER, Target, run_cli
+from helpers import LOADSPIKER, Target, TargetTestCase, run_cli
 
 
 
@@ -25,15 +25,7 @@ def load_json(path):
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
-class EndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.target = Target(threads=1)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.target.stop()
-
+class EndToEnd(TargetTestCase):
     def test_json_result_matches_the_reference_schema(self):
         rc, doc, err = run_cli(self.target.url("/json"), "-c", "4", "-t", "2", "-d", "2s",
                                "-H", "Authorization: Bearer sekret", "-H", "X-Trace: 1")

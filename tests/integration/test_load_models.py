@@ -8,7 +8,7 @@ import time
 import unittest
 import urllib.request
 
-from helpers import LOADSPIKER, Nginx, Target, run_cli
+from helpers import LOADSPIKER, Nginx, Target, TargetTestCase, run_cli
 
 
 def stall_target_later(target, after_s, ms):
@@ -33,15 +33,7 @@ def nginx_workers(master_pid):
     return pids
 
 
-class LoadModels(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.target = Target(threads=1)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.target.stop()
-
+class LoadModels(TargetTestCase):
     def test_constant_arrival_rate_offers_exactly_the_rate(self):
         rc, doc, err = run_cli(self.target.url("/"), "--arrival-rate", "2000", "-d", "5s")
         self.assertEqual(rc, 0, err)

@@ -1,0 +1,41 @@
+// Config files (TOML) in Kaioken's dialect: [target], [load] and [[stages]], strict and
+// documented forms. Every key is checked: an unknown key is an error that names the file, line,
+// column and a close known key. Values stay as the user wrote them (durations as text); the CLI
+// turns them into a request and a load plan, with flags given on the command line winning.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace spiker::config {
+
+struct TargetSection {
+  std::optional<std::string> url, method, body, body_file, timeout, connect_timeout;
+  std::optional<std::string> cacert, cert, key;
+  std::vector<std::pair<std::string, std::string>> headers;  // basic_auth becomes one
+  std::optional<bool> insecure, disable_keepalive;
+};
+
+struct LoadSection {
+  std::optional<int64_t> concurrency, max_vus;
+  std::optional<uint64_t> max_requests, iterations;
+  std::optional<double> rate, arrival_rate;
+  std::optional<std::string> duration, ramp_up, warmup, think_time;
+};
+
+struct ConfigFile {
+  std::string path;
+  TargetSection target;
+  LoadSection load;
+  std::vector<std::string> stages;  // as --stage takes them: "30s:100" or "30s:100/s"
+};
+
+// Reads, interpolates environment variables, parses and checks `path`. Throws SetupError.
+ConfigFile load_config_file(const std::string& path);
+// The same from text (tests); `path` is only used in messages.
+ConfigFile parse_config(const std::string& text, const std::string& path);
+
+}  // namespace spiker::config

@@ -1,0 +1,66 @@
+#include "config/env_interpolate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace spiker::config {
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+bool is_builtin_variable(std::string_view name) {
+  std::string_view base = name.substr(0, name.find(':'));
+  return base == "REQUEST_ID" || base == "TIMESTAMP_MS" || base == "VU_ID" ||
+         base == "ITERATION" || base == "UUID" || base == "RANDOM_INT" ||
+         base == "RANDOM_STRING";
+}
+
+std::string interpolate_env(std::string_view text, std::string_view file,
+                            const EnvLookup& lookup) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t open = text.find("${", i);
+    if (open == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, open - i));
+    size_t close = text.find('}', open + 2);
+    if (close == std::string_view::npos) {
+      out.append(text.substr(open));
+      break;
+    }
+    std::string_view inner = text.substr(open + 2, close - open - 2);
+    size_t sep = inner.find(":-");
+    std::string name(inner.substr(0, sep));
+    bool env_name = !name.empty() &&
+                    std::any_of(name.begin(), name.end(), [](char c) { return std::isupper(c); }) &&
+                    std::all_of(name.begin(), name.end(),
+                                [](char c) { return std::isalnum(c) || c == '_'; });
+    if (!env_name || is_builtin_variable(inner)) {
+      out.append(text.substr(open, close + 1 - open));  // a runtime variable: kept
+    } else if (std::optional<std::string> value = lookup(name)) {
+      out.append(*value);
+    } else if (sep != std::string_view::npos) {
+      out.append(inner.substr(sep + 2));
+    } else {
+      auto line = 1 + std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(open), '\n');
+      throw SetupError(fmt::format(
+          "{}:{}: environment variable {} is not set; set it or give a default: ${{{}:-value}}",
+          file, line, name, name));
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+}  // namespace spiker::config
