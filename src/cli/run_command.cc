@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "cli/commands.h"
 #include "config/config_file.h"
@@ -140,6 +141,10 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
 
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a) {
+  // `loadspiker run test.toml`: a file in the URL's place is the config file.
+  if (a.config.empty() && a.url.find("://") == std::string::npos && a.url.ends_with(".toml")) {
+    a.config = std::exchange(a.url, "");
+  }
   if (a.config.empty()) return a;
   config::ConfigFile f = config::load_config_file(a.config);
   auto given = [&](const char* flag) { return a.cmd->count(flag) > 0; };
@@ -325,7 +330,8 @@ std::function<int()> add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1");
   args->cmd = cmd;
-  cmd->add_option("url", args->url, "Target URL (http:// or https://); or [target] url in -f");
+  cmd->add_option("url", args->url,
+                  "Target URL (http:// or https://), or a .toml config file in its place");
   cmd->add_option("-f,--config", args->config,
                   "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
   cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")

@@ -29,7 +29,7 @@ timeout = "3s"
 concurrency = 3
 max_requests = 250
 """)
-        rc, doc, err = run_cli("-f", path)
+        rc, doc, err = run_cli(path)  # `loadspiker run file.toml`, same as -f
         self.assertEqual(rc, 0, err)
         self.assertEqual(doc["summary"]["total_requests"], 250)
         self.assertEqual(doc["metadata"]["target"]["method"], "POST")
