@@ -1,11 +1,12 @@
 #include "config/config_file.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
+#include <climits>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "config/env_interpolate.h"
 #include "core/base64.h"
@@ -62,10 +63,13 @@ class Section {
     return *n->value<bool>();
   }
 
-  std::optional<int64_t> integer(std::string_view key) {
+  std::optional<int64_t> integer(std::string_view key, int64_t max = INT64_MAX) {
     const toml::node* n = get(key);
     if (n == nullptr) return std::nullopt;
-    if (!n->is_integer() || *n->value<int64_t>() < 0) wrong_type(key, *n, "a whole number >= 0");
+    if (!n->is_integer() || *n->value<int64_t>() < 0 || *n->value<int64_t>() > max) {
+      wrong_type(key, *n,
+                 max == INT64_MAX ? "a whole number >= 0" : "a whole number from 0 to 10,000,000");
+    }
     return *n->value<int64_t>();
   }
 
@@ -139,7 +143,8 @@ void read_target(Section s, TargetSection& t) {
     const toml::table* tbl = h->as_table();
     if (tbl == nullptr) s.wrong_type("headers", *h, "a table such as { Accept = \"text/html\" }");
     for (auto&& [name, value] : *tbl) {
-      if (!value.is_string()) s.wrong_type(std::string("headers.") += name.str(), value, "a string");
+      if (!value.is_string())
+        s.wrong_type(std::string("headers.") += name.str(), value, "a string");
       t.headers.emplace_back(std::string(name.str()), *value.value<std::string>());
     }
   }
@@ -159,19 +164,21 @@ void read_target(Section s, TargetSection& t) {
 }
 
 void read_load(Section s, LoadSection& l) {
-  l.concurrency = s.integer("concurrency");
-  if (std::optional<int64_t> vus = s.integer("vus")) l.concurrency = vus;
+  constexpr int64_t kMaxVus = 10'000'000;
+  l.concurrency = s.integer("concurrency", kMaxVus);
+  if (std::optional<int64_t> vus = s.integer("vus", kMaxVus)) l.concurrency = vus;
   l.duration = s.duration("duration");
-  if (std::optional<int64_t> n = s.integer("max_requests")) l.max_requests = static_cast<uint64_t>(*n);
+  if (std::optional<int64_t> n = s.integer("max_requests"))
+    l.max_requests = static_cast<uint64_t>(*n);
   if (std::optional<int64_t> n = s.integer("iterations")) l.iterations = static_cast<uint64_t>(*n);
   l.rate = s.number("rate");
   l.arrival_rate = s.number("arrival_rate");
-  l.max_vus = s.integer("max_vus");
+  l.max_vus = s.integer("max_vus", kMaxVus);
   l.ramp_up = s.duration("ramp_up");
   l.warmup = s.duration("warmup");
   l.think_time = s.str("think_time");
-  for (const char* key : {"burst_rate", "burst_delay", "prometheus_pushgateway",
-                          "prometheus_port", "executor"}) {
+  for (const char* key :
+       {"burst_rate", "burst_delay", "prometheus_pushgateway", "prometheus_port", "executor"}) {
     s.not_yet(key, "remove it to run the rest");
   }
   s.finish();
@@ -221,8 +228,8 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     bool first_kind = false;
     for (size_t i = 0; i < arr->size(); ++i) {
       bool is_rate = false;
-      cfg.stages.push_back(read_stage(Section(*arr->get(i)->as_table(), "[[stages]]", path), path,
-                                      &is_rate));
+      cfg.stages.push_back(
+          read_stage(Section(*arr->get(i)->as_table(), "[[stages]]", path), path, &is_rate));
       if (i > 0 && is_rate != first_kind) {
         throw SetupError(fmt::format("{}: [[stages]] mix target and target_rate; use one kind",
                                      top.where(*arr->get(i))));
@@ -230,8 +237,8 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       first_kind = is_rate;
     }
   }
-  for (const char* section : {"scenarios", "extraction", "checks", "thresholds", "websocket",
-                              "defaults", "data"}) {
+  for (const char* section :
+       {"scenarios", "extraction", "checks", "thresholds", "websocket", "defaults", "data"}) {
     top.not_yet(section, "this build runs [target], [load] and [[stages]]");
   }
   top.finish();

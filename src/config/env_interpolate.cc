@@ -17,13 +17,11 @@ std::optional<std::string> process_env(const std::string& name) {
 
 bool is_builtin_variable(std::string_view name) {
   std::string_view base = name.substr(0, name.find(':'));
-  return base == "REQUEST_ID" || base == "TIMESTAMP_MS" || base == "VU_ID" ||
-         base == "ITERATION" || base == "UUID" || base == "RANDOM_INT" ||
-         base == "RANDOM_STRING";
+  return base == "REQUEST_ID" || base == "TIMESTAMP_MS" || base == "VU_ID" || base == "ITERATION" ||
+         base == "UUID" || base == "RANDOM_INT" || base == "RANDOM_STRING";
 }
 
-std::string interpolate_env(std::string_view text, std::string_view file,
-                            const EnvLookup& lookup) {
+std::string interpolate_env(std::string_view text, std::string_view file, const EnvLookup& lookup) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -42,10 +40,9 @@ std::string interpolate_env(std::string_view text, std::string_view file,
     std::string_view inner = text.substr(open + 2, close - open - 2);
     size_t sep = inner.find(":-");
     std::string name(inner.substr(0, sep));
-    bool env_name = !name.empty() &&
-                    std::any_of(name.begin(), name.end(), [](char c) { return std::isupper(c); }) &&
-                    std::all_of(name.begin(), name.end(),
-                                [](char c) { return std::isalnum(c) || c == '_'; });
+    bool env_name = !name.empty() && std::any_of(name.begin(), name.end(), [](char c) {
+      return std::isupper(c);
+    }) && std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(c) || c == '_'; });
     if (!env_name || is_builtin_variable(inner)) {
       out.append(text.substr(open, close + 1 - open));  // a runtime variable: kept
     } else if (std::optional<std::string> value = lookup(name)) {
