@@ -22,6 +22,7 @@
 #include "engine/controller.h"
 #include "live/live_view.h"
 #include "load/plan_builder.h"
+#include "plan/template.h"
 #include "protocols/http1/request_builder.h"
 #include "report/json_result.h"
 #include "report/summary.h"
@@ -250,7 +251,20 @@ int run(RunArgs args) {
                  d.to_string().c_str(), url.host.c_str());
   }
   config.worker.host = url.host;
-  config.worker.request = http1::build_request(spec);
+  if (url.host.find("${") != std::string::npos) {
+    throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
+  }
+  // Placeholders (${REQUEST_ID}, ...) make the request rendered per send; otherwise it is
+  // serialized once.
+  plan::Template head = plan::Template::compile(http1::build_request_head(spec), "URL/-H");
+  plan::Template body =
+      plan::Template::compile(spec.body, a.body_file.empty() ? "-b/--body" : "--body-file");
+  if (head.is_static() && body.is_static()) {
+    config.worker.request = http1::build_request(spec);
+  } else {
+    config.worker.dynamic = std::make_shared<engine::DynamicRequest>(
+        engine::DynamicRequest{head, body, http1::needs_content_length(spec)});
+  }
   config.worker.head = a.method == "HEAD";
   config.worker.pipeline = a.pipeline;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "protocols/http1/response_parser.h"
 
@@ -47,6 +49,7 @@ struct Connection {
   uint64_t tls_read = 0;          // TLS wire bytes already accounted
   uint64_t tls_written = 0;
   http1::ResponseParser parser;
+  std::unique_ptr<std::string> rendered;  // the current send, for dynamic requests only
 };
 
 }  // namespace spiker::engine

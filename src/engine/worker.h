@@ -92,6 +92,7 @@ class Worker {
   void close_socket(Connection& c) noexcept;
   void account_tls(Connection& c) noexcept;
   void scan_deadlines(int64_t now_ns) noexcept;
+  void render(Connection& c);
 
   WorkerConfig config_;
   const load::LoadPlan& plan_;
@@ -120,6 +121,8 @@ class Worker {
   int64_t next_arrival_ns_ = -1;  // open: when it is due (-1: no more)
   std::mt19937_64 rng_;
   std::vector<char> read_buf_;
+  std::string body_buf_;      // scratch for rendering dynamic bodies
+  uint64_t request_seq_ = 0;  // this worker's sends, for ${REQUEST_ID}
   std::unique_ptr<metrics::Shard> shard_;
   int64_t last_tick_ = 0;
 

@@ -2,24 +2,34 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/socket.h"
 #include "core/tls.h"
+#include "plan/template.h"
 
 namespace spiker::engine {
 
+// A request with placeholders (${REQUEST_ID}, ...), rendered for every send.
+struct DynamicRequest {
+  plan::Template head;  // request line and headers, without Content-Length and the blank line
+  plan::Template body;
+  bool content_length = false;  // add Content-Length for the rendered body
+};
+
 struct WorkerConfig {
-  std::vector<SocketAddress> addresses;        // used round-robin by new connections
-  std::string host;                            // TLS SNI and certificate name
-  const TlsContext* tls = nullptr;             // null for plain TCP
-  std::string request;                         // one serialized request
-  bool head = false;                           // the request is HEAD (responses have no body)
-  int pipeline = 1;                            // requests in flight per connection
-  int64_t timeout_ns = 5'000'000'000;          // request: first byte written to last byte read
-  int64_t connect_timeout_ns = 2'000'000'000;  // TCP connect (+ TLS handshake)
-  int64_t publish_interval_ns = 200'000'000;   // how often a worker hands its metrics over
+  std::vector<SocketAddress> addresses;           // used round-robin by new connections
+  std::string host;                               // TLS SNI and certificate name
+  const TlsContext* tls = nullptr;                // null for plain TCP
+  std::string request;                            // one serialized request (when not dynamic)
+  std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
+  bool head = false;                              // the request is HEAD (responses have no body)
+  int pipeline = 1;                               // requests in flight per connection
+  int64_t timeout_ns = 5'000'000'000;             // request: first byte written to last byte read
+  int64_t connect_timeout_ns = 2'000'000'000;     // TCP connect (+ TLS handshake)
+  int64_t publish_interval_ns = 200'000'000;      // how often a worker hands its metrics over
 };
 
 }  // namespace spiker::engine

@@ -125,9 +125,36 @@ void Worker::handshake(Connection& c) noexcept {
   start_write(c);
 }
 
+void Worker::render(Connection& c) {
+  const DynamicRequest& d = *config_.dynamic;
+  if (!c.rendered) c.rendered = std::make_unique<std::string>();
+  std::string& out = *c.rendered;
+  out.clear();
+  plan::RenderContext ctx;
+  ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
+              static_cast<uint64_t>(index_) + 1;
+  ctx.iteration = c.iterations;
+  ctx.rng = &rng_;
+  for (uint16_t i = 0; i < c.batch; ++i) {
+    ctx.request_id =
+        request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+    d.head.render(out, ctx);
+    body_buf_.clear();
+    d.body.render(body_buf_, ctx);
+    if (d.content_length) {
+      out += "Content-Length: ";
+      out += std::to_string(body_buf_.size());
+      out += "\r\n";
+    }
+    out += "\r\n";
+    out += body_buf_;
+  }
+}
+
 void Worker::start_write(Connection& c) noexcept {
   c.state = ConnState::kWriting;
   c.written = 0;
+  if (config_.dynamic) render(c);
   c.read_pending = false;
   c.phase_start_ns = mono_now_ns();
   c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
@@ -146,9 +173,10 @@ void Worker::account_tls(Connection& c) noexcept {
 }
 
 void Worker::write_some(Connection& c) noexcept {
-  size_t total = request_len_ * c.batch;
+  const char* base = c.rendered ? c.rendered->data() : wire_.data();
+  size_t total = c.rendered ? c.rendered->size() : request_len_ * c.batch;
   while (c.written < total) {
-    const char* p = wire_.data() + c.written;
+    const char* p = base + c.written;
     size_t left = total - c.written;
     if (c.ssl != nullptr) {
       size_t n = 0;

@@ -1,4 +1,6 @@
 """LoadSpiker against a real nginx: what we report equals what nginx logged."""
+import re
+import time
 import unittest
 
 from helpers import Nginx, run_cli
@@ -77,6 +79,26 @@ class NginxCounts(unittest.TestCase):
         lines = self.nginx.log_lines()
         self.assertEqual(len(lines), 20)
         self.assertTrue(all(l[2] == "POST" for l in lines))
+
+
+    def test_builtin_variables_are_rendered_per_request(self):
+        start_ms = time.time() * 1000
+        rc, doc, err = run_cli(
+            self.nginx.url("/missing?id=${REQUEST_ID}&vu=${VU_ID}&it=${ITERATION}"
+                           "&n=${RANDOM_INT:1:3}&t=${TIMESTAMP_MS}&u=${UUID}"),
+            "-c", "3", "-t", "2", "-n", "300", "-m", "POST", "-b", "x=${RANDOM_STRING:8}")
+        lines = self.nginx.log_lines()
+        self.assertEqual(len(lines), 300)
+        params = [dict(kv.split("=") for kv in l[3].split("?")[1].split("&")) for l in lines]
+        self.assertEqual(len({p["id"] for p in params}), 300)  # unique per request
+        self.assertEqual({p["vu"] for p in params}, {"1", "2", "3"})
+        self.assertTrue({p["n"] for p in params} <= {"1", "2", "3"})
+        self.assertEqual(len({p["n"] for p in params}), 3)
+        self.assertTrue(all(start_ms - 1000 <= int(p["t"]) <= time.time() * 1000 for p in params))
+        self.assertEqual(len({p["u"] for p in params}), 300)
+        self.assertTrue(all(re.fullmatch(r"[0-9a-f-]{36}", p["u"]) for p in params))
+        self.assertEqual({int(p["it"]) for p in params}, set(range(max(int(p["it"]) for p in params) + 1)))
+        self.assertTrue(all(l[4] == "10" for l in lines))  # Content-Length of the rendered body
 
 
 if __name__ == "__main__":

@@ -42,24 +42,35 @@ std::pair<std::string, std::string> parse_header_arg(std::string_view text) {
   return {std::string(name), std::string(value)};
 }
 
-std::string build_request(const RequestSpec& spec) {
-  bool has_host = false, has_ua = false, has_accept = false, has_length = false;
+bool needs_content_length(const RequestSpec& spec) {
+  for (const auto& [name, value] : spec.headers) {
+    std::string n = lower(name);
+    if (n == "content-length" || n == "transfer-encoding") return false;
+  }
+  return !spec.body.empty() || spec.method == "POST" || spec.method == "PUT" ||
+         spec.method == "PATCH";
+}
+
+std::string build_request_head(const RequestSpec& spec) {
+  bool has_host = false, has_ua = false, has_accept = false;
   for (const auto& [name, value] : spec.headers) {
     std::string n = lower(name);
     has_host |= n == "host";
     has_ua |= n == "user-agent";
     has_accept |= n == "accept";
-    has_length |= n == "content-length" || n == "transfer-encoding";
   }
   std::string out = fmt::format("{} {} HTTP/1.1\r\n", spec.method, spec.url.target);
   if (!has_host) out += fmt::format("Host: {}\r\n", spec.url.host_header);
   if (!has_ua) out += "User-Agent: loadspiker/0.1\r\n";
   if (!has_accept) out += "Accept: */*\r\n";
   for (const auto& [name, value] : spec.headers) out += fmt::format("{}: {}\r\n", name, value);
-  bool wants_length =
-      !spec.body.empty() || spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH";
-  if (wants_length && !has_length) out += fmt::format("Content-Length: {}\r\n", spec.body.size());
   if (!spec.keep_alive) out += "Connection: close\r\n";
+  return out;
+}
+
+std::string build_request(const RequestSpec& spec) {
+  std::string out = build_request_head(spec);
+  if (needs_content_length(spec)) out += fmt::format("Content-Length: {}\r\n", spec.body.size());
   out += "\r\n";
   out += spec.body;
   return out;

@@ -25,4 +25,9 @@ std::pair<std::string, std::string> parse_header_arg(std::string_view text);
 // them, and Connection: close when keep-alive is off.
 std::string build_request(const RequestSpec& spec);
 
+// The same in parts, for requests rendered per send: the head up to (not including) the
+// Content-Length line and the blank line, and whether a Content-Length line belongs there.
+std::string build_request_head(const RequestSpec& spec);
+bool needs_content_length(const RequestSpec& spec);
+
 }  // namespace spiker::http1

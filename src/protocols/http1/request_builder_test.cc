@@ -25,8 +25,8 @@ TEST(RequestBuilder, BodyHeadersAndClose) {
   spec.keep_alive = false;
   EXPECT_EQ(build_request(spec),
             "POST / HTTP/1.1\r\nUser-Agent: loadspiker/0.1\r\nAccept: */*\r\n"
-            "Content-Type: application/json\r\nHost: other\r\nContent-Length: 7\r\n"
-            "Connection: close\r\n\r\n{\"a\":1}");
+            "Content-Type: application/json\r\nHost: other\r\nConnection: close\r\n"
+            "Content-Length: 7\r\n\r\n{\"a\":1}");
 }
 
 TEST(RequestBuilder, ParsesAndRejectsHeaderArgs) {
