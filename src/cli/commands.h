@@ -12,5 +12,7 @@ namespace spiker::cli {
 // Registers the subcommand; the returned function runs it after parsing and gives the exit code.
 std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_serve_command(CLI::App& app);
+std::function<int()> add_validate_command(CLI::App& app);
+std::function<int()> add_init_command(CLI::App& app);
 
 }  // namespace spiker::cli

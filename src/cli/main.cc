@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "loadspiker 0.1.0");
   std::function<int()> run = spiker::cli::add_run_command(app);
   std::function<int()> serve = spiker::cli::add_serve_command(app);
+  std::function<int()> validate = spiker::cli::add_validate_command(app);
+  std::function<int()> init = spiker::cli::add_init_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -20,6 +22,8 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("serve")) return serve();
+    if (app.got_subcommand("validate")) return validate();
+    if (app.got_subcommand("init")) return init();
   } catch (const spiker::SetupError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return e.exit_code();

@@ -60,6 +60,7 @@ struct RunArgs {
   bool json = false;
   std::string output;
   bool quiet = false;
+  bool dry_run = false;
   int pipeline = 1;
 };
 
@@ -148,7 +149,10 @@ RunArgs with_config_file(RunArgs a) {
   }
   if (a.config.empty()) return a;
   config::ConfigFile f = config::load_config_file(a.config);
-  auto given = [&](const char* flag) { return a.cmd->count(flag) > 0; };
+  auto given = [&](const char* flag) {
+    const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
+    return o != nullptr && o->count() > 0;
+  };
   auto take = [&](const char* flag, auto& field, const auto& value) {
     if (!given(flag) && value) field = *value;
   };
@@ -242,14 +246,6 @@ int run(RunArgs args) {
   spec.keep_alive = !a.disable_keepalive;
 
   engine::RunConfig config;
-  std::vector<SocketAddress> dropped;
-  config.worker.addresses = reachable(
-      resolve(url.host, url.port),
-      static_cast<int>(positive_ns(a.connect_timeout, "--connect-timeout") / 1'000'000), &dropped);
-  for (const SocketAddress& d : dropped) {
-    std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
-                 d.to_string().c_str(), url.host.c_str());
-  }
   config.worker.host = url.host;
   if (url.host.find("${") != std::string::npos) {
     throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
@@ -286,6 +282,27 @@ int run(RunArgs args) {
                        ? a.threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   config.plan = plan;
+
+  if (a.dry_run) {  // everything is checked; nothing is sent
+    std::printf("ok: %s is valid\n", a.config.empty() ? "the command line" : a.config.c_str());
+    std::printf("  target  %s %s  (%zu headers, body %zu bytes%s)\n", a.method.c_str(),
+                url.to_string().c_str(), spec.headers.size(), spec.body.size(),
+                config.worker.dynamic ? ", rendered per request" : "");
+    std::printf("  load    %s\n", describe(plan, load_spec).c_str());
+    std::printf("  model   %s; timeout %s, connect timeout %s\n",
+                plan.model == load::Model::kOpen ? "open" : "closed", a.timeout.c_str(),
+                a.connect_timeout.c_str());
+    for (const std::string& stage : load_spec.stages) std::printf("  stage   %s\n", stage.c_str());
+    return kExitOk;
+  }
+  std::vector<SocketAddress> dropped;
+  config.worker.addresses =
+      reachable(resolve(url.host, url.port),
+                static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &dropped);
+  for (const SocketAddress& d : dropped) {
+    std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
+                 d.to_string().c_str(), url.host.c_str());
+  }
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(
@@ -397,6 +414,16 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
   cmd->add_option("-o,--output", args->output, "Write the JSON result to this file");
   cmd->add_flag("-q,--quiet", args->quiet, "No live view and no summary");
+  cmd->add_flag("--dry-run", args->dry_run, "Check everything, print the plan, send nothing");
+  return [args] { return run(*args); };
+}
+
+std::function<int()> add_validate_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("validate", "Check a config file and print its plan");
+  cmd->add_option("file", args->config, "TOML config file")->required();
+  args->cmd = cmd;
+  args->dry_run = true;
   return [args] { return run(*args); };
 }
 

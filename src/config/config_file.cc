@@ -46,7 +46,7 @@ class Section {
   }
 
   [[noreturn]] void wrong_type(std::string_view key, const toml::node& n, const char* want) const {
-    throw SetupError(fmt::format("{}: {} {}: expected {}", where(n), name_, key, want));
+    throw ConfigError(fmt::format("{}: {} {}: expected {}", where(n), name_, key, want));
   }
 
   std::optional<std::string> str(std::string_view key) {
@@ -92,8 +92,8 @@ class Section {
   // Kaioken keys LoadSpiker does not run yet: said plainly rather than ignored.
   void not_yet(std::string_view key, std::string_view instead) {
     if (const toml::node* n = get(key)) {
-      throw SetupError(fmt::format("{}: {} {} is not supported by LoadSpiker yet; {}", where(*n),
-                                   name_, key, instead));
+      throw ConfigError(fmt::format("{}: {} {} is not supported by LoadSpiker yet; {}", where(*n),
+                                    name_, key, instead));
     }
   }
 
@@ -107,10 +107,10 @@ class Section {
         size_t d = edit_distance(key, known);
         if (d < best_d) best_d = d, best = known;
       }
-      throw SetupError(fmt::format("{}:{}:{}: unknown key '{}' in {}{}", file_,
-                                   k.source().begin.line, k.source().begin.column, key, name_,
-                                   best.empty() ? fmt::format("; known keys: {}", list())
-                                                : fmt::format("; did you mean '{}'?", best)));
+      throw ConfigError(fmt::format("{}:{}:{}: unknown key '{}' in {}{}", file_,
+                                    k.source().begin.line, k.source().begin.column, key, name_,
+                                    best.empty() ? fmt::format("; known keys: {}", list())
+                                                 : fmt::format("; did you mean '{}'?", best)));
     }
   }
 
@@ -190,7 +190,7 @@ std::string read_stage(Section s, const std::string& file, bool* is_rate) {
   std::optional<double> rate = s.number("target_rate");
   s.finish();
   if (!duration || target.has_value() == rate.has_value()) {
-    throw SetupError(fmt::format(
+    throw ConfigError(fmt::format(
         "{}: each [[stages]] needs duration and either target (VUs) or target_rate (per second)",
         file));
   }
@@ -206,8 +206,8 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    throw SetupError(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
-                                 e.source().begin.column, e.description()));
+    throw ConfigError(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
+                                  e.source().begin.column, e.description()));
   }
   ConfigFile cfg;
   cfg.path = path;
@@ -231,8 +231,8 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       cfg.stages.push_back(
           read_stage(Section(*arr->get(i)->as_table(), "[[stages]]", path), path, &is_rate));
       if (i > 0 && is_rate != first_kind) {
-        throw SetupError(fmt::format("{}: [[stages]] mix target and target_rate; use one kind",
-                                     top.where(*arr->get(i))));
+        throw ConfigError(fmt::format("{}: [[stages]] mix target and target_rate; use one kind",
+                                      top.where(*arr->get(i))));
       }
       first_kind = is_rate;
     }
@@ -248,7 +248,7 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
 ConfigFile load_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw SetupError(fmt::format("-f/--config: cannot read '{}'; check the path", path));
+    throw ConfigError(fmt::format("-f/--config: cannot read '{}'; check the path", path));
   }
   std::stringstream ss;
   ss << in.rdbuf();

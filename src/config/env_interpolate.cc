@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 
@@ -21,7 +23,51 @@ bool is_builtin_variable(std::string_view name) {
          base == "UUID" || base == "RANDOM_INT" || base == "RANDOM_STRING";
 }
 
+namespace {
+
+// Where each TOML comment starts and ends, so that `${...}` inside comments is left alone.
+// Tracks basic, literal and multi-line strings, in which '#' is text.
+std::vector<std::pair<size_t, size_t>> comment_spans(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  std::string_view quote;  // the open string's delimiter, empty outside strings
+  for (size_t i = 0; i < text.size(); ++i) {
+    std::string_view rest = text.substr(i);
+    if (!quote.empty()) {
+      if (quote == "\"" && rest[0] == '\\') {
+        ++i;  // an escaped character in a basic string
+      } else if (rest.starts_with(quote)) {
+        i += quote.size() - 1;
+        quote = {};
+      } else if (quote.size() == 1 && rest[0] == '\n') {
+        quote = {};  // single-line strings end with the line (the parser reports it)
+      }
+      continue;
+    }
+    if (rest.starts_with("\"\"\"") || rest.starts_with("'''")) {
+      quote = rest.substr(0, 3);
+      i += 2;
+    } else if (rest[0] == '"' || rest[0] == '\'') {
+      quote = rest.substr(0, 1);
+    } else if (rest[0] == '#') {
+      size_t end = text.find('\n', i);
+      if (end == std::string_view::npos) end = text.size();
+      spans.emplace_back(i, end);
+      i = end;
+    }
+  }
+  return spans;
+}
+
+}  // namespace
+
 std::string interpolate_env(std::string_view text, std::string_view file, const EnvLookup& lookup) {
+  std::vector<std::pair<size_t, size_t>> comments = comment_spans(text);
+  auto in_comment = [&](size_t at) {
+    for (const auto& [from, to] : comments) {
+      if (at >= from && at < to) return true;
+    }
+    return false;
+  };
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -43,15 +89,15 @@ std::string interpolate_env(std::string_view text, std::string_view file, const 
     bool env_name = !name.empty() && std::any_of(name.begin(), name.end(), [](char c) {
       return std::isupper(c);
     }) && std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(c) || c == '_'; });
-    if (!env_name || is_builtin_variable(inner)) {
-      out.append(text.substr(open, close + 1 - open));  // a runtime variable: kept
+    if (!env_name || is_builtin_variable(inner) || in_comment(open)) {
+      out.append(text.substr(open, close + 1 - open));  // runtime variable or comment: kept
     } else if (std::optional<std::string> value = lookup(name)) {
       out.append(*value);
     } else if (sep != std::string_view::npos) {
       out.append(inner.substr(sep + 2));
     } else {
       auto line = 1 + std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(open), '\n');
-      throw SetupError(fmt::format(
+      throw ConfigError(fmt::format(
           "{}:{}: environment variable {} is not set; set it or give a default: ${{{}:-value}}",
           file, line, name, name));
     }

@@ -9,7 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/error.h"
+
 namespace spiker::config {
+
+// A mistake in a config file: exit code 1, as for any bad configuration (a bad flag is 2).
+struct ConfigError : SetupError {
+  explicit ConfigError(const std::string& message) : SetupError(message, kExitError) {}
+};
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 

@@ -34,6 +34,14 @@ TEST(EnvInterpolate, KeepsRuntimeVariablesAndBuiltins) {
   EXPECT_EQ(interpolate_env("unterminated ${X", "f", env), "unterminated ${X");
 }
 
+TEST(EnvInterpolate, LeavesCommentsAlone) {
+  auto env = fake({{"A", "1"}});
+  EXPECT_EQ(interpolate_env("x = \"${A}\" # uses ${UNSET}\n# ${UNSET} too\n", "f", env),
+            "x = \"1\" # uses ${UNSET}\n# ${UNSET} too\n");
+  EXPECT_EQ(interpolate_env("x = \"a#${A}\"\ny = '#${A}'\n", "f", env), "x = \"a#1\"\ny = '#1'\n");
+  EXPECT_EQ(interpolate_env("x = \"\"\"\n# ${A}\n\"\"\"\n", "f", env), "x = \"\"\"\n# 1\n\"\"\"\n");
+}
+
 TEST(EnvInterpolate, MissingVariableNamesFileAndLine) {
   try {
     interpolate_env("a = 1\nb = \"${MISSING}\"\n", "load.toml", fake({}));

@@ -74,9 +74,10 @@ Template Template::compile(std::string_view text, std::string_view where) {
           where, inner));
     }
     if (!ok) {
-      throw SetupError(fmt::format("{}: malformed ${{{}}}; write e.g. ${{RANDOM_INT:1:100}} or "
-                                   "${{RANDOM_STRING:16}}",
-                                   where, inner));
+      throw SetupError(
+          fmt::format("{}: malformed ${{{}}}; write e.g. ${{RANDOM_INT:1:100}} or "
+                      "${{RANDOM_STRING:16}}",
+                      where, inner));
     }
     t.segments_.push_back(std::move(s));
     i = close + 1;
@@ -115,8 +116,8 @@ void Template::render(std::string& out, const RenderContext& ctx) const {
         break;
       case Builtin::kUuid: {
         uint64_t hi = (*ctx.rng)(), lo = (*ctx.rng)();
-        hi = (hi & ~0xf000ull) | 0x4000ull;                 // version 4
-        lo = (lo & ~(0xc0ull << 56)) | (0x80ull << 56);     // variant 10
+        hi = (hi & ~0xf000ull) | 0x4000ull;              // version 4
+        lo = (lo & ~(0xc0ull << 56)) | (0x80ull << 56);  // variant 10
         for (int i = 0; i < 32; ++i) {
           if (i == 8 || i == 12 || i == 16 || i == 20) out.push_back('-');
           uint64_t word = i < 16 ? hi : lo;

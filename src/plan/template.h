@@ -12,13 +12,13 @@
 namespace spiker::plan {
 
 enum class Builtin : uint8_t {
-  kRequestId,    // unique per request within the run (1, 2, ...)
-  kTimestampMs,  // wall clock, Unix milliseconds
-  kVuId,         // the VU's number, from 1
-  kIteration,    // the VU's iteration, from 0
-  kUuid,         // a random version-4 UUID
-  kRandomInt,    // uniform in [a, b]
-  kRandomString, // n characters from [a-zA-Z0-9]
+  kRequestId,     // unique per request within the run (1, 2, ...)
+  kTimestampMs,   // wall clock, Unix milliseconds
+  kVuId,          // the VU's number, from 1
+  kIteration,     // the VU's iteration, from 0
+  kUuid,          // a random version-4 UUID
+  kRandomInt,     // uniform in [a, b]
+  kRandomString,  // n characters from [a-zA-Z0-9]
 };
 
 // What a render needs to know about the request being made.
@@ -34,7 +34,9 @@ class Template {
   // Compiles `text`; throws SetupError naming `where` for an unknown or malformed placeholder.
   static Template compile(std::string_view text, std::string_view where);
 
-  bool is_static() const { return segments_.size() <= 1 && (segments_.empty() || segments_[0].literal); }
+  bool is_static() const {
+    return segments_.size() <= 1 && (segments_.empty() || segments_[0].literal);
+  }
   // The text itself when static.
   std::string static_text() const;
   // Appends the rendered text to `out`.

@@ -47,8 +47,8 @@ TEST(Template, RendersBuiltins) {
 }
 
 TEST(Template, RejectsUnknownAndMalformed) {
-  for (const char* bad : {"${token}", "${RANDOM_INT:9:1}", "${RANDOM_INT:x}",
-                          "${RANDOM_STRING:0}", "${REQUEST_ID:1}", "${open"}) {
+  for (const char* bad : {"${token}", "${RANDOM_INT:9:1}", "${RANDOM_INT:x}", "${RANDOM_STRING:0}",
+                          "${REQUEST_ID:1}", "${open"}) {
     EXPECT_THROW(Template::compile(bad, "url"), SetupError) << bad;
   }
 }

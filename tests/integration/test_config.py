@@ -71,7 +71,7 @@ max_requests = 1000
         self.assertEqual(doc["status_codes"], {"200": 40})
         self.assertEqual(doc["metadata"]["load"]["concurrency"], 2)
 
-    def test_bad_files_are_usage_errors_with_a_location(self):
+    def test_bad_files_exit_1_with_a_location(self):
         cases = [
             ("[target]\nurl = \"http://127.0.0.1:1/\"\n[load]\nconcurency = 3\n",
              ":4:1: unknown key 'concurency' in [load]; did you mean 'concurrency'?"),
@@ -81,10 +81,39 @@ max_requests = 1000
         ]
         for text, expected in cases:
             path = self.write(text)
-            p = subprocess.run([LOADSPIKER, "run", "-f", path], capture_output=True, text=True,
+            for cmd in (["run", "-f", path], ["validate", path]):
+                p = subprocess.run([LOADSPIKER, *cmd], capture_output=True, text=True, timeout=10)
+                self.assertEqual(p.returncode, 1, text)  # a bad config, not a bad flag
+                self.assertIn(path + expected if expected.startswith(":") else expected,
+                              p.stderr)
+
+
+    def test_init_writes_a_file_that_validates_and_runs(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "starter.toml")
+            p = subprocess.run([LOADSPIKER, "init", "-o", path, "-u", self.target.url("/json")],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = subprocess.run([LOADSPIKER, "validate", path], capture_output=True, text=True,
                                timeout=10)
-            self.assertEqual(p.returncode, 2, text)
-            self.assertIn(path + expected if expected.startswith(":") else expected, p.stderr)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("is valid", p.stdout)
+            self.assertIn("constant-vus", p.stdout)
+            rc, doc, err = run_cli(path, "-d", "1s", "--warmup", "200ms")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(doc["status_codes"].keys(), {"200"})
+            self.assertEqual(doc["metadata"]["load"]["concurrency"], 10)
+            p = subprocess.run([LOADSPIKER, "init", "-o", path], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2)  # exists: not overwritten without --force
+            self.assertIn("--force", p.stderr)
+
+    def test_dry_run_sends_nothing(self):
+        p = subprocess.run([LOADSPIKER, "run", "http://no-such-host.invalid/x?id=${REQUEST_ID}",
+                            "--arrival-rate", "50", "-d", "3s", "--dry-run"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("constant-arrival-rate", p.stdout)
+        self.assertIn("rendered per request", p.stdout)
 
 
 if __name__ == "__main__":
