@@ -1,9 +1,10 @@
 // `loadspiker init`: a commented starter config that validates and runs against the embedded
 // target (`loadspiker serve`).
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 

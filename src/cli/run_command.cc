@@ -141,6 +141,27 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
   }
 }
 
+// One request, serialized once, or compiled to render per send when it has placeholders
+// (${REQUEST_ID}, ...). `where` names the body's source in messages.
+engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_view where,
+                                    uint32_t weight) {
+  if (spec.url.host.find("${") != std::string::npos) {
+    throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
+  }
+  engine::RequestVariant v;
+  v.head = spec.method == "HEAD";
+  v.weight = weight;
+  plan::Template head = plan::Template::compile(http1::build_request_head(spec), "URL/-H");
+  plan::Template body = plan::Template::compile(spec.body, where);
+  if (head.is_static() && body.is_static()) {
+    v.wire = http1::build_request(spec);
+  } else {
+    v.dynamic = std::make_shared<engine::DynamicRequest>(
+        engine::DynamicRequest{head, body, http1::needs_content_length(spec)});
+  }
+  return v;
+}
+
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a) {
   // `loadspiker run test.toml`: a file in the URL's place is the config file.
@@ -247,21 +268,8 @@ int run(RunArgs args) {
 
   engine::RunConfig config;
   config.worker.host = url.host;
-  if (url.host.find("${") != std::string::npos) {
-    throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
-  }
-  // Placeholders (${REQUEST_ID}, ...) make the request rendered per send; otherwise it is
-  // serialized once.
-  plan::Template head = plan::Template::compile(http1::build_request_head(spec), "URL/-H");
-  plan::Template body =
-      plan::Template::compile(spec.body, a.body_file.empty() ? "-b/--body" : "--body-file");
-  if (head.is_static() && body.is_static()) {
-    config.worker.request = http1::build_request(spec);
-  } else {
-    config.worker.dynamic = std::make_shared<engine::DynamicRequest>(
-        engine::DynamicRequest{head, body, http1::needs_content_length(spec)});
-  }
-  config.worker.head = a.method == "HEAD";
+  config.worker.requests.push_back(
+      make_variant(spec, a.body_file.empty() ? "-b/--body" : "--body-file", 1));
   config.worker.pipeline = a.pipeline;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
   config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
@@ -287,7 +295,7 @@ int run(RunArgs args) {
     std::printf("ok: %s is valid\n", a.config.empty() ? "the command line" : a.config.c_str());
     std::printf("  target  %s %s  (%zu headers, body %zu bytes%s)\n", a.method.c_str(),
                 url.to_string().c_str(), spec.headers.size(), spec.body.size(),
-                config.worker.dynamic ? ", rendered per request" : "");
+                config.worker.requests[0].dynamic ? ", rendered per request" : "");
     std::printf("  load    %s\n", describe(plan, load_spec).c_str());
     std::printf("  model   %s; timeout %s, connect timeout %s\n",
                 plan.model == load::Model::kOpen ? "open" : "closed", a.timeout.c_str(),

@@ -39,6 +39,7 @@ struct Connection {
   bool read_pending = false;      // readable edge seen while still writing
   bool peer_closed = false;       // the peer's FIN (or an error) came with an edge already seen
   uint16_t batch = 0;             // requests claimed for the current iteration
+  uint8_t variant = 0;            // which of the config's requests this iteration sends
   uint16_t in_flight = 0;         // requests written, responses not yet complete
   uint32_t written = 0;           // bytes of the current batch written
   uint32_t iterations = 0;        // iterations this VU completed

@@ -36,7 +36,6 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       plan_(plan),
       index_(index),
       count_(count),
-      request_len_(config.request.size()),
       start_ns_(start_ns),
       end_ns_(plan.duration_ns > 0 ? start_ns + plan.duration_ns : INT64_MAX),
       warmup_end_ns_(plan.warmup_ns > 0 ? start_ns + plan.warmup_ns : 0),
@@ -45,7 +44,13 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       read_buf_(kReadBufferSize),
       shard_(std::make_unique<metrics::Shard>()) {
   config_.pipeline = std::clamp(config_.pipeline, 1, 1024);
-  for (int i = 0; i < config_.pipeline; ++i) wire_ += config_.request;
+  uint32_t total_weight = 0;
+  for (const RequestVariant& v : config_.requests) {
+    std::string wire;
+    for (int i = 0; i < config_.pipeline; ++i) wire += v.wire;
+    wires_.push_back(std::move(wire));
+    weight_upto_.push_back(total_weight += v.weight);
+  }
   queued_.reserve(conns_.size());
   starting_.reserve(conns_.size());
   free_.reserve(conns_.size());
@@ -261,6 +266,13 @@ uint16_t Worker::claim() noexcept {
   return static_cast<uint16_t>(want);
 }
 
+uint8_t Worker::pick_variant() noexcept {
+  if (weight_upto_.size() == 1) return 0;
+  uint32_t r = static_cast<uint32_t>(rng_() % weight_upto_.back());
+  return static_cast<uint8_t>(std::upper_bound(weight_upto_.begin(), weight_upto_.end(), r) -
+                              weight_upto_.begin());
+}
+
 void Worker::begin_iteration(Connection& c, int64_t intended_ns) noexcept {
   if (stopping_) {
     deactivate(c);
@@ -276,6 +288,7 @@ void Worker::begin_iteration(Connection& c, int64_t intended_ns) noexcept {
     deactivate(c);
     return;
   }
+  c.variant = pick_variant();
   c.intended_ns = intended_ns;
   ++in_request_;
   start_request(c);

@@ -74,6 +74,7 @@ class Worker {
   void deactivate(Connection& c) noexcept;
   void set_timer(Connection& c, int64_t due_ns) noexcept;
   uint16_t claim() noexcept;
+  uint8_t pick_variant() noexcept;
   void publish(int64_t tick);
 
   // One iteration's request (worker_io.cc).
@@ -97,8 +98,8 @@ class Worker {
   WorkerConfig config_;
   const load::LoadPlan& plan_;
   int index_, count_;
-  std::string wire_;  // the request repeated `pipeline` times
-  size_t request_len_;
+  std::vector<std::string> wires_;     // each variant's request repeated `pipeline` times
+  std::vector<uint32_t> weight_upto_;  // cumulative weights, for the weighted choice
   int64_t start_ns_;
   int64_t end_ns_;         // the schedule's end (INT64_MAX: none)
   int64_t warmup_end_ns_;  // 0 once past

@@ -19,17 +19,26 @@ struct DynamicRequest {
   bool content_length = false;  // add Content-Length for the rendered body
 };
 
-struct WorkerConfig {
-  std::vector<SocketAddress> addresses;           // used round-robin by new connections
-  std::string host;                               // TLS SNI and certificate name
-  const TlsContext* tls = nullptr;                // null for plain TCP
-  std::string request;                            // one serialized request (when not dynamic)
+// One request an iteration may send (a Kaioken scenario, or the one URL of `run URL`).
+struct RequestVariant {
+  std::string wire;                               // serialized once (when not dynamic)
   std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
-  bool head = false;                              // the request is HEAD (responses have no body)
-  int pipeline = 1;                               // requests in flight per connection
-  int64_t timeout_ns = 5'000'000'000;             // request: first byte written to last byte read
-  int64_t connect_timeout_ns = 2'000'000'000;     // TCP connect (+ TLS handshake)
-  int64_t publish_interval_ns = 200'000'000;      // how often a worker hands its metrics over
+  bool head = false;                              // HEAD: responses have no body
+  uint32_t weight = 1;                            // chosen in proportion to this
+};
+
+// The most request variants (scenarios) one run carries.
+inline constexpr size_t kMaxVariants = 64;
+
+struct WorkerConfig {
+  std::vector<SocketAddress> addresses;        // used round-robin by new connections
+  std::string host;                            // TLS SNI and certificate name
+  const TlsContext* tls = nullptr;             // null for plain TCP
+  std::vector<RequestVariant> requests;        // at least one, at most kMaxVariants
+  int pipeline = 1;                            // requests in flight per connection
+  int64_t timeout_ns = 5'000'000'000;          // request: first byte written to last byte read
+  int64_t connect_timeout_ns = 2'000'000'000;  // TCP connect (+ TLS handshake)
+  int64_t publish_interval_ns = 200'000'000;   // how often a worker hands its metrics over
 };
 
 }  // namespace spiker::engine

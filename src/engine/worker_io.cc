@@ -126,7 +126,7 @@ void Worker::handshake(Connection& c) noexcept {
 }
 
 void Worker::render(Connection& c) {
-  const DynamicRequest& d = *config_.dynamic;
+  const DynamicRequest& d = *config_.requests[c.variant].dynamic;
   if (!c.rendered) c.rendered = std::make_unique<std::string>();
   std::string& out = *c.rendered;
   out.clear();
@@ -154,12 +154,16 @@ void Worker::render(Connection& c) {
 void Worker::start_write(Connection& c) noexcept {
   c.state = ConnState::kWriting;
   c.written = 0;
-  if (config_.dynamic) render(c);
+  if (config_.requests[c.variant].dynamic) {
+    render(c);
+  } else if (c.rendered) {
+    c.rendered->clear();  // this iteration's variant is static
+  }
   c.read_pending = false;
   c.phase_start_ns = mono_now_ns();
   c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
   c.in_flight = c.batch;
-  c.parser.start(config_.head);
+  c.parser.start(config_.requests[c.variant].head);
   write_some(c);
 }
 
@@ -173,8 +177,10 @@ void Worker::account_tls(Connection& c) noexcept {
 }
 
 void Worker::write_some(Connection& c) noexcept {
-  const char* base = c.rendered ? c.rendered->data() : wire_.data();
-  size_t total = c.rendered ? c.rendered->size() : request_len_ * c.batch;
+  bool rendered = c.rendered && !c.rendered->empty();
+  const std::string& wire = wires_[c.variant];
+  const char* base = rendered ? c.rendered->data() : wire.data();
+  size_t total = rendered ? c.rendered->size() : config_.requests[c.variant].wire.size() * c.batch;
   while (c.written < total) {
     const char* p = base + c.written;
     size_t left = total - c.written;
@@ -280,7 +286,7 @@ void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
   c.reused = true;
   c.retried = false;
   if (c.in_flight > 0 && c.parser.keep_alive()) {
-    c.parser.start(config_.head);  // the next pipelined response
+    c.parser.start(config_.requests[c.variant].head);  // the next pipelined response
     return;
   }
   if (!c.parser.keep_alive()) {

@@ -87,7 +87,6 @@ max_requests = 1000
                 self.assertIn(path + expected if expected.startswith(":") else expected,
                               p.stderr)
 
-
     def test_init_writes_a_file_that_validates_and_runs(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "starter.toml")
