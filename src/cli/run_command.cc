@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "config/config_file.h"
+#include "config/env_interpolate.h"
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/resolver.h"
@@ -62,6 +63,7 @@ struct RunArgs {
   bool quiet = false;
   bool dry_run = false;
   int pipeline = 1;
+  std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
 };
 
 std::string read_file(const std::string& path, const char* flag) {
@@ -178,7 +180,10 @@ RunArgs with_config_file(RunArgs a) {
     if (!given(flag) && value) field = *value;
   };
   const config::TargetSection& t = f.target;
-  if (a.url.empty() && t.url) a.url = *t.url;
+  if (a.url.empty()) {  // a URL on the command line replaces the file's target and scenarios
+    if (t.url) a.url = *t.url;
+    a.scenarios = f.scenarios;
+  }
   take("--method", a.method, t.method);
   take("--body", a.body, t.body);
   take("--body-file", a.body_file, t.body_file);
@@ -215,8 +220,43 @@ RunArgs with_config_file(RunArgs a) {
   return a;
 }
 
+// The requests of the run: the URL's, or one per [[scenarios]] (all on one host).
+std::vector<http1::RequestSpec> request_specs(const RunArgs& a, const http1::RequestSpec& base,
+                                              std::vector<uint32_t>* weights) {
+  if (a.scenarios.empty()) {
+    weights->push_back(1);
+    return {base};
+  }
+  std::vector<http1::RequestSpec> specs;
+  for (const config::ScenarioSection& sc : a.scenarios) {
+    http1::RequestSpec spec = base;
+    std::string where = fmt::format("{}: [[scenarios]] '{}' url", a.config, sc.name);
+    spec.url = parse_url(sc.url, where);
+    if (sc.method) spec.method = *sc.method;
+    validate_method(spec.method);
+    for (const auto& [name, value] : sc.headers) {
+      std::erase_if(spec.headers,
+                    [&](const auto& h) { return strcasecmp(h.first.c_str(), name.c_str()) == 0; });
+      spec.headers.emplace_back(name, value);
+    }
+    spec.body = sc.body_file ? read_file(*sc.body_file, "body_file") : sc.body.value_or("");
+    const Url& first = specs.empty() ? spec.url : specs.front().url;
+    if (spec.url.scheme != first.scheme || spec.url.host != first.host ||
+        spec.url.port != first.port) {
+      throw config::ConfigError(fmt::format(
+          "{}: [[scenarios]] on more than one host ({} and {}) are not supported yet; put each "
+          "host in its own file",
+          a.config, first.host_header, spec.url.host_header));
+    }
+    specs.push_back(std::move(spec));
+    weights->push_back(sc.weight);
+  }
+  return specs;
+}
+
 int run(RunArgs args) {
-  const RunArgs a = with_config_file(std::move(args));
+  RunArgs a = with_config_file(std::move(args));
+  if (!a.scenarios.empty()) a.url = a.scenarios.front().url;
   if (a.url.empty()) {
     throw SetupError(
         "no target: give a URL (loadspiker run http://...) or a config file with "
@@ -268,8 +308,12 @@ int run(RunArgs args) {
 
   engine::RunConfig config;
   config.worker.host = url.host;
-  config.worker.requests.push_back(
-      make_variant(spec, a.body_file.empty() ? "-b/--body" : "--body-file", 1));
+  std::vector<uint32_t> weights;
+  std::vector<http1::RequestSpec> specs = request_specs(a, spec, &weights);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    config.worker.requests.push_back(
+        make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
+  }
   config.worker.pipeline = a.pipeline;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
   config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
@@ -332,6 +376,11 @@ int run(RunArgs args) {
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
   fill_load_info(plan, load_spec, rep.info);
+  for (size_t i = 0; i < a.scenarios.size(); ++i) {
+    const config::ScenarioSection& sc = a.scenarios[i];
+    rep.info.scenarios.push_back(
+        {sc.name, specs[i].url.to_string(), specs[i].method, sc.weight, sc.tags});
+  }
   rep.totals = &result.totals;
   rep.timeline = &result.timeline;
   rep.elapsed_s = result.elapsed_s;

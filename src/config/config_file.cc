@@ -127,6 +127,59 @@ class Section {
   std::set<std::string> known_;
 };
 
+// headers = { Name = "value", ... }
+std::vector<std::pair<std::string, std::string>> read_headers(Section& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (const toml::node* h = s.get("headers")) {
+    const toml::table* tbl = h->as_table();
+    if (tbl == nullptr) s.wrong_type("headers", *h, "a table such as { Accept = \"text/html\" }");
+    for (auto&& [name, value] : *tbl) {
+      if (!value.is_string())
+        s.wrong_type(std::string("headers.") += name.str(), value, "a string");
+      out.emplace_back(std::string(name.str()), *value.value<std::string>());
+    }
+  }
+  return out;
+}
+
+void read_scenario(Section s, ScenarioSection& sc, const toml::node& at) {
+  std::optional<std::string> name = s.str("name");
+  std::optional<std::string> url = s.str("url");
+  if (!name || !url) {
+    throw ConfigError(fmt::format("{}: each [[scenarios]] needs name and url", s.where(at)));
+  }
+  sc.name = *name;
+  sc.url = *url;
+  sc.method = s.str("method");
+  sc.body = s.str("body");
+  sc.body_file = s.str("body_file");
+  sc.headers = read_headers(s);
+  if (std::optional<int64_t> w = s.integer("weight", 1'000'000)) {
+    if (*w == 0) {
+      s.not_yet("weight", "weight = 0 marks a dependency-only step, which needs depends_on");
+    }
+    sc.weight = static_cast<uint32_t>(*w);
+  }
+  if (const toml::node* tags = s.get("tags")) {
+    if (const toml::table* t = tags->as_table()) {
+      for (auto&& [k, v] : *t) {
+        if (!v.is_string()) s.wrong_type("tags", v, "strings");
+        sc.tags.emplace_back(std::string(k.str()), *v.value<std::string>());
+      }
+    } else if (const toml::array* arr = tags->as_array()) {
+      for (const toml::node& v : *arr) {
+        if (!v.is_string()) s.wrong_type("tags", v, "strings");
+        sc.tags.emplace_back(*v.value<std::string>(), "");
+      }
+    } else {
+      s.wrong_type("tags", *tags, "a table { k = \"v\" } or an array of strings");
+    }
+  }
+  s.not_yet("extract", "variables extracted from responses need the scenario engine");
+  s.not_yet("depends_on", "ordered steps need the scenario engine");
+  s.finish();
+}
+
 void read_target(Section s, TargetSection& t) {
   t.url = s.str("url");
   t.method = s.str("method");
@@ -237,9 +290,20 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       first_kind = is_rate;
     }
   }
+  if (const toml::node* sc = top.get("scenarios")) {
+    const toml::array* arr = sc->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      top.wrong_type("scenarios", *sc, "[[scenarios]] tables");
+    }
+    if (arr->size() > 64) throw ConfigError(fmt::format("{}: at most 64 [[scenarios]]", path));
+    for (const toml::node& n : *arr) {
+      cfg.scenarios.emplace_back();
+      read_scenario(Section(*n.as_table(), "[[scenarios]]", path), cfg.scenarios.back(), n);
+    }
+  }
   for (const char* section :
-       {"scenarios", "extraction", "checks", "thresholds", "websocket", "defaults", "data"}) {
-    top.not_yet(section, "this build runs [target], [load] and [[stages]]");
+       {"extraction", "checks", "thresholds", "websocket", "defaults", "data"}) {
+    top.not_yet(section, "this build runs [target], [load], [[stages]] and [[scenarios]]");
   }
   top.finish();
   return cfg;

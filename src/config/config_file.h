@@ -26,10 +26,21 @@ struct LoadSection {
   std::optional<std::string> duration, ramp_up, warmup, think_time;
 };
 
+// Kaioken's [[scenarios]]: one request each, chosen per iteration by weight.
+struct ScenarioSection {
+  std::string name;
+  std::string url;
+  std::optional<std::string> method, body, body_file;
+  std::vector<std::pair<std::string, std::string>> headers;  // over [target] headers
+  uint32_t weight = 1;
+  std::vector<std::pair<std::string, std::string>> tags;  // an array of strings: name = ""
+};
+
 struct ConfigFile {
   std::string path;
   TargetSection target;
   LoadSection load;
+  std::vector<ScenarioSection> scenarios;
   std::vector<std::string> stages;  // as --stage takes them: "30s:100" or "30s:100/s"
 };
 

@@ -90,9 +90,43 @@ TEST(ConfigFile, WrongTypesAndBadStagesAreErrors) {
 TEST(ConfigFile, KaiokenFeaturesNotRunYetAreSaidPlainly) {
   EXPECT_NE(error_of("[target]\nproxy = \"http://p\"\n").find("not supported by LoadSpiker yet"),
             std::string::npos);
-  EXPECT_NE(error_of("[[scenarios]]\nname = \"a\"\nurl = \"http://h/\"\n")
-                .find("not supported by LoadSpiker yet"),
+  EXPECT_NE(
+      error_of("[[scenarios]]\nname = \"a\"\nurl = \"http://h/\"\nextract = { t = \"body\" }\n")
+          .find("not supported by LoadSpiker yet"),
+      std::string::npos);
+  EXPECT_NE(error_of("[[scenarios]]\nname = \"a\"\nurl = \"http://h/\"\nweight = 0\n")
+                .find("dependency-only"),
             std::string::npos);
+  EXPECT_NE(error_of("[[scenarios]]\nurl = \"http://h/\"\n").find("needs name and url"),
+            std::string::npos);
+}
+
+TEST(ConfigFile, ReadsWeightedScenarios) {
+  ConfigFile c = parse_config(R"(
+[target]
+headers = { Accept = "application/json" }
+[[scenarios]]
+name = "list"
+url = "http://h/items"
+weight = 3
+tags = { kind = "read" }
+[[scenarios]]
+name = "create"
+url = "http://h/items"
+method = "POST"
+body = '{"a":1}'
+headers = { "Content-Type" = "application/json" }
+tags = ["write", "slow"]
+)",
+                              "t.toml");
+  ASSERT_EQ(c.scenarios.size(), 2u);
+  EXPECT_EQ(c.scenarios[0].name, "list");
+  EXPECT_EQ(c.scenarios[0].weight, 3u);
+  EXPECT_EQ(c.scenarios[0].tags[0], (std::pair<std::string, std::string>{"kind", "read"}));
+  EXPECT_EQ(c.scenarios[1].method, "POST");
+  EXPECT_EQ(c.scenarios[1].weight, 1u);
+  EXPECT_EQ(c.scenarios[1].tags.size(), 2u);
+  EXPECT_EQ(c.scenarios[1].headers[0].first, "Content-Type");
 }
 
 }  // namespace

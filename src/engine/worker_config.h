@@ -8,6 +8,7 @@
 
 #include "core/socket.h"
 #include "core/tls.h"
+#include "metrics/shard.h"
 #include "plan/template.h"
 
 namespace spiker::engine {
@@ -28,7 +29,7 @@ struct RequestVariant {
 };
 
 // The most request variants (scenarios) one run carries.
-inline constexpr size_t kMaxVariants = 64;
+inline constexpr size_t kMaxVariants = metrics::kMaxScenarios;
 
 struct WorkerConfig {
   std::vector<SocketAddress> addresses;        // used round-robin by new connections

@@ -23,6 +23,9 @@ void Shard::merge(const Shard& o) {
   connections_opened += o.connections_opened;
   for (size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
   for (size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
+  for (size_t i = 0; i < scenario_requests.size(); ++i) {
+    scenario_requests[i] += o.scenario_requests[i];
+  }
 }
 
 void Shard::reset() noexcept {
@@ -35,6 +38,7 @@ void Shard::reset() noexcept {
   requests = responses = failed = bytes_sent = bytes_received = connections_opened = 0;
   errors.fill(0);
   status.fill(0);
+  scenario_requests.fill(0);
 }
 
 }  // namespace spiker::metrics

@@ -10,7 +10,8 @@
 
 namespace spiker::metrics {
 
-inline constexpr int kMaxStatus = 600;  // status codes 100..599; others count at index 0
+inline constexpr int kMaxStatus = 600;       // status codes 100..599; others count at index 0
+inline constexpr size_t kMaxScenarios = 64;  // request variants (scenarios) counted apart
 
 struct Shard {
   Histogram latency_us;         // service time: first byte of the request written to last byte read
@@ -28,6 +29,7 @@ struct Shard {
   uint64_t vus = 0;  // gauge: VUs running when the shard was published (not summed by merge)
   std::array<uint64_t, kErrorKindCount> errors{};
   std::array<uint64_t, kMaxStatus> status{};
+  std::array<uint64_t, kMaxScenarios> scenario_requests{};  // finished, by request variant
 
   void record_status(int code) noexcept { ++status[code >= 100 && code < kMaxStatus ? code : 0]; }
   void record_error(ErrorKind kind) noexcept {

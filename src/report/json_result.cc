@@ -117,6 +117,24 @@ std::string to_json(const RunReport& r) {
   if (!r.info.think_time.empty()) load["think_time"] = r.info.think_time;
   if (!r.info.segment.empty()) load["segment"] = r.info.segment;
   if (r.info.duration_secs > 0) load["duration_secs"] = r.info.duration_secs;
+  if (!r.info.scenarios.empty()) {
+    json scenarios = json::array();
+    for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
+      const ScenarioInfo& sc = r.info.scenarios[i];
+      json item = {{"name", sc.name},
+                   {"url", sc.url},
+                   {"method", sc.method},
+                   {"weight", sc.weight},
+                   {"requests", t.scenario_requests[i]}};
+      if (!sc.tags.empty()) {
+        json tags = json::object();
+        for (const auto& [k, v] : sc.tags) tags[k] = v;
+        item["tags"] = tags;
+      }
+      scenarios.push_back(item);
+    }
+    doc["scenarios"] = scenarios;
+  }
   if (r.info.has_intended_times) {
     // Corrected latency counts from when each request was due (intended start); service time
     // (latency_us) from when it was sent. Queue time is the difference.

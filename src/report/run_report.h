@@ -11,6 +11,13 @@
 
 namespace spiker::report {
 
+// A Kaioken scenario as reported (its requests are counted in Shard::scenario_requests).
+struct ScenarioInfo {
+  std::string name, url, method;
+  uint32_t weight = 1;
+  std::vector<std::pair<std::string, std::string>> tags;  // array-form tags have empty values
+};
+
 struct RunInfo {
   std::string url;
   std::string method = "GET";
@@ -33,7 +40,8 @@ struct RunInfo {
   bool has_intended_times = false;  // corrected latency and queue time were recorded
   std::string think_time;
   std::vector<std::string> stages;
-  std::string segment;  // empty: the whole test
+  std::string segment;                  // empty: the whole test
+  std::vector<ScenarioInfo> scenarios;  // empty: one URL
 };
 
 struct RunReport {

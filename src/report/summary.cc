@@ -69,6 +69,13 @@ std::string format_summary(const RunReport& r, bool color) {
         format_count(t.dropped_iterations), static_cast<double>(t.requests) / window,
         static_cast<double>(r.info.target_iterations) / window);
   }
+  if (!r.info.scenarios.empty()) {
+    out += "  Scenarios    ";
+    for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
+      out += fmt::format(" {}: {}", r.info.scenarios[i].name, format_count(t.scenario_requests[i]));
+    }
+    out += "\n";
+  }
   out += "  Status codes ";
   bool any = false;
   for (int code = 0; code < metrics::kMaxStatus; ++code) {

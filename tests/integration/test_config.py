@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 import unittest
 
-from helpers import LOADSPIKER, TargetTestCase, run_cli
+from helpers import LOADSPIKER, Nginx, TargetTestCase, run_cli
 
 
 class ConfigFiles(TargetTestCase):
@@ -86,6 +86,44 @@ max_requests = 1000
                 self.assertEqual(p.returncode, 1, text)  # a bad config, not a bad flag
                 self.assertIn(path + expected if expected.startswith(":") else expected,
                               p.stderr)
+
+    def test_weighted_scenarios_against_nginx(self):
+        nginx = Nginx()
+        self.addCleanup(nginx.stop)
+        path = self.write(f"""
+[target]
+headers = {{ "X-Common" = "1" }}
+
+[load]
+concurrency = 4
+max_requests = 2000
+
+[[scenarios]]
+name = "page"
+url = "{nginx.url('/index.html')}"
+weight = 3
+tags = {{ kind = "read" }}
+
+[[scenarios]]
+name = "submit"
+url = "{nginx.url('/missing?id=${{REQUEST_ID}}')}"
+method = "POST"
+body = "x=${{RANDOM_STRING:5}}"
+tags = ["write"]
+""")
+        rc, doc, err = run_cli(path)
+        lines = nginx.log_lines()
+        by_method = {m: sum(1 for l in lines if l[2] == m) for m in ("GET", "POST")}
+        scenarios = {s["name"]: s for s in doc["scenarios"]}
+        self.assertEqual(len(lines), 2000)
+        self.assertEqual(scenarios["page"]["requests"], by_method["GET"])
+        self.assertEqual(scenarios["submit"]["requests"], by_method["POST"])
+        self.assertAlmostEqual(by_method["GET"] / 2000, 0.75, delta=0.05)
+        self.assertEqual(doc["status_codes"], {"200": by_method["GET"], "404": by_method["POST"]})
+        self.assertEqual(scenarios["page"]["tags"], {"kind": "read"})
+        self.assertEqual(scenarios["submit"]["method"], "POST")
+        self.assertTrue(all(l[4] == "7" for l in lines if l[2] == "POST"))
+        self.assertEqual(len({l[3] for l in lines if l[2] == "POST"}), by_method["POST"])
 
     def test_init_writes_a_file_that_validates_and_runs(self):
         with tempfile.TemporaryDirectory() as d:
