@@ -69,8 +69,8 @@ Template Template::compile(std::string_view text, std::string_view where) {
     } else {
       throw SetupError(fmt::format(
           "{}: unknown variable ${{{}}}; built-ins are REQUEST_ID, TIMESTAMP_MS, VU_ID, "
-          "ITERATION, UUID, RANDOM_INT:a:b and RANDOM_STRING:n (variables that a step extracts "
-          "come with [[scenarios]], which this build does not run yet)",
+          "ITERATION, UUID, RANDOM_INT:a:b and RANDOM_STRING:n (variables extracted from "
+          "responses are not supported yet)",
           where, inner));
     }
     if (!ok) {

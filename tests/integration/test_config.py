@@ -106,7 +106,7 @@ tags = {{ kind = "read" }}
 
 [[scenarios]]
 name = "submit"
-url = "{nginx.url('/missing?id=${{REQUEST_ID}}')}"
+url = "{nginx.url('/missing?id=${REQUEST_ID}')}"
 method = "POST"
 body = "x=${{RANDOM_STRING:5}}"
 tags = ["write"]
