@@ -30,12 +30,12 @@ def wait_for_port(port, timeout=10.0):
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
-def run_cli(*args, timeout=120, check_json=True):
+def run_cli(*args, timeout=120, check_json=True, env=None):
     """Runs `loadspiker run ... --json`; returns (exit code, parsed JSON or None, stderr)."""
     cmd = [LOADSPIKER, "run", *args]
     if check_json:
         cmd.append("--json")
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     doc = None
     if check_json and p.stdout.strip():
         doc = json.loads(p.stdout)

@@ -1,5 +1,4 @@
 """Config files (-f): Kaioken's [target], [load] and [[stages]]; flags win; strict keys."""
-import json
 import os
 import subprocess
 import tempfile
@@ -51,10 +50,8 @@ duration = "1s"
 target_rate = 200
 """)
         env = dict(os.environ, SPIKER_TEST_PORT=str(self.target.port))
-        p = subprocess.run([LOADSPIKER, "run", "-f", path, "--json"], capture_output=True,
-                           text=True, timeout=60, env=env)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        doc = json.loads(p.stdout)
+        rc, doc, err = run_cli("-f", path, env=env)
+        self.assertEqual(rc, 0, err)
         self.assertEqual(doc["metadata"]["load"]["executor"], "ramping-arrival-rate")
         self.assertEqual(doc["summary"]["total_requests"], 300)  # 100 + 200
 

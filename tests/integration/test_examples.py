@@ -1,0 +1,34 @@
+"""Every file in examples/ validates, and runs for a moment against the embedded target."""
+import glob
+import os
+import subprocess
+import unittest
+
+from helpers import LOADSPIKER, TargetTestCase, run_cli
+
+EXAMPLES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "examples",
+                                         "*.toml")))
+
+
+class Examples(TargetTestCase):
+    def test_there_are_examples(self):
+        self.assertGreaterEqual(len(EXAMPLES), 5)
+
+    def test_each_validates_and_runs(self):
+        env = dict(os.environ, TARGET=f"http://127.0.0.1:{self.target.port}")
+        for path in EXAMPLES:
+            with self.subTest(example=os.path.basename(path)):
+                p = subprocess.run([LOADSPIKER, "validate", path], capture_output=True, text=True,
+                                   timeout=10, env=env)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                # A short run: stages keep their shape, the rest runs 1 s.
+                args = [] if "stages" in path else ["-d", "1s", "--warmup", "100ms"]
+                rc, doc, err = run_cli(path, *args, timeout=60, env=env)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(doc["errors"], {}, path)
+                self.assertGreater(doc["summary"]["total_requests"], 10)
+                self.assertEqual(doc["summary"]["failed"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
