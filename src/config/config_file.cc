@@ -192,15 +192,7 @@ void read_target(Section s, TargetSection& t) {
   t.cacert = s.str("cacert");
   t.cert = s.str("cert");
   t.key = s.str("key");
-  if (const toml::node* h = s.get("headers")) {
-    const toml::table* tbl = h->as_table();
-    if (tbl == nullptr) s.wrong_type("headers", *h, "a table such as { Accept = \"text/html\" }");
-    for (auto&& [name, value] : *tbl) {
-      if (!value.is_string())
-        s.wrong_type(std::string("headers.") += name.str(), value, "a string");
-      t.headers.emplace_back(std::string(name.str()), *value.value<std::string>());
-    }
-  }
+  t.headers = read_headers(s);
   if (std::optional<std::string> auth = s.str("basic_auth")) {
     std::string pair = auth->find(':') == std::string::npos ? *auth + ":" : *auth;
     t.headers.emplace_back("Authorization", "Basic " + base64_encode(pair));

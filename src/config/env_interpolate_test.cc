@@ -9,7 +9,7 @@
 namespace spiker::config {
 namespace {
 
-EnvLookup fake(std::map<std::string, std::string> vars) {
+EnvLookup env_from(std::map<std::string, std::string> vars) {
   return [vars](const std::string& n) -> std::optional<std::string> {
     auto it = vars.find(n);
     if (it == vars.end()) return std::nullopt;
@@ -18,7 +18,7 @@ EnvLookup fake(std::map<std::string, std::string> vars) {
 }
 
 TEST(EnvInterpolate, SubstitutesUpperAndMixedCaseNames) {
-  auto env = fake({{"HOST", "h.test"}, {"Api_Key", "k1"}});
+  auto env = env_from({{"HOST", "h.test"}, {"Api_Key", "k1"}});
   EXPECT_EQ(interpolate_env("url = \"http://${HOST}/x\"", "f", env), "url = \"http://h.test/x\"");
   EXPECT_EQ(interpolate_env("${Api_Key}", "f", env), "k1");
   EXPECT_EQ(interpolate_env("${PORT:-8080}", "f", env), "8080");
@@ -26,7 +26,7 @@ TEST(EnvInterpolate, SubstitutesUpperAndMixedCaseNames) {
 }
 
 TEST(EnvInterpolate, KeepsRuntimeVariablesAndBuiltins) {
-  auto env = fake({});
+  auto env = env_from({});
   EXPECT_EQ(interpolate_env("Bearer ${token}", "f", env), "Bearer ${token}");
   EXPECT_EQ(interpolate_env("id=${REQUEST_ID}&t=${TIMESTAMP_MS}", "f", env),
             "id=${REQUEST_ID}&t=${TIMESTAMP_MS}");
@@ -35,7 +35,7 @@ TEST(EnvInterpolate, KeepsRuntimeVariablesAndBuiltins) {
 }
 
 TEST(EnvInterpolate, LeavesCommentsAlone) {
-  auto env = fake({{"A", "1"}});
+  auto env = env_from({{"A", "1"}});
   EXPECT_EQ(interpolate_env("x = \"${A}\" # uses ${UNSET}\n# ${UNSET} too\n", "f", env),
             "x = \"1\" # uses ${UNSET}\n# ${UNSET} too\n");
   EXPECT_EQ(interpolate_env("x = \"a#${A}\"\ny = '#${A}'\n", "f", env), "x = \"a#1\"\ny = '#1'\n");
@@ -44,7 +44,7 @@ TEST(EnvInterpolate, LeavesCommentsAlone) {
 
 TEST(EnvInterpolate, MissingVariableNamesFileAndLine) {
   try {
-    interpolate_env("a = 1\nb = \"${MISSING}\"\n", "load.toml", fake({}));
+    interpolate_env("a = 1\nb = \"${MISSING}\"\n", "load.toml", env_from({}));
     FAIL();
   } catch (const SetupError& e) {
     EXPECT_NE(std::string(e.what()).find("load.toml:2"), std::string::npos) << e.what();
