@@ -36,12 +36,32 @@ TlsIo map_error(SSL* ssl, int rc) {
   }
 }
 
+// A new session ticket: keep it in the connection's cache (the SSL's app data).
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* cache = static_cast<TlsSessionCache*>(SSL_get_app_data(ssl));
+  if (cache == nullptr) return 0;  // OpenSSL keeps ownership
+  cache->store(session);
+  return 1;  // we took the reference
+}
+
 }  // namespace
+
+TlsSessionCache::~TlsSessionCache() { SSL_SESSION_free(session_); }
+
+void TlsSessionCache::store(ssl_session_st* session) noexcept {
+  SSL_SESSION_free(session_);
+  session_ = session;
+}
+
+bool tls_resumed(ssl_st* ssl) noexcept { return SSL_session_reused(ssl) == 1; }
 
 TlsContext::TlsContext(const TlsOptions& options) : insecure_(options.insecure) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (ctx_ == nullptr) fail("cannot create TLS context");
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  // Client-side session caching through our callback only (no internal cache to lock).
+  SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx_, on_new_session);
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                              SSL_MODE_RELEASE_BUFFERS);
   if (options.insecure) {
@@ -78,9 +98,11 @@ TlsContext::TlsContext(const TlsOptions& options) : insecure_(options.insecure) 
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
-ssl_st* TlsContext::new_session(int fd, const std::string& host) const {
+ssl_st* TlsContext::new_session(int fd, const std::string& host, TlsSessionCache* cache) const {
   SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) return nullptr;
+  SSL_set_app_data(ssl, cache);
+  if (cache != nullptr && cache->get() != nullptr) SSL_set_session(ssl, cache->get());
   SSL_set_fd(ssl, fd);
   SSL_set_connect_state(ssl);
   bool ip = is_ip_literal(host);
@@ -112,6 +134,9 @@ TlsIo tls_write(ssl_st* ssl, const char* buf, size_t len, size_t* n) noexcept {
 
 void tls_free(ssl_st* ssl) noexcept {
   ERR_clear_error();
+  // Freed without a close_notify round trip, OpenSSL would mark the session not resumable;
+  // flag the shutdown as done (nothing is sent) so that its ticket stays usable.
+  SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl);
 }
 

@@ -9,6 +9,7 @@
 
 struct ssl_ctx_st;
 struct ssl_st;
+struct ssl_session_st;
 
 namespace spiker {
 
@@ -23,6 +24,22 @@ struct TlsOptions {
 // Result of a non-blocking TLS operation.
 enum class TlsIo { kDone, kWantRead, kWantWrite, kEof, kError };
 
+// The last session ticket a server gave, so new connections resume instead of doing a full
+// handshake. One per worker (no locking); move-only.
+class TlsSessionCache {
+ public:
+  TlsSessionCache() = default;
+  ~TlsSessionCache();
+  TlsSessionCache(const TlsSessionCache&) = delete;
+  TlsSessionCache& operator=(const TlsSessionCache&) = delete;
+  // Takes ownership of one reference to `session`.
+  void store(ssl_session_st* session) noexcept;
+  ssl_session_st* get() const noexcept { return session_; }
+
+ private:
+  ssl_session_st* session_ = nullptr;
+};
+
 // One SSL_CTX for the whole run (shared read-only by workers; OpenSSL locks internally only on
 // set-up paths). Throws SetupError when a file cannot be loaded.
 class TlsContext {
@@ -34,7 +51,8 @@ class TlsContext {
 
   // A client session on connected socket `fd`, with SNI and host name verification for
   // `host` (unless insecure). Returns nullptr when OpenSSL cannot allocate one.
-  ssl_st* new_session(int fd, const std::string& host) const;
+  // With `cache`, the session resumes the cached one and stores the tickets it receives.
+  ssl_st* new_session(int fd, const std::string& host, TlsSessionCache* cache = nullptr) const;
 
  private:
   ssl_ctx_st* ctx_ = nullptr;
@@ -47,6 +65,8 @@ TlsIo tls_handshake(ssl_st* ssl) noexcept;
 TlsIo tls_read(ssl_st* ssl, char* buf, size_t len, size_t* n) noexcept;
 // Writes up to `len` bytes; `*n` gets the count when kDone.
 TlsIo tls_write(ssl_st* ssl, const char* buf, size_t len, size_t* n) noexcept;
+// True when the handshake resumed an earlier session.
+bool tls_resumed(ssl_st* ssl) noexcept;
 // Frees the session (no close_notify round trip: load generators close hard).
 void tls_free(ssl_st* ssl) noexcept;
 // Number of bytes OpenSSL has buffered and decrypted but not yet returned.

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "core/tls.h"
 #include "engine/connection.h"
 #include "engine/worker_config.h"
 #include "load/load_plan.h"
@@ -122,8 +123,10 @@ class Worker {
   int64_t next_arrival_ns_ = -1;  // open: when it is due (-1: no more)
   std::mt19937_64 rng_;
   std::vector<char> read_buf_;
-  std::string body_buf_;      // scratch for rendering dynamic bodies
-  uint64_t request_seq_ = 0;  // this worker's sends, for ${REQUEST_ID}
+  std::string body_buf_;
+  TlsSessionCache tls_sessions_;  // the last ticket, so reconnects resume      // scratch for
+                                  // rendering dynamic bodies
+  uint64_t request_seq_ = 0;      // this worker's sends, for ${REQUEST_ID}
   std::unique_ptr<metrics::Shard> shard_;
   int64_t last_tick_ = 0;
 

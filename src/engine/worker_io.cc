@@ -102,7 +102,7 @@ void Worker::on_connected(Connection& c) noexcept {
     start_write(c);
     return;
   }
-  c.ssl = config_.tls->new_session(c.fd, config_.host);
+  c.ssl = config_.tls->new_session(c.fd, config_.host, &tls_sessions_);
   if (c.ssl == nullptr) {
     fail(c, ErrorKind::kOther);
     return;
@@ -122,6 +122,7 @@ void Worker::handshake(Connection& c) noexcept {
     return;
   }
   shard_->tls_handshake_us.record((mono_now_ns() - c.phase_start_ns) / 1000);
+  if (tls_resumed(c.ssl)) ++shard_->tls_resumed;
   start_write(c);
 }
 

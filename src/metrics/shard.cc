@@ -21,6 +21,7 @@ void Shard::merge(const Shard& o) {
   bytes_sent += o.bytes_sent;
   bytes_received += o.bytes_received;
   connections_opened += o.connections_opened;
+  tls_resumed += o.tls_resumed;
   for (size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
   for (size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
   for (size_t i = 0; i < scenario_requests.size(); ++i) {
@@ -35,7 +36,8 @@ void Shard::reset() noexcept {
   corrected_us.reset();
   queue_us.reset();
   dropped_iterations = vus = 0;
-  requests = responses = failed = bytes_sent = bytes_received = connections_opened = 0;
+  requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed =
+      0;
   errors.fill(0);
   status.fill(0);
   scenario_requests.fill(0);

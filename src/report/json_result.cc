@@ -177,6 +177,7 @@ std::string to_json(const RunReport& r) {
                         {"connect_time_us", latency(t.connect_us)}};
   if (t.tls_handshake_us.total_count() > 0) {
     doc["connections"]["tls_handshake_us"] = latency(t.tls_handshake_us);
+    doc["connections"]["tls_resumed"] = t.tls_resumed;
   }
   // The full latency histogram (HdrHistogram V2 compressed, base64), for lossless merging.
   doc["histograms"] = {

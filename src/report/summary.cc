@@ -108,9 +108,10 @@ std::string format_summary(const RunReport& r, bool color) {
                        format_us(static_cast<double>(t.connect_us.value_at_percentile(99))));
   }
   if (t.tls_handshake_us.total_count() > 0) {
-    out += fmt::format("  TLS handshake p50 {} p99 {}",
+    out += fmt::format("  TLS handshake p50 {} p99 {} ({} resumed)",
                        format_us(static_cast<double>(t.tls_handshake_us.value_at_percentile(50))),
-                       format_us(static_cast<double>(t.tls_handshake_us.value_at_percentile(99))));
+                       format_us(static_cast<double>(t.tls_handshake_us.value_at_percentile(99))),
+                       format_count(t.tls_resumed));
   }
   out += "\n";
   return out;

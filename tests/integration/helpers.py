@@ -75,7 +75,7 @@ error_log {self.dir}/error.log warn;
 worker_rlimit_nofile {connections * 2 + 100};
 events {{ worker_connections {connections + 100}; }}
 http {{
-  log_format counted '$status $bytes_sent $request_method $request_uri $content_length';
+  log_format counted '$status $bytes_sent $request_method $request_uri $content_length $ssl_session_reused';
   access_log {f"{self.log} counted" if access_log else "off"};
   client_body_temp_path {self.dir}/body;
   proxy_temp_path {self.dir}/proxy;

@@ -60,6 +60,17 @@ class Tls(unittest.TestCase):
         rc, doc, _ = run_cli(url, "-n", "3", "-c", "1", "--cacert", self.client_crt)
         self.assertEqual(doc["errors"], {"tls": 3})
 
+    def test_reconnects_resume_the_tls_session(self):
+        open(self.nginx.log, "w").close()
+        rc, doc, err = run_cli(self.nginx.url("/index.html"), "-c", "1", "-t", "1", "-n", "40",
+                               "--disable-keepalive", "--cacert", self.server_crt)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["connections"]["opened"], 40)
+        reused = [l[5] for l in self.nginx.log_lines()]
+        self.assertEqual(len(reused), 40)
+        self.assertGreaterEqual(reused.count("r"), 38)  # all but the first (and its ticket)
+        self.assertEqual(doc["connections"]["tls_resumed"], reused.count("r"))
+
     def test_insecure_skips_verification(self):
         rc, doc, err = run_cli(self.nginx.url("/index.html"), "-n", "50", "--insecure")
         self.assertEqual(rc, 0, err)
