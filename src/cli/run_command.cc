@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "cli/commands.h"
+#include "cli/run_args.h"
 #include "config/config_file.h"
 #include "config/env_interpolate.h"
 #include "core/duration.h"
@@ -30,59 +31,6 @@
 
 namespace spiker::cli {
 namespace {
-
-struct RunArgs {
-  CLI::App* cmd = nullptr;  // to tell which flags were given (they win over the config file)
-  std::string config;
-  std::string url;
-  int concurrency = 50;
-  std::string duration;  // empty: 10s, or unlimited when a count is given
-  std::string max_requests = "0";
-  std::string iterations = "0";
-  std::string per_vu_iterations = "0";
-  double rate = 0;
-  double arrival_rate = 0;
-  int max_vus = 100;
-  std::string ramp_up, warmup, think_time;
-  std::vector<std::string> stages;
-  bool no_latency_correction = false;
-  std::string segment, segment_sequence;
-  int threads = 0;  // 0: one per core
-  std::string method = "GET";
-  std::vector<std::string> headers;
-  std::string body;
-  std::string body_file;
-  std::string timeout = "5s";
-  std::string connect_timeout = "2s";
-  bool insecure = false;
-  std::string cacert, cert, key;
-  bool disable_keepalive = false;
-  bool no_tui = false;
-  bool json = false;
-  std::string output;
-  bool quiet = false;
-  bool dry_run = false;
-  int pipeline = 1;
-  std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
-};
-
-std::string read_file(const std::string& path, const char* flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SetupError(fmt::format("{}: cannot read '{}'", flag, path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void validate_method(const std::string& m) {
-  bool ok = !m.empty();
-  for (char c : m) ok = ok && (std::isupper(static_cast<unsigned char>(c)) || c == '-' || c == '_');
-  if (!ok) {
-    throw SetupError(fmt::format(
-        "-m/--method: '{}' is not an HTTP method; use an upper-case name such as GET, POST, PUT",
-        m));
-  }
-}
 
 int64_t positive_ns(const std::string& text, const char* flag) {
   int64_t ns = parse_duration(text, flag).count();
@@ -141,117 +89,6 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
   if (!plan.stripe.whole()) {
     info.segment = plan.stripe.from().to_string() + ":" + plan.stripe.to().to_string();
   }
-}
-
-// One request, serialized once, or compiled to render per send when it has placeholders
-// (${REQUEST_ID}, ...). `where` names the body's source in messages.
-engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_view where,
-                                    uint32_t weight) {
-  if (spec.url.host.find("${") != std::string::npos) {
-    throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
-  }
-  engine::RequestVariant v;
-  v.head = spec.method == "HEAD";
-  v.weight = weight;
-  plan::Template head = plan::Template::compile(http1::build_request_head(spec), "URL/-H");
-  plan::Template body = plan::Template::compile(spec.body, where);
-  if (head.is_static() && body.is_static()) {
-    v.wire = http1::build_request(spec);
-  } else {
-    v.dynamic = std::make_shared<engine::DynamicRequest>(
-        engine::DynamicRequest{head, body, http1::needs_content_length(spec)});
-  }
-  return v;
-}
-
-// Fills what the command line left unset from the config file: a flag given always wins.
-RunArgs with_config_file(RunArgs a) {
-  // `loadspiker run test.toml`: a file in the URL's place is the config file.
-  if (a.config.empty() && a.url.find("://") == std::string::npos && a.url.ends_with(".toml")) {
-    a.config = std::exchange(a.url, "");
-  }
-  if (a.config.empty()) return a;
-  config::ConfigFile f = config::load_config_file(a.config);
-  auto given = [&](const char* flag) {
-    const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
-    return o != nullptr && o->count() > 0;
-  };
-  auto take = [&](const char* flag, auto& field, const auto& value) {
-    if (!given(flag) && value) field = *value;
-  };
-  const config::TargetSection& t = f.target;
-  if (a.url.empty()) {  // a URL on the command line replaces the file's target and scenarios
-    if (t.url) a.url = *t.url;
-    a.scenarios = f.scenarios;
-  }
-  take("--method", a.method, t.method);
-  take("--body", a.body, t.body);
-  take("--body-file", a.body_file, t.body_file);
-  take("--timeout", a.timeout, t.timeout);
-  take("--connect-timeout", a.connect_timeout, t.connect_timeout);
-  take("--cacert", a.cacert, t.cacert);
-  take("--cert", a.cert, t.cert);
-  take("--key", a.key, t.key);
-  take("--insecure", a.insecure, t.insecure);
-  take("--disable-keepalive", a.disable_keepalive, t.disable_keepalive);
-  // Headers merge; a header given with -H replaces the file's header of that name.
-  std::vector<std::string> headers;
-  for (const auto& [name, value] : t.headers) {
-    bool overridden = false;
-    for (const std::string& h : a.headers) {
-      overridden |= strncasecmp(h.c_str(), (name + ":").c_str(), name.size() + 1) == 0;
-    }
-    if (!overridden) headers.push_back(name + ": " + value);
-  }
-  headers.insert(headers.end(), a.headers.begin(), a.headers.end());
-  a.headers = headers;
-  const config::LoadSection& l = f.load;
-  take("--concurrency", a.concurrency, l.concurrency);
-  take("--duration", a.duration, l.duration);
-  if (!given("--max-requests") && l.max_requests) a.max_requests = std::to_string(*l.max_requests);
-  if (!given("--iterations") && l.iterations) a.iterations = std::to_string(*l.iterations);
-  take("--rate", a.rate, l.rate);
-  take("--arrival-rate", a.arrival_rate, l.arrival_rate);
-  take("--max-vus", a.max_vus, l.max_vus);
-  take("--ramp-up", a.ramp_up, l.ramp_up);
-  take("--warmup", a.warmup, l.warmup);
-  take("--think-time", a.think_time, l.think_time);
-  if (!given("--stage")) a.stages = f.stages;
-  return a;
-}
-
-// The requests of the run: the URL's, or one per [[scenarios]] (all on one host).
-std::vector<http1::RequestSpec> request_specs(const RunArgs& a, const http1::RequestSpec& base,
-                                              std::vector<uint32_t>* weights) {
-  if (a.scenarios.empty()) {
-    weights->push_back(1);
-    return {base};
-  }
-  std::vector<http1::RequestSpec> specs;
-  for (const config::ScenarioSection& sc : a.scenarios) {
-    http1::RequestSpec spec = base;
-    std::string where = fmt::format("{}: [[scenarios]] '{}' url", a.config, sc.name);
-    spec.url = parse_url(sc.url, where);
-    if (sc.method) spec.method = *sc.method;
-    validate_method(spec.method);
-    for (const auto& [name, value] : sc.headers) {
-      std::erase_if(spec.headers,
-                    [&](const auto& h) { return strcasecmp(h.first.c_str(), name.c_str()) == 0; });
-      spec.headers.emplace_back(name, value);
-    }
-    spec.body = sc.body_file ? read_file(*sc.body_file, "body_file") : sc.body.value_or("");
-    const Url& first = specs.empty() ? spec.url : specs.front().url;
-    if (spec.url.scheme != first.scheme || spec.url.host != first.host ||
-        spec.url.port != first.port) {
-      throw config::ConfigError(fmt::format(
-          "{}: [[scenarios]] on more than one host ({} and {}) are not supported yet; put each "
-          "host in its own file",
-          a.config, first.host_header, spec.url.host_header));
-    }
-    specs.push_back(std::move(spec));
-    weights->push_back(sc.weight);
-  }
-  return specs;
 }
 
 int run(RunArgs args) {

@@ -1,0 +1,68 @@
+// The arguments of `loadspiker run` and how they are completed from a config file and turned
+// into the run's requests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config_file.h"
+#include "engine/worker_config.h"
+#include "protocols/http1/request_builder.h"
+
+namespace CLI {
+class App;
+}
+
+namespace spiker::cli {
+
+struct RunArgs {
+  CLI::App* cmd = nullptr;  // to tell which flags were given (they win over the config file)
+  std::string config;
+  std::string url;
+  int concurrency = 50;
+  std::string duration;  // empty: 10s, or unlimited when a count is given
+  std::string max_requests = "0";
+  std::string iterations = "0";
+  std::string per_vu_iterations = "0";
+  double rate = 0;
+  double arrival_rate = 0;
+  int max_vus = 100;
+  std::string ramp_up, warmup, think_time;
+  std::vector<std::string> stages;
+  bool no_latency_correction = false;
+  std::string segment, segment_sequence;
+  int threads = 0;  // 0: one per core
+  std::string method = "GET";
+  std::vector<std::string> headers;
+  std::string body;
+  std::string body_file;
+  std::string timeout = "5s";
+  std::string connect_timeout = "2s";
+  bool insecure = false;
+  std::string cacert, cert, key;
+  bool disable_keepalive = false;
+  bool no_tui = false;
+  bool json = false;
+  std::string output;
+  bool quiet = false;
+  bool dry_run = false;
+  int pipeline = 1;
+  std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
+};
+
+// Reads a file named by `flag` (a body); throws SetupError naming the flag.
+std::string read_file(const std::string& path, const char* flag);
+// Throws SetupError unless `m` looks like an HTTP method.
+void validate_method(const std::string& m);
+// One request, serialized once, or compiled to render per send when it has placeholders.
+engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_view where,
+                                    uint32_t weight);
+// Fills what the command line left unset from the config file: a flag given always wins.
+RunArgs with_config_file(RunArgs a);
+// The requests of the run: the URL's, or one per [[scenarios]] (all on one host).
+std::vector<http1::RequestSpec> request_specs(const RunArgs& a, const http1::RequestSpec& base,
+                                              std::vector<uint32_t>* weights);
+
+}  // namespace spiker::cli
