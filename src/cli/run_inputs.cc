@@ -1,9 +1,9 @@
 // Completing `run`'s arguments from a config file, and building the run's requests.
+#include <fmt/format.h>
 #include <strings.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <sstream>
