@@ -8,7 +8,7 @@
 
 #include "load/schedule.h"
 #include "load/segment.h"
-#include "load/think_time.h"
+#include "plan/think_time.h"
 
 namespace spiker::load {
 
@@ -30,7 +30,7 @@ struct LoadPlan {
   uint64_t per_vu_iterations = 0;  // each VU stops after this many (0: no limit)
   int64_t duration_ns = 0;         // the schedule's length, warmup included (0: until done)
   int64_t warmup_ns = 0;           // metrics of this first part are discarded
-  ThinkTime think;
+  plan::ThinkTime think;
   Stripe stripe;                // this instance's execution segment
   bool correct_latency = true;  // record corrected latency and queue time when paced/open
 

@@ -57,7 +57,7 @@ LoadPlan build_plan(const LoadSpec& spec) {
   conflict(spec.pipeline > 1, open || spec.rate > 0 || !spec.think_time.empty(),
            "--pipeline needs a closed, unpaced model: drop --arrival-rate, -r and --think-time");
 
-  plan.think = ThinkTime::parse(spec.think_time);
+  plan.think = plan::ThinkTime::parse(spec.think_time);
   plan.stripe = Stripe::parse(spec.segment, spec.segment_sequence);
   plan.warmup_ns = spec.warmup_ns;
   plan.correct_latency = spec.latency_correction;

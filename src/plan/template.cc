@@ -21,9 +21,53 @@ void append_uint(std::string& out, uint64_t v) {
   out.append(buf, p);
 }
 
+// A variable slot or a data column `table.column` of `scope`.
+bool resolve_name(std::string_view name, const Scope* scope, Template::Segment* s) {
+  if (scope == nullptr) return false;
+  for (size_t i = 0; i < scope->variables.size(); ++i) {
+    if (scope->variables[i] == name) {
+      s->builtin = Builtin::kVariable;
+      s->a = static_cast<int64_t>(i);
+      return true;
+    }
+  }
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos) return false;
+  for (size_t t = 0; t < scope->tables.size(); ++t) {
+    if (scope->tables[t].first != name.substr(0, dot)) continue;
+    const std::vector<std::string>& cols = scope->tables[t].second;
+    for (size_t c = 0; c < cols.size(); ++c) {
+      if (cols[c] != name.substr(dot + 1)) continue;
+      s->builtin = Builtin::kDataColumn;
+      s->a = static_cast<int64_t>(t);
+      s->b = static_cast<int64_t>(c);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
-Template Template::compile(std::string_view text, std::string_view where) {
+Template Template::literal(std::string text) {
+  Template t;
+  if (!text.empty()) t.segments_.push_back({true, std::move(text)});
+  return t;
+}
+
+void Template::append(const Template& other) {
+  for (const Segment& s : other.segments_) {
+    if (s.literal && !segments_.empty() && segments_.back().literal) {
+      segments_.back().text += s.text;
+    } else {
+      segments_.push_back(s);
+    }
+  }
+  vars_used_ |= other.vars_used_;
+  tables_used_ |= other.tables_used_;
+}
+
+Template Template::compile(std::string_view text, std::string_view where, const Scope* scope) {
   Template t;
   size_t i = 0;
   auto literal = [&](std::string_view s) {
@@ -66,13 +110,16 @@ Template Template::compile(std::string_view text, std::string_view where) {
     } else if (name == "RANDOM_STRING") {
       s.builtin = Builtin::kRandomString;
       ok = parse_int(args, &s.a) && s.a >= 1 && s.a <= 65536;
-    } else {
+    } else if (!resolve_name(inner, scope, &s)) {
       throw SetupError(fmt::format(
-          "{}: unknown variable ${{{}}}; built-ins are REQUEST_ID, TIMESTAMP_MS, VU_ID, "
-          "ITERATION, UUID, RANDOM_INT:a:b and RANDOM_STRING:n (variables extracted from "
-          "responses are not supported yet)",
-          where, inner));
+          "{}: unknown variable ${{{}}}; use a variable a step extracts (extract = {{ {} = "
+          "\"json:$.path\" }}), a data column ${{table.column}} from a [data.table], or a "
+          "built-in: REQUEST_ID, TIMESTAMP_MS, VU_ID, ITERATION, UUID, RANDOM_INT:a:b, "
+          "RANDOM_STRING:n",
+          where, inner, inner));
     }
+    if (s.builtin == Builtin::kVariable) t.vars_used_ |= uint64_t{1} << s.a;
+    if (s.builtin == Builtin::kDataColumn) t.tables_used_ |= uint64_t{1} << s.a;
     if (!ok) {
       throw SetupError(
           fmt::format("{}: malformed ${{{}}}; write e.g. ${{RANDOM_INT:1:100}} or "
@@ -133,6 +180,12 @@ void Template::render(std::string& out, const RenderContext& ctx) const {
       }
       case Builtin::kRandomString:
         for (int64_t i = 0; i < s.a; ++i) out.push_back(kAlnum[(*ctx.rng)() % 62]);
+        break;
+      case Builtin::kVariable:
+        out.append(ctx.vars[s.a]);
+        break;
+      case Builtin::kDataColumn:
+        out.append(ctx.table_rows[s.a][s.b]);
         break;
     }
   }

@@ -1,10 +1,10 @@
-#include "load/think_time.h"
+#include "plan/think_time.h"
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 
-namespace spiker::load {
+namespace spiker::plan {
 namespace {
 
 TEST(ThinkTime, ParsesTheThreeForms) {
@@ -36,4 +36,4 @@ TEST(ThinkTime, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace spiker::load
+}  // namespace spiker::plan

@@ -7,14 +7,15 @@
 #include <string>
 #include <string_view>
 
-namespace spiker::load {
+namespace spiker::plan {
 
 class ThinkTime {
  public:
   enum class Kind { kNone, kFixed, kUniform, kExponential };
 
   ThinkTime() = default;
-  static ThinkTime parse(std::string_view text);  // throws SetupError naming --think-time
+  // Throws SetupError naming `where`.
+  static ThinkTime parse(std::string_view text, std::string_view where = "--think-time");
 
   bool none() const { return kind_ == Kind::kNone; }
   Kind kind() const { return kind_; }
@@ -29,4 +30,4 @@ class ThinkTime {
   int64_t b_ns_ = 0;  // uniform high end
 };
 
-}  // namespace spiker::load
+}  // namespace spiker::plan

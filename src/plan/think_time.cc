@@ -1,16 +1,16 @@
-#include "load/think_time.h"
+#include "plan/think_time.h"
 
 #include <fmt/format.h>
 
 #include "core/duration.h"
 #include "core/error.h"
 
-namespace spiker::load {
+namespace spiker::plan {
 
-ThinkTime ThinkTime::parse(std::string_view text) {
+ThinkTime ThinkTime::parse(std::string_view text, std::string_view where) {
   ThinkTime t;
   if (text.empty()) return t;
-  constexpr std::string_view kWhat = "--think-time";
+  std::string_view kWhat = where;
   if (text.starts_with("exp:")) {
     t.kind_ = Kind::kExponential;
     t.a_ns_ = parse_duration(text.substr(4), kWhat).count();
@@ -19,7 +19,7 @@ ThinkTime ThinkTime::parse(std::string_view text) {
     t.a_ns_ = parse_duration(text.substr(0, dots), kWhat).count();
     t.b_ns_ = parse_duration(text.substr(dots + 2), kWhat).count();
     if (t.b_ns_ < t.a_ns_) {
-      throw SetupError(fmt::format("--think-time: '{}' has its high end below its low end", text));
+      throw SetupError(fmt::format("{}: '{}' has its high end below its low end", where, text));
     }
   } else {
     t.kind_ = Kind::kFixed;
@@ -61,4 +61,4 @@ std::string ThinkTime::to_string() const {
   return "";
 }
 
-}  // namespace spiker::load
+}  // namespace spiker::plan
