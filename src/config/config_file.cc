@@ -9,123 +9,13 @@
 #include <sstream>
 
 #include "config/env_interpolate.h"
+#include "config/journey_reader.h"
+#include "config/section.h"
 #include "core/base64.h"
 #include "core/error.h"
 
 namespace spiker::config {
 namespace {
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cur = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      prev = cur;
-    }
-  }
-  return row[b.size()];
-}
-
-// One table of the file: typed reads that mark keys as known, then finish() rejects the rest.
-class Section {
- public:
-  Section(const toml::table& t, std::string name, const std::string& file)
-      : t_(t), name_(std::move(name)), file_(file) {}
-
-  std::string where(const toml::node& n) const {
-    return fmt::format("{}:{}:{}", file_, n.source().begin.line, n.source().begin.column);
-  }
-
-  const toml::node* get(std::string_view key) {
-    known_.insert(std::string(key));
-    return t_.get(key);
-  }
-
-  [[noreturn]] void wrong_type(std::string_view key, const toml::node& n, const char* want) const {
-    throw ConfigError(fmt::format("{}: {} {}: expected {}", where(n), name_, key, want));
-  }
-
-  std::optional<std::string> str(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_string()) wrong_type(key, *n, "a string");
-    return *n->value<std::string>();
-  }
-
-  std::optional<bool> boolean(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_boolean()) wrong_type(key, *n, "true or false");
-    return *n->value<bool>();
-  }
-
-  std::optional<int64_t> integer(std::string_view key, int64_t max = INT64_MAX) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_integer() || *n->value<int64_t>() < 0 || *n->value<int64_t>() > max) {
-      wrong_type(key, *n,
-                 max == INT64_MAX ? "a whole number >= 0" : "a whole number from 0 to 10,000,000");
-    }
-    return *n->value<int64_t>();
-  }
-
-  std::optional<double> number(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_number() || *n->value<double>() < 0) wrong_type(key, *n, "a number >= 0");
-    return *n->value<double>();
-  }
-
-  // A duration as Kaioken writes it ("500ms", "2m"); a bare number means seconds.
-  std::optional<std::string> duration(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::nullopt;
-    if (n->is_string()) return *n->value<std::string>();
-    if (n->is_number() && *n->value<double>() >= 0) return fmt::format("{}s", *n->value<double>());
-    wrong_type(key, *n, "a duration such as \"10s\"");
-  }
-
-  // Kaioken keys LoadSpiker does not run yet: said plainly rather than ignored.
-  void not_yet(std::string_view key, std::string_view instead) {
-    if (const toml::node* n = get(key)) {
-      throw ConfigError(fmt::format("{}: {} {} is not supported by LoadSpiker yet; {}", where(*n),
-                                    name_, key, instead));
-    }
-  }
-
-  void finish() const {
-    for (auto&& [k, v] : t_) {
-      std::string key(k.str());
-      if (known_.count(key)) continue;
-      std::string best;
-      size_t best_d = 4;
-      for (const std::string& known : known_) {
-        size_t d = edit_distance(key, known);
-        if (d < best_d) best_d = d, best = known;
-      }
-      throw ConfigError(fmt::format("{}:{}:{}: unknown key '{}' in {}{}", file_,
-                                    k.source().begin.line, k.source().begin.column, key, name_,
-                                    best.empty() ? fmt::format("; known keys: {}", list())
-                                                 : fmt::format("; did you mean '{}'?", best)));
-    }
-  }
-
- private:
-  std::string list() const {
-    std::string out;
-    for (const std::string& k : known_) out += (out.empty() ? "" : ", ") + k;
-    return out;
-  }
-
-  const toml::table& t_;
-  std::string name_;
-  const std::string& file_;
-  std::set<std::string> known_;
-};
 
 // headers = { Name = "value", ... }
 std::vector<std::pair<std::string, std::string>> read_headers(Section& s) {
@@ -155,9 +45,6 @@ void read_scenario(Section s, ScenarioSection& sc, const toml::node& at) {
   sc.body_file = s.str("body_file");
   sc.headers = read_headers(s);
   if (std::optional<int64_t> w = s.integer("weight", 1'000'000)) {
-    if (*w == 0) {
-      s.not_yet("weight", "weight = 0 marks a dependency-only step, which needs depends_on");
-    }
     sc.weight = static_cast<uint32_t>(*w);
   }
   if (const toml::node* tags = s.get("tags")) {
@@ -175,8 +62,6 @@ void read_scenario(Section s, ScenarioSection& sc, const toml::node& at) {
       s.wrong_type("tags", *tags, "a table { k = \"v\" } or an array of strings");
     }
   }
-  s.not_yet("extract", "variables extracted from responses need the scenario engine");
-  s.not_yet("depends_on", "ordered steps need the scenario engine");
   s.finish();
 }
 
@@ -197,11 +82,10 @@ void read_target(Section s, TargetSection& t) {
     std::string pair = auth->find(':') == std::string::npos ? *auth + ":" : *auth;
     t.headers.emplace_back("Authorization", "Basic " + base64_encode(pair));
   }
-  if (s.boolean("follow_redirects").value_or(false)) {
-    s.not_yet("follow_redirects", "redirects are reported as 3xx; set follow_redirects = false");
-  }
+  t.follow_redirects = s.boolean("follow_redirects");
+  t.cookie_jar = s.boolean("cookie_jar");
   if (s.boolean("http2").value_or(false)) s.not_yet("http2", "HTTP/2 comes with its own issue");
-  for (const char* key : {"body_lines_file", "cookie_jar", "proxy", "form_data", "rand_regex_url",
+  for (const char* key : {"body_lines_file", "proxy", "form_data", "rand_regex_url",
                           "urls_from_file", "connect_to"}) {
     s.not_yet(key, "remove it to run the rest");
   }
@@ -282,7 +166,15 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       first_kind = is_rate;
     }
   }
-  if (const toml::node* sc = top.get("scenarios")) {
+  if (uses_journeys(root)) {
+    try {
+      cfg.journey = read_journey(root, top, cfg.target, path);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const SetupError& e) {  // from compiling templates, extractors, checks: exit 1
+      throw ConfigError(e.what());
+    }
+  } else if (const toml::node* sc = top.get("scenarios")) {
     const toml::array* arr = sc->as_array();
     if (arr == nullptr || !arr->is_array_of_tables()) {
       top.wrong_type("scenarios", *sc, "[[scenarios]] tables");
@@ -293,9 +185,9 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       read_scenario(Section(*n.as_table(), "[[scenarios]]", path), cfg.scenarios.back(), n);
     }
   }
-  for (const char* section :
-       {"extraction", "checks", "thresholds", "websocket", "defaults", "data"}) {
-    top.not_yet(section, "this build runs [target], [load], [[stages]] and [[scenarios]]");
+  for (const char* section : {"checks", "thresholds", "websocket"}) {
+    top.not_yet(section, "this build runs [target], [load], [[stages]], [[scenarios]] (with "
+                         "steps), [defaults], [data] and [extraction]");
   }
   top.finish();
   return cfg;

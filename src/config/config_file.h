@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "plan/journey.h"
 
 namespace spiker::config {
 
@@ -16,7 +19,7 @@ struct TargetSection {
   std::optional<std::string> url, method, body, body_file, timeout, connect_timeout;
   std::optional<std::string> cacert, cert, key;
   std::vector<std::pair<std::string, std::string>> headers;  // basic_auth becomes one
-  std::optional<bool> insecure, disable_keepalive;
+  std::optional<bool> insecure, disable_keepalive, cookie_jar, follow_redirects;
 };
 
 struct LoadSection {
@@ -42,6 +45,9 @@ struct ConfigFile {
   LoadSection load;
   std::vector<ScenarioSection> scenarios;
   std::vector<std::string> stages;  // as --stage takes them: "30s:100" or "30s:100/s"
+  // Set when the file describes journeys (steps, extraction, dependencies, data, cookies):
+  // then `scenarios` is empty and the journey holds every request.
+  std::shared_ptr<plan::Journey> journey;
 };
 
 // Reads, interpolates environment variables, parses and checks `path`. Throws SetupError.

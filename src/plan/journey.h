@@ -43,6 +43,7 @@ struct Step {
   std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
   Condition cond;
   bool once = false;  // runs once per VU (a login): later iterations skip it once it passed
+  uint16_t once_key = 0;  // steps with the same key are one login (shared across scenarios)
   ThinkTime think;          // pause after the step, before its dependants start
   int64_t timeout_ns = 0;  // 0: the run's timeout
   bool capture_headers = false;
