@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "config/config_file.h"
 #include "engine/worker_config.h"
 #include "protocols/http1/request_builder.h"
+#include "report/run_report.h"
 
 namespace CLI {
 class App;
@@ -50,6 +52,7 @@ struct RunArgs {
   bool dry_run = false;
   int pipeline = 1;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
+  std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
 };
 
 // Reads a file named by `flag` (a body); throws SetupError naming the flag.
@@ -64,5 +67,12 @@ RunArgs with_config_file(RunArgs a);
 // The requests of the run: the URL's, or one per [[scenarios]] (all on one host).
 std::vector<http1::RequestSpec> request_specs(const RunArgs& a, const http1::RequestSpec& base,
                                               std::vector<uint32_t>* weights);
+
+// -H flags over every step's headers.
+void add_header_flags(plan::Journey& j, const std::vector<std::string>& headers);
+// The journey part of `validate` and `run --dry-run`: scenarios, steps and their DAG.
+std::string describe_journey(const plan::Journey& j);
+// One report entry per step, by step id.
+std::vector<report::ScenarioInfo> step_infos(const plan::Journey& j);
 
 }  // namespace spiker::cli

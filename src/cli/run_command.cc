@@ -94,6 +94,17 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
 int run(RunArgs args) {
   RunArgs a = with_config_file(std::move(args));
   if (!a.scenarios.empty()) a.url = a.scenarios.front().url;
+  if (a.journey) {
+    a.url = a.journey->origins.at(0).url.to_string();
+    for (const char* flag : {"--method", "--body", "--body-file", "--pipeline"}) {
+      const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
+      if (o != nullptr && o->count() > 0) {
+        throw SetupError(fmt::format(
+            "{}: {} sets its requests step by step; {} applies to a single URL", flag, a.config,
+            flag));
+      }
+    }
+  }
   if (a.url.empty()) {
     throw SetupError(
         "no target: give a URL (loadspiker run http://...) or a config file with "
@@ -144,18 +155,37 @@ int run(RunArgs args) {
   spec.keep_alive = !a.disable_keepalive;
 
   engine::RunConfig config;
-  config.worker.host = url.host;
+  config.worker.keep_alive = !a.disable_keepalive;
   std::vector<uint32_t> weights;
-  std::vector<http1::RequestSpec> specs = request_specs(a, spec, &weights);
-  for (size_t i = 0; i < specs.size(); ++i) {
-    config.worker.requests.push_back(
-        make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
+  std::vector<http1::RequestSpec> specs;
+  std::vector<Url> origin_urls{url};
+  if (a.journey) {
+    add_header_flags(*a.journey, a.headers);
+    origin_urls.clear();
+    for (const plan::Origin& o : a.journey->origins) origin_urls.push_back(o.url);
+    config.worker.journey = a.journey;
+    config.worker.shared = std::make_shared<engine::JourneyShared>(a.journey->data.size());
+  } else {
+    specs = request_specs(a, spec, &weights);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      config.worker.requests.push_back(
+          make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
+    }
+  }
+  for (const Url& u : origin_urls) {
+    engine::OriginConfig o;
+    o.host = u.host;
+    o.host_header = u.host_header;
+    o.scheme = u.scheme;
+    o.port = u.port;
+    config.worker.origins.push_back(o);
   }
   config.worker.pipeline = a.pipeline;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
   config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
   std::unique_ptr<TlsContext> tls;
-  if (url.tls()) {
+  bool any_tls = std::any_of(origin_urls.begin(), origin_urls.end(), [](const Url& u) { return u.tls(); });
+  if (any_tls) {
     TlsOptions o;
     o.insecure = a.insecure;
     o.cacert = a.cacert;
@@ -163,7 +193,9 @@ int run(RunArgs args) {
     o.key = a.key;
     o.alpn = {"http/1.1"};
     tls = std::make_unique<TlsContext>(o);
-    config.worker.tls = tls.get();
+    for (engine::OriginConfig& origin : config.worker.origins) {
+      if (origin.scheme == "https") origin.tls = tls.get();
+    }
   } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty()) {
     throw SetupError("--cacert/--cert/--key need an https:// URL");
   }
@@ -174,9 +206,13 @@ int run(RunArgs args) {
 
   if (a.dry_run) {  // everything is checked; nothing is sent
     std::printf("ok: %s is valid\n", a.config.empty() ? "the command line" : a.config.c_str());
-    std::printf("  target  %s %s  (%zu headers, body %zu bytes%s)\n", a.method.c_str(),
-                url.to_string().c_str(), spec.headers.size(), spec.body.size(),
-                config.worker.requests[0].dynamic ? ", rendered per request" : "");
+    if (a.journey) {
+      std::fputs(describe_journey(*a.journey).c_str(), stdout);
+    } else {
+      std::printf("  target  %s %s  (%zu headers, body %zu bytes%s)\n", a.method.c_str(),
+                  url.to_string().c_str(), spec.headers.size(), spec.body.size(),
+                  config.worker.requests[0].dynamic ? ", rendered per request" : "");
+    }
     std::printf("  load    %s\n", describe(plan, load_spec).c_str());
     std::printf("  model   %s; timeout %s, connect timeout %s\n",
                 plan.model == load::Model::kOpen ? "open" : "closed", a.timeout.c_str(),
@@ -184,13 +220,14 @@ int run(RunArgs args) {
     for (const std::string& stage : load_spec.stages) std::printf("  stage   %s\n", stage.c_str());
     return kExitOk;
   }
-  std::vector<SocketAddress> dropped;
-  config.worker.addresses =
-      reachable(resolve(url.host, url.port),
-                static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &dropped);
-  for (const SocketAddress& d : dropped) {
-    std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
-                 d.to_string().c_str(), url.host.c_str());
+  for (engine::OriginConfig& o : config.worker.origins) {
+    std::vector<SocketAddress> dropped;
+    o.addresses = reachable(resolve(o.host, o.port),
+                            static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &dropped);
+    for (const SocketAddress& d : dropped) {
+      std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
+                   d.to_string().c_str(), o.host.c_str());
+    }
   }
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
@@ -216,8 +253,10 @@ int run(RunArgs args) {
   for (size_t i = 0; i < a.scenarios.size(); ++i) {
     const config::ScenarioSection& sc = a.scenarios[i];
     rep.info.scenarios.push_back(
-        {sc.name, specs[i].url.to_string(), specs[i].method, sc.weight, sc.tags});
+        {sc.name, specs[i].url.to_string(), specs[i].method, "", sc.weight, sc.tags});
   }
+  if (a.journey) rep.info.scenarios = step_infos(*a.journey);
+  rep.info.journeys = a.journey != nullptr;
   rep.totals = &result.totals;
   rep.timeline = &result.timeline;
   rep.elapsed_s = result.elapsed_s;

@@ -74,6 +74,7 @@ RunArgs with_config_file(RunArgs a) {
   if (a.url.empty()) {  // a URL on the command line replaces the file's target and scenarios
     if (t.url) a.url = *t.url;
     a.scenarios = f.scenarios;
+    a.journey = f.journey;
   }
   take("--method", a.method, t.method);
   take("--body", a.body, t.body);

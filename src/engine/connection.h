@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "protocols/http1/response_parser.h"
 
@@ -21,6 +22,8 @@ enum class ConnState : uint8_t {
   kWaiting,
   kFree,
   kQueued,
+  kStepIdle,   // journeys: a lane (or the VU's own connection) with no step, mid-iteration
+  kStepPause,  // journeys: a step's think time after its response
   kConnecting,
   kHandshaking,
   kWriting,
@@ -28,6 +31,40 @@ enum class ConnState : uint8_t {
 };
 
 inline bool in_request(ConnState s) { return s >= ConnState::kConnecting; }
+
+struct Connection;
+
+// A journey VU's state: its variables, cookies, data rows and this iteration's step states.
+// Lives on the VU's own connection; extra lanes carry concurrent steps.
+struct Cookie {
+  std::string name, value, domain, path;
+  int64_t expires_unix_ms = 0;  // 0: a session cookie
+  bool secure = false;
+  bool host_only = true;
+};
+
+struct VuJourney {
+  enum Step : uint8_t { kWaiting, kRunning, kPassed, kFailed, kSkipped, kNotRun };
+  uint8_t scenario = 0;
+  uint8_t pending = 0;  // steps on their way
+  bool advancing = false;
+  bool failed = false;  // a step of this iteration failed
+  uint64_t once_done = 0;
+  uint64_t vars_set = 0;
+  std::vector<std::string> vars;
+  std::vector<uint8_t> state;  // per step of the scenario
+  std::vector<uint32_t> rows;  // per data table: this iteration's row
+  std::vector<Cookie> cookies;
+  std::vector<std::unique_ptr<Connection>> lanes;  // connections for concurrent steps
+};
+
+// Per-lane buffers, made when a step first needs them.
+struct LaneScratch {
+  std::string capture;          // the raw response, when the step reads it
+  std::string redirect_target;  // set: the next send follows a redirect here
+  bool redirect_get = false;    // ... as a GET without body
+  bool capturing = false;
+};
 
 struct Connection {
   int fd = -1;
@@ -39,7 +76,11 @@ struct Connection {
   bool read_pending = false;      // readable edge seen while still writing
   bool peer_closed = false;       // the peer's FIN (or an error) came with an edge already seen
   uint16_t batch = 0;             // requests claimed for the current iteration
-  uint8_t variant = 0;            // which of the config's requests this iteration sends
+  uint8_t variant = 0;            // which of the config's requests this iteration sends (journeys:
+                                  // the step's id)
+  uint8_t step = 0;               // journeys: the step (index in its scenario) on this lane
+  uint8_t origin = 0;             // the host the socket is connected to
+  uint8_t redirects = 0;          // journeys: redirects followed for the current step
   uint16_t in_flight = 0;         // requests written, responses not yet complete
   uint32_t written = 0;           // bytes of the current batch written
   uint32_t iterations = 0;        // iterations this VU completed
@@ -51,6 +92,9 @@ struct Connection {
   uint64_t tls_written = 0;
   http1::ResponseParser parser;
   std::unique_ptr<std::string> rendered;  // the current send, for dynamic requests only
+  Connection* vu = nullptr;                // journeys: the VU this lane works for
+  std::unique_ptr<VuJourney> journey;      // journeys: on the VU's own connection
+  std::unique_ptr<LaneScratch> scratch;    // journeys
 };
 
 }  // namespace spiker::engine

@@ -51,6 +51,13 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
     wires_.push_back(std::move(wire));
     weight_upto_.push_back(total_weight += v.weight);
   }
+  if (config_.journey) {
+    journey_ = config_.journey.get();
+    uint32_t w = 0;
+    for (const plan::Scenario& sc : journey_->scenarios) scenario_weight_upto_.push_back(w += sc.weight);
+    extract_scratch_ = std::make_unique<plan::ExtractScratch>();
+    config_.pipeline = 1;
+  }
   queued_.reserve(conns_.size());
   starting_.reserve(conns_.size());
   free_.reserve(conns_.size());
@@ -68,6 +75,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
 
 Worker::~Worker() {
   for (Connection& c : conns_) close_socket(c);
+  for (Connection* l : lanes_) close_socket(*l);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
@@ -76,6 +84,7 @@ void Worker::run() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ >= 0) loop();
   for (Connection& c : conns_) close_socket(c);
+  for (Connection* l : lanes_) close_socket(*l);
   publish(last_tick_ + 1);
   finished_.store(true, std::memory_order_release);
 }
@@ -86,7 +95,10 @@ void Worker::loop() {
   int64_t next_scan = mono_now_ns() + scan_every;
   while (!abort_.load(std::memory_order_relaxed)) {
     int64_t now = mono_now_ns();
-    if (!stopping_ && (now >= end_ns_ || stop_.load(std::memory_order_relaxed))) begin_stop();
+    if (!stopping_ && (now >= end_ns_ || stop_.load(std::memory_order_relaxed) ||
+                       (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed)))) {
+      begin_stop();
+    }
     if (!stopping_) {
       if (plan_.model == load::Model::kClosed) {
         drive_closed(now);
@@ -141,6 +153,10 @@ void Worker::wait_for_events(int64_t timeout_ns) {
 void Worker::begin_stop() {
   stopping_ = true;
   for (Connection& c : conns_) {
+    if (c.journey && c.journey->pending > 0) {
+      stop_journey(c);
+      continue;
+    }
     if (c.state == ConnState::kQueued && c.batch > 0) --in_request_;  // a pending resend
     if (in_request(c.state) && c.in_flight == 0) --in_request_;       // nothing sent yet
     // Requests written are waited for; anything else ends here.
@@ -227,7 +243,13 @@ void Worker::fire_timers(int64_t now) {
     Timer t = timers_.top();
     timers_.pop();
     Connection& c = *t.conn;
-    if (t.generation != c.timer_generation || c.state != ConnState::kWaiting) continue;
+    if (t.generation != c.timer_generation) continue;
+    if (c.state == ConnState::kStepPause) {
+      c.state = ConnState::kStepIdle;
+      complete_step(c, true);
+      continue;
+    }
+    if (c.state != ConnState::kWaiting) continue;
     if (plan_.model == load::Model::kOpen) {
       c.state = ConnState::kFree;  // think time over: ready for the next arrival
       free_.push_back(&c);
@@ -288,9 +310,13 @@ void Worker::begin_iteration(Connection& c, int64_t intended_ns) noexcept {
     deactivate(c);
     return;
   }
-  c.variant = pick_variant();
   c.intended_ns = intended_ns;
   ++in_request_;
+  if (journeys()) {
+    start_journey(c);
+    return;
+  }
+  c.variant = pick_variant();
   start_request(c);
 }
 
@@ -340,6 +366,13 @@ void Worker::end_iteration(Connection& c, int64_t now, bool socket_ok) noexcept 
 
 void Worker::deactivate(Connection& c) noexcept {
   close_socket(c);
+  if (c.journey) {
+    for (auto& l : c.journey->lanes) {
+      close_socket(*l);
+      ++l->timer_generation;
+      l->state = ConnState::kStepIdle;
+    }
+  }
   ++c.timer_generation;
   if (c.state != ConnState::kInactive) {
     if (plan_.model == load::Model::kClosed) {
@@ -355,6 +388,7 @@ void Worker::deactivate(Connection& c) noexcept {
 void Worker::publish(int64_t tick) {
   uint64_t in_flight = 0;
   for (const Connection& c : conns_) in_flight += c.in_flight;
+  for (const Connection* l : lanes_) in_flight += l->in_flight;
   in_flight_published_.store(in_flight, std::memory_order_relaxed);
   // Closed: VUs taking part; open: VUs busy with an iteration (it grows when the server stalls).
   shard_->vus = plan_.model == load::Model::kClosed ? running_ : in_request_;

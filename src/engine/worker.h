@@ -96,6 +96,28 @@ class Worker {
   void scan_deadlines(int64_t now_ns) noexcept;
   void render(Connection& c);
 
+  // Journeys (journey.cc): an iteration runs a scenario's steps, concurrently where the DAG
+  // allows, each on a lane of the VU.
+  bool journeys() const { return journey_ != nullptr; }
+  void start_journey(Connection& vu) noexcept;
+  bool pick_rows(Connection& vu, VuJourney& j, const plan::Scenario& sc) noexcept;
+  void advance(Connection& vu) noexcept;
+  bool condition_holds(const VuJourney& j, const plan::Step& st) const noexcept;
+  void start_step(Connection& vu, uint8_t index) noexcept;
+  Connection& idle_lane(Connection& vu, uint16_t origin);
+  void render_step(Connection& lane);
+  void on_step_response(Connection& lane, int64_t now_ns) noexcept;
+  bool follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept;
+  void step_finished(Connection& lane, bool ok) noexcept;
+  void complete_step(Connection& lane, bool ok) noexcept;
+  void finish_journey(Connection& vu) noexcept;
+  void stop_journey(Connection& vu) noexcept;
+  void store_cookies(VuJourney& j, const plan::CapturedResponse& r, const OriginConfig& o);
+  void add_cookie_header(const VuJourney& j, const OriginConfig& o, std::string_view path,
+                         std::string& out) const;
+  uint64_t vu_number(const Connection& vu) const noexcept;
+  const OriginConfig& origin_of(const Connection& c) const { return config_.origins[c.origin]; }
+
   WorkerConfig config_;
   const load::LoadPlan& plan_;
   int index_, count_;
@@ -129,6 +151,11 @@ class Worker {
   uint64_t request_seq_ = 0;      // this worker's sends, for ${REQUEST_ID}
   std::unique_ptr<metrics::Shard> shard_;
   int64_t last_tick_ = 0;
+  const plan::Journey* journey_ = nullptr;  // journeys, else null
+  std::vector<uint32_t> scenario_weight_upto_;
+  std::vector<Connection*> lanes_;  // every extra lane of every VU (deadlines, in-flight count)
+  std::unique_ptr<plan::ExtractScratch> extract_scratch_;
+  plan::CapturedResponse captured_;
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> abort_{false};

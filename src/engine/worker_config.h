@@ -1,6 +1,7 @@
 // What every worker needs to run HTTP/1.1 load: plain data decided once before the run.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include "core/socket.h"
 #include "core/tls.h"
 #include "metrics/shard.h"
+#include "plan/journey.h"
 #include "plan/template.h"
 
 namespace spiker::engine {
@@ -31,11 +33,29 @@ struct RequestVariant {
 // The most request variants (scenarios) one run carries.
 inline constexpr size_t kMaxVariants = metrics::kMaxScenarios;
 
+// A host the run talks to.
+struct OriginConfig {
+  std::vector<SocketAddress> addresses;  // used round-robin by new connections
+  std::string host;                      // TLS SNI and certificate name
+  std::string host_header;               // Host: value
+  std::string scheme;                    // "http" or "https"
+  uint16_t port = 0;
+  const TlsContext* tls = nullptr;  // null for plain TCP
+};
+
+// What the workers of one process share while running journeys.
+struct JourneyShared {
+  explicit JourneyShared(size_t tables) : cursors(tables) {}
+  std::vector<std::atomic<uint64_t>> cursors;  // per data table: the next row claimed
+  std::atomic<bool> stop_all{false};           // a unique data table ran out: stop the run
+};
+
 struct WorkerConfig {
-  std::vector<SocketAddress> addresses;        // used round-robin by new connections
-  std::string host;                            // TLS SNI and certificate name
-  const TlsContext* tls = nullptr;             // null for plain TCP
-  std::vector<RequestVariant> requests;        // at least one, at most kMaxVariants
+  std::vector<OriginConfig> origins;  // [0] for `requests`; journeys name theirs per step
+  std::vector<RequestVariant> requests;  // at least one, at most kMaxVariants (not journeys)
+  std::shared_ptr<const plan::Journey> journey;  // set: VUs run its scenarios instead
+  std::shared_ptr<JourneyShared> shared;         // with `journey`
+  bool keep_alive = true;
   int pipeline = 1;                            // requests in flight per connection
   int64_t timeout_ns = 5'000'000'000;          // request: first byte written to last byte read
   int64_t connect_timeout_ns = 2'000'000'000;  // TCP connect (+ TLS handshake)

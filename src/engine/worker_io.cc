@@ -46,7 +46,8 @@ void Worker::start_request(Connection& c) noexcept {
 
 void Worker::connect(Connection& c) noexcept {
   c.state = ConnState::kConnecting;
-  const SocketAddress& addr = config_.addresses[next_address_++ % config_.addresses.size()];
+  const OriginConfig& o = origin_of(c);
+  const SocketAddress& addr = o.addresses[next_address_++ % o.addresses.size()];
   c.phase_start_ns = mono_now_ns();
   int fd = start_connect(addr);
   if (fd < 0) {
@@ -98,11 +99,12 @@ void Worker::on_connected(Connection& c) noexcept {
   }
   int64_t now = mono_now_ns();
   shard_->connect_us.record((now - c.phase_start_ns) / 1000);
-  if (config_.tls == nullptr) {
+  const OriginConfig& o = origin_of(c);
+  if (o.tls == nullptr) {
     start_write(c);
     return;
   }
-  c.ssl = config_.tls->new_session(c.fd, config_.host, &tls_sessions_);
+  c.ssl = o.tls->new_session(c.fd, o.host, &tls_sessions_);
   if (c.ssl == nullptr) {
     fail(c, ErrorKind::kOther);
     return;
@@ -155,6 +157,17 @@ void Worker::render(Connection& c) {
 void Worker::start_write(Connection& c) noexcept {
   c.state = ConnState::kWriting;
   c.written = 0;
+  if (journeys()) {
+    render_step(c);
+    c.read_pending = false;
+    c.phase_start_ns = mono_now_ns();
+    const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
+    c.deadline_ns = c.phase_start_ns + (st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
+    c.in_flight = c.batch;
+    c.parser.start(st.method == "HEAD" && c.scratch->redirect_target.empty());
+    write_some(c);
+    return;
+  }
   if (config_.requests[c.variant].dynamic) {
     render(c);
   } else if (c.rendered) {
@@ -258,6 +271,12 @@ bool Worker::on_bytes(Connection& c, const char* data, size_t len) noexcept {
     }
     size_t used = 0;
     ParseStatus s = c.parser.feed(data + off, len - off, &used);
+    if (c.scratch && c.scratch->capturing) {
+      // Bounded: heads are 64 KiB at most; bodies are read up to 8 MiB.
+      std::string& cap = c.scratch->capture;
+      size_t room = (8u << 20) - std::min<size_t>(cap.size(), 8u << 20);
+      cap.append(data + off, std::min(used, room));
+    }
     off += used;
     if (s == ParseStatus::kNeedMore) return true;
     if (s == ParseStatus::kError) {
@@ -272,6 +291,10 @@ bool Worker::on_bytes(Connection& c, const char* data, size_t len) noexcept {
 }
 
 void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
+  if (journeys()) {
+    on_step_response(c, now_ns);
+    return;
+  }
   metrics::Shard& s = *shard_;
   s.latency_us.record((now_ns - c.phase_start_ns) / 1000);
   if (c.intended_ns != 0 && plan_.correct_latency) {
@@ -330,7 +353,13 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
   c.batch = 0;
   c.retried = false;
   close_socket(c);
-  if (in_request(c.state)) end_iteration(c, mono_now_ns(), false);
+  if (!in_request(c.state)) return;
+  if (journeys()) {
+    c.state = ConnState::kStepIdle;
+    step_finished(c, false);
+  } else {
+    end_iteration(c, mono_now_ns(), false);
+  }
 }
 
 void Worker::close_socket(Connection& c) noexcept {
@@ -346,11 +375,13 @@ void Worker::close_socket(Connection& c) noexcept {
 }
 
 void Worker::scan_deadlines(int64_t now_ns) noexcept {
-  for (Connection& c : conns_) {
-    if (c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) continue;
+  auto check = [&](Connection& c) {
+    if (c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) return;
     bool connecting = c.state == ConnState::kConnecting || c.state == ConnState::kHandshaking;
     fail(c, connecting ? ErrorKind::kConnect : ErrorKind::kTimeout);
-  }
+  };
+  for (Connection& c : conns_) check(c);
+  for (size_t i = 0; i < lanes_.size(); ++i) check(*lanes_[i]);  // a failure may add lanes
 }
 
 }  // namespace spiker::engine

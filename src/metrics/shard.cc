@@ -26,7 +26,16 @@ void Shard::merge(const Shard& o) {
   for (size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
   for (size_t i = 0; i < scenario_requests.size(); ++i) {
     scenario_requests[i] += o.scenario_requests[i];
+    step_failures[i] += o.step_failures[i];
   }
+  iterations += o.iterations;
+  iterations_failed += o.iterations_failed;
+  steps_skipped += o.steps_skipped;
+  checks_passed += o.checks_passed;
+  checks_failed += o.checks_failed;
+  extract_failures += o.extract_failures;
+  redirect_failures += o.redirect_failures;
+  data_exhausted += o.data_exhausted;
 }
 
 void Shard::reset() noexcept {
@@ -41,6 +50,9 @@ void Shard::reset() noexcept {
   errors.fill(0);
   status.fill(0);
   scenario_requests.fill(0);
+  step_failures.fill(0);
+  iterations = iterations_failed = steps_skipped = checks_passed = checks_failed =
+      extract_failures = redirect_failures = data_exhausted = 0;
 }
 
 }  // namespace spiker::metrics

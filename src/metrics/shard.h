@@ -30,7 +30,17 @@ struct Shard {
   uint64_t vus = 0;  // gauge: VUs running when the shard was published (not summed by merge)
   std::array<uint64_t, kErrorKindCount> errors{};
   std::array<uint64_t, kMaxStatus> status{};
-  std::array<uint64_t, kMaxScenarios> scenario_requests{};  // finished, by request variant
+  std::array<uint64_t, kMaxScenarios> scenario_requests{};  // finished, by variant or step
+  // Journeys.
+  uint64_t iterations = 0;         // journey iterations started
+  uint64_t iterations_failed = 0;  // ... in which a step failed
+  uint64_t steps_skipped = 0;      // steps not sent: a dependency failed
+  uint64_t checks_passed = 0;
+  uint64_t checks_failed = 0;
+  uint64_t extract_failures = 0;   // an extractor found nothing (its step fails)
+  uint64_t redirect_failures = 0;  // too many redirects, or one to a host not in the plan
+  uint64_t data_exhausted = 0;     // iterations refused: a unique data table ran out
+  std::array<uint64_t, kMaxScenarios> step_failures{};  // by step
 
   void record_status(int code) noexcept { ++status[code >= 100 && code < kMaxStatus ? code : 0]; }
   void record_error(ErrorKind kind) noexcept {

@@ -126,6 +126,10 @@ std::string to_json(const RunReport& r) {
                    {"method", sc.method},
                    {"weight", sc.weight},
                    {"requests", t.scenario_requests[i]}};
+      if (r.info.journeys) {
+        item["scenario"] = sc.scenario;
+        item["failed_steps"] = t.step_failures[i];
+      }
       if (!sc.tags.empty()) {
         json tags = json::object();
         for (const auto& [k, v] : sc.tags) tags[k] = v;
@@ -134,6 +138,16 @@ std::string to_json(const RunReport& r) {
       scenarios.push_back(item);
     }
     doc["scenarios"] = scenarios;
+  }
+  if (r.info.journeys) {
+    doc["journeys"] = {{"iterations", t.iterations},
+                       {"iterations_failed", t.iterations_failed},
+                       {"steps_skipped", t.steps_skipped},
+                       {"checks_passed", t.checks_passed},
+                       {"checks_failed", t.checks_failed},
+                       {"extract_failures", t.extract_failures},
+                       {"redirect_failures", t.redirect_failures},
+                       {"data_exhausted", t.data_exhausted}};
   }
   if (r.info.has_intended_times) {
     // Corrected latency counts from when each request was due (intended start); service time

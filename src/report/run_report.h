@@ -14,6 +14,7 @@ namespace spiker::report {
 // A Kaioken scenario as reported (its requests are counted in Shard::scenario_requests).
 struct ScenarioInfo {
   std::string name, url, method;
+  std::string scenario;  // journeys: the scenario the step belongs to
   uint32_t weight = 1;
   std::vector<std::pair<std::string, std::string>> tags;  // array-form tags have empty values
 };
@@ -41,7 +42,8 @@ struct RunInfo {
   std::string think_time;
   std::vector<std::string> stages;
   std::string segment;                  // empty: the whole test
-  std::vector<ScenarioInfo> scenarios;  // empty: one URL
+  std::vector<ScenarioInfo> scenarios;  // empty: one URL; journeys: one per step, by step id
+  bool journeys = false;                // scenarios are steps of journeys
 };
 
 struct RunReport {

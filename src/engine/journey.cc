@@ -1,0 +1,537 @@
+// Journeys: a VU's iteration runs one scenario's steps. Steps whose dependencies are done run
+// at once, each on a lane (a connection of the VU); a failed step skips its dependants.
+// Responses a step reads (extraction, checks, cookies, redirects) are captured and parsed
+// after they complete; the others are parsed in place and discarded, as in the plain loop.
+#include <strings.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "core/clock.h"
+#include "engine/worker.h"
+
+namespace spiker::engine {
+namespace {
+
+int64_t unix_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// "Wed, 21 Oct 2026 07:28:00 GMT" (and the other forms strptime reads) to Unix ms; 0 if not.
+int64_t parse_http_date(std::string_view text) {
+  std::string s(text);
+  tm t{};
+  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S", "%a, %d-%b-%Y %H:%M:%S", "%A, %d-%b-%y %H:%M:%S"}) {
+    t = {};
+    if (strptime(s.c_str(), fmt, &t) != nullptr) return static_cast<int64_t>(timegm(&t)) * 1000;
+  }
+  return 0;
+}
+
+bool domain_matches(std::string_view host, const Cookie& c) {
+  if (c.host_only) return iequals(host, c.domain);
+  if (iequals(host, c.domain)) return true;
+  return host.size() > c.domain.size() && host[host.size() - c.domain.size() - 1] == '.' &&
+         iequals(host.substr(host.size() - c.domain.size()), c.domain);
+}
+
+bool path_matches(std::string_view request_path, std::string_view cookie_path) {
+  if (!request_path.starts_with(cookie_path)) return false;
+  return request_path.size() == cookie_path.size() || cookie_path.ends_with("/") ||
+         request_path[cookie_path.size()] == '/' || request_path[cookie_path.size()] == '?';
+}
+
+}  // namespace
+
+uint64_t Worker::vu_number(const Connection& vu) const noexcept {
+  return static_cast<uint64_t>(&vu - conns_.data()) * static_cast<uint64_t>(count_) +
+         static_cast<uint64_t>(index_);
+}
+
+void Worker::start_journey(Connection& vu) noexcept {
+  if (!vu.journey) {
+    vu.journey = std::make_unique<VuJourney>();
+    vu.journey->vars.resize(journey_->variables.size());
+    vu.journey->rows.resize(journey_->data.size());
+    vu.vu = &vu;
+    if (!vu.scratch) vu.scratch = std::make_unique<LaneScratch>();
+  }
+  VuJourney& j = *vu.journey;
+  j.scenario = 0;
+  if (scenario_weight_upto_.size() > 1) {
+    uint32_t r = static_cast<uint32_t>(rng_() % scenario_weight_upto_.back());
+    j.scenario = static_cast<uint8_t>(
+        std::upper_bound(scenario_weight_upto_.begin(), scenario_weight_upto_.end(), r) -
+        scenario_weight_upto_.begin());
+  }
+  const plan::Scenario& sc = journey_->scenarios[j.scenario];
+  if (!pick_rows(vu, j, sc)) {  // a unique data table ran out
+    --in_request_;
+    vu.finished = true;
+    deactivate(vu);
+    return;
+  }
+  j.state.assign(sc.steps.size(), VuJourney::kWaiting);
+  j.pending = 0;
+  j.failed = false;
+  vu.state = ConnState::kStepIdle;
+  ++shard_->iterations;
+  advance(vu);
+}
+
+bool Worker::pick_rows(Connection& vu, VuJourney& j, const plan::Scenario& sc) noexcept {
+  uint64_t number = plan_.stripe.global_index(vu_number(vu));
+  for (size_t t = 0; t < journey_->data.size(); ++t) {
+    if (!(sc.tables_used >> t & 1)) continue;
+    const plan::DataTable& table = journey_->data[t];
+    uint64_t rows = table.rows();
+    uint64_t row = 0;
+    switch (table.strategy) {
+      case plan::Strategy::kSequential:
+        row = (number + vu.iterations) % rows;
+        break;
+      case plan::Strategy::kPerVu:
+        row = number % rows;
+        break;
+      case plan::Strategy::kRandom:
+        row = rng_() % rows;
+        break;
+      case plan::Strategy::kCircular:
+        row = plan_.stripe.global_index(config_.shared->cursors[t].fetch_add(1)) % rows;
+        break;
+      case plan::Strategy::kUnique: {
+        row = plan_.stripe.global_index(config_.shared->cursors[t].fetch_add(1));
+        if (row >= rows) {
+          ++shard_->data_exhausted;
+          if (table.stop_run_when_exhausted) config_.shared->stop_all.store(true);
+          return false;
+        }
+        break;
+      }
+    }
+    j.rows[t] = static_cast<uint32_t>(row);
+  }
+  return true;
+}
+
+bool Worker::condition_holds(const VuJourney& j, const plan::Step& st) const noexcept {
+  switch (st.cond.kind) {
+    case plan::Condition::Kind::kAlways:
+      return true;
+    case plan::Condition::Kind::kStepPassed:
+      return j.state[st.cond.index] == VuJourney::kPassed;
+    case plan::Condition::Kind::kStepFailed:
+      return j.state[st.cond.index] == VuJourney::kFailed;
+    case plan::Condition::Kind::kVarSet:
+      return (j.vars_set >> st.cond.index & 1) != 0;
+    case plan::Condition::Kind::kVarUnset:
+      return (j.vars_set >> st.cond.index & 1) == 0;
+  }
+  return true;
+}
+
+void Worker::advance(Connection& vu) noexcept {
+  VuJourney& j = *vu.journey;
+  if (j.advancing) return;  // a step that ended synchronously: the loop below goes on
+  j.advancing = true;
+  const plan::Scenario& sc = journey_->scenarios[j.scenario];
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (size_t i = 0; i < sc.steps.size(); ++i) {
+      if (j.state[i] != VuJourney::kWaiting) continue;
+      const plan::Step& st = sc.steps[i];
+      bool ready = true, blocked = false;
+      for (uint16_t d : st.deps) {
+        uint8_t s = j.state[d];
+        if (s == VuJourney::kWaiting || s == VuJourney::kRunning) ready = false;
+        // A failed dependency skips this step, unless the step runs exactly on failure.
+        bool on_failure = st.cond.kind == plan::Condition::Kind::kStepFailed && st.cond.index == d;
+        if ((s == VuJourney::kFailed && !on_failure) || s == VuJourney::kSkipped) blocked = true;
+      }
+      if (!ready) continue;
+      progress = true;
+      if (stopping_) {
+        j.state[i] = VuJourney::kNotRun;
+      } else if (blocked) {
+        j.state[i] = VuJourney::kSkipped;
+        ++shard_->steps_skipped;
+      } else if (st.once && (j.once_done >> st.once_key & 1)) {
+        j.state[i] = VuJourney::kPassed;  // this VU logged in already
+      } else if (!condition_holds(j, st)) {
+        j.state[i] = VuJourney::kNotRun;  // `if` said no: not a failure
+      } else if ((st.vars_used & ~j.vars_set) != 0) {
+        // Never sent with an unresolved ${name}: the step that sets it did not run.
+        j.state[i] = VuJourney::kSkipped;
+        ++shard_->steps_skipped;
+      } else {
+        start_step(vu, static_cast<uint8_t>(i));
+      }
+    }
+  }
+  j.advancing = false;
+  if (j.pending == 0) finish_journey(vu);
+}
+
+Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
+  VuJourney& j = *vu.journey;
+  Connection* best = nullptr;
+  auto consider = [&](Connection& l) {
+    if (l.state != ConnState::kStepIdle) return;
+    if (best == nullptr || (l.fd >= 0 && l.origin == origin && !(best->fd >= 0 && best->origin == origin))) {
+      best = &l;
+    }
+  };
+  consider(vu);
+  for (auto& l : j.lanes) consider(*l);
+  if (best != nullptr) return *best;
+  auto lane = std::make_unique<Connection>();
+  lane->vu = &vu;
+  lane->state = ConnState::kStepIdle;
+  lane->scratch = std::make_unique<LaneScratch>();
+  lanes_.push_back(lane.get());
+  j.lanes.push_back(std::move(lane));
+  return *j.lanes.back();
+}
+
+void Worker::start_step(Connection& vu, uint8_t index) noexcept {
+  VuJourney& j = *vu.journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[index];
+  Connection& lane = idle_lane(vu, st.origin);
+  if (lane.fd >= 0 && lane.origin != st.origin) close_socket(lane);
+  lane.origin = static_cast<uint8_t>(st.origin);
+  lane.step = index;
+  lane.variant = static_cast<uint8_t>(st.id);
+  lane.batch = 1;
+  lane.redirects = 0;
+  lane.retried = false;
+  lane.scratch->redirect_target.clear();
+  lane.scratch->capturing = st.capture_headers;
+  j.state[index] = VuJourney::kRunning;
+  ++j.pending;
+  start_request(lane);
+}
+
+void Worker::render_step(Connection& lane) {
+  VuJourney& j = *lane.vu->journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
+  const OriginConfig& o = origin_of(lane);
+  LaneScratch& x = *lane.scratch;
+  x.capture.clear();
+  if (!lane.rendered) lane.rendered = std::make_unique<std::string>();
+  std::string& out = *lane.rendered;
+  out.clear();
+  const std::string* rows[plan::kMaxSteps];
+  for (size_t t = 0; t < journey_->data.size() && t < plan::kMaxSteps; ++t) {
+    rows[t] = &journey_->data[t].cells[j.rows[t] * journey_->data[t].columns.size()];
+  }
+  plan::RenderContext ctx;
+  ctx.vu_id = vu_number(*lane.vu) + 1;
+  ctx.iteration = lane.vu->iterations;
+  ctx.rng = &rng_;
+  ctx.vars = j.vars.data();
+  ctx.table_rows = rows;
+  ctx.request_id =
+      request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+  bool redirected = !x.redirect_target.empty();
+  bool with_body = st.has_body && !(redirected && x.redirect_get);
+  out += redirected && x.redirect_get ? std::string_view("GET") : std::string_view(st.method);
+  out += ' ';
+  size_t path_at = out.size();
+  if (redirected) {
+    out += x.redirect_target;
+  } else {
+    st.target.render(out, ctx);
+  }
+  std::string path = out.substr(path_at);
+  out += " HTTP/1.1\r\nHost: ";
+  out += o.host_header;
+  out += "\r\n";
+  for (const auto& [name, value] : st.headers) {
+    if (!with_body && iequals(name, "content-type")) continue;
+    out += name;
+    out += ": ";
+    value.render(out, ctx);
+    out += "\r\n";
+  }
+  if (journey_->cookie_jar) add_cookie_header(j, o, path, out);
+  if (!config_.keep_alive) out += "Connection: close\r\n";
+  if (with_body) {
+    body_buf_.clear();
+    st.body.render(body_buf_, ctx);
+    out += "Content-Length: ";
+    out += std::to_string(body_buf_.size());
+    out += "\r\n\r\n";
+    out += body_buf_;
+  } else {
+    out += "\r\n";
+  }
+}
+
+void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
+  metrics::Shard& s = *shard_;
+  Connection& vu = *lane.vu;
+  VuJourney& j = *vu.journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
+  int64_t latency_us = (now_ns - lane.phase_start_ns) / 1000;
+  s.latency_us.record(latency_us);
+  if (st.deps.empty() && vu.intended_ns != 0 && plan_.correct_latency && lane.redirects == 0) {
+    s.corrected_us.record((now_ns - vu.intended_ns) / 1000);
+    s.queue_us.record((lane.phase_start_ns - vu.intended_ns) / 1000);
+  }
+  ++s.requests;
+  ++s.responses;
+  ++s.scenario_requests[st.id];
+  int status = lane.parser.status();
+  s.record_status(status);
+  if (status >= 400) ++s.failed;
+  lane.in_flight = 0;
+  lane.reused = true;
+  lane.retried = false;
+  if (!lane.parser.keep_alive()) close_socket(lane);
+  lane.state = ConnState::kStepIdle;
+
+  plan::CapturedResponse& r = captured_;
+  r.headers.clear();
+  r.body = {};
+  r.status = status;
+  r.latency_us = latency_us;
+  bool parsed = true;
+  if (lane.scratch->capturing) {
+    parsed = plan::parse_captured(lane.scratch->capture, st.method == "HEAD", &r,
+                                  &body_buf_);
+    r.status = status;
+    if (parsed && journey_->cookie_jar) store_cookies(j, r, origin_of(lane));
+    if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
+  }
+  bool ok = st.checks.empty() ? status < 400 : true;
+  for (const plan::Check& c : st.checks) {
+    bool pass = parsed && c.passes(r);
+    ++(pass ? s.checks_passed : s.checks_failed);
+    ok = ok && pass;
+  }
+  if (ok) {
+    std::string value;
+    for (const plan::Extractor& x : st.extracts) {
+      if (parsed && x.extract(r, *extract_scratch_, &value)) {
+        j.vars[x.var] = value;
+        j.vars_set |= uint64_t{1} << x.var;
+      } else {
+        ++s.extract_failures;
+        ok = false;
+      }
+    }
+  }
+  if (lane.scratch->capture.capacity() > (64u << 10)) std::string().swap(lane.scratch->capture);
+  step_finished(lane, ok);
+}
+
+bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept {
+  int status = r.status;
+  if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
+    return false;
+  }
+  std::string_view location = r.header("location");
+  if (location.empty() || journey_->max_redirects == 0) return false;
+  if (lane.redirects >= journey_->max_redirects) {
+    ++shard_->redirect_failures;  // too many: the step fails on its last 3xx
+    return false;
+  }
+  uint8_t origin = lane.origin;
+  std::string target;
+  size_t scheme_end = location.find("://");
+  if (scheme_end != std::string_view::npos) {
+    std::string_view scheme = location.substr(0, scheme_end);
+    std::string_view rest = location.substr(scheme_end + 3);
+    size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    bool found = false;
+    for (size_t i = 0; i < config_.origins.size() && !found; ++i) {
+      const OriginConfig& o = config_.origins[i];
+      bool default_port = (o.scheme == "http" && o.port == 80) || (o.scheme == "https" && o.port == 443);
+      if (scheme == o.scheme &&
+          (iequals(authority, o.host_header) || (default_port && iequals(authority, o.host)))) {
+        origin = static_cast<uint8_t>(i);
+        found = true;
+      }
+    }
+    if (!found) {
+      ++shard_->redirect_failures;  // a host the plan does not name: resolved only at start
+      return false;
+    }
+  } else if (location.starts_with("/")) {
+    target = std::string(location);
+  } else {
+    // Relative to the current path's directory.
+    std::string current = lane.rendered ? lane.rendered->substr(0, lane.rendered->find(" HTTP/1.1")) : "";
+    current = current.substr(current.find(' ') + 1);
+    current = current.substr(0, current.find('?'));
+    target = current.substr(0, current.rfind('/') + 1) + std::string(location);
+  }
+  if (lane.fd >= 0 && lane.origin != origin) close_socket(lane);
+  lane.origin = origin;
+  ++lane.redirects;
+  const plan::Step& st = journey_->scenarios[lane.vu->journey->scenario].steps[lane.step];
+  lane.scratch->redirect_target = target;
+  lane.scratch->redirect_get = status == 303 || ((status == 301 || status == 302) && st.method == "POST");
+  lane.batch = 1;
+  start_request(lane);
+  return true;
+}
+
+void Worker::step_finished(Connection& lane, bool ok) noexcept {
+  Connection& vu = *lane.vu;
+  VuJourney& j = *vu.journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
+  lane.batch = 0;
+  if (ok && !st.think.none() && !stopping_) {
+    lane.state = ConnState::kStepPause;
+    set_timer(lane, mono_now_ns() + st.think.sample(rng_));
+    return;
+  }
+  complete_step(lane, ok);
+}
+
+void Worker::complete_step(Connection& lane, bool ok) noexcept {
+  Connection& vu = *lane.vu;
+  VuJourney& j = *vu.journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
+  j.state[lane.step] = ok ? VuJourney::kPassed : VuJourney::kFailed;
+  if (ok && st.once) j.once_done |= uint64_t{1} << st.once_key;
+  if (!ok) {
+    ++shard_->step_failures[st.id];
+    j.failed = true;
+  }
+  --j.pending;
+  advance(vu);
+}
+
+void Worker::finish_journey(Connection& vu) noexcept {
+  VuJourney& j = *vu.journey;
+  if (j.failed) ++shard_->iterations_failed;
+  if (stopping_) {
+    --in_request_;
+    deactivate(vu);
+    return;
+  }
+  // The VU's own connection may be closed while another lane keeps one open: next time the
+  // lanes are tried in order, so nothing is lost.
+  end_iteration(vu, mono_now_ns(), !j.failed);
+}
+
+void Worker::stop_journey(Connection& vu) noexcept {
+  VuJourney& j = *vu.journey;
+  auto cancel = [&](Connection& l) {
+    bool waiting = l.state == ConnState::kQueued || l.state == ConnState::kStepPause ||
+                   (in_request(l.state) && l.in_flight == 0);
+    if (!waiting) return;  // a request on the wire: its response (or timeout) ends it
+    if (l.state != ConnState::kStepPause) close_socket(l);
+    ++l.timer_generation;
+    l.state = ConnState::kStepIdle;
+    l.batch = 0;
+    j.state[l.step] = VuJourney::kNotRun;
+    --j.pending;
+  };
+  cancel(vu);
+  for (auto& l : j.lanes) cancel(*l);
+  if (j.pending == 0) {
+    --in_request_;
+    deactivate(vu);
+  }
+}
+
+void Worker::store_cookies(VuJourney& j, const plan::CapturedResponse& r, const OriginConfig& o) {
+  int64_t now = 0;
+  for (const auto& [name, value] : r.headers) {
+    if (!iequals(name, "set-cookie")) continue;
+    std::string_view rest = value;
+    std::string_view pair = rest.substr(0, rest.find(';'));
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || trim(pair.substr(0, eq)).empty()) continue;
+    Cookie c;
+    c.name = std::string(trim(pair.substr(0, eq)));
+    c.value = std::string(trim(pair.substr(eq + 1)));
+    c.domain = o.host;
+    c.path = "/";
+    bool remove = false;
+    for (size_t at = rest.find(';'); at != std::string_view::npos;) {
+      size_t next = rest.find(';', at + 1);
+      std::string_view attr = trim(rest.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));
+      at = next;
+      size_t aeq = attr.find('=');
+      std::string_view key = trim(attr.substr(0, aeq));
+      std::string_view val = aeq == std::string_view::npos ? "" : trim(attr.substr(aeq + 1));
+      if (iequals(key, "path") && val.starts_with("/")) {
+        c.path = std::string(val);
+      } else if (iequals(key, "domain") && !val.empty()) {
+        if (val.starts_with(".")) val.remove_prefix(1);
+        Cookie probe;
+        probe.domain = std::string(val);
+        probe.host_only = false;
+        if (!domain_matches(o.host, probe)) {
+          remove = true;  // a domain this host may not set: ignored, as browsers do
+          break;
+        }
+        c.domain = probe.domain;
+        c.host_only = false;
+      } else if (iequals(key, "max-age")) {
+        if (now == 0) now = unix_ms();
+        long long secs = std::atoll(std::string(val).c_str());
+        if (secs <= 0) {
+          remove = true;
+        } else {
+          c.expires_unix_ms = now + secs * 1000;
+        }
+      } else if (iequals(key, "expires") && c.expires_unix_ms == 0) {
+        int64_t t = parse_http_date(val);
+        if (now == 0) now = unix_ms();
+        if (t != 0 && t <= now) remove = true;
+        if (t != 0) c.expires_unix_ms = t;
+      } else if (iequals(key, "secure")) {
+        c.secure = true;
+      }
+    }
+    std::erase_if(j.cookies, [&](const Cookie& x) {
+      return x.name == c.name && iequals(x.domain, c.domain) && x.path == c.path;
+    });
+    if (!remove) j.cookies.push_back(std::move(c));
+  }
+}
+
+void Worker::add_cookie_header(const VuJourney& j, const OriginConfig& o, std::string_view path,
+                               std::string& out) const {
+  if (j.cookies.empty()) return;
+  int64_t now = 0;
+  bool first = true;
+  for (const Cookie& c : j.cookies) {
+    if (c.secure && o.tls == nullptr) continue;
+    if (!domain_matches(o.host, c) || !path_matches(path, c.path)) continue;
+    if (c.expires_unix_ms != 0) {
+      if (now == 0) now = unix_ms();
+      if (c.expires_unix_ms <= now) continue;
+    }
+    out += first ? "Cookie: " : "; ";
+    out += c.name;
+    out += '=';
+    out += c.value;
+    first = false;
+  }
+  if (!first) out += "\r\n";
+}
+
+}  // namespace spiker::engine
