@@ -14,5 +14,6 @@ std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_serve_command(CLI::App& app);
 std::function<int()> add_validate_command(CLI::App& app);
 std::function<int()> add_init_command(CLI::App& app);
+std::function<int()> add_graph_command(CLI::App& app);
 
 }  // namespace spiker::cli

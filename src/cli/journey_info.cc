@@ -3,7 +3,13 @@
 #include <fmt/format.h>
 #include <strings.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "config/config_file.h"
 
 #include "cli/run_args.h"
 #include "protocols/http1/request_builder.h"
@@ -83,6 +89,53 @@ std::vector<report::ScenarioInfo> step_infos(const plan::Journey& j) {
     }
   }
   return out;
+}
+
+}  // namespace spiker::cli
+
+namespace spiker::cli {
+
+std::function<int()> add_graph_command(CLI::App& app) {
+  struct Args {
+    std::string file;
+    std::string format = "mermaid";
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("graph", "Print a config file's step DAG (Mermaid or dot)");
+  cmd->add_option("file", args->file, "TOML config file")->required();
+  cmd->add_option("--format", args->format, "mermaid or dot")
+      ->check(CLI::IsMember({"mermaid", "dot"}))
+      ->capture_default_str();
+  return [args] {
+    config::ConfigFile f = config::load_config_file(args->file);
+    std::shared_ptr<plan::Journey> j = f.journey;
+    if (!j) {
+      // A file without journeys: each scenario (or the target) is one step.
+      j = std::make_shared<plan::Journey>();
+      uint16_t id = 0;
+      auto add = [&](const std::string& name, const std::string& method, const std::string& url,
+                     uint32_t weight) {
+        plan::Scenario sc;
+        sc.name = name;
+        sc.weight = weight;
+        plan::Step st;
+        st.name = name;
+        st.id = id++;
+        st.method = method;
+        st.url_text = url;
+        sc.steps.push_back(std::move(st));
+        j->scenarios.push_back(std::move(sc));
+      };
+      for (const config::ScenarioSection& sc : f.scenarios) {
+        add(sc.name, sc.method.value_or(f.target.method.value_or("GET")), sc.url, sc.weight);
+      }
+      if (f.scenarios.empty() && f.target.url) {
+        add("target", f.target.method.value_or("GET"), *f.target.url, 1);
+      }
+    }
+    std::fputs(plan::graph(*j, args->format).c_str(), stdout);
+    return 0;
+  };
 }
 
 }  // namespace spiker::cli

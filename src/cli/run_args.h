@@ -32,6 +32,7 @@ struct RunArgs {
   double arrival_rate = 0;
   int max_vus = 100;
   std::string ramp_up, warmup, think_time;
+  std::string executor;  // from the file: must match what the load keys describe
   std::vector<std::string> stages;
   bool no_latency_correction = false;
   std::string segment, segment_sequence;

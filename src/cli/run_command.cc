@@ -137,6 +137,14 @@ int run(RunArgs args) {
   load_spec.segment_sequence = a.segment_sequence;
   load_spec.pipeline = a.pipeline;
   load::LoadPlan plan = load::build_plan(load_spec);
+  if (!a.executor.empty() && a.executor != plan.executor) {
+    throw config::ConfigError(fmt::format(
+        "{}: [load] executor = \"{}\", but its keys describe {}; constant-vus takes vus + "
+        "duration, ramping-vus [[stages]] with target, constant-arrival-rate arrival_rate, "
+        "ramping-arrival-rate [[stages]] with target_rate, per-vu-iterations and "
+        "shared-iterations iterations",
+        a.config, a.executor, plan.executor));
+  }
 
   uint64_t files_needed = plan.stripe.count_below(plan.max_vus) + 64;
   uint64_t files = raise_open_file_limit(files_needed);

@@ -101,7 +101,13 @@ RunArgs with_config_file(RunArgs a) {
   take("--concurrency", a.concurrency, l.concurrency);
   take("--duration", a.duration, l.duration);
   if (!given("--max-requests") && l.max_requests) a.max_requests = std::to_string(*l.max_requests);
-  if (!given("--iterations") && l.iterations) a.iterations = std::to_string(*l.iterations);
+  if (l.executor == "per-vu-iterations" && l.iterations && !given("--per-vu-iterations") &&
+      !given("--iterations")) {
+    a.per_vu_iterations = std::to_string(*l.iterations);  // k6: iterations per VU here
+  } else if (!given("--iterations") && l.iterations) {
+    a.iterations = std::to_string(*l.iterations);
+  }
+  if (l.executor) a.executor = *l.executor;
   take("--rate", a.rate, l.rate);
   take("--arrival-rate", a.arrival_rate, l.arrival_rate);
   take("--max-vus", a.max_vus, l.max_vus);

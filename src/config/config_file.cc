@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <climits>
 #include <fstream>
 #include <set>
@@ -106,8 +107,19 @@ void read_load(Section s, LoadSection& l) {
   l.ramp_up = s.duration("ramp_up");
   l.warmup = s.duration("warmup");
   l.think_time = s.str("think_time");
-  for (const char* key :
-       {"burst_rate", "burst_delay", "prometheus_pushgateway", "prometheus_port", "executor"}) {
+  if (const toml::node* n = s.get("executor")) {
+    static constexpr std::string_view kNames[] = {
+        "constant-vus",          "ramping-vus",       "constant-arrival-rate",
+        "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"};
+    std::string e = n->value_or(std::string());
+    if (std::find(std::begin(kNames), std::end(kNames), e) == std::end(kNames)) {
+      s.wrong_type("executor", *n,
+                   "one of constant-vus, ramping-vus, constant-arrival-rate, "
+                   "ramping-arrival-rate, per-vu-iterations, shared-iterations");
+    }
+    l.executor = e;
+  }
+  for (const char* key : {"burst_rate", "burst_delay", "prometheus_pushgateway", "prometheus_port"}) {
     s.not_yet(key, "remove it to run the rest");
   }
   s.finish();

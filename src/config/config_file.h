@@ -27,6 +27,7 @@ struct LoadSection {
   std::optional<uint64_t> max_requests, iterations;
   std::optional<double> rate, arrival_rate;
   std::optional<std::string> duration, ramp_up, warmup, think_time;
+  std::optional<std::string> executor;  // k6's names; checked against what the keys describe
 };
 
 // Kaioken's [[scenarios]]: one request each, chosen per iteration by weight.

@@ -897,7 +897,10 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
         }
       }
     }
-    for (const plan::Step& st : sc.steps) sc.tables_used |= c.tables_used(st);
+    for (const plan::Step& st : sc.steps) {
+      (st.once ? sc.tables_once : sc.tables_used) |= c.tables_used(st);
+    }
+    sc.tables_once &= ~sc.tables_used;
     plan::order_steps(sc, path);
     j->scenarios.push_back(std::move(sc));
   }

@@ -51,6 +51,7 @@ struct VuJourney {
   bool failed = false;  // a step of this iteration failed
   uint64_t once_done = 0;
   uint64_t vars_set = 0;
+  uint64_t rows_kept = 0;  // data tables whose row this VU keeps (picked for a login)
   std::vector<std::string> vars;
   std::vector<uint8_t> state;  // per step of the scenario
   std::vector<uint32_t> rows;  // per data table: this iteration's row

@@ -96,7 +96,9 @@ void Worker::start_journey(Connection& vu) noexcept {
 bool Worker::pick_rows(Connection& vu, VuJourney& j, const plan::Scenario& sc) noexcept {
   uint64_t number = plan_.stripe.global_index(vu_number(vu));
   for (size_t t = 0; t < journey_->data.size(); ++t) {
-    if (!(sc.tables_used >> t & 1)) continue;
+    bool once = (sc.tables_once >> t & 1) != 0;
+    if (!(sc.tables_used >> t & 1) && !once) continue;
+    if (once && (j.rows_kept >> t & 1)) continue;  // the login's row stays the VU's
     const plan::DataTable& table = journey_->data[t];
     uint64_t rows = table.rows();
     uint64_t row = 0;
@@ -124,6 +126,7 @@ bool Worker::pick_rows(Connection& vu, VuJourney& j, const plan::Scenario& sc) n
       }
     }
     j.rows[t] = static_cast<uint32_t>(row);
+    if (once) j.rows_kept |= uint64_t{1} << t;
   }
   return true;
 }

@@ -56,7 +56,8 @@ struct Scenario {
   std::string name;
   uint32_t weight = 1;
   std::vector<Step> steps;  // in an order where every step comes after its dependencies
-  uint64_t tables_used = 0;  // bit per data table its templates read
+  uint64_t tables_used = 0;  // bit per data table its templates read, row picked per iteration
+  uint64_t tables_once = 0;  // bit per data table only once-per-VU steps read: picked once
 };
 
 // How a data table hands rows to iterations.

@@ -173,7 +173,7 @@ Response route(const Request& req, RouteContext& ctx, int64_t now_ns) {
     r.headers.emplace_back("Set-Cookie", fmt::format("session={}; Path=/; HttpOnly", token));
     return r;
   }
-  if (path == "/me") {
+  if (path == "/me" || path == "/cart") {
     std::string token;
     std::string_view auth = req.header("authorization");
     if (auth.starts_with("Bearer ")) token = std::string(auth.substr(7));
@@ -181,6 +181,51 @@ Response route(const Request& req, RouteContext& ctx, int64_t now_ns) {
     std::string user = verify(ctx.secret, token);
     if (user.empty()) return json_response(401, {{"error", "log in at POST /login first"}});
     return json_response(200, {{"user", user}});
+  }
+  if (path == "/items" || path.starts_with("/items/")) {
+    constexpr size_t kMaxItems = 1'000'000;
+    std::lock_guard<std::mutex> lock(ctx.items_mutex);
+    if (path == "/items") {
+      if (req.method != "POST") return json_response(200, {{"count", ctx.items.size()}});
+      if (ctx.items.size() >= kMaxItems) return json_response(507, {{"error", "store full"}});
+      uint64_t id = ctx.next_item++;
+      ctx.items[id] = req.body;
+      return json_response(201, {{"id", id}});
+    }
+    if (!parse_int(path.substr(7), &n) || n <= 0) return text(400, "items: /items/{id}\n");
+    auto it = ctx.items.find(static_cast<uint64_t>(n));
+    if (it == ctx.items.end()) return json_response(404, {{"error", "no such item"}});
+    if (req.method == "DELETE") {
+      ctx.items.erase(it);
+      return text(204, "");
+    }
+    if (req.method == "PUT" || req.method == "PATCH") it->second = req.body;
+    return json_response(200, {{"id", n}, {"data", it->second}});
+  }
+  if (path.starts_with("/redirect/")) {
+    if (!parse_int(path.substr(10), &n) || n < 0 || n > 100) {
+      return text(400, "redirect: give a count from 0 to 100\n");
+    }
+    if (n == 0) return text(200, "redirected\n");
+    Response r = text(302, "");
+    r.headers.emplace_back("Location", fmt::format("/redirect/{}", n - 1));
+    return r;
+  }
+  if (path == "/cookies/set") {  // /cookies/set?name=value&...: each pair becomes a cookie
+    Response r = json_response(200, {{"set", req.query()}});
+    std::string_view q = req.query();
+    while (!q.empty()) {
+      std::string_view pair = q.substr(0, q.find('&'));
+      if (pair.find('=') != std::string_view::npos) {
+        r.headers.emplace_back("Set-Cookie", fmt::format("{}; Path=/", pair));
+      }
+      if (pair.size() == q.size()) break;
+      q.remove_prefix(pair.size() + 1);
+    }
+    return r;
+  }
+  if (path == "/cookies") {
+    return json_response(200, {{"cookies", std::string(req.header("cookie"))}});
   }
   if (path == "/stall" || path.starts_with("/stall/")) {
     std::string_view ms = path.size() > 7 ? path.substr(7) : req.query();

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -24,10 +26,18 @@ struct Response {
 struct RouteContext {
   uint64_t secret = 0;                     // signs login tokens
   std::atomic<int64_t> stall_until_ns{0};  // monotonic time before which no response leaves
+  // /items: a small in-memory REST resource (bounded), so journeys can create, read, update
+  // and delete what they made.
+  std::mutex items_mutex;
+  std::unordered_map<uint64_t, std::string> items;
+  uint64_t next_item = 1;
 };
 
 // "/", "/json", "/bytes/{n}", "/delay/{ms}", "/status/{code}", "/echo", "/login", "/me",
-// "/stall?ms=N" (or "/stall/{ms}"); anything else is 404.
+// "/items" (POST creates {"id": n}; GET/PUT/DELETE /items/{n}: 404 unless created), "/cart"
+// (as /me), "/redirect/{n}" (302 chains to /redirect/0), "/cookies/set?k=v" (sets
+// them), "/cookies" (echoes the Cookie header), "/stall?ms=N" (or "/stall/{ms}"); anything else
+// is 404.
 Response route(const Request& req, RouteContext& ctx, int64_t now_ns);
 
 // The serialized head + body.
