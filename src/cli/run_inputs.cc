@@ -107,7 +107,14 @@ RunArgs with_config_file(RunArgs a) {
   } else if (!given("--iterations") && l.iterations) {
     a.iterations = std::to_string(*l.iterations);
   }
-  if (l.executor) a.executor = *l.executor;
+  // The file's executor is checked against the file's keys; load flags on the command line
+  // reshape the test, and win.
+  bool reshaped = false;
+  for (const char* flag : {"--concurrency", "--duration", "--max-requests", "--iterations",
+                           "--per-vu-iterations", "--rate", "--arrival-rate", "--stage"}) {
+    reshaped |= given(flag);
+  }
+  if (l.executor && !reshaped) a.executor = *l.executor;
   take("--rate", a.rate, l.rate);
   take("--arrival-rate", a.arrival_rate, l.arrival_rate);
   take("--max-vus", a.max_vus, l.max_vus);
