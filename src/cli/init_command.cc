@@ -53,6 +53,24 @@ warmup = "2s"
 # [[stages]]
 # duration = "20s"
 # target = 20
+
+# A user journey instead of the one request above: steps run top to bottom (or as a DAG with
+# depends_on = [...]); `extract` keeps values from responses for later steps as ${{name}}.
+# Relative urls go to [target]'s host. See loadspiker graph {file} for the step graph.
+# [[scenarios]]
+# name = "member"
+#   [[scenarios.steps]]
+#   name = "login"
+#   method = "POST"
+#   url = "/login"
+#   json = {{ username = "user${{VU_ID}}" }}
+#   extract = {{ token = "json:$.token" }}
+#   once = true                   # each VU logs in once and keeps its token
+#   [[scenarios.steps]]
+#   name = "me"
+#   url = "/me"
+#   auth = {{ bearer = "${{token}}" }}
+#   checks = ["status == 200"]
 )";
 
 int init(const InitArgs& a) {

@@ -525,7 +525,11 @@ plan::Condition parse_condition(const std::string& text, const std::vector<RawSt
 Defaults read_defaults(const toml::table& root, Section& top, const TargetSection& target,
                        const std::string& path) {
   Defaults d;
-  d.base_url = target.url;
+  if (target.url) {  // [target] url names a resource: relative step urls go to its host
+    size_t scheme = target.url->find("://");
+    d.base_url = target.url->substr(
+        0, scheme == std::string::npos ? std::string::npos : target.url->find('/', scheme + 3));
+  }
   d.timeout = target.timeout;
   d.headers = target.headers;
   d.cookie_jar = target.cookie_jar.value_or(false);

@@ -217,6 +217,23 @@ class Journeys(TargetTestCase):
         self.assertEqual(doc["status_codes"], {"201": 30, "200": 60, "204": 30})
         self.assertEqual(doc["journeys"]["checks_failed"], 0)
 
+    def test_the_starter_files_journey_runs_once_uncommented(self):
+        folder = tempfile.mkdtemp(prefix="spiker-init-")
+        path = os.path.join(folder, "t.toml")
+        subprocess.run([LOADSPIKER, "init", "-o", path, "-u", self.target.url("/json")],
+                       check=True, capture_output=True)
+        text = open(path).read()
+        head, journey = text.split("# [[scenarios]]")
+        journey = "\n".join(line.replace("# ", "", 1) if line.lstrip().startswith("#") and
+                            not line.lstrip().startswith("# each") else line
+                            for line in ("# [[scenarios]]" + journey).splitlines())
+        with open(path, "w") as f:  # no warmup: every iteration counts
+            f.write(head.replace('warmup = "2s"', "") + journey + "\n")
+        rc, doc, err = run_cli(path, "-c", "2", "--iterations", "6")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["status_codes"], {"200": 8})  # two logins, six /me
+        self.assertEqual(doc["journeys"]["checks_passed"], 6)
+
     def test_validate_prints_the_dag_and_graph_draws_it(self):
         path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dag-fanout.toml")
         out = subprocess.run([LOADSPIKER, "validate", path], capture_output=True, text=True)
