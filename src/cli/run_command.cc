@@ -148,7 +148,14 @@ int run(RunArgs args) {
 
   uint64_t files_needed = plan.stripe.count_below(plan.max_vus) + 64;
   uint64_t files = raise_open_file_limit(files_needed);
-  if (files < files_needed) {
+  if (files < files_needed && a.disable_keepalive) {
+    // Sockets close after each request: only VUs in a request hold one.
+    std::fprintf(stderr,
+                 "note: %llu VUs, %llu open files allowed: VUs beyond that wait out think time "
+                 "or fail to connect (counted) if all send at once\n",
+                 static_cast<unsigned long long>(plan.max_vus),
+                 static_cast<unsigned long long>(files));
+  } else if (files < files_needed) {
     throw SetupError(fmt::format(
         "{} VUs need {} open files but the limit is {}; raise it (ulimit -n {}) or use fewer "
         "(-c, --max-vus)",

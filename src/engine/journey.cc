@@ -68,7 +68,6 @@ void Worker::start_journey(Connection& vu) noexcept {
     vu.journey->vars.resize(journey_->variables.size());
     vu.journey->rows.resize(journey_->data.size());
     vu.vu = &vu;
-    if (!vu.scratch) vu.scratch = std::make_unique<LaneScratch>();
   }
   VuJourney& j = *vu.journey;
   j.scenario = 0;
@@ -205,7 +204,6 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   auto lane = std::make_unique<Connection>();
   lane->vu = &vu;
   lane->state = ConnState::kStepIdle;
-  lane->scratch = std::make_unique<LaneScratch>();
   lanes_.push_back(lane.get());
   j.lanes.push_back(std::move(lane));
   return *j.lanes.back();
@@ -222,6 +220,7 @@ void Worker::start_step(Connection& vu, uint8_t index) noexcept {
   lane.batch = 1;
   lane.redirects = 0;
   lane.retried = false;
+  if (!lane.scratch) lane.scratch = std::make_unique<LaneScratch>();
   lane.scratch->redirect_target.clear();
   lane.scratch->capturing = st.capture_headers;
   j.state[index] = VuJourney::kRunning;
@@ -402,6 +401,10 @@ void Worker::step_finished(Connection& lane, bool ok) noexcept {
   VuJourney& j = *vu.journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
   lane.batch = 0;
+  // A lane between steps keeps only its socket: the request and response text go, so a
+  // thinking VU holds its variables, cookies and little else (well under 1 KiB).
+  lane.rendered.reset();
+  lane.scratch.reset();
   if (ok && !st.think.none() && !stopping_) {
     lane.state = ConnState::kStepPause;
     set_timer(lane, mono_now_ns() + st.think.sample(rng_));
@@ -427,6 +430,7 @@ void Worker::complete_step(Connection& lane, bool ok) noexcept {
 void Worker::finish_journey(Connection& vu) noexcept {
   VuJourney& j = *vu.journey;
   if (j.failed) ++shard_->iterations_failed;
+
   if (stopping_) {
     --in_request_;
     deactivate(vu);
