@@ -474,7 +474,7 @@ void Worker::store_cookies(VuJourney& j, const plan::CapturedResponse& r, const 
     c.name = std::string(trim(pair.substr(0, eq)));
     c.value = std::string(trim(pair.substr(eq + 1)));
     c.domain = o.host;
-    c.path = "/";
+    c.path.assign(1, '/');  // (= "/" trips GCC 12's -Wrestrict false positive)
     bool remove = false;
     for (size_t at = rest.find(';'); at != std::string_view::npos;) {
       size_t next = rest.find(';', at + 1);
