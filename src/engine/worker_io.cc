@@ -191,9 +191,8 @@ void Worker::account_tls(Connection& c) noexcept {
 }
 
 void Worker::write_some(Connection& c) noexcept {
-  bool rendered = c.rendered && !c.rendered->empty();
-  const std::string& wire = wires_[c.variant];
-  const char* base = rendered ? c.rendered->data() : wire.data();
+  bool rendered = c.rendered && !c.rendered->empty();  // always, for journeys
+  const char* base = rendered ? c.rendered->data() : wires_[c.variant].data();
   size_t total = rendered ? c.rendered->size() : config_.requests[c.variant].wire.size() * c.batch;
   while (c.written < total) {
     const char* p = base + c.written;

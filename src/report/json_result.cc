@@ -101,14 +101,15 @@ std::string to_json(const RunReport& r) {
     if (r.info.arrival_rate > 0) load["arrival_rate"] = r.info.arrival_rate;
     load["max_vus"] = r.info.max_vus;
     double window = r.info.duration_secs > 0 ? r.info.duration_secs : r.measured_s;
+    uint64_t started = r.info.journeys ? t.iterations : t.requests;  // an iteration: a request
     doc["summary"]["arrival_rate"] = {
         {"target_rps", window > 0 ? static_cast<double>(r.info.target_iterations) / window : 0},
-        {"achieved_rps", window > 0 ? static_cast<double>(t.requests) / window : 0},
+        {"achieved_rps", window > 0 ? static_cast<double>(started) / window : 0},
         {"achieved_rps_window_secs", window},
         {"max_vus", r.info.max_vus},
         {"dropped_iterations", t.dropped_iterations},
         {"target_iterations", r.info.target_iterations},
-        {"started_iterations", t.requests}};
+        {"started_iterations", started}};
     doc["summary"]["dropped_iterations"] = t.dropped_iterations;
   } else {
     load["vus"] = r.info.max_vus;

@@ -63,10 +63,11 @@ std::string format_summary(const RunReport& r, bool color) {
   }
   if (r.info.open_model) {
     double window = r.info.duration_secs > 0 ? r.info.duration_secs : r.measured_s;
+    uint64_t started = r.info.journeys ? t.iterations : t.requests;
     out += fmt::format(
         "  Arrivals      due {}  started {}  dropped {}  (achieved {:.1f}/s of {:.1f}/s)\n",
-        format_count(r.info.target_iterations), format_count(t.requests),
-        format_count(t.dropped_iterations), static_cast<double>(t.requests) / window,
+        format_count(r.info.target_iterations), format_count(started),
+        format_count(t.dropped_iterations), static_cast<double>(started) / window,
         static_cast<double>(r.info.target_iterations) / window);
   }
   if (r.info.journeys) {
