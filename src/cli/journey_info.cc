@@ -9,9 +9,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "config/config_file.h"
-
 #include "cli/run_args.h"
+#include "config/config_file.h"
 #include "protocols/http1/request_builder.h"
 
 namespace spiker::cli {
@@ -63,13 +62,15 @@ std::string describe_journey(const plan::Journey& j) {
       if (!st.checks.empty()) extra += fmt::format("  {} check(s)", st.checks.size());
       if (st.cond.kind != plan::Condition::Kind::kAlways) extra += "  conditional";
       if (!st.think.none()) extra += "  then thinks " + st.think.to_string();
-      out += fmt::format("    {}. {:<14} {} {}{}\n", i + 1, st.name, st.method,
-                         j.origins[st.origin].url.host_header + st.url_text.substr(
-                             st.url_text.find("://") == std::string::npos
-                                 ? 0
-                                 : std::min(st.url_text.size(),
-                                            st.url_text.find('/', st.url_text.find("://") + 3))),
-                         extra);
+      out +=
+          fmt::format("    {}. {:<14} {} {}{}\n", i + 1, st.name, st.method,
+                      j.origins[st.origin].url.host_header +
+                          st.url_text.substr(
+                              st.url_text.find("://") == std::string::npos
+                                  ? 0
+                                  : std::min(st.url_text.size(),
+                                             st.url_text.find('/', st.url_text.find("://") + 3))),
+                      extra);
     }
   }
   return out;

@@ -99,9 +99,9 @@ int run(RunArgs args) {
     for (const char* flag : {"--method", "--body", "--body-file", "--pipeline"}) {
       const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
       if (o != nullptr && o->count() > 0) {
-        throw SetupError(fmt::format(
-            "{}: {} sets its requests step by step; {} applies to a single URL", flag, a.config,
-            flag));
+        throw SetupError(
+            fmt::format("{}: {} sets its requests step by step; {} applies to a single URL", flag,
+                        a.config, flag));
       }
     }
   }
@@ -199,7 +199,8 @@ int run(RunArgs args) {
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
   config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
   std::unique_ptr<TlsContext> tls;
-  bool any_tls = std::any_of(origin_urls.begin(), origin_urls.end(), [](const Url& u) { return u.tls(); });
+  bool any_tls =
+      std::any_of(origin_urls.begin(), origin_urls.end(), [](const Url& u) { return u.tls(); });
   if (any_tls) {
     TlsOptions o;
     o.insecure = a.insecure;
@@ -237,8 +238,9 @@ int run(RunArgs args) {
   }
   for (engine::OriginConfig& o : config.worker.origins) {
     std::vector<SocketAddress> dropped;
-    o.addresses = reachable(resolve(o.host, o.port),
-                            static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &dropped);
+    o.addresses =
+        reachable(resolve(o.host, o.port),
+                  static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &dropped);
     for (const SocketAddress& d : dropped) {
       std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
                    d.to_string().c_str(), o.host.c_str());

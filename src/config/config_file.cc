@@ -108,9 +108,9 @@ void read_load(Section s, LoadSection& l) {
   l.warmup = s.duration("warmup");
   l.think_time = s.str("think_time");
   if (const toml::node* n = s.get("executor")) {
-    static constexpr std::string_view kNames[] = {
-        "constant-vus",          "ramping-vus",       "constant-arrival-rate",
-        "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"};
+    static constexpr std::string_view kNames[] = {"constant-vus",          "ramping-vus",
+                                                  "constant-arrival-rate", "ramping-arrival-rate",
+                                                  "per-vu-iterations",     "shared-iterations"};
     std::string e = n->value_or(std::string());
     if (std::find(std::begin(kNames), std::end(kNames), e) == std::end(kNames)) {
       s.wrong_type("executor", *n,
@@ -119,7 +119,8 @@ void read_load(Section s, LoadSection& l) {
     }
     l.executor = e;
   }
-  for (const char* key : {"burst_rate", "burst_delay", "prometheus_pushgateway", "prometheus_port"}) {
+  for (const char* key :
+       {"burst_rate", "burst_delay", "prometheus_pushgateway", "prometheus_port"}) {
     s.not_yet(key, "remove it to run the rest");
   }
   s.finish();
@@ -198,8 +199,9 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     }
   }
   for (const char* section : {"checks", "thresholds", "websocket"}) {
-    top.not_yet(section, "this build runs [target], [load], [[stages]], [[scenarios]] (with "
-                         "steps), [defaults], [data] and [extraction]");
+    top.not_yet(section,
+                "this build runs [target], [load], [[stages]], [[scenarios]] (with "
+                "steps), [defaults], [data] and [extraction]");
   }
   top.finish();
   return cfg;

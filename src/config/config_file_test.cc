@@ -90,9 +90,9 @@ TEST(ConfigFile, WrongTypesAndBadStagesAreErrors) {
 TEST(ConfigFile, KaiokenFeaturesNotRunYetAreSaidPlainly) {
   EXPECT_NE(error_of("[target]\nproxy = \"http://p\"\n").find("not supported by LoadSpiker yet"),
             std::string::npos);
-  EXPECT_NE(error_of("[[scenarios]]\nname = \"a\"\nurl = \"http://h/\"\nweight = 0\n")
-                .find("weight = 0"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[[scenarios]]\nname = \"a\"\nurl = \"http://h/\"\nweight = 0\n").find("weight = 0"),
+      std::string::npos);
   EXPECT_NE(error_of("[[scenarios]]\nurl = \"http://h/\"\n").find("needs name and url"),
             std::string::npos);
 }

@@ -105,7 +105,8 @@ void load_data_table(plan::DataTable& t, const std::string& path, const std::str
       }
     }
   } else {
-    std::vector<std::vector<std::string>> rows = parse_csv(text, fmt::format("{} ({})", where, path));
+    std::vector<std::vector<std::string>> rows =
+        parse_csv(text, fmt::format("{} ({})", where, path));
     if (rows.size() < 2) {
       throw ConfigError(fmt::format(
           "{}: '{}' needs a header row of column names and at least one data row", where, path));

@@ -66,8 +66,8 @@ struct Defaults {
 bool is_var_name(std::string_view s) {
   if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
       return false;
     }
   }
@@ -350,9 +350,10 @@ class Compiler {
     st.method = r.method.value_or(r.has_body ? "POST" : "GET");
     for (char c : st.method) {
       if (!(std::isupper(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
-        throw ConfigError(fmt::format("{}: method '{}' of step '{}' is not an HTTP method; use "
-                                      "an upper-case name such as GET or POST",
-                                      r.where, st.method, r.name));
+        throw ConfigError(
+            fmt::format("{}: method '{}' of step '{}' is not an HTTP method; use "
+                        "an upper-case name such as GET or POST",
+                        r.where, st.method, r.name));
       }
     }
     if (!r.url) throw ConfigError(fmt::format("{}: step '{}' needs a url", r.where, r.name));
@@ -371,9 +372,8 @@ class Compiler {
     st.target = plan::Template::compile(target, r.where + " url", &scope_);
     Pairs headers = d_.headers;
     auto set_header = [&](const std::string& name, const std::string& value) {
-      std::erase_if(headers, [&](const auto& h) {
-        return strcasecmp(h.first.c_str(), name.c_str()) == 0;
-      });
+      std::erase_if(headers,
+                    [&](const auto& h) { return strcasecmp(h.first.c_str(), name.c_str()) == 0; });
       headers.emplace_back(name, value);
     };
     if (auth->header_name) set_header(*auth->header_name, *auth->header_value);
@@ -394,9 +394,8 @@ class Compiler {
     }
     for (size_t i = 0; i < r.extracts.size(); ++i) {
       int slot = var_slot(r.extracts[i].first);
-      st.extracts.push_back(plan::Extractor::compile(r.extracts[i].second,
-                                                     static_cast<uint16_t>(slot),
-                                                     r.extract_where[i]));
+      st.extracts.push_back(plan::Extractor::compile(
+          r.extracts[i].second, static_cast<uint16_t>(slot), r.extract_where[i]));
     }
     st.checks = r.checks;
     st.once = r.once;
@@ -565,18 +564,21 @@ void read_data(Section& top, plan::Journey& j, const std::string& path) {
     std::string title = fmt::format("[data.{}]", name.str());
     if (!v.is_table()) top.wrong_type(title, v, "a table with file = \"users.csv\"");
     if (!is_var_name(name.str())) {
-      throw ConfigError(fmt::format("{}: {}: use a lower-case name (letters, digits, _)",
-                                    top.where(v), title));
+      throw ConfigError(
+          fmt::format("{}: {}: use a lower-case name (letters, digits, _)", top.where(v), title));
     }
     Section s(*v.as_table(), title, path);
     plan::DataTable table;
     table.name = std::string(name.str());
     std::optional<std::string> file = s.str("file");
-    if (!file) throw ConfigError(fmt::format("{}: {} needs file = \"rows.csv\"", top.where(v), title));
+    if (!file)
+      throw ConfigError(fmt::format("{}: {} needs file = \"rows.csv\"", top.where(v), title));
     std::string strategy = s.str("strategy").value_or("sequential");
     static const std::pair<const char*, plan::Strategy> kStrategies[] = {
-        {"sequential", plan::Strategy::kSequential}, {"circular", plan::Strategy::kCircular},
-        {"random", plan::Strategy::kRandom},         {"unique", plan::Strategy::kUnique},
+        {"sequential", plan::Strategy::kSequential},
+        {"circular", plan::Strategy::kCircular},
+        {"random", plan::Strategy::kRandom},
+        {"unique", plan::Strategy::kUnique},
         {"per-vu", plan::Strategy::kPerVu}};
     bool found = false;
     for (const auto& [k, st] : kStrategies) {
@@ -676,9 +678,11 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
         st.where = r.where;
         st.name = r.name;
         read_request(s, st, path);
-        if (!st.url) throw ConfigError(fmt::format("{}: [[scenarios]] '{}' needs a url (or "
-                                                   "[[scenarios.steps]])",
-                                                   r.where, r.name));
+        if (!st.url)
+          throw ConfigError(
+              fmt::format("{}: [[scenarios]] '{}' needs a url (or "
+                          "[[scenarios.steps]])",
+                          r.where, r.name));
         r.tags = st.tags;
         r.steps.push_back(std::move(st));
       }
@@ -714,9 +718,8 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
     const toml::table* t = ex->as_table();
     if (t == nullptr) top.wrong_type("extraction", *ex, "a table [extraction] var = \"$.path\"");
     if (!have_target) {
-      throw ConfigError(
-          fmt::format("{}: [extraction] applies to the [target] request; set [target] url",
-                      top.where(*ex)));
+      throw ConfigError(fmt::format(
+          "{}: [extraction] applies to the [target] request; set [target] url", top.where(*ex)));
     }
     for (auto&& [k, v] : *t) {
       if (!v.is_string()) top.wrong_type(fmt::format("extraction.{}", k.str()), v, "a string");
@@ -766,9 +769,10 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
   uint16_t next_id = 0;
   auto new_id = [&](const std::string& where) {
     if (next_id >= plan::kMaxSteps) {
-      throw ConfigError(fmt::format("{}: more than {} steps in all scenarios (Kaioken "
-                                    "dependencies count once per scenario that needs them)",
-                                    where, plan::kMaxSteps));
+      throw ConfigError(
+          fmt::format("{}: more than {} steps in all scenarios (Kaioken "
+                      "dependencies count once per scenario that needs them)",
+                      where, plan::kMaxSteps));
     }
     return next_id++;
   };
@@ -802,9 +806,10 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
           size_t k = 0;
           while (k < r.steps.size() && r.steps[k].name != name) ++k;
           if (k == r.steps.size()) {
-            throw ConfigError(fmt::format("{}: step '{}' depends_on '{}', which is not a step of "
-                                          "scenario '{}'",
-                                          st.where, st.name, name, r.name));
+            throw ConfigError(
+                fmt::format("{}: step '{}' depends_on '{}', which is not a step of "
+                            "scenario '{}'",
+                            st.where, st.name, name, r.name));
           }
           add(k);
         }
@@ -820,9 +825,9 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
             }
           }
           if (found < 0) {
-            throw ConfigError(fmt::format(
-                "{}: step '{}' uses ${{{}}}, which no step of scenario '{}' extracts", st.where,
-                st.name, scope.variables[v], r.name));
+            throw ConfigError(
+                fmt::format("{}: step '{}' uses ${{{}}}, which no step of scenario '{}' extracts",
+                            st.where, st.name, scope.variables[v], r.name));
           }
           add(static_cast<size_t>(found));
         }
@@ -843,9 +848,10 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
           size_t k = 0;
           while (k < raw.size() && raw[k].name != name) ++k;
           if (k == raw.size() || !raw[k].kaioken) {
-            throw ConfigError(fmt::format("{}: scenario '{}' depends_on '{}', which is not a "
-                                          "single-request scenario of this file",
-                                          st.where, st.name, name));
+            throw ConfigError(
+                fmt::format("{}: scenario '{}' depends_on '{}', which is not a "
+                            "single-request scenario of this file",
+                            st.where, st.name, name));
           }
           need.push_back(k);
         }
@@ -854,8 +860,8 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
           if (!(probe.vars_used >> v & 1)) continue;
           if (extracts_var(st, scope.variables[v])) continue;
           size_t k = 0;
-          while (k < raw.size() && !(raw[k].kaioken && extracts_var(raw[k].steps[0],
-                                                                    scope.variables[v]))) {
+          while (k < raw.size() &&
+                 !(raw[k].kaioken && extracts_var(raw[k].steps[0], scope.variables[v]))) {
             ++k;
           }
           if (k == raw.size()) {
@@ -894,8 +900,8 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
                        st.depends_on.end();
           bool feeds = false;
           for (size_t v = 0; v < scope.variables.size(); ++v) {
-            feeds |= (sc.steps[m].vars_used >> v & 1) && extracts_var(other.steps[0],
-                                                                     scope.variables[v]);
+            feeds |= (sc.steps[m].vars_used >> v & 1) &&
+                     extracts_var(other.steps[0], scope.variables[v]);
           }
           if (named || (feeds && k != m)) add(k);
         }
@@ -910,8 +916,7 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
   }
   if (j->scenarios.empty()) {
     throw ConfigError(fmt::format(
-        "{}: every scenario has weight = 0, so none runs; give the ones to run a weight",
-        path));
+        "{}: every scenario has weight = 0, so none runs; give the ones to run a weight", path));
   }
   for (size_t si = 0; si < raw.size(); ++si) {
     if (raw[si].weight != 0 || raw[si].name == "target") continue;

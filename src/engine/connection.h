@@ -93,9 +93,9 @@ struct Connection {
   uint64_t tls_written = 0;
   http1::ResponseParser parser;
   std::unique_ptr<std::string> rendered;  // the current send, for dynamic requests only
-  Connection* vu = nullptr;                // journeys: the VU this lane works for
-  std::unique_ptr<VuJourney> journey;      // journeys: on the VU's own connection
-  std::unique_ptr<LaneScratch> scratch;    // journeys
+  Connection* vu = nullptr;               // journeys: the VU this lane works for
+  std::unique_ptr<VuJourney> journey;     // journeys: on the VU's own connection
+  std::unique_ptr<LaneScratch> scratch;   // journeys
 };
 
 }  // namespace spiker::engine

@@ -35,7 +35,8 @@ std::string_view trim(std::string_view s) {
 int64_t parse_http_date(std::string_view text) {
   std::string s(text);
   tm t{};
-  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S", "%a, %d-%b-%Y %H:%M:%S", "%A, %d-%b-%y %H:%M:%S"}) {
+  for (const char* fmt :
+       {"%a, %d %b %Y %H:%M:%S", "%a, %d-%b-%Y %H:%M:%S", "%A, %d-%b-%y %H:%M:%S"}) {
     t = {};
     if (strptime(s.c_str(), fmt, &t) != nullptr) return static_cast<int64_t>(timegm(&t)) * 1000;
   }
@@ -194,7 +195,8 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   Connection* best = nullptr;
   auto consider = [&](Connection& l) {
     if (l.state != ConnState::kStepIdle) return;
-    if (best == nullptr || (l.fd >= 0 && l.origin == origin && !(best->fd >= 0 && best->origin == origin))) {
+    if (best == nullptr ||
+        (l.fd >= 0 && l.origin == origin && !(best->fd >= 0 && best->origin == origin))) {
       best = &l;
     }
   };
@@ -314,8 +316,7 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
   r.latency_us = latency_us;
   bool parsed = true;
   if (lane.scratch->capturing) {
-    parsed = plan::parse_captured(lane.scratch->capture, st.method == "HEAD", &r,
-                                  &body_buf_);
+    parsed = plan::parse_captured(lane.scratch->capture, st.method == "HEAD", &r, &body_buf_);
     r.status = status;
     if (parsed && journey_->cookie_jar) store_cookies(j, r, origin_of(lane));
     if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
@@ -365,7 +366,8 @@ bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) 
     bool found = false;
     for (size_t i = 0; i < config_.origins.size() && !found; ++i) {
       const OriginConfig& o = config_.origins[i];
-      bool default_port = (o.scheme == "http" && o.port == 80) || (o.scheme == "https" && o.port == 443);
+      bool default_port =
+          (o.scheme == "http" && o.port == 80) || (o.scheme == "https" && o.port == 443);
       if (scheme == o.scheme &&
           (iequals(authority, o.host_header) || (default_port && iequals(authority, o.host)))) {
         origin = static_cast<uint8_t>(i);
@@ -380,7 +382,8 @@ bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) 
     target = std::string(location);
   } else {
     // Relative to the current path's directory.
-    std::string current = lane.rendered ? lane.rendered->substr(0, lane.rendered->find(" HTTP/1.1")) : "";
+    std::string current =
+        lane.rendered ? lane.rendered->substr(0, lane.rendered->find(" HTTP/1.1")) : "";
     current = current.substr(current.find(' ') + 1);
     current = current.substr(0, current.find('?'));
     target = current.substr(0, current.rfind('/') + 1) + std::string(location);
@@ -390,7 +393,8 @@ bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) 
   ++lane.redirects;
   const plan::Step& st = journey_->scenarios[lane.vu->journey->scenario].steps[lane.step];
   lane.scratch->redirect_target = target;
-  lane.scratch->redirect_get = status == 303 || ((status == 301 || status == 302) && st.method == "POST");
+  lane.scratch->redirect_get =
+      status == 303 || ((status == 301 || status == 302) && st.method == "POST");
   lane.batch = 1;
   start_request(lane);
   return true;
@@ -478,7 +482,8 @@ void Worker::store_cookies(VuJourney& j, const plan::CapturedResponse& r, const 
     bool remove = false;
     for (size_t at = rest.find(';'); at != std::string_view::npos;) {
       size_t next = rest.find(';', at + 1);
-      std::string_view attr = trim(rest.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));
+      std::string_view attr =
+          trim(rest.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));
       at = next;
       size_t aeq = attr.find('=');
       std::string_view key = trim(attr.substr(0, aeq));

@@ -54,7 +54,8 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
   if (config_.journey) {
     journey_ = config_.journey.get();
     uint32_t w = 0;
-    for (const plan::Scenario& sc : journey_->scenarios) scenario_weight_upto_.push_back(w += sc.weight);
+    for (const plan::Scenario& sc : journey_->scenarios)
+      scenario_weight_upto_.push_back(w += sc.weight);
     extract_scratch_ = std::make_unique<plan::ExtractScratch>();
     config_.pipeline = 1;
   }
@@ -95,8 +96,9 @@ void Worker::loop() {
   int64_t next_scan = mono_now_ns() + scan_every;
   while (!abort_.load(std::memory_order_relaxed)) {
     int64_t now = mono_now_ns();
-    if (!stopping_ && (now >= end_ns_ || stop_.load(std::memory_order_relaxed) ||
-                       (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed)))) {
+    if (!stopping_ &&
+        (now >= end_ns_ || stop_.load(std::memory_order_relaxed) ||
+         (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed)))) {
       begin_stop();
     }
     if (!stopping_) {

@@ -51,7 +51,7 @@ struct JourneyShared {
 };
 
 struct WorkerConfig {
-  std::vector<OriginConfig> origins;  // [0] for `requests`; journeys name theirs per step
+  std::vector<OriginConfig> origins;     // [0] for `requests`; journeys name theirs per step
   std::vector<RequestVariant> requests;  // at least one, at most kMaxVariants (not journeys)
   std::shared_ptr<const plan::Journey> journey;  // set: VUs run its scenarios instead
   std::shared_ptr<JourneyShared> shared;         // with `journey`

@@ -14,7 +14,8 @@ namespace spiker::plan {
 
 class Regex {
  public:
-  explicit Regex(std::string_view pattern) : re_(re2::StringPiece(pattern.data(), pattern.size())) {}
+  explicit Regex(std::string_view pattern)
+      : re_(re2::StringPiece(pattern.data(), pattern.size())) {}
   const re2::RE2& re() const { return re_; }
 
  private:
@@ -45,16 +46,16 @@ bool parse_i64(std::string_view s, int64_t* out) {
 std::shared_ptr<const Regex> compile_regex(std::string_view pattern, std::string_view where) {
   auto r = std::make_shared<const Regex>(pattern);
   if (!r->re().ok()) {
-    throw SetupError(
-        fmt::format("{}: bad regular expression '{}': {} (RE2 syntax)", where, pattern,
-                    r->re().error()));
+    throw SetupError(fmt::format("{}: bad regular expression '{}': {} (RE2 syntax)", where, pattern,
+                                 r->re().error()));
   }
   return r;
 }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -177,8 +178,7 @@ Extractor Extractor::compile(std::string_view text, uint16_t var, std::string_vi
     x.regex = compile_regex(pattern, where);
     if (group < 0 || group > x.regex->re().NumberOfCapturingGroups()) {
       throw SetupError(fmt::format("{}: regex '{}' has {} capture groups; group {} does not exist",
-                                   where, pattern, x.regex->re().NumberOfCapturingGroups(),
-                                   group));
+                                   where, pattern, x.regex->re().NumberOfCapturingGroups(), group));
     }
     x.group = static_cast<int>(group);
   } else if (text == "body") {
@@ -186,10 +186,10 @@ Extractor Extractor::compile(std::string_view text, uint16_t var, std::string_vi
   } else if (text == "status") {
     x.kind = Kind::kStatus;
   } else {
-    throw SetupError(fmt::format(
-        "{}: cannot extract '{}'; use json:$.path, header:Name, cookie:name, "
-        "regex:PATTERN:GROUP, body or status",
-        where, text));
+    throw SetupError(
+        fmt::format("{}: cannot extract '{}'; use json:$.path, header:Name, cookie:name, "
+                    "regex:PATTERN:GROUP, body or status",
+                    where, text));
   }
   if ((x.kind == Kind::kHeader || x.kind == Kind::kCookie) && x.arg.empty()) {
     throw SetupError(fmt::format("{}: '{}' names no header or cookie", where, text));

@@ -16,7 +16,7 @@ namespace spiker::plan {
 struct CapturedResponse {
   int status = 0;
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // in order received
-  std::string_view body;  // de-chunked
+  std::string_view body;                                               // de-chunked
   int64_t latency_us = 0;
   std::string_view header(std::string_view name) const;  // first, case-insensitive; "" if none
 };
@@ -62,14 +62,27 @@ struct Extractor {
   static Extractor compile(std::string_view text, uint16_t var, std::string_view where);
   // The value, or false when the response does not hold it.
   bool extract(const CapturedResponse& r, ExtractScratch& scratch, std::string* out) const;
-  bool needs_body() const { return kind == Kind::kJson || kind == Kind::kRegex || kind == Kind::kBody; }
+  bool needs_body() const {
+    return kind == Kind::kJson || kind == Kind::kRegex || kind == Kind::kBody;
+  }
   bool needs_headers() const { return kind == Kind::kHeader || kind == Kind::kCookie; }
 };
 
 struct Check {
   enum class Kind : uint8_t {
-    kStatusEq, kStatusLt, kStatusGt, kStatusLe, kStatusGe, kStatusNe, kStatusIn, kStatusRegex,
-    kBodyContains, kBodyNotContains, kBodyMatches, kHeaderContains, kLatencyBelow,
+    kStatusEq,
+    kStatusLt,
+    kStatusGt,
+    kStatusLe,
+    kStatusGe,
+    kStatusNe,
+    kStatusIn,
+    kStatusRegex,
+    kBodyContains,
+    kBodyNotContains,
+    kBodyMatches,
+    kHeaderContains,
+    kLatencyBelow,
   };
   std::string name;  // as written when not given
   Kind kind = Kind::kStatusEq;

@@ -35,9 +35,10 @@ void order_steps(Scenario& sc, std::string_view where) {
       auto from = std::find(path.begin(), path.end(), i);
       for (auto it = from; it != path.end(); ++it) cycle += sc.steps[*it].name + " -> ";
       cycle += sc.steps[i].name;
-      throw SetupError(fmt::format("{}: scenario '{}' has a dependency cycle: {}; remove one of "
-                                   "these depends_on (or the variable use that implies it)",
-                                   where, sc.name, cycle));
+      throw SetupError(
+          fmt::format("{}: scenario '{}' has a dependency cycle: {}; remove one of "
+                      "these depends_on (or the variable use that implies it)",
+                      where, sc.name, cycle));
     }
     mark[i] = 1;
     path.push_back(i);
@@ -54,7 +55,8 @@ void order_steps(Scenario& sc, std::string_view where) {
   for (size_t k = 0; k < n; ++k) {
     Step s = std::move(sc.steps[order[k]]);
     for (uint16_t& d : s.deps) d = new_index[d];
-    if (s.cond.kind == Condition::Kind::kStepPassed || s.cond.kind == Condition::Kind::kStepFailed) {
+    if (s.cond.kind == Condition::Kind::kStepPassed ||
+        s.cond.kind == Condition::Kind::kStepFailed) {
       s.cond.index = new_index[s.cond.index];
     }
     sorted.push_back(std::move(s));
@@ -77,8 +79,8 @@ std::string graph(const Journey& j, std::string_view format) {
     out += dot ? fmt::format("  subgraph cluster_{} {{\n    label=\"{}\";\n", si, quote(title))
                : fmt::format("  subgraph sc{}[\"{}\"]\n", si, quote(title));
     for (const Step& s : sc.steps) {
-      std::string label = fmt::format("{}: {} {}{}", s.name, s.method, s.url_text,
-                                      s.once ? " (once per VU)" : "");
+      std::string label =
+          fmt::format("{}: {} {}{}", s.name, s.method, s.url_text, s.once ? " (once per VU)" : "");
       out += dot ? fmt::format("    {} [label=\"{}\", shape=box];\n", id(s), quote(label))
                  : fmt::format("    {}[\"{}\"]\n", id(s), quote(label));
     }

@@ -42,9 +42,9 @@ struct Step {
   std::vector<Check> checks;
   std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
   Condition cond;
-  bool once = false;  // runs once per VU (a login): later iterations skip it once it passed
-  uint16_t once_key = 0;  // steps with the same key are one login (shared across scenarios)
-  ThinkTime think;          // pause after the step, before its dependants start
+  bool once = false;       // runs once per VU (a login): later iterations skip it once it passed
+  uint16_t once_key = 0;   // steps with the same key are one login (shared across scenarios)
+  ThinkTime think;         // pause after the step, before its dependants start
   int64_t timeout_ns = 0;  // 0: the run's timeout
   bool capture_headers = false;
   bool capture_body = false;
@@ -55,7 +55,7 @@ struct Step {
 struct Scenario {
   std::string name;
   uint32_t weight = 1;
-  std::vector<Step> steps;  // in an order where every step comes after its dependencies
+  std::vector<Step> steps;   // in an order where every step comes after its dependencies
   uint64_t tables_used = 0;  // bit per data table its templates read, row picked per iteration
   uint64_t tables_once = 0;  // bit per data table only once-per-VU steps read: picked once
 };

@@ -26,7 +26,7 @@ TEST(Journey, OrdersDependenciesFirstAndKeepsFileOrderOtherwise) {
   std::string names;
   for (const Step& s : sc.steps) names += s.name;
   EXPECT_EQ(names, "cabd");
-  EXPECT_EQ(sc.steps[1].deps, std::vector<uint16_t>{0});     // a -> c
+  EXPECT_EQ(sc.steps[1].deps, std::vector<uint16_t>{0});       // a -> c
   EXPECT_EQ(sc.steps[3].deps, (std::vector<uint16_t>{1, 2}));  // d -> a, b
 }
 

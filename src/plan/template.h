@@ -66,6 +66,7 @@ class Template {
     Builtin builtin = Builtin::kRequestId;
     int64_t a = 0, b = 0;  // RANDOM_INT bounds, RANDOM_STRING length; slot; table, column
   };
+
  private:
   std::vector<Segment> segments_;
   uint64_t vars_used_ = 0;

@@ -74,16 +74,15 @@ std::string format_summary(const RunReport& r, bool color) {
     out += fmt::format(
         "  Iterations    {}  failed {}  steps skipped {}  checks {} passed {} failed{}{}\n",
         format_count(t.iterations), format_count(t.iterations_failed),
-        format_count(t.steps_skipped), format_count(t.checks_passed),
-        format_count(t.checks_failed),
+        format_count(t.steps_skipped), format_count(t.checks_passed), format_count(t.checks_failed),
         t.extract_failures > 0
             ? fmt::format("  extraction failures {}", format_count(t.extract_failures))
             : "",
         t.data_exhausted > 0 ? "  (data ran out)" : "");
     for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
       const ScenarioInfo& st = r.info.scenarios[i];
-      out += fmt::format("    {:<28} {:>6} {:<28} {:>9} requests  {} failed\n", st.name,
-                         st.method, st.url.size() > 28 ? st.url.substr(0, 27) + "…" : st.url,
+      out += fmt::format("    {:<28} {:>6} {:<28} {:>9} requests  {} failed\n", st.name, st.method,
+                         st.url.size() > 28 ? st.url.substr(0, 27) + "…" : st.url,
                          format_count(t.scenario_requests[i]), format_count(t.step_failures[i]));
     }
   } else if (!r.info.scenarios.empty()) {
