@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/http1/cookie_jar.h"
 #include "protocols/http1/response_parser.h"
 
 struct ssl_st;
@@ -36,13 +37,6 @@ struct Connection;
 
 // A journey VU's state: its variables, cookies, data rows and this iteration's step states.
 // Lives on the VU's own connection; extra lanes carry concurrent steps.
-struct Cookie {
-  std::string name, value, domain, path;
-  int64_t expires_unix_ms = 0;  // 0: a session cookie
-  bool secure = false;
-  bool host_only = true;
-};
-
 struct VuJourney {
   enum Step : uint8_t { kWaiting, kRunning, kPassed, kFailed, kSkipped, kNotRun };
   uint8_t scenario = 0;
@@ -55,7 +49,7 @@ struct VuJourney {
   std::vector<std::string> vars;
   std::vector<uint8_t> state;  // per step of the scenario
   std::vector<uint32_t> rows;  // per data table: this iteration's row
-  std::vector<Cookie> cookies;
+  std::vector<http1::Cookie> cookies;
   std::vector<std::unique_ptr<Connection>> lanes;  // connections for concurrent steps
 };
 

@@ -15,45 +15,8 @@
 namespace spiker::engine {
 namespace {
 
-int64_t unix_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
-// "Wed, 21 Oct 2026 07:28:00 GMT" (and the other forms strptime reads) to Unix ms; 0 if not.
-int64_t parse_http_date(std::string_view text) {
-  std::string s(text);
-  tm t{};
-  for (const char* fmt :
-       {"%a, %d %b %Y %H:%M:%S", "%a, %d-%b-%Y %H:%M:%S", "%A, %d-%b-%y %H:%M:%S"}) {
-    t = {};
-    if (strptime(s.c_str(), fmt, &t) != nullptr) return static_cast<int64_t>(timegm(&t)) * 1000;
-  }
-  return 0;
-}
-
-bool domain_matches(std::string_view host, const Cookie& c) {
-  if (c.host_only) return iequals(host, c.domain);
-  if (iequals(host, c.domain)) return true;
-  return host.size() > c.domain.size() && host[host.size() - c.domain.size() - 1] == '.' &&
-         iequals(host.substr(host.size() - c.domain.size()), c.domain);
-}
-
-bool path_matches(std::string_view request_path, std::string_view cookie_path) {
-  if (!request_path.starts_with(cookie_path)) return false;
-  return request_path.size() == cookie_path.size() || cookie_path.ends_with("/") ||
-         request_path[cookie_path.size()] == '/' || request_path[cookie_path.size()] == '?';
 }
 
 }  // namespace
@@ -192,17 +155,23 @@ void Worker::advance(Connection& vu) noexcept {
 
 Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   VuJourney& j = *vu.journey;
+  // An idle lane connected to this host, else one with no socket, else a new lane (a VU keeps
+  // a connection per host it talks to, as browsers do), up to a bound; past it, one is reused.
+  auto rank = [&](const Connection& l) {
+    if (l.state != ConnState::kStepIdle) return 0;
+    if (l.fd >= 0 && l.origin == origin) return 3;
+    return l.fd < 0 ? 2 : 1;
+  };
   Connection* best = nullptr;
+  int best_rank = 0;
   auto consider = [&](Connection& l) {
-    if (l.state != ConnState::kStepIdle) return;
-    if (best == nullptr ||
-        (l.fd >= 0 && l.origin == origin && !(best->fd >= 0 && best->origin == origin))) {
-      best = &l;
-    }
+    int r = rank(l);
+    if (r > best_rank) best = &l, best_rank = r;
   };
   consider(vu);
   for (auto& l : j.lanes) consider(*l);
-  if (best != nullptr) return *best;
+  size_t bound = config_.origins.size() + 8;
+  if (best != nullptr && (best_rank >= 2 || j.lanes.size() + 1 >= bound)) return *best;
   auto lane = std::make_unique<Connection>();
   lane->vu = &vu;
   lane->state = ConnState::kStepIdle;
@@ -272,7 +241,9 @@ void Worker::render_step(Connection& lane) {
     value.render(out, ctx);
     out += "\r\n";
   }
-  if (journey_->cookie_jar) add_cookie_header(j, o, path, out);
+  if (journey_->cookie_jar) {
+    http1::add_cookie_header(j.cookies, o.host, o.tls != nullptr, path, out);
+  }
   if (!config_.keep_alive) out += "Connection: close\r\n";
   if (with_body) {
     body_buf_.clear();
@@ -318,7 +289,12 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
   if (lane.scratch->capturing) {
     parsed = plan::parse_captured(lane.scratch->capture, st.method == "HEAD", &r, &body_buf_);
     r.status = status;
-    if (parsed && journey_->cookie_jar) store_cookies(j, r, origin_of(lane));
+    if (parsed && journey_->cookie_jar) {
+      for (const auto& [name, value] : r.headers) {
+        if (iequals(name, "set-cookie"))
+          http1::store_cookie(j.cookies, value, origin_of(lane).host);
+      }
+    }
     if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
   }
   bool ok = st.checks.empty() ? status < 400 : true;
@@ -464,86 +440,6 @@ void Worker::stop_journey(Connection& vu) noexcept {
     --in_request_;
     deactivate(vu);
   }
-}
-
-void Worker::store_cookies(VuJourney& j, const plan::CapturedResponse& r, const OriginConfig& o) {
-  int64_t now = 0;
-  for (const auto& [name, value] : r.headers) {
-    if (!iequals(name, "set-cookie")) continue;
-    std::string_view rest = value;
-    std::string_view pair = rest.substr(0, rest.find(';'));
-    size_t eq = pair.find('=');
-    if (eq == std::string_view::npos || trim(pair.substr(0, eq)).empty()) continue;
-    Cookie c;
-    c.name = std::string(trim(pair.substr(0, eq)));
-    c.value = std::string(trim(pair.substr(eq + 1)));
-    c.domain = o.host;
-    c.path.assign(1, '/');  // (= "/" trips GCC 12's -Wrestrict false positive)
-    bool remove = false;
-    for (size_t at = rest.find(';'); at != std::string_view::npos;) {
-      size_t next = rest.find(';', at + 1);
-      std::string_view attr =
-          trim(rest.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));
-      at = next;
-      size_t aeq = attr.find('=');
-      std::string_view key = trim(attr.substr(0, aeq));
-      std::string_view val = aeq == std::string_view::npos ? "" : trim(attr.substr(aeq + 1));
-      if (iequals(key, "path") && val.starts_with("/")) {
-        c.path = std::string(val);
-      } else if (iequals(key, "domain") && !val.empty()) {
-        if (val.starts_with(".")) val.remove_prefix(1);
-        Cookie probe;
-        probe.domain = std::string(val);
-        probe.host_only = false;
-        if (!domain_matches(o.host, probe)) {
-          remove = true;  // a domain this host may not set: ignored, as browsers do
-          break;
-        }
-        c.domain = probe.domain;
-        c.host_only = false;
-      } else if (iequals(key, "max-age")) {
-        if (now == 0) now = unix_ms();
-        long long secs = std::atoll(std::string(val).c_str());
-        if (secs <= 0) {
-          remove = true;
-        } else {
-          c.expires_unix_ms = now + secs * 1000;
-        }
-      } else if (iequals(key, "expires") && c.expires_unix_ms == 0) {
-        int64_t t = parse_http_date(val);
-        if (now == 0) now = unix_ms();
-        if (t != 0 && t <= now) remove = true;
-        if (t != 0) c.expires_unix_ms = t;
-      } else if (iequals(key, "secure")) {
-        c.secure = true;
-      }
-    }
-    std::erase_if(j.cookies, [&](const Cookie& x) {
-      return x.name == c.name && iequals(x.domain, c.domain) && x.path == c.path;
-    });
-    if (!remove) j.cookies.push_back(std::move(c));
-  }
-}
-
-void Worker::add_cookie_header(const VuJourney& j, const OriginConfig& o, std::string_view path,
-                               std::string& out) const {
-  if (j.cookies.empty()) return;
-  int64_t now = 0;
-  bool first = true;
-  for (const Cookie& c : j.cookies) {
-    if (c.secure && o.tls == nullptr) continue;
-    if (!domain_matches(o.host, c) || !path_matches(path, c.path)) continue;
-    if (c.expires_unix_ms != 0) {
-      if (now == 0) now = unix_ms();
-      if (c.expires_unix_ms <= now) continue;
-    }
-    out += first ? "Cookie: " : "; ";
-    out += c.name;
-    out += '=';
-    out += c.value;
-    first = false;
-  }
-  if (!first) out += "\r\n";
 }
 
 }  // namespace spiker::engine

@@ -112,9 +112,6 @@ class Worker {
   void complete_step(Connection& lane, bool ok) noexcept;
   void finish_journey(Connection& vu) noexcept;
   void stop_journey(Connection& vu) noexcept;
-  void store_cookies(VuJourney& j, const plan::CapturedResponse& r, const OriginConfig& o);
-  void add_cookie_header(const VuJourney& j, const OriginConfig& o, std::string_view path,
-                         std::string& out) const;
   uint64_t vu_number(const Connection& vu) const noexcept;
   const OriginConfig& origin_of(const Connection& c) const { return config_.origins[c.origin]; }
 

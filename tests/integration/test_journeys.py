@@ -8,7 +8,7 @@ import time
 import unittest
 from collections import Counter
 
-from helpers import LOADSPIKER, Nginx, TargetTestCase, run_cli
+from helpers import LOADSPIKER, Nginx, Target, TargetTestCase, run_cli
 
 
 def write(text, name="test.toml", folder=None):
@@ -233,6 +233,30 @@ class Journeys(TargetTestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(doc["status_codes"], {"200": 8})  # two logins, six /me
         self.assertEqual(doc["journeys"]["checks_passed"], 6)
+
+    def test_one_journey_spans_two_hosts(self):
+        other = Target()
+        try:
+            path = write(self.base() + f"""
+                [[scenarios]]
+                name = "two"
+                  [[scenarios.steps]]
+                  name = "login"
+                  method = "POST"
+                  url = "/login"
+                  extract = {{ token = "json:$.token" }}
+                  [[scenarios.steps]]
+                  name = "elsewhere"
+                  url = "{other.url('/echo')}?t=${{token}}"
+                  checks = ['body contains "t=ls_"']
+                """)
+            rc, doc, err = run_cli(path, "-c", "2", "--iterations", "10")
+        finally:
+            other.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(steps_of(doc)["two/elsewhere"]["requests"], 10)
+        self.assertEqual(doc["journeys"]["checks_passed"], 10)
+        self.assertEqual(doc["connections"]["opened"], 4)  # a connection per VU per host
 
     def test_validate_prints_the_dag_and_graph_draws_it(self):
         path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dag-fanout.toml")
