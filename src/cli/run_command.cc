@@ -91,6 +91,74 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
   }
 }
 
+// Scenarios with their own executor run beside the others (k6 `scenarios`): each becomes a
+// load group with its own plan; the rest share the main plan by weight. Returns their lines for
+// the plan summary.
+std::string split_scenario_loads(const plan::Journey& j, const load::LoadSpec& main_spec,
+                                 engine::RunConfig& config, std::vector<load::LoadSpec>* specs,
+                                 std::vector<report::RunInfo::ScenarioLoad>* loads) {
+  bool any = std::any_of(j.scenarios.begin(), j.scenarios.end(),
+                         [](const plan::Scenario& sc) { return sc.load.has_value(); });
+  if (!any) return "";
+  std::string text;
+  auto subset = [&](auto keep) {  // keep(index in j.scenarios)
+    auto part = std::make_shared<plan::Journey>(j);
+    part->scenarios.clear();
+    for (size_t i = 0; i < j.scenarios.size(); ++i) {
+      if (keep(i)) part->scenarios.push_back(j.scenarios[i]);
+    }
+    return part;
+  };
+  auto shared_part = subset([&](size_t i) { return !j.scenarios[i].load; });
+  if (!shared_part->scenarios.empty()) {
+    engine::LoadGroup g{config.worker, config.plan};
+    g.worker.journey = shared_part;
+    config.groups.push_back(std::move(g));
+    specs->push_back(main_spec);
+  }
+  for (const plan::Scenario& sc : j.scenarios) {
+    if (!sc.load) continue;
+    const plan::ScenarioLoad& l = *sc.load;
+    load::LoadSpec spec;
+    spec.concurrency = l.vus.value_or(1);
+    if (l.duration) spec.duration_ns = positive_ns(*l.duration, "duration");
+    if (l.executor == "per-vu-iterations") {
+      spec.per_vu_iterations = l.iterations.value_or(0);
+    } else {
+      spec.iterations = l.iterations.value_or(0);
+    }
+    spec.arrival_rate = l.arrival_rate.value_or(0);
+    spec.max_vus = l.max_vus.value_or(100);
+    spec.stages = l.stages;
+    spec.latency_correction = main_spec.latency_correction;
+    spec.segment = main_spec.segment;
+    spec.segment_sequence = main_spec.segment_sequence;
+    load::LoadPlan p;
+    try {
+      p = load::build_plan(spec);
+    } catch (const SetupError& e) {
+      throw config::ConfigError(fmt::format("{}: scenario '{}': {}", l.where, sc.name, e.what()));
+    }
+    if (p.executor != l.executor) {
+      throw config::ConfigError(fmt::format(
+          "{}: scenario '{}' has executor = \"{}\", but its keys describe {}; constant-vus "
+          "takes vus + duration, ramping-vus [[scenarios.stages]] with target, "
+          "constant-arrival-rate arrival_rate + duration, ramping-arrival-rate "
+          "[[scenarios.stages]] with target_rate, per-vu-iterations vus + iterations, "
+          "shared-iterations iterations",
+          l.where, sc.name, l.executor, p.executor));
+    }
+    text += fmt::format("  load    {}: {}\n", sc.name, describe(p, spec));
+    loads->push_back({sc.name, p.executor, describe(p, spec)});
+    engine::LoadGroup g{config.worker, p};
+    size_t index = static_cast<size_t>(&sc - j.scenarios.data());
+    g.worker.journey = subset([&](size_t i) { return i == index; });
+    config.groups.push_back(std::move(g));
+    specs->push_back(spec);
+  }
+  return text;
+}
+
 int run(RunArgs args) {
   RunArgs a = with_config_file(std::move(args));
   if (!a.scenarios.empty()) a.url = a.scenarios.front().url;
@@ -219,6 +287,13 @@ int run(RunArgs args) {
                        ? a.threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   config.plan = plan;
+  std::string groups_text;
+  std::vector<load::LoadSpec> group_specs;
+  std::vector<report::RunInfo::ScenarioLoad> scenario_loads;
+  if (a.journey) {
+    groups_text =
+        split_scenario_loads(*a.journey, load_spec, config, &group_specs, &scenario_loads);
+  }
 
   if (a.dry_run) {  // everything is checked; nothing is sent
     std::printf("ok: %s is valid\n", a.config.empty() ? "the command line" : a.config.c_str());
@@ -229,7 +304,10 @@ int run(RunArgs args) {
                   url.to_string().c_str(), spec.headers.size(), spec.body.size(),
                   config.worker.requests[0].dynamic ? ", rendered per request" : "");
     }
-    std::printf("  load    %s\n", describe(plan, load_spec).c_str());
+    if (config.groups.empty() || config.groups.front().plan.executor == plan.executor) {
+      std::printf("  load    %s\n", describe(plan, load_spec).c_str());
+    }
+    std::fputs(groups_text.c_str(), stdout);
     std::printf("  model   %s; timeout %s, connect timeout %s\n",
                 plan.model == load::Model::kOpen ? "open" : "closed", a.timeout.c_str(),
                 a.connect_timeout.c_str());
@@ -246,6 +324,7 @@ int run(RunArgs args) {
                    d.to_string().c_str(), o.host.c_str());
     }
   }
+  for (engine::LoadGroup& g : config.groups) g.worker.origins = config.worker.origins;
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(
@@ -266,13 +345,18 @@ int run(RunArgs args) {
   rep.info.pipeline = a.pipeline;
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
-  fill_load_info(plan, load_spec, rep.info);
+  if (config.groups.empty()) {
+    fill_load_info(plan, load_spec, rep.info);
+  } else {  // the first group's shape; each scenario's own executor is in the plan summary
+    fill_load_info(config.groups.front().plan, group_specs.front(), rep.info);
+  }
   for (size_t i = 0; i < a.scenarios.size(); ++i) {
     const config::ScenarioSection& sc = a.scenarios[i];
     rep.info.scenarios.push_back(
         {sc.name, specs[i].url.to_string(), specs[i].method, "", sc.weight, sc.tags});
   }
   if (a.journey) rep.info.scenarios = step_infos(*a.journey);
+  rep.info.scenario_loads = scenario_loads;
   rep.info.journeys = a.journey != nullptr;
   rep.totals = &result.totals;
   rep.timeline = &result.timeline;

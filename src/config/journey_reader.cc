@@ -47,6 +47,7 @@ struct RawStep {
 };
 
 struct RawScenario {
+  std::optional<plan::ScenarioLoad> load;
   std::string name, where;
   uint32_t weight = 1;
   bool kaioken = false;  // one request, depends_on names other scenarios
@@ -604,6 +605,65 @@ void read_data(Section& top, plan::Journey& j, const std::string& path) {
   if (j.data.size() > 64) throw ConfigError(fmt::format("{}: at most 64 [data] tables", path));
 }
 
+// k6's per-scenario load: executor plus its keys, or nothing.
+std::optional<plan::ScenarioLoad> read_scenario_load(Section& s, const std::string& path) {
+  const toml::node* e = s.get("executor");
+  std::optional<int64_t> vus = s.integer("vus", 10'000'000);
+  std::optional<int64_t> iterations = s.integer("iterations");
+  std::optional<int64_t> max_vus = s.integer("max_vus", 10'000'000);
+  std::optional<double> rate = s.number("arrival_rate");
+  std::optional<std::string> duration = s.duration("duration");
+  const toml::node* stages = s.get("stages");
+  if (e == nullptr) {
+    for (const char* key : {"vus", "iterations", "max_vus", "arrival_rate", "duration", "stages"}) {
+      if (const toml::node* n = s.get(key)) {
+        throw ConfigError(fmt::format(
+            "{}: {} on a scenario needs executor = \"...\" beside it (a scenario with its own "
+            "load runs beside the others); or move it to [load]",
+            s.where(*n), key));
+      }
+    }
+    return std::nullopt;
+  }
+  plan::ScenarioLoad l;
+  l.where = s.where(*e);
+  l.executor = e->value_or(std::string());
+  static constexpr std::string_view kNames[] = {"constant-vus",          "ramping-vus",
+                                                "constant-arrival-rate", "ramping-arrival-rate",
+                                                "per-vu-iterations",     "shared-iterations"};
+  if (std::find(std::begin(kNames), std::end(kNames), l.executor) == std::end(kNames)) {
+    s.wrong_type("executor", *e,
+                 "one of constant-vus, ramping-vus, constant-arrival-rate, ramping-arrival-rate, "
+                 "per-vu-iterations, shared-iterations");
+  }
+  if (vus) l.vus = static_cast<uint64_t>(*vus);
+  if (iterations) l.iterations = static_cast<uint64_t>(*iterations);
+  if (max_vus) l.max_vus = static_cast<uint64_t>(*max_vus);
+  l.arrival_rate = rate;
+  l.duration = duration;
+  if (stages != nullptr) {
+    const toml::array* arr = stages->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      s.wrong_type("stages", *stages, "[[scenarios.stages]] tables");
+    }
+    for (const toml::node& n : *arr) {
+      Section st(*n.as_table(), "[[scenarios.stages]]", path);
+      std::optional<std::string> d = st.duration("duration");
+      std::optional<double> target = st.number("target"), target_rate = st.number("target_rate");
+      st.finish();
+      if (!d || target.has_value() == target_rate.has_value()) {
+        throw ConfigError(
+            fmt::format("{}: each [[scenarios.stages]] needs duration and either "
+                        "target (VUs) or target_rate (per second)",
+                        st.where(n)));
+      }
+      l.stages.push_back(fmt::format("{}:{}{}", *d, target_rate ? *target_rate : *target,
+                                     target_rate ? "/s" : ""));
+    }
+  }
+  return l;
+}
+
 }  // namespace
 
 bool uses_journeys(const toml::table& root) {
@@ -656,6 +716,13 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
           s.wrong_type("steps", *steps, "[[scenarios.steps]] tables");
         }
         r.think = s.str("think_time");
+        r.load = read_scenario_load(s, path);
+        if (r.load && s.get("weight") != nullptr) {
+          throw ConfigError(fmt::format(
+              "{}: scenario '{}' has its own executor and a weight; a weight shares [load] "
+              "with other scenarios, an executor runs beside them: keep one",
+              r.where, r.name));
+        }
         if (const toml::node* tags = s.get("tags")) {
           if (const toml::table* t = tags->as_table()) {
             for (auto&& [k, v] : *t) r.tags.emplace_back(std::string(k.str()), v.value_or(""));
@@ -792,6 +859,7 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
     plan::Scenario sc;
     sc.name = r.name;
     sc.weight = r.weight;
+    sc.load = r.load;
     if (!r.kaioken) {
       for (const RawStep& st : r.steps) sc.steps.push_back(c.compile(st, new_id(st.where)));
       for (size_t i = 0; i < r.steps.size(); ++i) {

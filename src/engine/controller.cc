@@ -127,23 +127,33 @@ void install_stop_signals() {
 
 RunResult run_load(const RunConfig& config, const std::function<void(const LiveState&)>& on_tick) {
   RunResult result;
-  const load::LoadPlan& plan = config.plan;
-  // No more threads than this instance has VUs (or iterations) to give them.
-  uint64_t vus = plan.stripe.count_below(plan.model == load::Model::kClosed ? plan.vus->max_vus()
-                                                                            : plan.max_vus);
-  if (plan.shared_iterations > 0) {
-    vus = std::min(vus, plan.stripe.count_below(plan.shared_iterations));
-  }
-  int threads = static_cast<int>(std::clamp<uint64_t>(vus, 1, std::max(1, config.threads)));
-  result.threads = threads;
+  std::vector<LoadGroup> single;
+  if (config.groups.empty()) single.push_back({config.worker, config.plan});
+  const std::vector<LoadGroup>& groups = config.groups.empty() ? single : config.groups;
+  const load::LoadPlan& plan = groups.front().plan;
   g_stop_signals.store(0);
   int64_t start_ns = mono_now_ns();
   result.started_unix_ms = unix_ms();
-
   std::vector<std::unique_ptr<Worker>> workers;
-  for (int i = 0; i < threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(config.worker, plan, i, threads, start_ns));
+  int64_t duration_ns = 0;  // the run's end when every group has one (0: none)
+  bool all_timed = true;
+  uint64_t max_requests = 0;
+  for (const LoadGroup& g : groups) {
+    const load::LoadPlan& p = g.plan;
+    // No more threads than this instance has VUs (or iterations) to give them.
+    uint64_t vus =
+        p.stripe.count_below(p.model == load::Model::kClosed ? p.vus->max_vus() : p.max_vus);
+    if (p.shared_iterations > 0) vus = std::min(vus, p.stripe.count_below(p.shared_iterations));
+    int threads = static_cast<int>(std::clamp<uint64_t>(vus, 1, std::max(1, config.threads)));
+    result.threads = std::max(result.threads, threads);
+    for (int i = 0; i < threads; ++i) {
+      workers.push_back(std::make_unique<Worker>(g.worker, p, i, threads, start_ns));
+    }
+    all_timed = all_timed && p.duration_ns > 0;
+    duration_ns = std::max(duration_ns, p.duration_ns);
+    max_requests += p.stripe.count_below(p.shared_iterations);
   }
+  if (!all_timed) duration_ns = 0;  // each worker still ends at its own plan's end
   std::vector<std::thread> pool;
   for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
 
@@ -151,8 +161,8 @@ RunResult run_load(const RunConfig& config, const std::function<void(const LiveS
   metrics::Shard window;
   bool stop_sent = false, abort_sent = false;
   LiveState live;
-  live.duration_s = static_cast<double>(plan.duration_ns) / 1e9;
-  live.max_requests = plan.stripe.count_below(plan.shared_iterations);
+  live.duration_s = static_cast<double>(duration_ns) / 1e9;
+  live.max_requests = groups.size() == 1 ? max_requests : 0;
   live.totals = &result.totals;
   live.window = &window;
   live.timeline = &result.timeline;
@@ -176,7 +186,7 @@ RunResult run_load(const RunConfig& config, const std::function<void(const LiveS
     }
     now = mono_now_ns();
     int signals = g_stop_signals.load(std::memory_order_relaxed);
-    bool time_up = plan.duration_ns > 0 && now - start_ns >= plan.duration_ns;
+    bool time_up = duration_ns > 0 && now - start_ns >= duration_ns;
     if (!stop_sent && (time_up || signals >= 1)) {
       for (auto& w : workers) w->stop();
       stop_sent = true;

@@ -13,9 +13,18 @@
 
 namespace spiker::engine {
 
+// Workers sharing one load plan.
+struct LoadGroup {
+  WorkerConfig worker;
+  load::LoadPlan plan;
+};
+
 struct RunConfig {
   WorkerConfig worker;
   load::LoadPlan plan;
+  // Set: these run side by side instead of worker + plan (journeys whose scenarios have their
+  // own executors). The first one's warmup applies to the run.
+  std::vector<LoadGroup> groups;
   int threads = 1;
   int64_t tick_ns = 250'000'000;
 };

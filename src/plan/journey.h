@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,8 +53,20 @@ struct Step {
   std::vector<std::pair<std::string, std::string>> tags;
 };
 
+// A scenario's own load (k6 `scenarios`): it runs beside the others under its own executor.
+// Values as written; the CLI compiles them into a load plan.
+struct ScenarioLoad {
+  std::string executor;
+  std::string where;  // file:line:col, for messages
+  std::optional<uint64_t> vus, iterations, max_vus;
+  std::optional<double> arrival_rate;
+  std::optional<std::string> duration;
+  std::vector<std::string> stages;  // "30s:100" or "30s:100/s"
+};
+
 struct Scenario {
   std::string name;
+  std::optional<ScenarioLoad> load;  // set: its own executor; else it shares [load] by weight
   uint32_t weight = 1;
   std::vector<Step> steps;   // in an order where every step comes after its dependencies
   uint64_t tables_used = 0;  // bit per data table its templates read, row picked per iteration

@@ -140,6 +140,13 @@ std::string to_json(const RunReport& r) {
     }
     doc["scenarios"] = scenarios;
   }
+  if (!r.info.scenario_loads.empty()) {
+    json loads = json::array();
+    for (const auto& l : r.info.scenario_loads) {
+      loads.push_back({{"scenario", l.scenario}, {"executor", l.executor}, {"shape", l.shape}});
+    }
+    load["scenario_executors"] = loads;
+  }
   if (r.info.journeys) {
     doc["journeys"] = {{"iterations", t.iterations},
                        {"iterations_failed", t.iterations_failed},

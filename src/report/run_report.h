@@ -44,6 +44,11 @@ struct RunInfo {
   std::string segment;                  // empty: the whole test
   std::vector<ScenarioInfo> scenarios;  // empty: one URL; journeys: one per step, by step id
   bool journeys = false;                // scenarios are steps of journeys
+  // Journey scenarios with their own executor: name, executor, the load in words.
+  struct ScenarioLoad {
+    std::string scenario, executor, shape;
+  };
+  std::vector<ScenarioLoad> scenario_loads;
 };
 
 struct RunReport {

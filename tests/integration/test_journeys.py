@@ -258,6 +258,58 @@ class Journeys(TargetTestCase):
         self.assertEqual(doc["journeys"]["checks_passed"], 10)
         self.assertEqual(doc["connections"]["opened"], 4)  # a connection per VU per host
 
+    def test_scenarios_with_their_own_executors_run_side_by_side(self):
+        path = write(self.base() + """
+            [load]
+            vus = 1
+            duration = "2s"
+            think_time = "100ms"
+            [[scenarios]]
+            name = "arrivals"
+            executor = "constant-arrival-rate"
+            arrival_rate = 20
+            duration = "2s"
+            max_vus = 10
+              [[scenarios.steps]]
+              url = "/json"
+            [[scenarios]]
+            name = "batch"
+            executor = "per-vu-iterations"
+            vus = 2
+            iterations = 3
+              [[scenarios.steps]]
+              url = "/delay/10"
+            [[scenarios]]
+            name = "browse"
+              [[scenarios.steps]]
+              url = "/"
+            """)
+        rc, doc, err = run_cli(path)
+        self.assertEqual(rc, 0, err)
+        st = steps_of(doc)
+        self.assertEqual(st["arrivals"]["requests"], 40)  # 20/s for 2 s, exactly
+        self.assertEqual(st["batch"]["requests"], 6)      # 2 VUs x 3
+        self.assertGreaterEqual(st["browse"]["requests"], 12)  # 1 VU, 100 ms think, 2 s
+        self.assertLessEqual(st["browse"]["requests"], 21)
+        executors = {x["scenario"]: x["executor"]
+                     for x in doc["metadata"]["load"]["scenario_executors"]}
+        self.assertEqual(executors, {"arrivals": "constant-arrival-rate",
+                                     "batch": "per-vu-iterations"})
+        bad = {
+            "executor = \"per-vu-iterations\"\nduration = \"1s\"\nvus = 2\n":
+                "but its keys describe constant-vus",
+            "executor = \"constant-vus\"\nweight = 2\nvus = 1\nduration = \"1s\"\n":
+                "has its own executor and a weight",
+            "vus = 2\n": "vus on a scenario needs executor",
+        }
+        for keys, message in bad.items():
+            text = self.base() + "[[scenarios]]\nname = \"s\"\n" + keys + \
+                "  [[scenarios.steps]]\n  url = \"/\"\n"
+            p = subprocess.run([LOADSPIKER, "validate", write(text)], capture_output=True,
+                               text=True)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(message, p.stderr)
+
     def test_validate_prints_the_dag_and_graph_draws_it(self):
         path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dag-fanout.toml")
         out = subprocess.run([LOADSPIKER, "validate", path], capture_output=True, text=True)

@@ -24,8 +24,6 @@ int64_t unix_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
-
-
 // "Wed, 21 Oct 2026 07:28:00 GMT" (and the other forms strptime reads) to Unix ms; 0 if not.
 int64_t parse_http_date(std::string_view text) {
   std::string s(text);
