@@ -357,6 +357,7 @@ int run(RunArgs args) {
   }
   if (a.journey) rep.info.scenarios = step_infos(*a.journey);
   rep.info.scenario_loads = scenario_loads;
+  if (a.journey) rep.info.check_names = a.journey->check_names;
   rep.info.journeys = a.journey != nullptr;
   rep.totals = &result.totals;
   rep.timeline = &result.timeline;

@@ -198,7 +198,7 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       read_scenario(Section(*n.as_table(), "[[scenarios]]", path), cfg.scenarios.back(), n);
     }
   }
-  for (const char* section : {"checks", "thresholds", "websocket"}) {
+  for (const char* section : {"thresholds", "websocket"}) {
     top.not_yet(section,
                 "this build runs [target], [load], [[stages]], [[scenarios]] (with "
                 "steps), [defaults], [data] and [extraction]");

@@ -297,12 +297,21 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
     }
     if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
   }
-  bool ok = st.checks.empty() ? status < 400 : true;
+  // A step passes on status < 400, or on its own checks when it has some; [[checks]] entries
+  // are counted only.
+  bool decided_by_checks = false;
+  bool ok = true;
   for (const plan::Check& c : st.checks) {
-    bool pass = parsed && c.passes(r);
+    bool pass = parsed && c.passes(r, *extract_scratch_);
     ++(pass ? s.checks_passed : s.checks_failed);
-    ok = ok && pass;
+    ++s.check_total[c.id];
+    if (pass) ++s.check_passed[c.id];
+    if (c.decides) {
+      decided_by_checks = true;
+      ok = ok && pass;
+    }
   }
+  if (!decided_by_checks) ok = status < 400;
   if (ok) {
     std::string value;
     for (const plan::Extractor& x : st.extracts) {

@@ -27,6 +27,8 @@ void Shard::merge(const Shard& o) {
   for (size_t i = 0; i < scenario_requests.size(); ++i) {
     scenario_requests[i] += o.scenario_requests[i];
     step_failures[i] += o.step_failures[i];
+    check_passed[i] += o.check_passed[i];
+    check_total[i] += o.check_total[i];
   }
   iterations += o.iterations;
   iterations_failed += o.iterations_failed;
@@ -51,6 +53,8 @@ void Shard::reset() noexcept {
   status.fill(0);
   scenario_requests.fill(0);
   step_failures.fill(0);
+  check_passed.fill(0);
+  check_total.fill(0);
   iterations = iterations_failed = steps_skipped = checks_passed = checks_failed =
       extract_failures = redirect_failures = data_exhausted = 0;
 }

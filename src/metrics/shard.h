@@ -41,6 +41,8 @@ struct Shard {
   uint64_t redirect_failures = 0;  // too many redirects, or one to a host not in the plan
   uint64_t data_exhausted = 0;     // iterations refused: a unique data table ran out
   std::array<uint64_t, kMaxScenarios> step_failures{};  // by step
+  std::array<uint64_t, kMaxScenarios> check_passed{};   // by check id
+  std::array<uint64_t, kMaxScenarios> check_total{};
 
   void record_status(int code) noexcept { ++status[code >= 100 && code < kMaxStatus ? code : 0]; }
   void record_error(ErrorKind kind) noexcept {

@@ -68,40 +68,51 @@ struct Extractor {
   bool needs_headers() const { return kind == Kind::kHeader || kind == Kind::kCookie; }
 };
 
+// A condition on a response. Compiled once from text; `passes` reads only what it needs.
+//   status == 200 | != | < | <= | > | >= N, status in [200, 201], status == 2xx, status matches
+//   "2.." header NAME exists | == "v" | contains "v" | matches "re" body contains "s" | not
+//   contains "s" | matches "re" | size < N (also > <= >= ==) json $.path exists | == "v" | == 5 |
+//   != .. | < N | > N | <= N | >= N latency < 200ms (also duration, response_time) A && B, A || B
+//   (&& binds tighter)
 struct Check {
   enum class Kind : uint8_t {
-    kStatusEq,
-    kStatusLt,
-    kStatusGt,
-    kStatusLe,
-    kStatusGe,
-    kStatusNe,
+    kStatus,
     kStatusIn,
+    kStatusClass,
     kStatusRegex,
+    kHeaderExists,
+    kHeaderEquals,
+    kHeaderContains,
+    kHeaderMatches,
     kBodyContains,
     kBodyNotContains,
     kBodyMatches,
-    kHeaderContains,
-    kLatencyBelow,
+    kBodySize,
+    kJsonExists,
+    kJsonCompare,
+    kLatency,
+    kAll,
+    kAny,
   };
-  std::string name;  // as written when not given
-  Kind kind = Kind::kStatusEq;
-  std::vector<int64_t> numbers;  // status values, or the latency bound in µs
-  std::string text;              // substring, or header name for kHeaderContains
-  std::string text2;             // header substring
+  enum class Op : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+  std::string name;     // as written when not given
+  uint16_t id = 0;      // index among the run's checks (counted per check)
+  bool decides = true;  // a step's own check: its result decides whether the step passed
+  Kind kind = Kind::kStatus;
+  Op op = Op::kEq;
+  std::vector<int64_t> numbers;  // statuses, status class, size, latency (µs)
+  double number = 0;             // JSON comparison value when numeric
+  bool numeric = false;
+  std::string text;   // substring, header name, JSON string value
+  std::string text2;  // header value for kHeaderEquals/Contains
   std::shared_ptr<const Regex> regex;
-  // Kaioken's conditions: "status == 200", "status < 400", "status in [200, 201]",
-  // 'body contains "x"', 'body not contains "x"', 'body matches "re"'. Throws SetupError.
+  JsonPath path;
+  std::vector<Check> parts;  // kAll, kAny
   static Check compile(std::string_view text, std::string_view where);
-  static Check status_regex(std::string_view pattern, std::string_view where);
-  static Check header_contains(std::string name, std::string text);
-  static Check latency_below(int64_t us);
-  bool passes(const CapturedResponse& r) const;
-  bool needs_body() const {
-    return kind == Kind::kBodyContains || kind == Kind::kBodyNotContains ||
-           kind == Kind::kBodyMatches;
-  }
-  bool needs_headers() const { return kind == Kind::kHeaderContains; }
+  static Check all_of(std::string name, std::vector<Check> parts);
+  bool passes(const CapturedResponse& r, ExtractScratch& scratch) const;
+  bool needs_body() const;
+  bool needs_headers() const;
 };
 
 // Parses a raw HTTP/1.1 response (status line, headers, body as received) into `out`; a

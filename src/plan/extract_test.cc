@@ -70,24 +70,62 @@ TEST(Extract, BadExtractorsAreSetupErrors) {
   EXPECT_THROW(Extractor::compile("header:", 0, "f"), SetupError);
 }
 
-TEST(Check, KaiokenConditions) {
+TEST(Check, ConditionsOnStatusHeadersBodyJsonAndLatency) {
+  std::string buf;
+  std::string raw =
+      "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Id: 42\r\n"
+      "Content-Length: 45\r\n\r\n{\"id\":7,\"name\":\"widget\",\"ok\":true,\"tags\":[1]}";
   CapturedResponse r;
-  r.status = 201;
-  r.body = "hello world";
+  ASSERT_TRUE(parse_captured(raw, false, &r, &buf));
   r.latency_us = 1500;
-  EXPECT_TRUE(Check::compile("status == 201", "t").passes(r));
-  EXPECT_FALSE(Check::compile("status == 200", "t").passes(r));
-  EXPECT_TRUE(Check::compile("status < 300", "t").passes(r));
-  EXPECT_TRUE(Check::compile("status in [200, 201]", "t").passes(r));
-  EXPECT_FALSE(Check::compile("status in [200,204]", "t").passes(r));
-  EXPECT_TRUE(Check::compile("body contains \"world\"", "t").passes(r));
-  EXPECT_TRUE(Check::compile("body not contains 'nope'", "t").passes(r));
-  EXPECT_TRUE(Check::compile("body matches \"^hel+o\"", "t").passes(r));
-  EXPECT_TRUE(Check::status_regex("2..", "t").passes(r));
-  EXPECT_FALSE(Check::latency_below(1000).passes(r));
-  EXPECT_THROW(Check::compile("status = 200", "t"), SetupError);
-  EXPECT_THROW(Check::compile("body contains world", "t"), SetupError);
-  EXPECT_THROW(Check::compile("latency < 3", "t"), SetupError);
+  ExtractScratch x;
+  auto pass = [&](const char* text) { return Check::compile(text, "t").passes(r, x); };
+  EXPECT_TRUE(pass("status == 201"));
+  EXPECT_FALSE(pass("status == 200"));
+  EXPECT_TRUE(pass("status < 300"));
+  EXPECT_TRUE(pass("status != 500"));
+  EXPECT_TRUE(pass("status in [200, 201]"));
+  EXPECT_FALSE(pass("status in [200,204]"));
+  EXPECT_TRUE(pass("status == 2xx"));
+  EXPECT_FALSE(pass("status == 4xx"));
+  EXPECT_TRUE(pass("status != 5xx"));
+  EXPECT_TRUE(pass("status matches \"2..\""));
+  EXPECT_TRUE(pass("header content-type exists"));
+  EXPECT_FALSE(pass("header Set-Cookie exists"));
+  EXPECT_TRUE(pass("header X-Id == \"42\""));
+  EXPECT_TRUE(pass("header Content-Type contains \"json\""));
+  EXPECT_TRUE(pass("header Content-Type matches \"^application/\""));
+  EXPECT_TRUE(pass("body contains \"widget\""));
+  EXPECT_TRUE(pass("body not contains 'nope'"));
+  EXPECT_TRUE(pass("body matches \"\\\"id\\\":[0-9]+\""));
+  EXPECT_TRUE(pass("body size == 45"));
+  EXPECT_FALSE(pass("body size > 100"));
+  EXPECT_TRUE(pass("json $.id exists"));
+  EXPECT_FALSE(pass("json $.missing exists"));
+  EXPECT_TRUE(pass("json $.id == 7"));
+  EXPECT_TRUE(pass("json $.id > 6.5"));
+  EXPECT_FALSE(pass("json $.id < 7"));
+  EXPECT_TRUE(pass("json $.name == \"widget\""));
+  EXPECT_TRUE(pass("json $.name != 'gadget'"));
+  EXPECT_TRUE(pass("json $.ok == true"));
+  EXPECT_TRUE(pass("json $.tags[0] == 1"));
+  EXPECT_TRUE(pass("latency < 2ms"));
+  EXPECT_FALSE(pass("latency < 1ms"));
+  EXPECT_TRUE(pass("status == 201 && body contains \"widget\""));
+  EXPECT_FALSE(pass("status == 201 && body contains \"gadget\""));
+  EXPECT_TRUE(pass("status == 500 || json $.id == 7"));
+  EXPECT_TRUE(pass("status == 500 || status == 404 || body contains \"a && b\" || status == 201"));
+  EXPECT_TRUE(Check::compile("body contains \"x\"", "t").needs_body());
+  EXPECT_FALSE(Check::compile("status == 2xx || latency < 1s", "t").needs_body());
+  EXPECT_TRUE(Check::compile("status == 1 && header A exists", "t").needs_headers());
+}
+
+TEST(Check, MistakesAreSetupErrors) {
+  for (const char* bad :
+       {"status = 200", "body contains world", "latency < 3", "json a exists", "json $.a < \"x\"",
+        "header exists", "status in 200", "speed > 3", "status == 200 &&"}) {
+    EXPECT_THROW(Check::compile(bad, "t"), SetupError) << bad;
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ namespace spiker::plan {
 // The most steps in one journey plan (all scenarios together) and the most variables.
 inline constexpr size_t kMaxSteps = 64;
 inline constexpr size_t kMaxVars = 64;
+inline constexpr size_t kMaxChecks = 64;  // distinct checks (a [[checks]] entry counts once)
 
 // `if` on a step: run it only when this holds at the time its dependencies are done.
 struct Condition {
@@ -101,8 +102,9 @@ struct Origin {
 
 struct Journey {
   std::vector<Origin> origins;
-  std::vector<Scenario> scenarios;     // chosen per iteration by weight
-  std::vector<std::string> variables;  // slot -> name
+  std::vector<Scenario> scenarios;       // chosen per iteration by weight
+  std::vector<std::string> variables;    // slot -> name
+  std::vector<std::string> check_names;  // Check::id -> name
   std::vector<DataTable> data;
   bool cookie_jar = false;
   int max_redirects = 10;  // 0: redirects are not followed

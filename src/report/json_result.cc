@@ -147,6 +147,22 @@ std::string to_json(const RunReport& r) {
     }
     load["scenario_executors"] = loads;
   }
+  if (!r.info.check_names.empty()) {
+    json results = json::object();
+    uint64_t passed = 0, total = 0;
+    for (size_t i = 0; i < r.info.check_names.size(); ++i) {
+      uint64_t p = t.check_passed[i], n = t.check_total[i];
+      passed += p;
+      total += n;
+      results[r.info.check_names[i]] = {
+          {"passed", p},
+          {"total", n},
+          {"pass_rate", n > 0 ? static_cast<double>(p) / static_cast<double>(n) : 1.0}};
+    }
+    doc["checks"] = {{"overall_pass_rate",
+                      total > 0 ? static_cast<double>(passed) / static_cast<double>(total) : 1.0},
+                     {"results", results}};
+  }
   if (r.info.journeys) {
     doc["journeys"] = {{"iterations", t.iterations},
                        {"iterations_failed", t.iterations_failed},

@@ -49,6 +49,7 @@ struct RunInfo {
     std::string scenario, executor, shape;
   };
   std::vector<ScenarioLoad> scenario_loads;
+  std::vector<std::string> check_names;  // by check id (Shard::check_passed/check_total)
 };
 
 struct RunReport {

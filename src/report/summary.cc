@@ -85,6 +85,24 @@ std::string format_summary(const RunReport& r, bool color) {
                          st.url.size() > 28 ? st.url.substr(0, 27) + "…" : st.url,
                          format_count(t.scenario_requests[i]), format_count(t.step_failures[i]));
     }
+    if (!r.info.check_names.empty()) {
+      uint64_t passed = 0, total = 0;
+      for (size_t i = 0; i < r.info.check_names.size(); ++i) {
+        passed += t.check_passed[i];
+        total += t.check_total[i];
+      }
+      out += fmt::format(
+          "  Checks        {:.2f}% passed ({} of {})\n",
+          total > 0 ? 100.0 * static_cast<double>(passed) / static_cast<double>(total) : 100.0,
+          format_count(passed), format_count(total));
+      for (size_t i = 0; i < r.info.check_names.size(); ++i) {
+        uint64_t p = t.check_passed[i], n = t.check_total[i];
+        out += fmt::format("    {} {:<60} {:>7.2f}%  ({} of {})\n", p == n ? "✓" : "✗",
+                           r.info.check_names[i],
+                           n > 0 ? 100.0 * static_cast<double>(p) / static_cast<double>(n) : 100.0,
+                           format_count(p), format_count(n));
+      }
+    }
   } else if (!r.info.scenarios.empty()) {
     out += "  Scenarios    ";
     for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
