@@ -54,6 +54,7 @@ struct RunArgs {
   int pipeline = 1;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
+  std::vector<plan::Threshold> thresholds;         // [thresholds]
 };
 
 // Reads a file named by `flag` (a body); throws SetupError naming the flag.

@@ -159,6 +159,45 @@ std::string split_scenario_loads(const plan::Journey& j, const load::LoadSpec& m
   return text;
 }
 
+// [thresholds] with their tag filters turned into the requests they look at.
+std::vector<engine::ScopedThreshold> scope_thresholds(const RunArgs& a) {
+  std::vector<engine::ScopedThreshold> out;
+  for (const plan::Threshold& t : a.thresholds) {
+    engine::ScopedThreshold s{t, ~uint64_t{0}};
+    if (!t.tag_key.empty()) {
+      s.mask = 0;
+      if (a.journey) {
+        for (const plan::Scenario& sc : a.journey->scenarios) {
+          for (const plan::Step& st : sc.steps) {
+            bool hit = t.tag_key == "scenario"
+                           ? sc.name == t.tag_value
+                           : (st.name == t.tag_value || sc.name + "/" + st.name == t.tag_value);
+            if (hit) s.mask |= uint64_t{1} << st.id;
+          }
+        }
+      } else {
+        for (size_t i = 0; i < a.scenarios.size(); ++i) {
+          if (a.scenarios[i].name == t.tag_value) s.mask |= uint64_t{1} << i;
+        }
+      }
+      if (s.mask == 0) {
+        throw config::ConfigError(fmt::format("{}: threshold {} = \"{}\": no {} is named '{}'",
+                                              a.config, t.metric_text, t.condition_text, t.tag_key,
+                                              t.tag_value));
+      }
+      if (t.metric == plan::Threshold::Metric::kChecks ||
+          t.metric == plan::Threshold::Metric::kIterations) {
+        throw config::ConfigError(fmt::format(
+            "{}: threshold {}: tag filters apply to http_req_duration, http_req_failed and "
+            "http_reqs",
+            a.config, t.metric_text));
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 int run(RunArgs args) {
   RunArgs a = with_config_file(std::move(args));
   if (!a.scenarios.empty()) a.url = a.scenarios.front().url;
@@ -287,6 +326,7 @@ int run(RunArgs args) {
                        ? a.threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   config.plan = plan;
+  config.thresholds = scope_thresholds(a);
   std::string groups_text;
   std::vector<load::LoadSpec> group_specs;
   std::vector<report::RunInfo::ScenarioLoad> scenario_loads;
@@ -312,6 +352,10 @@ int run(RunArgs args) {
                 plan.model == load::Model::kOpen ? "open" : "closed", a.timeout.c_str(),
                 a.connect_timeout.c_str());
     for (const std::string& stage : load_spec.stages) std::printf("  stage   %s\n", stage.c_str());
+    for (const engine::ScopedThreshold& t : config.thresholds) {
+      std::printf("  threshold  %s %s%s\n", t.t.metric_text.c_str(), t.t.condition_text.c_str(),
+                  t.t.abort_on_fail ? "  (aborts the run when it fails)" : "");
+    }
     return kExitOk;
   }
   for (engine::OriginConfig& o : config.worker.origins) {
@@ -367,6 +411,14 @@ int run(RunArgs args) {
   rep.ended_unix_ms = result.ended_unix_ms;
   rep.interrupted = result.interrupted;
 
+  std::vector<engine::ThresholdResult> verdicts =
+      engine::evaluate_thresholds(config.thresholds, result.totals, result.measured_s);
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    const engine::ThresholdResult& v = verdicts[i];
+    rep.thresholds.push_back({v.metric, v.condition, v.actual,
+                              v.passed && result.aborted_by != static_cast<int>(i),
+                              result.aborted_by == static_cast<int>(i)});
+  }
   std::string json = report::to_json(rep);
   if (!a.output.empty()) {
     std::ofstream out(a.output, std::ios::binary);
@@ -386,6 +438,11 @@ int run(RunArgs args) {
   if (result.totals.requests == 0) {
     std::fprintf(stderr, "error: no request completed\n");
     return kExitError;
+  }
+  if (!rep.thresholds_passed()) {
+    std::fprintf(stderr, "error: thresholds failed%s\n",
+                 result.aborted_by >= 0 ? " (abort_on_fail stopped the run)" : "");
+    return kExitThresholds;
   }
   return rep.error_rate() > 0.5 ? kExitError : kExitOk;
 }

@@ -122,6 +122,7 @@ RunArgs with_config_file(RunArgs a) {
   take("--warmup", a.warmup, l.warmup);
   take("--think-time", a.think_time, l.think_time);
   if (!given("--stage")) a.stages = f.stages;
+  a.thresholds = f.thresholds;
   return a;
 }
 

@@ -13,6 +13,7 @@
 #include "config/journey_reader.h"
 #include "config/section.h"
 #include "core/base64.h"
+#include "core/duration.h"
 #include "core/error.h"
 
 namespace spiker::config {
@@ -140,6 +141,62 @@ std::string read_stage(Section s, const std::string& file, bool* is_rate) {
   return fmt::format("{}:{}{}", *duration, rate ? *rate : *target, rate ? "/s" : "");
 }
 
+// [thresholds]: Kaioken's key = "< 300" (strict and documented forms), or k6's
+// metric{tag:value} = ["p(95)<300", { threshold = "rate<0.01", abort_on_fail = true }].
+std::vector<plan::Threshold> read_thresholds(const toml::table& table, const std::string& path) {
+  std::vector<plan::Threshold> out;
+  auto where = [&](const toml::node& n) {
+    return fmt::format("{}:{}:{}", path, n.source().begin.line, n.source().begin.column);
+  };
+  static constexpr std::string_view kK6[] = {"http_req_duration", "http_req_failed", "http_reqs",
+                                             "checks", "iterations"};
+  for (auto&& [k, v] : table) {
+    std::string key(k.str());
+    std::string_view base = std::string_view(key).substr(0, key.find('{'));
+    bool k6 = std::find(std::begin(kK6), std::end(kK6), base) != std::end(kK6);
+    if (!k6) {
+      if (!v.is_string()) {
+        throw ConfigError(
+            fmt::format("{}: [thresholds] {}: expected a string such as \"< 300\"", where(v), key));
+      }
+      out.push_back(plan::parse_kaioken_threshold(key, *v.value<std::string>(), where(v)));
+      continue;
+    }
+    auto one = [&](const toml::node& e) {
+      if (e.is_string()) {
+        out.push_back(plan::parse_k6_threshold(key, *e.value<std::string>(), where(e)));
+        return;
+      }
+      const toml::table* t = e.as_table();
+      if (t == nullptr) {
+        throw ConfigError(
+            fmt::format("{}: [thresholds] {}: expected \"p(95)<300\" or {{ threshold = \"...\", "
+                        "abort_on_fail = true }}",
+                        where(e), key));
+      }
+      Section s(*t, fmt::format("[thresholds] {}", key), path);
+      std::optional<std::string> expr = s.str("threshold");
+      bool abort = s.boolean("abort_on_fail").value_or(false);
+      std::optional<std::string> delay = s.duration("delay_abort_eval");
+      s.finish();
+      if (!expr) {
+        throw ConfigError(
+            fmt::format("{}: [thresholds] {}: needs threshold = \"...\"", where(e), key));
+      }
+      plan::Threshold th = plan::parse_k6_threshold(key, *expr, where(e));
+      th.abort_on_fail = abort;
+      if (delay) th.delay_abort_ns = parse_duration(*delay, where(e)).count();
+      out.push_back(std::move(th));
+    };
+    if (const toml::array* arr = v.as_array()) {
+      for (const toml::node& e : *arr) one(e);
+    } else {
+      one(v);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ConfigFile parse_config(const std::string& raw, const std::string& path) {
@@ -198,7 +255,17 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       read_scenario(Section(*n.as_table(), "[[scenarios]]", path), cfg.scenarios.back(), n);
     }
   }
-  for (const char* section : {"thresholds", "websocket"}) {
+  if (const toml::node* th = top.get("thresholds")) {
+    if (!th->is_table()) top.wrong_type("thresholds", *th, "a table [thresholds]");
+    try {
+      cfg.thresholds = read_thresholds(*th->as_table(), path);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const SetupError& e) {
+      throw ConfigError(e.what());
+    }
+  }
+  for (const char* section : {"websocket"}) {
     top.not_yet(section,
                 "this build runs [target], [load], [[stages]], [[scenarios]] (with "
                 "steps), [defaults], [data] and [extraction]");

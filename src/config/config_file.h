@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "plan/journey.h"
+#include "plan/threshold.h"
 
 namespace spiker::config {
 
@@ -49,6 +50,7 @@ struct ConfigFile {
   // Set when the file describes journeys (steps, extraction, dependencies, data, cookies):
   // then `scenarios` is empty and the journey holds every request.
   std::shared_ptr<plan::Journey> journey;
+  std::vector<plan::Threshold> thresholds;  // [thresholds], in file order per key
 };
 
 // Reads, interpolates environment variables, parses and checks `path`. Throws SetupError.

@@ -197,6 +197,21 @@ RunResult run_load(const RunConfig& config, const std::function<void(const LiveS
       abort_sent = true;
     }
     drain();
+    if (!stop_sent && result.aborted_by < 0) {
+      double elapsed = static_cast<double>(now - start_ns) / 1e9;
+      double measured = std::max(0.0, elapsed - static_cast<double>(plan.warmup_ns) / 1e9);
+      for (size_t i = 0; i < config.thresholds.size(); ++i) {
+        const ScopedThreshold& th = config.thresholds[i];
+        if (!th.t.abort_on_fail || now - start_ns < th.t.delay_abort_ns) continue;
+        if (result.totals.requests == 0) continue;  // nothing to judge yet
+        if (!th.t.holds(threshold_actual(th, result.totals, measured))) {
+          result.aborted_by = static_cast<int>(i);
+          for (auto& w : workers) w->stop();
+          stop_sent = true;
+          break;
+        }
+      }
+    }
     live.elapsed_s = static_cast<double>(now - start_ns) / 1e9;
     agg.finalize(static_cast<int64_t>(live.elapsed_s - 0.5), result.timeline);
     live.window_rps = 0;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "engine/thresholds.h"
 #include "engine/worker_config.h"
 #include "load/load_plan.h"
 #include "metrics/shard.h"
@@ -25,6 +26,8 @@ struct RunConfig {
   // Set: these run side by side instead of worker + plan (journeys whose scenarios have their
   // own executors). The first one's warmup applies to the run.
   std::vector<LoadGroup> groups;
+  // Evaluated every tick; one with abort_on_fail that fails stops the run (results are kept).
+  std::vector<ScopedThreshold> thresholds;
   int threads = 1;
   int64_t tick_ns = 250'000'000;
 };
@@ -37,6 +40,7 @@ struct RunResult {
   int64_t started_unix_ms = 0;
   int64_t ended_unix_ms = 0;
   bool interrupted = false;  // stopped by Ctrl-C
+  int aborted_by = -1;       // index of the threshold whose abort_on_fail stopped the run
   int threads = 0;
 };
 

@@ -271,9 +271,13 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
   ++s.requests;
   ++s.responses;
   ++s.scenario_requests[st.id];
+  s.step_latency(st.id).record(latency_us);
   int status = lane.parser.status();
   s.record_status(status);
-  if (status >= 400) ++s.failed;
+  if (status >= 400) {
+    ++s.failed;
+    ++s.step_failed[st.id];
+  }
   lane.in_flight = 0;
   lane.reused = true;
   lane.retried = false;

@@ -305,7 +305,11 @@ void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
   ++s.scenario_requests[c.variant];
   int status = c.parser.status();
   s.record_status(status);
-  if (status >= 400) ++s.failed;
+  if (status >= 400) {
+    ++s.failed;
+    ++s.step_failed[c.variant];
+  }
+  if (weight_upto_.size() > 1) s.step_latency(c.variant).record((now_ns - c.phase_start_ns) / 1000);
   --c.in_flight;
   c.reused = true;
   c.retried = false;
@@ -316,6 +320,7 @@ void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
   if (!c.parser.keep_alive()) {
     // The server ends the connection here; requests still pipelined on it are lost.
     s.scenario_requests[c.variant] += c.in_flight;
+    s.step_failed[c.variant] += c.in_flight;
     for (; c.in_flight > 0; --c.in_flight) s.record_error(ErrorKind::kReset);
     close_socket(c);
   }
@@ -348,6 +353,7 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
   uint16_t n = std::max(c.in_flight, c.batch);  // requests this failure ends
   for (uint16_t i = 0; i < n; ++i) shard_->record_error(kind);
   shard_->scenario_requests[c.variant] += n;
+  shard_->step_failed[c.variant] += n;
   c.in_flight = 0;
   c.batch = 0;
   c.retried = false;

@@ -28,7 +28,13 @@ void Shard::merge(const Shard& o) {
     scenario_requests[i] += o.scenario_requests[i];
     step_failures[i] += o.step_failures[i];
     check_passed[i] += o.check_passed[i];
+    step_failed[i] += o.step_failed[i];
     check_total[i] += o.check_total[i];
+  }
+  if (!o.step_latency_us.empty()) {
+    for (size_t i = 0; i < o.step_latency_us.size(); ++i) {
+      if (o.step_latency_us[i].total_count() > 0) step_latency(i).merge(o.step_latency_us[i]);
+    }
   }
   iterations += o.iterations;
   iterations_failed += o.iterations_failed;
@@ -54,6 +60,10 @@ void Shard::reset() noexcept {
   scenario_requests.fill(0);
   step_failures.fill(0);
   check_passed.fill(0);
+  step_failed.fill(0);
+  for (Histogram& h : step_latency_us) {
+    if (h.total_count() > 0) h.reset();
+  }
   check_total.fill(0);
   iterations = iterations_failed = steps_skipped = checks_passed = checks_failed =
       extract_failures = redirect_failures = data_exhausted = 0;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "metrics/error_kind.h"
 #include "metrics/histogram.h"
@@ -41,7 +42,14 @@ struct Shard {
   uint64_t redirect_failures = 0;  // too many redirects, or one to a host not in the plan
   uint64_t data_exhausted = 0;     // iterations refused: a unique data table ran out
   std::array<uint64_t, kMaxScenarios> step_failures{};  // by step
-  std::array<uint64_t, kMaxScenarios> check_passed{};   // by check id
+  std::array<uint64_t, kMaxScenarios> step_failed{};    // failed requests, by variant or step
+  // Latency by variant or step, made on first use (runs with one request have none).
+  std::vector<Histogram> step_latency_us;
+  Histogram& step_latency(size_t i) {
+    if (step_latency_us.empty()) step_latency_us.resize(kMaxScenarios);
+    return step_latency_us[i];
+  }
+  std::array<uint64_t, kMaxScenarios> check_passed{};  // by check id
   std::array<uint64_t, kMaxScenarios> check_total{};
 
   void record_status(int code) noexcept { ++status[code >= 100 && code < kMaxStatus ? code : 0]; }

@@ -147,6 +147,18 @@ std::string to_json(const RunReport& r) {
     }
     load["scenario_executors"] = loads;
   }
+  if (!r.thresholds.empty()) {
+    json results = json::array();
+    for (const ThresholdOutcome& t : r.thresholds) {
+      json item = {{"metric", t.metric},
+                   {"condition", t.condition},
+                   {"actual", t.actual},
+                   {"passed", t.passed}};
+      if (t.aborted_run) item["aborted_run"] = true;
+      results.push_back(item);
+    }
+    doc["thresholds"] = {{"passed", r.thresholds_passed()}, {"results", results}};
+  }
   if (!r.info.check_names.empty()) {
     json results = json::object();
     uint64_t passed = 0, total = 0;

@@ -52,8 +52,17 @@ struct RunInfo {
   std::vector<std::string> check_names;  // by check id (Shard::check_passed/check_total)
 };
 
+// A threshold's verdict.
+struct ThresholdOutcome {
+  std::string metric, condition;
+  double actual = 0;
+  bool passed = true;
+  bool aborted_run = false;  // abort_on_fail: it stopped the run when it failed
+};
+
 struct RunReport {
   RunInfo info;
+  std::vector<ThresholdOutcome> thresholds;
   const metrics::Shard* totals = nullptr;
   const std::vector<metrics::TimelinePoint>* timeline = nullptr;
   double elapsed_s = 0;
@@ -62,6 +71,12 @@ struct RunReport {
   int64_t ended_unix_ms = 0;
   bool interrupted = false;
 
+  bool thresholds_passed() const {
+    for (const ThresholdOutcome& t : thresholds) {
+      if (!t.passed) return false;
+    }
+    return true;
+  }
   double error_rate() const {
     return totals->requests == 0
                ? 0

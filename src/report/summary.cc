@@ -110,6 +110,13 @@ std::string format_summary(const RunReport& r, bool color) {
     }
     out += "\n";
   }
+  if (!r.thresholds.empty()) {
+    out += fmt::format("  Thresholds    {}\n", r.thresholds_passed() ? "all passed" : "FAILED");
+    for (const ThresholdOutcome& th : r.thresholds) {
+      out += fmt::format("    {} {} {}  (actual {:.6g}){}\n", th.passed ? "✓" : "✗", th.metric,
+                         th.condition, th.actual, th.aborted_run ? "  aborted the run" : "");
+    }
+  }
   out += "  Status codes ";
   bool any = false;
   for (int code = 0; code < metrics::kMaxStatus; ++code) {

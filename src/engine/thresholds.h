@@ -1,0 +1,33 @@
+// Threshold evaluation on aggregated metrics: live (abort_on_fail) and at the end of a run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "metrics/shard.h"
+#include "plan/threshold.h"
+
+namespace spiker::engine {
+
+// A threshold with the requests it looks at: a mask of variant or step indices (all bits: every
+// request, read from the run's totals).
+struct ScopedThreshold {
+  plan::Threshold t;
+  uint64_t mask = ~uint64_t{0};
+};
+
+struct ThresholdResult {
+  std::string metric, condition;
+  double actual = 0;
+  bool passed = true;
+  bool aborted_run = false;  // it failed live and, with abort_on_fail, stopped the run
+};
+
+// The metric's current value over `totals`; `seconds` is the measured time (for rates).
+double threshold_actual(const ScopedThreshold& s, const metrics::Shard& totals, double seconds);
+
+std::vector<ThresholdResult> evaluate_thresholds(const std::vector<ScopedThreshold>& all,
+                                                 const metrics::Shard& totals, double seconds);
+
+}  // namespace spiker::engine
