@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -15,5 +16,9 @@ std::function<int()> add_serve_command(CLI::App& app);
 std::function<int()> add_validate_command(CLI::App& app);
 std::function<int()> add_init_command(CLI::App& app);
 std::function<int()> add_graph_command(CLI::App& app);
+std::function<int()> add_report_command(CLI::App& app);
+
+// A saved result file's text; throws SetupError (exit 1) when unreadable.
+std::string read_result(const std::string& path);
 
 }  // namespace spiker::cli

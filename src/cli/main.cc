@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   std::function<int()> validate = spiker::cli::add_validate_command(app);
   std::function<int()> init = spiker::cli::add_init_command(app);
   std::function<int()> graph = spiker::cli::add_graph_command(app);
+  std::function<int()> report = spiker::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("validate")) return validate();
     if (app.got_subcommand("init")) return init();
     if (app.got_subcommand("graph")) return graph();
+    if (app.got_subcommand("report")) return report();
   } catch (const spiker::SetupError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return e.exit_code();

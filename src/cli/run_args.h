@@ -48,7 +48,8 @@ struct RunArgs {
   bool disable_keepalive = false;
   bool no_tui = false;
   bool json = false;
-  std::string output;
+  std::vector<std::string> outputs;  // -o, repeatable; the format by extension or --format
+  std::string format;
   bool quiet = false;
   bool dry_run = false;
   int pipeline = 1;

@@ -27,6 +27,7 @@
 #include "plan/template.h"
 #include "protocols/http1/request_builder.h"
 #include "report/json_result.h"
+#include "report/outputs.h"
 #include "report/summary.h"
 
 namespace spiker::cli {
@@ -218,6 +219,9 @@ int run(RunArgs args) {
         "[target] url (-f FILE)");
   }
   Url url = parse_url(a.url, "URL");
+  std::vector<report::Format> formats;  // checked before anything runs
+  for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
+  if (!a.format.empty() && a.outputs.empty()) report::format_for("", a.format);
   validate_method(a.method);
   if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
   if (a.max_vus < 1) throw SetupError("--max-vus: must be at least 1");
@@ -420,20 +424,24 @@ int run(RunArgs args) {
                               result.aborted_by == static_cast<int>(i)});
   }
   std::string json = report::to_json(rep);
-  if (!a.output.empty()) {
-    std::ofstream out(a.output, std::ios::binary);
-    out << json;
+  bool written = true;
+  for (size_t i = 0; i < a.outputs.size(); ++i) {
+    std::ofstream out(a.outputs[i], std::ios::binary);
+    out << report::render(json, formats[i]);
     if (!out) {
-      std::fprintf(stderr, "error: -o/--output: cannot write '%s'\n", a.output.c_str());
-      return kExitError;
+      std::fprintf(stderr, "error: -o/--output: cannot write '%s'\n", a.outputs[i].c_str());
+      written = false;
     }
   }
   if (a.json) {
     std::fputs(json.c_str(), stdout);
+  } else if (!a.format.empty() && a.outputs.empty()) {
+    std::fputs(report::render(json, report::format_for("", a.format)).c_str(), stdout);
   } else if (!a.quiet) {
     std::fputs(report::format_summary(rep, isatty(STDOUT_FILENO) != 0).c_str(), stdout);
-    if (!a.output.empty()) std::printf("  Result written to %s\n", a.output.c_str());
+    for (const std::string& o : a.outputs) std::printf("  Result written to %s\n", o.c_str());
   }
+  if (!written) return kExitError;
   std::fflush(stdout);
   if (result.totals.requests == 0) {
     std::fprintf(stderr, "error: no request completed\n");
@@ -504,7 +512,12 @@ std::function<int()> add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
   cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
-  cmd->add_option("-o,--output", args->output, "Write the JSON result to this file");
+  cmd->add_option("-o,--output", args->outputs,
+                  "Write the result to this file (repeatable): .json, .csv, .md, .html, .xml "
+                  "(JUnit), .hlog (HdrHistogram log), .series.csv, .jsonl (per second)");
+  cmd->add_option("--format", args->format,
+                  "json, csv, md, html, junit, hlog, series-csv or series-jsonl: for every -o "
+                  "file, or on stdout without -o");
   cmd->add_flag("-q,--quiet", args->quiet, "No live view and no summary");
   cmd->add_flag("--dry-run", args->dry_run, "Check everything, print the plan, send nothing");
   return [args] { return run(*args); };

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "engine/worker.h"
+#include "metrics/histogram_codec.h"
 
 namespace spiker::engine {
 namespace {
@@ -69,6 +70,9 @@ class Aggregator {
         p.corrected_p99_us = s.corrected_us.value_at_percentile(99);
         p.vus = s.vus;
         p.dropped_iterations = s.dropped_iterations;
+        if (s.latency_us.total_count() > 0) {
+          p.latency_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.latency_us));
+        }
         give_back(std::move(it->second));
         seconds_.erase(it);
       }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "metrics/shard.h"
@@ -18,6 +19,7 @@ struct TimelinePoint {
   int64_t corrected_p99_us = 0;  // 0 unless requests had intended start times
   uint64_t vus = 0;              // the most VUs running during this second
   uint64_t dropped_iterations = 0;
+  std::string latency_hist;  // this second's latency histogram (V2 compressed, base64)
 };
 
 // What a live view sees on each tick.

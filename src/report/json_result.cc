@@ -131,6 +131,10 @@ std::string to_json(const RunReport& r) {
         item["scenario"] = sc.scenario;
         item["failed_steps"] = t.step_failures[i];
       }
+      item["failed"] = t.step_failed[i];
+      if (i < t.step_latency_us.size() && t.step_latency_us[i].total_count() > 0) {
+        item["latency_us"] = latency(t.step_latency_us[i]);
+      }
       if (!sc.tags.empty()) {
         json tags = json::object();
         for (const auto& [k, v] : sc.tags) tags[k] = v;
@@ -221,6 +225,7 @@ std::string to_json(const RunReport& r) {
                         {"vus", p.vus}});
     if (r.info.has_intended_times) timeline.back()["corrected_p99_us"] = p.corrected_p99_us;
     if (r.info.open_model) timeline.back()["dropped_iterations"] = p.dropped_iterations;
+    if (!p.latency_hist.empty()) timeline.back()["latency_hist"] = p.latency_hist;
   }
   doc["timeline"] = timeline;
   doc["connections"] = {{"opened", t.connections_opened},

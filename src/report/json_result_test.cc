@@ -20,8 +20,11 @@ TEST(JsonResult, WritesKaiokenFieldsAndRedactsSecrets) {
   totals.errors[static_cast<size_t>(metrics::ErrorKind::kTimeout)] = 4;
   totals.bytes_received = 12345;
   std::vector<metrics::TimelinePoint> timeline(2);
-  timeline[0] = {.elapsed_secs = 0, .requests = 50, .errors = 3};
-  timeline[1] = {.elapsed_secs = 1, .requests = 54, .errors = 3};
+  timeline[0].requests = 50;
+  timeline[0].errors = 3;
+  timeline[1].elapsed_secs = 1;
+  timeline[1].requests = 54;
+  timeline[1].errors = 3;
   RunReport r;
   r.info.url = "http://127.0.0.1:1/";
   r.info.headers = {{"Authorization", "Bearer abc"}, {"X-Auth-Token", "t"}, {"Accept", "a"}};
