@@ -17,6 +17,8 @@ std::function<int()> add_validate_command(CLI::App& app);
 std::function<int()> add_init_command(CLI::App& app);
 std::function<int()> add_graph_command(CLI::App& app);
 std::function<int()> add_report_command(CLI::App& app);
+std::function<int()> add_merge_command(CLI::App& app);
+std::function<int()> add_compare_command(CLI::App& app);
 
 // A saved result file's text; throws SetupError (exit 1) when unreadable.
 std::string read_result(const std::string& path);

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   std::function<int()> init = spiker::cli::add_init_command(app);
   std::function<int()> graph = spiker::cli::add_graph_command(app);
   std::function<int()> report = spiker::cli::add_report_command(app);
+  std::function<int()> merge = spiker::cli::add_merge_command(app);
+  std::function<int()> compare = spiker::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("init")) return init();
     if (app.got_subcommand("graph")) return graph();
     if (app.got_subcommand("report")) return report();
+    if (app.got_subcommand("merge")) return merge();
+    if (app.got_subcommand("compare")) return compare();
   } catch (const spiker::SetupError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return e.exit_code();

@@ -27,7 +27,7 @@ struct Threshold {
   Stat stat = Stat::kPercentile;
   double percentile = 95;
   Op op = Op::kLt;
-  double value = 0;  // in the metric's unit (ms for durations, 0..1 for rates)
+  double value = 0;                // in the metric's unit (ms for durations, 0..1 for rates)
   std::string tag_key, tag_value;  // {scenario:checkout}: only those requests
   bool abort_on_fail = false;
   int64_t delay_abort_ns = 0;  // abort only after this much of the run

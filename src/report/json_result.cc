@@ -11,9 +11,9 @@
 
 #include "core/redact.h"
 #include "metrics/histogram_codec.h"
+#include "report/json_parts.h"
 
 namespace spiker::report {
-namespace {
 
 using nlohmann::json;
 
@@ -37,6 +37,8 @@ json latency(const metrics::Histogram& h) {
   j["count"] = h.total_count();
   return j;
 }
+
+namespace {
 
 json env() {
   char host[256] = {};
@@ -134,6 +136,8 @@ std::string to_json(const RunReport& r) {
       item["failed"] = t.step_failed[i];
       if (i < t.step_latency_us.size() && t.step_latency_us[i].total_count() > 0) {
         item["latency_us"] = latency(t.step_latency_us[i]);
+        item["latency_hist"] =
+            metrics::base64_encode(metrics::encode_v2_compressed(t.step_latency_us[i]));
       }
       if (!sc.tags.empty()) {
         json tags = json::object();
@@ -237,6 +241,10 @@ std::string to_json(const RunReport& r) {
   // The full latency histogram (HdrHistogram V2 compressed, base64), for lossless merging.
   doc["histograms"] = {
       {"latency_us", metrics::base64_encode(metrics::encode_v2_compressed(t.latency_us))}};
+  if (r.info.has_intended_times) {
+    doc["histograms"]["corrected_latency_us"] =
+        metrics::base64_encode(metrics::encode_v2_compressed(t.corrected_us));
+  }
   return doc.dump(2) + "\n";
 }
 

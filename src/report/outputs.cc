@@ -73,7 +73,7 @@ std::string md_cell(std::string_view s) {
   return out;
 }
 
-constexpr const char* kLatencyKeys[] = {"min", "mean", "p50", "p75", "p90",
+constexpr const char* kLatencyKeys[] = {"min", "mean", "p50",  "p75", "p90",
                                         "p95", "p99",  "p999", "max"};
 
 std::string to_csv(const json& d) {
@@ -90,7 +90,8 @@ std::string to_csv(const json& d) {
     row(fmt::format("latency_{}_ms", k), number(num(d, {"latency_us", k}) / 1000.0));
   }
   if (d.contains("status_codes")) {
-    for (auto& [code, n] : d["status_codes"].items()) row("status_" + code, number(n.get<double>()));
+    for (auto& [code, n] : d["status_codes"].items())
+      row("status_" + code, number(n.get<double>()));
   }
   if (d.contains("errors")) {
     for (auto& [kind, n] : d["errors"].items()) row("error_" + kind, number(n.get<double>()));
@@ -102,26 +103,26 @@ std::string to_csv(const json& d) {
     row("thresholds_passed", d["thresholds"].value("passed", true) ? "true" : "false");
     for (const json& t : d["thresholds"]["results"]) {
       row(fmt::format("threshold {} {}", t.value("metric", ""), t.value("condition", "")),
-          fmt::format("{:g} {}", t.value("actual", 0.0), t.value("passed", false) ? "pass" : "fail"));
+          fmt::format("{:g} {}", t.value("actual", 0.0),
+                      t.value("passed", false) ? "pass" : "fail"));
     }
   }
   return out;
 }
 
 std::string to_markdown(const json& d) {
-  std::string out = fmt::format("# LoadSpiker result\n\n`{} {}` · {} · started {} · {} s\n\n",
-                                str(d, {"metadata", "target", "method"}),
-                                str(d, {"metadata", "target", "url"}),
-                                str(d, {"metadata", "load", "executor"}),
-                                str(d, {"metadata", "started_at"}),
-                                num(d, {"metadata", "duration_secs"}));
+  std::string out =
+      fmt::format("# LoadSpiker result\n\n`{} {}` · {} · started {} · {} s\n\n",
+                  str(d, {"metadata", "target", "method"}), str(d, {"metadata", "target", "url"}),
+                  str(d, {"metadata", "load", "executor"}), str(d, {"metadata", "started_at"}),
+                  num(d, {"metadata", "duration_secs"}));
   out += "| requests | successful | failed | error rate | req/s | received |\n";
   out += "|---:|---:|---:|---:|---:|---:|\n";
-  out += fmt::format("| {:g} | {:g} | {:g} | {:.2f}% | {:.1f} | {:g} B |\n\n",
-                     num(d, {"summary", "total_requests"}), num(d, {"summary", "successful"}),
-                     num(d, {"summary", "failed"}), 100 * num(d, {"summary", "error_rate"}),
-                     num(d, {"summary", "requests_per_sec"}),
-                     num(d, {"summary", "bytes_received"}));
+  out +=
+      fmt::format("| {:g} | {:g} | {:g} | {:.2f}% | {:.1f} | {:g} B |\n\n",
+                  num(d, {"summary", "total_requests"}), num(d, {"summary", "successful"}),
+                  num(d, {"summary", "failed"}), 100 * num(d, {"summary", "error_rate"}),
+                  num(d, {"summary", "requests_per_sec"}), num(d, {"summary", "bytes_received"}));
   out += "## Latency (ms)\n\n|";
   std::string rule = "|";
   std::string values = "|";
@@ -132,8 +133,9 @@ std::string to_markdown(const json& d) {
   }
   out += "\n" + rule + "\n" + values + "\n\n";
   if (d.contains("thresholds")) {
-    out += fmt::format("## Thresholds: {}\n\n| | metric | condition | actual |\n|---|---|---|---:|\n",
-                       d["thresholds"].value("passed", true) ? "passed" : "**failed**");
+    out +=
+        fmt::format("## Thresholds: {}\n\n| | metric | condition | actual |\n|---|---|---|---:|\n",
+                    d["thresholds"].value("passed", true) ? "passed" : "**failed**");
     for (const json& t : d["thresholds"]["results"]) {
       out += fmt::format("| {} | {} | `{}` | {:g} |\n", t.value("passed", false) ? "✅" : "❌",
                          md_cell(t.value("metric", "")), md_cell(t.value("condition", "")),
@@ -142,8 +144,9 @@ std::string to_markdown(const json& d) {
     out += "\n";
   }
   if (d.contains("checks")) {
-    out += fmt::format("## Checks: {:.2f}% passed\n\n| | check | passed | total |\n|---|---|---:|---:|\n",
-                       100 * num(d, {"checks", "overall_pass_rate"}, 1));
+    out += fmt::format(
+        "## Checks: {:.2f}% passed\n\n| | check | passed | total |\n|---|---|---:|---:|\n",
+        100 * num(d, {"checks", "overall_pass_rate"}, 1));
     for (auto& [name, c] : d["checks"]["results"].items()) {
       double p = c.value("passed", 0.0), n = c.value("total", 0.0);
       out += fmt::format("| {} | {} | {:g} | {:g} |\n", p == n ? "✅" : "❌", md_cell(name), p, n);
@@ -151,8 +154,9 @@ std::string to_markdown(const json& d) {
     out += "\n";
   }
   if (d.contains("scenarios")) {
-    out += "## Scenarios and steps\n\n| name | method | url | requests | failed | p95 ms |\n"
-           "|---|---|---|---:|---:|---:|\n";
+    out +=
+        "## Scenarios and steps\n\n| name | method | url | requests | failed | p95 ms |\n"
+        "|---|---|---|---:|---:|---:|\n";
     for (const json& s : d["scenarios"]) {
       out += fmt::format("| {} | {} | {} | {:g} | {:g} | {} |\n", md_cell(s.value("name", "")),
                          s.value("method", ""), md_cell(s.value("url", "")),
@@ -201,15 +205,16 @@ std::string to_junit(const json& d) {
       cases.push_back(c);
     }
   }
-  size_t failures = std::count_if(cases.begin(), cases.end(),
-                                  [](const Case& c) { return !c.failure.empty(); });
+  size_t failures =
+      std::count_if(cases.begin(), cases.end(), [](const Case& c) { return !c.failure.empty(); });
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += fmt::format(
       "<testsuites name=\"loadspiker\" tests=\"{}\" failures=\"{}\">\n"
       "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:g}\" "
       "timestamp=\"{}\">\n",
       cases.size(), failures, xml_escape(str(d, {"metadata", "target", "url"})), cases.size(),
-      failures, num(d, {"summary", "elapsed_secs"}), xml_escape(str(d, {"metadata", "started_at"})));
+      failures, num(d, {"summary", "elapsed_secs"}),
+      xml_escape(str(d, {"metadata", "started_at"})));
   for (const Case& c : cases) {
     out += fmt::format("    <testcase classname=\"loadspiker\" name=\"{}\"", xml_escape(c.name));
     if (c.failure.empty()) {
@@ -238,7 +243,8 @@ std::string to_hlog(const json& d) {
   }
   out += fmt::format("#[StartTime: {:.3f} (seconds since epoch), {}]\n", start_s, started);
   out += fmt::format("#[BaseTime: {:.3f} (seconds since epoch)]\n", start_s);
-  out += "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
+  out +=
+      "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
   if (!d.contains("timeline")) return out;
   for (const json& p : d["timeline"]) {
     std::string hist = p.value("latency_hist", "");
@@ -298,8 +304,8 @@ std::string svg_chart(const std::string& id, const std::string& title,
       "<figure><figcaption>{}</figcaption><svg id=\"{}\" class=\"chart\" viewBox=\"0 0 {} {}\" "
       "width=\"{}\" height=\"{}\" role=\"img\">",
       xml_escape(title), id, kW, kH, kW, kH);
-  out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>", kL,
-                     kH - kB, kW - 10, kH - kB);
+  out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>", kL, kH - kB,
+                     kW - 10, kH - kB);
   out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>", kL, kT, kL,
                      kH - kB);
   out += fmt::format("<text x=\"4\" y=\"{}\" font-size=\"11\">{:.4g} {}</text>", kT + 4, peak,
@@ -311,8 +317,8 @@ std::string svg_chart(const std::string& id, const std::string& title,
   for (const auto& [name, v] : series) {
     std::string points;
     for (size_t i = 0; i < v.size(); ++i) {
-      double x = kL + (n > 1 ? (kW - 10 - kL) * static_cast<double>(i) / static_cast<double>(n - 1)
-                             : 0);
+      double x =
+          kL + (n > 1 ? (kW - 10 - kL) * static_cast<double>(i) / static_cast<double>(n - 1) : 0);
       double y = kH - kB - (kH - kB - kT) * v[i] / peak;
       points += fmt::format("{:.1f},{:.1f} ", x, y);
     }
@@ -351,7 +357,8 @@ std::string to_html(const json& d) {
   std::string title = fmt::format("LoadSpiker: {} {}", str(d, {"metadata", "target", "method"}),
                                   str(d, {"metadata", "target", "url"}));
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  out += "<title>" + xml_escape(title) + "</title><style>"
+  out += "<title>" + xml_escape(title) +
+         "</title><style>"
          "body{font:14px system-ui,sans-serif;margin:24px;color:#111}"
          "table{border-collapse:collapse;margin:8px 0 20px}"
          "td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}"
@@ -364,8 +371,9 @@ std::string to_html(const json& d) {
                      xml_escape(str(d, {"metadata", "started_at"})),
                      num(d, {"metadata", "duration_secs"}),
                      d.value("/metadata/interrupted"_json_pointer, false) ? " · interrupted" : "");
-  out += "<table id=\"summary\"><tr><th>requests</th><th>successful</th><th>failed</th>"
-         "<th>error rate</th><th>req/s</th><th>received</th></tr>";
+  out +=
+      "<table id=\"summary\"><tr><th>requests</th><th>successful</th><th>failed</th>"
+      "<th>error rate</th><th>req/s</th><th>received</th></tr>";
   out += fmt::format(
       "<tr><td>{:g}</td><td>{:g}</td><td>{:g}</td><td>{:.2f}%</td><td>{:.1f}</td><td>{:g} "
       "B</td></tr></table>\n",
@@ -374,10 +382,11 @@ std::string to_html(const json& d) {
       num(d, {"summary", "requests_per_sec"}), num(d, {"summary", "bytes_received"}));
   if (d.contains("thresholds")) {
     bool passed = d["thresholds"].value("passed", true);
-    out += fmt::format("<h2>Thresholds: <span class=\"{}\">{}</span></h2><table id=\"thresholds\">"
-                       "<tr><th class=\"l\">metric</th><th class=\"l\">condition</th>"
-                       "<th>actual</th><th>verdict</th></tr>",
-                       passed ? "pass" : "fail", passed ? "passed" : "failed");
+    out += fmt::format(
+        "<h2>Thresholds: <span class=\"{}\">{}</span></h2><table id=\"thresholds\">"
+        "<tr><th class=\"l\">metric</th><th class=\"l\">condition</th>"
+        "<th>actual</th><th>verdict</th></tr>",
+        passed ? "pass" : "fail", passed ? "passed" : "failed");
     for (const json& t : d["thresholds"]["results"]) {
       bool ok = t.value("passed", false);
       out += fmt::format(
@@ -389,9 +398,10 @@ std::string to_html(const json& d) {
     out += "</table>\n";
   }
   if (d.contains("checks")) {
-    out += fmt::format("<h2>Checks: {:.2f}% passed</h2><table id=\"checks\"><tr><th class=\"l\">"
-                       "check</th><th>passed</th><th>total</th></tr>",
-                       100 * num(d, {"checks", "overall_pass_rate"}, 1));
+    out += fmt::format(
+        "<h2>Checks: {:.2f}% passed</h2><table id=\"checks\"><tr><th class=\"l\">"
+        "check</th><th>passed</th><th>total</th></tr>",
+        100 * num(d, {"checks", "overall_pass_rate"}, 1));
     for (auto& [name, c] : d["checks"]["results"].items()) {
       double p = c.value("passed", 0.0), n = c.value("total", 0.0);
       out += fmt::format("<tr><td class=\"l {}\">{}</td><td>{:g}</td><td>{:g}</td></tr>",
@@ -405,8 +415,9 @@ std::string to_html(const json& d) {
   out += svg_chart("chart-latency", "Latency percentiles per second",
                    {{"p50", p50}, {"p95", p95}, {"p99", p99}}, "ms");
   if (!spectrum.empty()) {
-    out += "<h2>Latency distribution</h2><table id=\"spectrum\"><tr><th>percentile</th>"
-           "<th>ms</th></tr>";
+    out +=
+        "<h2>Latency distribution</h2><table id=\"spectrum\"><tr><th>percentile</th>"
+        "<th>ms</th></tr>";
     std::vector<double> ys;
     for (const auto& [p, ms] : spectrum) {
       out += fmt::format("<tr><td>{:g}</td><td>{:.3f}</td></tr>", p, ms);
@@ -419,9 +430,10 @@ std::string to_html(const json& d) {
                      {{"latency ms", ys}}, "ms");
   }
   if (d.contains("scenarios")) {
-    out += "<h2>Scenarios and steps</h2><table id=\"steps\"><tr><th class=\"l\">name</th>"
-           "<th class=\"l\">method</th><th class=\"l\">url</th><th>requests</th><th>failed</th>"
-           "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>";
+    out +=
+        "<h2>Scenarios and steps</h2><table id=\"steps\"><tr><th class=\"l\">name</th>"
+        "<th class=\"l\">method</th><th class=\"l\">url</th><th>requests</th><th>failed</th>"
+        "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>";
     for (const json& s : d["scenarios"]) {
       auto ms = [&](const char* k) {
         return s.contains("latency_us") ? fmt::format("{:.3f}", num(s, {"latency_us", k}) / 1000.0)
@@ -436,8 +448,9 @@ std::string to_html(const json& d) {
     }
     out += "</table>\n";
   }
-  out += "<h2>Status codes and errors</h2><table id=\"status\"><tr><th class=\"l\">status or "
-         "error</th><th>count</th></tr>";
+  out +=
+      "<h2>Status codes and errors</h2><table id=\"status\"><tr><th class=\"l\">status or "
+      "error</th><th>count</th></tr>";
   for (const char* section : {"status_codes", "errors"}) {
     if (!d.contains(section)) continue;
     for (auto& [k, n] : d[section].items()) {
@@ -460,10 +473,14 @@ std::string to_html(const json& d) {
 
 Format format_for(std::string_view path, std::string_view forced) {
   static constexpr std::pair<std::string_view, Format> kNames[] = {
-      {"json", Format::kJson},           {"csv", Format::kCsv},
-      {"md", Format::kMarkdown},         {"markdown", Format::kMarkdown},
-      {"html", Format::kHtml},           {"junit", Format::kJunit},
-      {"hlog", Format::kHlog},           {"series-csv", Format::kSeriesCsv},
+      {"json", Format::kJson},
+      {"csv", Format::kCsv},
+      {"md", Format::kMarkdown},
+      {"markdown", Format::kMarkdown},
+      {"html", Format::kHtml},
+      {"junit", Format::kJunit},
+      {"hlog", Format::kHlog},
+      {"series-csv", Format::kSeriesCsv},
       {"series-jsonl", Format::kSeriesJsonl}};
   if (!forced.empty()) {
     for (const auto& [name, f] : kNames) {
@@ -473,10 +490,14 @@ Format format_for(std::string_view path, std::string_view forced) {
         "--format {}: use json, csv, md, html, junit, hlog, series-csv or series-jsonl", forced));
   }
   static constexpr std::pair<std::string_view, Format> kExt[] = {
-      {".series.csv", Format::kSeriesCsv}, {".jsonl", Format::kSeriesJsonl},
-      {".json", Format::kJson},            {".csv", Format::kCsv},
-      {".md", Format::kMarkdown},          {".html", Format::kHtml},
-      {".htm", Format::kHtml},             {".xml", Format::kJunit},
+      {".series.csv", Format::kSeriesCsv},
+      {".jsonl", Format::kSeriesJsonl},
+      {".json", Format::kJson},
+      {".csv", Format::kCsv},
+      {".md", Format::kMarkdown},
+      {".html", Format::kHtml},
+      {".htm", Format::kHtml},
+      {".xml", Format::kJunit},
       {".hlog", Format::kHlog}};
   for (const auto& [ext, f] : kExt) {
     if (path.ends_with(ext)) return f;

@@ -1,0 +1,93 @@
+#include "report/merge.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/error.h"
+#include "report/json_result.h"
+
+namespace spiker::report {
+namespace {
+
+// A result whose latency histogram holds `values` (one request each).
+std::string result_of(const std::vector<int64_t>& values, int failed) {
+  static metrics::Shard totals;
+  static std::vector<metrics::TimelinePoint> timeline;
+  totals.reset();
+  timeline.assign(1, {});
+  for (int64_t v : values) totals.latency_us.record(v);
+  totals.requests = values.size();
+  totals.failed = static_cast<uint64_t>(failed);
+  totals.status[200] = values.size() - static_cast<uint64_t>(failed);
+  totals.status[503] = static_cast<uint64_t>(failed);
+  timeline[0].requests = values.size();
+  RunReport r;
+  r.totals = &totals;
+  r.timeline = &timeline;
+  r.measured_s = 2;
+  r.elapsed_s = 2;
+  return to_json(r);
+}
+
+TEST(Merge, PercentilesEqualThoseOfAllRequestsAndCountsAddUp) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> d(7, 1.2);  // ~1 ms median, long tail
+  metrics::Histogram all;
+  std::vector<std::string> texts, names;
+  for (int seg = 0; seg < 3; ++seg) {
+    std::vector<int64_t> values;
+    for (int i = 0; i < 5000 + seg * 1000; ++i) {
+      values.push_back(static_cast<int64_t>(d(rng)) + seg * 100);
+      all.record(values.back());
+    }
+    texts.push_back(result_of(values, seg));
+    names.push_back("seg" + std::to_string(seg));
+  }
+  Merged m = merge_results(texts, names);
+  auto doc = nlohmann::json::parse(m.json);
+  EXPECT_EQ(doc["summary"]["total_requests"], 18000);
+  EXPECT_EQ(doc["summary"]["failed"], 3);
+  EXPECT_EQ(doc["status_codes"]["200"], 17997);
+  EXPECT_EQ(doc["status_codes"]["503"], 3);
+  for (auto [key, p] : {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}, {"p999", 99.9}}) {
+    EXPECT_EQ(doc["latency_us"][key], all.value_at_percentile(p)) << key;
+  }
+  EXPECT_EQ(doc["latency_us"]["max"], all.max());
+  EXPECT_EQ(doc["latency_us"]["min"], all.min());
+  EXPECT_EQ(doc["timeline"][0]["requests"], 18000);
+  // The segments ran side by side for 2 s each: 18,000 requests in 2 s.
+  EXPECT_DOUBLE_EQ(doc["summary"]["requests_per_sec"], 9000);
+}
+
+TEST(Merge, RefusesOtherShapes) {
+  EXPECT_THROW(merge_results({"{}", "{}"}, {"a", "b"}), SetupError);
+  EXPECT_THROW(merge_results({result_of({1}, 0)}, {"a"}), SetupError);
+}
+
+TEST(Compare, RegressionsByThresholdAndModelMismatch) {
+  std::string base = result_of(std::vector<int64_t>(1000, 1000), 0);
+  std::string slow = result_of(std::vector<int64_t>(1000, 1200), 0);
+  Comparison same = compare_results(base, base, "a", "a", {});
+  EXPECT_FALSE(same.regressed);
+  Comparison worse = compare_results(base, slow, "a", "b", {});
+  EXPECT_TRUE(worse.regressed);  // p99 +20% > 10%
+  auto doc = nlohmann::json::parse(worse.json);
+  EXPECT_TRUE(doc["has_regressions"]);
+  EXPECT_EQ(doc["regressions"][0]["metric"], "latency_p99");
+  CompareOptions loose;
+  loose.p99_pct = 25;
+  loose.p999_pct = 25;
+  EXPECT_FALSE(compare_results(base, slow, "a", "b", loose).regressed);
+  auto open = nlohmann::json::parse(slow);
+  open["metadata"]["load"]["load_model"] = "open";
+  Comparison mixed = compare_results(base, open.dump(), "a", "b", {});
+  EXPECT_TRUE(mixed.model_mismatch);
+  CompareOptions force;
+  force.force = true;
+  EXPECT_FALSE(compare_results(base, open.dump(), "a", "b", force).model_mismatch);
+}
+
+}  // namespace
+}  // namespace spiker::report
