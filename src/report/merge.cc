@@ -77,7 +77,8 @@ Merged merge_results(const std::vector<std::string>& texts, const std::vector<st
       corrected = false;
     }
     double rps = s.value("requests_per_sec", 0.0);
-    if (rps > 0) m.measured_s = std::max(m.measured_s, static_cast<double>(u64(s, "total_requests")) / rps);
+    if (rps > 0)
+      m.measured_s = std::max(m.measured_s, static_cast<double>(u64(s, "total_requests")) / rps);
     add_counts(status, d.value("status_codes", json::object()));
     add_counts(errors, d.value("errors", json::object()));
     const json& load = d["metadata"]["load"];
@@ -102,10 +103,11 @@ Merged merge_results(const std::vector<std::string>& texts, const std::vector<st
     }
     if (d.contains("summary") && d["summary"].contains("arrival_rate")) {
       const json& a = d["summary"]["arrival_rate"];
-      if (arrivals.is_null()) arrivals = a;
+      if (arrivals.is_null())
+        arrivals = a;
       else {
-        for (const char* k : {"target_iterations", "started_iterations", "dropped_iterations",
-                              "max_vus"}) {
+        for (const char* k :
+             {"target_iterations", "started_iterations", "dropped_iterations", "max_vus"}) {
           arrivals[k] = arrivals.value(k, 0ull) + a.value(k, 0ull);
         }
         for (const char* k : {"target_rps", "achieved_rps"}) {
@@ -171,9 +173,8 @@ Merged merge_results(const std::vector<std::string>& texts, const std::vector<st
       }
       ++idx;
     }
-    out["checks"] = {{"overall_pass_rate", total > 0 ? static_cast<double>(passed) /
-                                                           static_cast<double>(total)
-                                                     : 1.0},
+    out["checks"] = {{"overall_pass_rate",
+                      total > 0 ? static_cast<double>(passed) / static_cast<double>(total) : 1.0},
                      {"results", results}};
   }
   if (out.contains("journeys")) {
@@ -214,9 +215,11 @@ Merged merge_results(const std::vector<std::string>& texts, const std::vector<st
   s["total_requests"] = t.requests;
   s["successful"] = t.requests - t.failed;
   s["failed"] = t.failed;
-  s["error_rate"] = t.requests > 0 ? static_cast<double>(t.failed) / static_cast<double>(t.requests) : 0.0;
+  s["error_rate"] =
+      t.requests > 0 ? static_cast<double>(t.failed) / static_cast<double>(t.requests) : 0.0;
   s["requests_per_sec"] =
-      m.measured_s > 0 ? std::round(static_cast<double>(t.requests) / m.measured_s * 100) / 100 : 0.0;
+      m.measured_s > 0 ? std::round(static_cast<double>(t.requests) / m.measured_s * 100) / 100
+                       : 0.0;
   s["bytes_received"] = t.bytes_received;
   s["bytes_sent"] = t.bytes_sent;
   if (!arrivals.is_null()) s["arrival_rate"] = arrivals;
@@ -279,10 +282,10 @@ Comparison compare_results(const std::string& base_text, const std::string& cur_
       {"latency_p999", "/latency_us/p999"_json_pointer, "us", false, o.p999_pct},
   };
   json metrics = json::array(), regressions = json::array();
-  out.table = fmt::format("{:<18} {:>14} {:>14} {:>10}   {}\n", "metric", base_name.substr(
-                              base_name.size() > 14 ? base_name.size() - 14 : 0),
-                          cur_name.substr(cur_name.size() > 14 ? cur_name.size() - 14 : 0),
-                          "change", "");
+  out.table =
+      fmt::format("{:<18} {:>14} {:>14} {:>10}   {}\n", "metric",
+                  base_name.substr(base_name.size() > 14 ? base_name.size() - 14 : 0),
+                  cur_name.substr(cur_name.size() > 14 ? cur_name.size() - 14 : 0), "change", "");
   for (const Metric& mt : metrics_list) {
     if (!b.contains(mt.at) || !c.contains(mt.at)) continue;
     double bv = b[mt.at].get<double>(), cv = c[mt.at].get<double>();
@@ -311,8 +314,8 @@ Comparison compare_results(const std::string& base_text, const std::string& cur_
                              regressed ? "REGRESSED" : (better ? "better" : ""));
   }
   for (const json& w : warnings) out.table += "warning: " + w.get<std::string>() + "\n";
-  out.table += out.regressed ? fmt::format("{} regression(s)\n", regressions.size())
-                             : "no regressions\n";
+  out.table +=
+      out.regressed ? fmt::format("{} regression(s)\n", regressions.size()) : "no regressions\n";
   json doc = {{"baseline_file", base_name}, {"current_file", cur_name},
               {"metrics", metrics},         {"regressions", regressions},
               {"warnings", warnings},       {"has_regressions", out.regressed}};

@@ -45,7 +45,7 @@ error_rate = "< 0.000001"
         args = ["run", config, "-q"]
         for path in cls.files.values():
             args += ["-o", path]
-        cls.run = subprocess.run([LOADSPIKER, *args], capture_output=True, text=True, timeout=60)
+        cls.result = subprocess.run([LOADSPIKER, *args], capture_output=True, text=True, timeout=60)
         with open(cls.files[".json"]) as f:
             cls.doc = json.load(f)
 
@@ -55,7 +55,7 @@ error_rate = "< 0.000001"
         super().tearDownClass()
 
     def test_every_format_is_written_and_agrees_with_the_json(self):
-        self.assertEqual(self.run.returncode, 0, self.run.stderr)
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
         with open(self.files[".csv"]) as f:
             rows = dict(csv.reader(f))
         self.assertEqual(int(rows["total_requests"]), self.doc["summary"]["total_requests"])
@@ -95,9 +95,9 @@ error_rate = "< 0.000001"
             self.assertEqual(float(length), 1.0)
             self.assertEqual(hist, point["latency_hist"])
             raw = base64.b64decode(hist)
-            self.assertEqual(raw[:4], bytes.fromhex("1c849304"))  # V2 compressed cookie
+            self.assertEqual(raw[:4], bytes.fromhex("1c849314"))  # V2 compressed cookie (Java's)
             inner = zlib.decompress(raw[8:])
-            self.assertEqual(inner[:4], bytes.fromhex("1c849303"))  # V2 encoding cookie
+            self.assertEqual(inner[:4], bytes.fromhex("1c849313"))  # V2 encoding cookie
             self.assertGreaterEqual(float(max_ms), point["p99_us"] / 1000 - 0.001)
 
     def test_report_renders_a_saved_result(self):
