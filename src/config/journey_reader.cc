@@ -756,6 +756,7 @@ void attach_checks(Section& top, plan::Journey& j, const std::string& path) {
       }
     }
     std::optional<std::string> scenario = s.str("scenario"), step = s.str("step");
+    bool fail_request = s.boolean("fail_request").value_or(false);
     s.finish();
     if (parts.empty()) {
       throw ConfigError(fmt::format(
@@ -769,7 +770,8 @@ void attach_checks(Section& top, plan::Journey& j, const std::string& path) {
     }
     plan::Check check = plan::Check::all_of(label, std::move(parts));
     check.id = new_id(label, where);
-    check.decides = false;  // counted; the request and step pass or fail as they would
+    check.decides = false;               // counted; the request and step pass or fail as they would
+    check.fails_request = fail_request;  // ... unless the user says a failure fails the request
     size_t applied = 0;
     for (plan::Scenario& sc : j.scenarios) {
       if (scenario && sc.name != *scenario) continue;

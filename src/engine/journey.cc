@@ -304,12 +304,18 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
   // A step passes on status < 400, or on its own checks when it has some; [[checks]] entries
   // are counted only.
   bool decided_by_checks = false;
+  bool request_failed = false;
   bool ok = true;
   for (const plan::Check& c : st.checks) {
     bool pass = parsed && c.passes(r, *extract_scratch_);
     ++(pass ? s.checks_passed : s.checks_failed);
     ++s.check_total[c.id];
     if (pass) ++s.check_passed[c.id];
+    if (!pass && c.fails_request && status < 400 && !request_failed) {
+      request_failed = true;  // counted once, as a failed request of this step
+      ++s.failed;
+      ++s.step_failed[st.id];
+    }
     if (c.decides) {
       decided_by_checks = true;
       ok = ok && pass;

@@ -95,9 +95,10 @@ struct Check {
     kAny,
   };
   enum class Op : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
-  std::string name;     // as written when not given
-  uint16_t id = 0;      // index among the run's checks (counted per check)
-  bool decides = true;  // a step's own check: its result decides whether the step passed
+  std::string name;            // as written when not given
+  uint16_t id = 0;             // index among the run's checks (counted per check)
+  bool decides = true;         // a step's own check: its result decides whether the step passed
+  bool fails_request = false;  // a failure counts the request as failed (fail_request = true)
   Kind kind = Kind::kStatus;
   Op op = Op::kEq;
   std::vector<int64_t> numbers;  // statuses, status class, size, latency (µs)

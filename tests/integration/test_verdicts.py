@@ -53,6 +53,14 @@ class Verdicts(TargetTestCase):
         self.assertAlmostEqual(doc["checks"]["overall_pass_rate"], (ok * 4) / (200 + ok * 3))
         # Checks count; they do not fail requests: the 404s are the only failures.
         self.assertEqual(doc["summary"]["failed"], missing)
+        # ... unless a check says fail_request = true.
+        with open(path) as f:
+            text = f.read()
+        strict = write(text.replace('condition = "json $.ok', 'fail_request = true\n'
+                                    '            condition = "json $.ok').replace(
+                                        "json $.ok == true", "json $.ok == false"))
+        rc, doc, err = run_cli(strict, "-n", "100")
+        self.assertEqual(doc["summary"]["failed"], 100, err)  # 404s, and the json ones now too
 
     def test_thresholds_pass_and_fail_with_exit_codes(self):
         base = f"""
