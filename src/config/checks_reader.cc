@@ -145,5 +145,4 @@ void attach_checks(Section& top, plan::Journey& j, const std::string& path) {
   }
 }
 
-
 }  // namespace spiker::config
