@@ -53,6 +53,11 @@ struct RunArgs {
   bool quiet = false;
   bool dry_run = false;
   int pipeline = 1;
+  bool http2 = false;  // h2c with prior knowledge for http://; h2 required for https://
+  bool http1 = false;  // https:// stays on HTTP/1.1 (no h2 offered by ALPN)
+  int max_streams = 1;
+  std::string tls_min, tls_max, ciphers, sni;
+  bool no_tls_resume = false;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
   std::vector<plan::Threshold> thresholds;         // [thresholds]

@@ -227,6 +227,13 @@ int run(RunArgs args) {
   if (a.max_vus < 1) throw SetupError("--max-vus: must be at least 1");
   if (a.threads < 0) throw SetupError("-t/--threads: must be at least 1 (0 = one per core)");
   if (a.pipeline < 1 || a.pipeline > 1024) throw SetupError("--pipeline: must be 1..1024");
+  if (a.max_streams < 1 || a.max_streams > 10000) {
+    throw SetupError("--max-streams: must be 1..10000");
+  }
+  if (a.http1 && a.http2) throw SetupError("--http1 and --http2 exclude each other: give one");
+  if (a.pipeline > 1 && a.http2) {
+    throw SetupError("--pipeline is HTTP/1.1's; HTTP/2 multiplexes with --max-streams");
+  }
   if (!a.body.empty() && !a.body_file.empty()) {
     throw SetupError("-b/--body and --body-file exclude each other: give one");
   }
@@ -257,7 +264,9 @@ int run(RunArgs args) {
         a.config, a.executor, plan.executor));
   }
 
-  uint64_t files_needed = plan.stripe.count_below(plan.max_vus) + 64;
+  uint64_t sockets = plan.stripe.count_below(plan.max_vus);
+  if (a.max_streams > 1) sockets = (sockets + a.max_streams - 1) / a.max_streams + 1;
+  uint64_t files_needed = sockets + 64;
   uint64_t files = raise_open_file_limit(files_needed);
   if (files < files_needed && a.disable_keepalive) {
     // Sockets close after each request: only VUs in a request hold one.
@@ -307,9 +316,10 @@ int run(RunArgs args) {
     config.worker.origins.push_back(o);
   }
   config.worker.pipeline = a.pipeline;
+  config.worker.max_streams = a.max_streams;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
   config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
-  std::unique_ptr<TlsContext> tls;
+  std::unique_ptr<TlsContext> tls, tls_h2;  // HTTP/1.1 offers only http/1.1 by ALPN
   bool any_tls =
       std::any_of(origin_urls.begin(), origin_urls.end(), [](const Url& u) { return u.tls(); });
   if (any_tls) {
@@ -318,13 +328,27 @@ int run(RunArgs args) {
     o.cacert = a.cacert;
     o.cert = a.cert;
     o.key = a.key;
+    o.min_version = a.tls_min;
+    o.max_version = a.tls_max;
+    o.ciphers = a.ciphers;
+    o.sni = a.sni;
+    o.resume = !a.no_tls_resume;
     o.alpn = {"http/1.1"};
     tls = std::make_unique<TlsContext>(o);
+    if (!a.http1) {
+      o.alpn = {"h2", "http/1.1"};
+      tls_h2 = std::make_unique<TlsContext>(o);
+    }
     for (engine::OriginConfig& origin : config.worker.origins) {
       if (origin.scheme == "https") origin.tls = tls.get();
     }
-  } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty()) {
-    throw SetupError("--cacert/--cert/--key need an https:// URL");
+  } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() || !a.tls_min.empty() ||
+             !a.tls_max.empty() || !a.ciphers.empty() || !a.sni.empty()) {
+    throw SetupError(
+        "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need an https:// URL");
+  }
+  for (engine::OriginConfig& origin : config.worker.origins) {
+    if (origin.scheme == "http") origin.h2 = a.http2;  // h2c needs prior knowledge
   }
   config.threads = a.threads > 0
                        ? a.threads
@@ -372,6 +396,19 @@ int run(RunArgs args) {
                    d.to_string().c_str(), o.host.c_str());
     }
   }
+  for (engine::OriginConfig& o : config.worker.origins) {
+    if (o.scheme != "https" || tls_h2 == nullptr || o.addresses.empty()) continue;
+    // One handshake before the run tells whether the server speaks h2 (ALPN).
+    std::string alpn = tls_h2->probe_alpn(
+        o.addresses.front(), o.host, static_cast<int>(config.worker.connect_timeout_ns / 1'000'000));
+    o.h2 = alpn == "h2";
+    if (o.h2) o.tls = tls_h2.get();
+    if (!o.h2 && a.http2) {
+      throw SetupError(fmt::format("--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run "
+                                   "HTTP/1.1",
+                                   o.host, alpn.empty() ? "nothing" : alpn));
+    }
+  }
   for (engine::LoadGroup& g : config.groups) g.worker.origins = config.worker.origins;
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
@@ -391,6 +428,10 @@ int run(RunArgs args) {
   rep.info.concurrency = a.concurrency;
   rep.info.threads = result.threads;
   rep.info.pipeline = a.pipeline;
+  rep.info.max_streams = a.max_streams;
+  if (config.worker.origins.front().h2) {
+    rep.info.protocol = config.worker.origins.front().tls != nullptr ? "h2" : "h2c";
+  }
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
   if (config.groups.empty()) {
@@ -509,6 +550,22 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--key", args->key, "Client private key (PEM)");
   cmd->add_flag("--disable-keepalive", args->disable_keepalive, "A new connection per request");
   cmd->add_option("--pipeline", args->pipeline, "HTTP/1.1 requests in flight per connection")
+      ->capture_default_str();
+  cmd->add_flag("--http2", args->http2,
+                "HTTP/2: h2c with prior knowledge for http://; for https:// it is negotiated by "
+                "ALPN anyway, and --http2 makes HTTP/1.1 an error");
+  cmd->add_flag("--http1", args->http1, "Stay on HTTP/1.1 for https:// (offer no h2 by ALPN)");
+  cmd->add_option("--tls-min", args->tls_min, "Oldest TLS version offered: 1.2 or 1.3");
+  cmd->add_option("--tls-max", args->tls_max, "Newest TLS version offered: 1.2 or 1.3");
+  cmd->add_option("--ciphers", args->ciphers,
+                  "TLS cipher list (OpenSSL names for 1.2, TLS_* suites for 1.3), ':'-separated");
+  cmd->add_option("--sni", args->sni,
+                  "Server name to send (SNI) and verify, instead of the URL's host");
+  cmd->add_flag("--no-tls-resume", args->no_tls_resume,
+                "Full TLS handshake on every connection (no session resumption)");
+  cmd->add_option("--max-streams", args->max_streams,
+                  "HTTP/2: VUs sharing one connection, each with its stream in flight (as "
+                  "h2load -m; -c 500 --max-streams 10 opens 50 connections)")
       ->capture_default_str();
   cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
   cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");

@@ -86,6 +86,9 @@ RunArgs with_config_file(RunArgs a) {
   take("--key", a.key, t.key);
   take("--insecure", a.insecure, t.insecure);
   take("--disable-keepalive", a.disable_keepalive, t.disable_keepalive);
+  take("--http2", a.http2, t.http2);
+  take("--http1", a.http1, t.http1);
+  take("--max-streams", a.max_streams, t.max_streams);
   // Headers merge; a header given with -H replaces the file's header of that name.
   std::vector<std::string> headers;
   for (const auto& [name, value] : t.headers) {

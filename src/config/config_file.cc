@@ -86,7 +86,9 @@ void read_target(Section s, TargetSection& t) {
   }
   t.follow_redirects = s.boolean("follow_redirects");
   t.cookie_jar = s.boolean("cookie_jar");
-  if (s.boolean("http2").value_or(false)) s.not_yet("http2", "HTTP/2 comes with its own issue");
+  t.http2 = s.boolean("http2");
+  t.http1 = s.boolean("http1");
+  t.max_streams = s.integer("max_streams", 10000);
   for (const char* key : {"body_lines_file", "proxy", "form_data", "rand_regex_url",
                           "urls_from_file", "connect_to"}) {
     s.not_yet(key, "remove it to run the rest");

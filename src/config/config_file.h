@@ -20,7 +20,8 @@ struct TargetSection {
   std::optional<std::string> url, method, body, body_file, timeout, connect_timeout;
   std::optional<std::string> cacert, cert, key;
   std::vector<std::pair<std::string, std::string>> headers;  // basic_auth becomes one
-  std::optional<bool> insecure, disable_keepalive, cookie_jar, follow_redirects;
+  std::optional<bool> insecure, disable_keepalive, cookie_jar, follow_redirects, http2, http1;
+  std::optional<int64_t> max_streams;  // HTTP/2 streams per connection
 };
 
 struct LoadSection {

@@ -1,12 +1,18 @@
 #include "core/tls.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "core/error.h"
+#include "core/socket.h"
 
 namespace spiker {
 namespace {
@@ -16,6 +22,17 @@ namespace {
   char buf[256] = "unknown error";
   if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
   throw SetupError(fmt::format("{}: {}", what, buf), kExitUsage);
+}
+
+int tls_version(const std::string& v, const char* flag, int none) {
+  if (v.empty()) return none;
+  if (v == "1.2" || v == "TLSv1.2") return TLS1_2_VERSION;
+  if (v == "1.3" || v == "TLSv1.3") return TLS1_3_VERSION;
+  if (v == "1.1" || v == "1.0") {
+    throw SetupError(fmt::format("{} {}: TLS before 1.2 is not offered; use 1.2 or 1.3", flag, v),
+                     kExitUsage);
+  }
+  throw SetupError(fmt::format("{} '{}': use 1.2 or 1.3", flag, v), kExitUsage);
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -55,10 +72,31 @@ void TlsSessionCache::store(ssl_session_st* session) noexcept {
 
 bool tls_resumed(ssl_st* ssl) noexcept { return SSL_session_reused(ssl) == 1; }
 
-TlsContext::TlsContext(const TlsOptions& options) : insecure_(options.insecure) {
+TlsContext::TlsContext(const TlsOptions& options)
+    : insecure_(options.insecure), resume_(options.resume), sni_(options.sni) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (ctx_ == nullptr) fail("cannot create TLS context");
-  SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  SSL_CTX_set_min_proto_version(ctx_, tls_version(options.min_version, "--tls-min", TLS1_2_VERSION));
+  SSL_CTX_set_max_proto_version(ctx_, tls_version(options.max_version, "--tls-max", 0));
+  if (!options.ciphers.empty()) {
+    // TLS 1.3 suites are named TLS_*; everything else is an OpenSSL cipher list for 1.2.
+    std::string list12, suites13;
+    size_t at = 0;
+    while (at <= options.ciphers.size()) {
+      size_t end = options.ciphers.find(':', at);
+      if (end == std::string::npos) end = options.ciphers.size();
+      std::string name = options.ciphers.substr(at, end - at);
+      std::string& to = name.starts_with("TLS_") ? suites13 : list12;
+      if (!name.empty()) to += (to.empty() ? "" : ":") + name;
+      at = end + 1;
+    }
+    if (!list12.empty() && SSL_CTX_set_cipher_list(ctx_, list12.c_str()) != 1) {
+      fail(fmt::format("--ciphers: OpenSSL knows none of '{}'", list12));
+    }
+    if (!suites13.empty() && SSL_CTX_set_ciphersuites(ctx_, suites13.c_str()) != 1) {
+      fail(fmt::format("--ciphers: OpenSSL knows none of the TLS 1.3 suites '{}'", suites13));
+    }
+  }
   // Client-side session caching through our callback only (no internal cache to lock).
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx_, on_new_session);
@@ -101,20 +139,71 @@ TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 ssl_st* TlsContext::new_session(int fd, const std::string& host, TlsSessionCache* cache) const {
   SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) return nullptr;
+  if (!resume_) cache = nullptr;
   SSL_set_app_data(ssl, cache);
   if (cache != nullptr && cache->get() != nullptr) SSL_set_session(ssl, cache->get());
   SSL_set_fd(ssl, fd);
   SSL_set_connect_state(ssl);
-  bool ip = is_ip_literal(host);
-  if (!ip) SSL_set_tlsext_host_name(ssl, host.c_str());
+  const std::string& name = sni_.empty() ? host : sni_;
+  bool ip = is_ip_literal(name);
+  if (!ip) SSL_set_tlsext_host_name(ssl, name.c_str());
   if (!insecure_) {
     if (ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
     } else {
-      SSL_set1_host(ssl, host.c_str());
+      SSL_set1_host(ssl, name.c_str());
     }
   }
   return ssl;
+}
+
+std::string TlsContext::probe_alpn(const SocketAddress& addr, const std::string& host,
+                                   int timeout_ms) const {
+  int fd = start_connect(addr);
+  if (fd < 0) {
+    throw SetupError(fmt::format("TLS probe of {}: cannot connect: {}", addr.to_string(),
+                                 std::strerror(-fd)));
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto wait = [&](short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, events, 0};
+    return left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) == 1;
+  };
+  SSL* ssl = nullptr;
+  std::string error;
+  if (!wait(POLLOUT) || socket_error(fd) != 0) {
+    error = "cannot connect";
+  } else if ((ssl = new_session(fd, host)) == nullptr) {
+    error = "out of memory";
+  } else {
+    for (;;) {
+      TlsIo r = tls_handshake(ssl);
+      if (r == TlsIo::kDone) break;
+      if ((r != TlsIo::kWantRead && r != TlsIo::kWantWrite) ||
+          !wait(r == TlsIo::kWantRead ? POLLIN : POLLOUT)) {
+        error = tls_last_error(ssl);
+        break;
+      }
+    }
+  }
+  std::string alpn = ssl != nullptr && error.empty() ? std::string(tls_alpn(ssl)) : "";
+  if (ssl != nullptr) tls_free(ssl);
+  ::close(fd);
+  if (!error.empty()) {
+    throw SetupError(fmt::format("TLS handshake with {} ({}) failed: {}; check --cacert, "
+                                 "--insecure, --tls-min/--tls-max, --ciphers",
+                                 host, addr.to_string(), error));
+  }
+  return alpn;
+}
+
+std::string_view tls_alpn(ssl_st* ssl) noexcept {
+  const unsigned char* p = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl, &p, &len);
+  return p == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(p), len);
 }
 
 TlsIo tls_handshake(ssl_st* ssl) noexcept {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct ssl_ctx_st;
@@ -19,7 +20,14 @@ struct TlsOptions {
   std::string cert;               // client certificate chain (PEM)
   std::string key;                // client private key (PEM)
   std::vector<std::string> alpn;  // protocols offered, e.g. {"http/1.1"}
+  std::string min_version;        // "1.2" or "1.3"; empty: 1.2
+  std::string max_version;        // empty: the newest OpenSSL has
+  std::string ciphers;  // OpenSSL cipher list (TLS 1.2) and/or TLS_* suites (TLS 1.3), ':'-separated
+  std::string sni;      // server name sent and verified instead of the URL's host
+  bool resume = true;   // resume sessions from tickets on reconnects
 };
+
+struct SocketAddress;
 
 // Result of a non-blocking TLS operation.
 enum class TlsIo { kDone, kWantRead, kWantWrite, kEof, kError };
@@ -53,10 +61,15 @@ class TlsContext {
   // `host` (unless insecure). Returns nullptr when OpenSSL cannot allocate one.
   // With `cache`, the session resumes the cached one and stores the tickets it receives.
   ssl_st* new_session(int fd, const std::string& host, TlsSessionCache* cache = nullptr) const;
+  // Connects to `addr` and handshakes (blocking, bounded by `timeout_ms`); returns the protocol
+  // the server chose by ALPN ("" for none). Throws SetupError naming what failed.
+  std::string probe_alpn(const SocketAddress& addr, const std::string& host, int timeout_ms) const;
 
  private:
   ssl_ctx_st* ctx_ = nullptr;
   bool insecure_ = false;
+  bool resume_ = true;
+  std::string sni_;
 };
 
 // Drives the handshake one step.
@@ -65,6 +78,8 @@ TlsIo tls_handshake(ssl_st* ssl) noexcept;
 TlsIo tls_read(ssl_st* ssl, char* buf, size_t len, size_t* n) noexcept;
 // Writes up to `len` bytes; `*n` gets the count when kDone.
 TlsIo tls_write(ssl_st* ssl, const char* buf, size_t len, size_t* n) noexcept;
+// The protocol chosen by ALPN ("" for none).
+std::string_view tls_alpn(ssl_st* ssl) noexcept;
 // True when the handshake resumed an earlier session.
 bool tls_resumed(ssl_st* ssl) noexcept;
 // Frees the session (no close_notify round trip: load generators close hard).

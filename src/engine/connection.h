@@ -9,6 +9,7 @@
 
 #include "protocols/http1/cookie_jar.h"
 #include "protocols/http1/response_parser.h"
+#include "protocols/http2/session.h"
 
 struct ssl_st;
 
@@ -34,6 +35,7 @@ enum class ConnState : uint8_t {
 inline bool in_request(ConnState s) { return s >= ConnState::kConnecting; }
 
 struct Connection;
+struct H2Link;
 
 // A journey VU's state: its variables, cookies, data rows and this iteration's step states.
 // Lives on the VU's own connection; extra lanes carry concurrent steps.
@@ -59,6 +61,7 @@ struct LaneScratch {
   std::string redirect_target;  // set: the next send follows a redirect here
   bool redirect_get = false;    // ... as a GET without body
   bool capturing = false;
+  bool head_done = false;  // HTTP/2: the captured head is complete (body or trailers follow)
 };
 
 struct Connection {
@@ -86,10 +89,35 @@ struct Connection {
   uint64_t tls_read = 0;          // TLS wire bytes already accounted
   uint64_t tls_written = 0;
   http1::ResponseParser parser;
+  H2Link* link = nullptr;  // HTTP/2: the connection this VU's streams ride on
+  int32_t stream = 0;      // HTTP/2: the stream in flight (0: none)
+  uint16_t status = 0;     // HTTP/2: the response's status
   std::unique_ptr<std::string> rendered;  // the current send, for dynamic requests only
   Connection* vu = nullptr;               // journeys: the VU this lane works for
   std::unique_ptr<VuJourney> journey;     // journeys: on the VU's own connection
   std::unique_ptr<LaneScratch> scratch;   // journeys
+};
+
+// An HTTP/2 connection shared by the VUs of one slot (up to --max-streams of them) for one
+// origin: each VU's request is a stream on it.
+struct H2Link {
+  enum class State : uint8_t { kIdle, kConnecting, kHandshaking, kOpen };
+  int fd = -1;
+  ssl_st* ssl = nullptr;
+  State state = State::kIdle;
+  uint8_t origin = 0;
+  bool goaway = false;    // the server said GOAWAY: no new streams; reconnect when drained
+  bool want_out = false;  // a write met EAGAIN: EPOLLOUT resumes the flush
+  bool dirty = false;     // frames queued: flushed before the loop waits
+  uint32_t active = 0;    // streams open
+  int64_t phase_start_ns = 0;
+  int64_t deadline_ns = 0;  // connect + handshake
+  uint64_t tls_read = 0;
+  uint64_t tls_written = 0;
+  std::unique_ptr<http2::Session> session;
+  std::vector<Connection*> waiting;  // VUs waiting for the connection or a free stream
+  std::string out;                   // frames to write
+  size_t out_off = 0;
 };
 
 }  // namespace spiker::engine

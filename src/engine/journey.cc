@@ -257,7 +257,8 @@ void Worker::render_step(Connection& lane) {
   }
 }
 
-void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
+void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
+                              bool keep_alive) noexcept {
   metrics::Shard& s = *shard_;
   Connection& vu = *lane.vu;
   VuJourney& j = *vu.journey;
@@ -272,7 +273,6 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
   ++s.responses;
   ++s.scenario_requests[st.id];
   s.step_latency(st.id).record(latency_us);
-  int status = lane.parser.status();
   s.record_status(status);
   if (status >= 400) {
     ++s.failed;
@@ -281,7 +281,7 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns) noexcept {
   lane.in_flight = 0;
   lane.reused = true;
   lane.retried = false;
-  if (!lane.parser.keep_alive()) close_socket(lane);
+  if (!keep_alive) close_socket(lane);
   lane.state = ConnState::kStepIdle;
 
   plan::CapturedResponse& r = captured_;

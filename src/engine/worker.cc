@@ -59,6 +59,17 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
     extract_scratch_ = std::make_unique<plan::ExtractScratch>();
     config_.pipeline = 1;
   }
+  config_.max_streams = std::max(config_.max_streams, 1);
+  bool any_h2 = false;
+  for (const OriginConfig& o : config_.origins) any_h2 = any_h2 || o.h2;
+  if (any_h2) {
+    config_.pipeline = 1;  // streams, not pipelining
+    for (const RequestVariant& v : config_.requests) {
+      http2::Request r;
+      if (!v.dynamic) http2::from_http1(v.wire, config_.origins[0].scheme, &r);
+      h2_requests_.push_back(std::move(r));
+    }
+  }
   queued_.reserve(conns_.size());
   starting_.reserve(conns_.size());
   free_.reserve(conns_.size());
@@ -77,6 +88,9 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
 Worker::~Worker() {
   for (Connection& c : conns_) close_socket(c);
   for (Connection* l : lanes_) close_socket(*l);
+  for (auto& l : links_) {
+    if (l) h2_close_link(*l);
+  }
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
@@ -86,6 +100,9 @@ void Worker::run() {
   if (epoll_fd_ >= 0) loop();
   for (Connection& c : conns_) close_socket(c);
   for (Connection* l : lanes_) close_socket(*l);
+  for (auto& l : links_) {
+    if (l) h2_close_link(*l);
+  }
   publish(last_tick_ + 1);
   finished_.store(true, std::memory_order_release);
 }
@@ -121,6 +138,7 @@ void Worker::loop() {
       scan_deadlines(now);
       next_scan = now + scan_every;
     }
+    flush_links();
     wait_for_events(queued_.empty() ? std::min(next_wake(now), next_scan) - now : 0);
   }
 }
@@ -148,7 +166,12 @@ void Worker::wait_for_events(int64_t timeout_ns) {
     n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(sleep_ns / 1'000'000));
   }
   for (int i = 0; i < n; ++i) {
-    on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
+    uint64_t tag = events[i].data.u64;  // links are tagged in the low bit
+    if ((tag & 1) != 0) {
+      on_link_event(*reinterpret_cast<H2Link*>(tag & ~uint64_t{1}), events[i].events);
+    } else {
+      on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
+    }
   }
 }
 

@@ -27,7 +27,7 @@ struct Sample {
   std::unique_ptr<metrics::Shard> shard;
 };
 
-class Worker {
+class Worker : private http2::Listener {
  public:
   // Worker `index` of `count`; `start_ns` is the run's start on the monotonic clock.
   Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index, int count,
@@ -88,13 +88,34 @@ class Worker {
   void write_some(Connection& c) noexcept;
   void read_some(Connection& c) noexcept;
   bool on_bytes(Connection& c, const char* data, size_t len) noexcept;
-  void on_response(Connection& c, int64_t now_ns) noexcept;
+  void on_response(Connection& c, int64_t now_ns, int status, bool keep_alive) noexcept;
   void on_eof(Connection& c) noexcept;
   void fail(Connection& c, metrics::ErrorKind kind) noexcept;
   void close_socket(Connection& c) noexcept;
   void account_tls(Connection& c) noexcept;
   void scan_deadlines(int64_t now_ns) noexcept;
   void render(Connection& c);
+
+  // HTTP/2 (worker_h2.cc): VUs' requests as streams on links shared by --max-streams VUs.
+  H2Link& link_for(const Connection& c);
+  void h2_start(Connection& c) noexcept;
+  void h2_send(H2Link& l, Connection& c) noexcept;
+  void h2_connect(H2Link& l) noexcept;
+  void on_link_event(H2Link& l, uint32_t events) noexcept;
+  void h2_handshake(H2Link& l) noexcept;
+  void h2_open(H2Link& l) noexcept;
+  void h2_read(H2Link& l) noexcept;
+  void h2_flush(H2Link& l) noexcept;
+  void h2_after_io(H2Link& l) noexcept;
+  void h2_pump(H2Link& l) noexcept;
+  void h2_link_failed(H2Link& l, metrics::ErrorKind kind) noexcept;
+  void h2_close_link(H2Link& l) noexcept;
+  void h2_detach(Connection& c) noexcept;
+  void flush_links() noexcept;
+  void on_h2_header(void* stream, std::string_view name, std::string_view value) override;
+  void on_h2_data(void* stream, const char* data, size_t len) override;
+  void on_h2_close(void* stream, uint32_t error_code, bool refused) override;
+  void on_h2_goaway(uint32_t error_code) override;
 
   // Journeys (journey.cc): an iteration runs a scenario's steps, concurrently where the DAG
   // allows, each on a lane of the VU.
@@ -106,7 +127,7 @@ class Worker {
   void start_step(Connection& vu, uint8_t index) noexcept;
   Connection& idle_lane(Connection& vu, uint16_t origin);
   void render_step(Connection& lane);
-  void on_step_response(Connection& lane, int64_t now_ns) noexcept;
+  void on_step_response(Connection& lane, int64_t now_ns, int status, bool keep_alive) noexcept;
   bool follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept;
   void step_finished(Connection& lane, bool ok) noexcept;
   void complete_step(Connection& lane, bool ok) noexcept;
@@ -153,6 +174,11 @@ class Worker {
   std::vector<Connection*> lanes_;  // every extra lane of every VU (deadlines, in-flight count)
   std::unique_ptr<plan::ExtractScratch> extract_scratch_;
   plan::CapturedResponse captured_;
+  std::vector<std::unique_ptr<H2Link>> links_;  // by slot * origins + origin, made when needed
+  std::vector<H2Link*> dirty_links_;
+  std::vector<http2::Request> h2_requests_;  // static variants in HTTP/2 form
+  http2::Request h2_scratch_;                // a rendered request in HTTP/2 form
+  H2Link* h2_current_ = nullptr;             // the link whose bytes are being processed
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> abort_{false};

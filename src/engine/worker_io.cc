@@ -37,7 +37,9 @@ ErrorKind classify_errno(int err) noexcept {
 }  // namespace
 
 void Worker::start_request(Connection& c) noexcept {
-  if (c.fd < 0) {
+  if (origin_of(c).h2) {
+    h2_start(c);
+  } else if (c.fd < 0) {
     connect(c);
   } else {
     start_write(c);
@@ -282,16 +284,16 @@ bool Worker::on_bytes(Connection& c, const char* data, size_t len) noexcept {
       fail(c, c.parser.error_kind());
       return false;
     }
-    on_response(c, mono_now_ns());
+    on_response(c, mono_now_ns(), c.parser.status(), c.parser.keep_alive());
     // The next request may already be written (kReading again) or pending, or the socket gone.
     if (c.state != ConnState::kReading) return c.fd >= 0 && off == len;
   }
   return true;
 }
 
-void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
+void Worker::on_response(Connection& c, int64_t now_ns, int status, bool keep_alive) noexcept {
   if (journeys()) {
-    on_step_response(c, now_ns);
+    on_step_response(c, now_ns, status, keep_alive);
     return;
   }
   metrics::Shard& s = *shard_;
@@ -303,7 +305,6 @@ void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
   ++s.requests;
   ++s.responses;
   ++s.scenario_requests[c.variant];
-  int status = c.parser.status();
   s.record_status(status);
   if (status >= 400) {
     ++s.failed;
@@ -313,23 +314,23 @@ void Worker::on_response(Connection& c, int64_t now_ns) noexcept {
   --c.in_flight;
   c.reused = true;
   c.retried = false;
-  if (c.in_flight > 0 && c.parser.keep_alive()) {
+  if (c.in_flight > 0 && keep_alive) {
     c.parser.start(config_.requests[c.variant].head);  // the next pipelined response
     return;
   }
-  if (!c.parser.keep_alive()) {
+  if (!keep_alive) {
     // The server ends the connection here; requests still pipelined on it are lost.
     s.scenario_requests[c.variant] += c.in_flight;
     s.step_failed[c.variant] += c.in_flight;
     for (; c.in_flight > 0; --c.in_flight) s.record_error(ErrorKind::kReset);
     close_socket(c);
   }
-  end_iteration(c, now_ns, c.fd >= 0);
+  end_iteration(c, now_ns, c.fd >= 0 || c.link != nullptr);
 }
 
 void Worker::on_eof(Connection& c) noexcept {
   if (c.in_flight > 0 && c.parser.finish_eof() == ParseStatus::kComplete) {
-    on_response(c, mono_now_ns());  // a close-delimited body ended
+    on_response(c, mono_now_ns(), c.parser.status(), c.parser.keep_alive());  // a close-delimited body ended
     return;
   }
   bool nothing_received = !c.parser.started();
@@ -368,6 +369,7 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
 }
 
 void Worker::close_socket(Connection& c) noexcept {
+  if (c.link != nullptr) h2_detach(c);
   if (c.ssl != nullptr) {
     tls_free(c.ssl);
     c.ssl = nullptr;
@@ -387,6 +389,11 @@ void Worker::scan_deadlines(int64_t now_ns) noexcept {
   };
   for (Connection& c : conns_) check(c);
   for (size_t i = 0; i < lanes_.size(); ++i) check(*lanes_[i]);  // a failure may add lanes
+  for (auto& l : links_) {
+    if (l && l->deadline_ns != 0 && now_ns >= l->deadline_ns) {
+      h2_link_failed(*l, ErrorKind::kConnect);
+    }
+  }
 }
 
 }  // namespace spiker::engine

@@ -22,6 +22,9 @@ void Shard::merge(const Shard& o) {
   bytes_received += o.bytes_received;
   connections_opened += o.connections_opened;
   tls_resumed += o.tls_resumed;
+  h2_goaways += o.h2_goaways;
+  h2_rst_streams += o.h2_rst_streams;
+  h2_retried += o.h2_retried;
   for (size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
   for (size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
   for (size_t i = 0; i < scenario_requests.size(); ++i) {
@@ -53,7 +56,7 @@ void Shard::reset() noexcept {
   corrected_us.reset();
   queue_us.reset();
   dropped_iterations = vus = 0;
-  requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed =
+  requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed = h2_goaways = h2_rst_streams = h2_retried =
       0;
   errors.fill(0);
   status.fill(0);

@@ -27,6 +27,9 @@ struct Shard {
   uint64_t bytes_received = 0;  // wire bytes read (TLS records included)
   uint64_t connections_opened = 0;
   uint64_t tls_resumed = 0;         // TLS handshakes that resumed a session
+  uint64_t h2_goaways = 0;          // HTTP/2 GOAWAY frames received
+  uint64_t h2_rst_streams = 0;      // HTTP/2 streams the server reset (failed requests)
+  uint64_t h2_retried = 0;          // HTTP/2 requests refused unprocessed and sent again
   uint64_t dropped_iterations = 0;  // arrivals that found no free VU under the cap
   uint64_t vus = 0;  // gauge: VUs running when the shard was published (not summed by merge)
   std::array<uint64_t, kErrorKindCount> errors{};

@@ -85,6 +85,8 @@ std::string to_json(const RunReport& r) {
         {"executor", r.info.executor},
         {"threads", r.info.threads},
         {"pipeline", r.info.pipeline},
+        {"protocol", r.info.protocol},
+        {"max_streams", r.info.max_streams},
         {"connect_timeout_ms", r.info.connect_timeout_ms},
         {"max_requests", r.info.max_requests}}},
       {"env", env()},
@@ -237,6 +239,14 @@ std::string to_json(const RunReport& r) {
   if (t.tls_handshake_us.total_count() > 0) {
     doc["connections"]["tls_handshake_us"] = latency(t.tls_handshake_us);
     doc["connections"]["tls_resumed"] = t.tls_resumed;
+    doc["connections"]["tls_full"] = t.tls_handshake_us.total_count() - t.tls_resumed;
+  }
+  if (r.info.protocol != "http/1.1") {
+    doc["http2"] = {{"protocol", r.info.protocol},
+                    {"max_streams", r.info.max_streams},
+                    {"goaways", t.h2_goaways},
+                    {"rst_streams", t.h2_rst_streams},
+                    {"retried", t.h2_retried}};
   }
   // The full latency histogram (HdrHistogram V2 compressed, base64), for lossless merging.
   doc["histograms"] = {

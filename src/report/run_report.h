@@ -26,6 +26,8 @@ struct RunInfo {
   int concurrency = 0;
   int threads = 0;
   int pipeline = 1;
+  std::string protocol = "http/1.1";  // of the first origin: http/1.1, h2c or h2
+  int max_streams = 1;
   double rate = 0;  // requests/s cap; 0 = unlimited
   double ramp_up_secs = 0;
   double warmup_secs = 0;

@@ -1,0 +1,221 @@
+#include "protocols/http2/session.h"
+
+#include <nghttp2/nghttp2.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <new>
+
+namespace spiker::http2 {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Headers that mean something only to one HTTP/1.1 connection (RFC 9113 8.2.2).
+bool connection_specific(std::string_view name) {
+  for (std::string_view h :
+       {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}) {
+    if (iequals(name, h)) return true;
+  }
+  return false;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+nghttp2_nv make_nv(const std::pair<std::string, std::string>& h, uint8_t flags) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(h.first.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(h.second.data())), h.first.size(),
+          h.second.size(), flags};
+}
+
+}  // namespace
+
+bool from_http1(std::string_view wire, std::string_view scheme, Request* out) {
+  out->headers.clear();
+  out->body = {};
+  size_t head_end = wire.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return false;
+  std::string_view head = wire.substr(0, head_end + 2);
+  out->body = wire.substr(head_end + 4);
+  size_t eol = head.find("\r\n");
+  std::string_view line = head.substr(0, eol);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 <= sp1) return false;
+  out->headers.emplace_back(":method", std::string(line.substr(0, sp1)));
+  out->headers.emplace_back(":path", std::string(line.substr(sp1 + 1, sp2 - sp1 - 1)));
+  out->headers.emplace_back(":scheme", std::string(scheme));
+  out->headers.emplace_back(":authority", "");
+  head = head.substr(eol + 2);
+  while (!head.empty()) {
+    size_t e = head.find("\r\n");
+    std::string_view h = head.substr(0, e);
+    head = head.substr(e + 2);
+    size_t colon = h.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    std::string_view name = h.substr(0, colon);
+    std::string_view value = trim(h.substr(colon + 1));
+    if (iequals(name, "host")) out->headers[3].second = std::string(value);
+    if (connection_specific(name)) continue;
+    if (iequals(name, "te") && !iequals(value, "trailers")) continue;
+    out->headers.emplace_back(lower(name), std::string(value));
+  }
+  return !out->headers[3].second.empty();
+}
+
+// nghttp2's callbacks, with the Session as user data.
+struct Callbacks {
+  static Session& self(void* p) { return *static_cast<Session*>(p); }
+
+  static int on_header(nghttp2_session* s, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t /*flags*/,
+                       void* p) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    void* stream = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (stream == nullptr) return 0;
+    self(p).listener_.on_h2_header(
+        stream, {reinterpret_cast<const char*>(name), namelen},
+        {reinterpret_cast<const char*>(value), valuelen});
+    return 0;
+  }
+
+  static int on_data(nghttp2_session* s, uint8_t /*flags*/, int32_t stream_id,
+                     const uint8_t* data, size_t len, void* p) {
+    void* stream = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (stream != nullptr) {
+      self(p).listener_.on_h2_data(stream, reinterpret_cast<const char*>(data), len);
+    }
+    return 0;
+  }
+
+  static int on_close(nghttp2_session* s, int32_t stream_id, uint32_t error_code, void* p) {
+    Session& me = self(p);
+    for (auto& b : me.bodies_) {
+      if (b->stream_id == stream_id) b->stream_id = 0;
+    }
+    void* stream = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (stream == nullptr) return 0;
+    // Streams the server never processed (past a GOAWAY's last stream id, nghttp2 closes them
+    // with REFUSED_STREAM too).
+    bool refused = error_code == NGHTTP2_REFUSED_STREAM;
+    me.listener_.on_h2_close(stream, error_code, refused);
+    return 0;
+  }
+
+  static int on_frame(nghttp2_session* /*s*/, const nghttp2_frame* frame, void* p) {
+    if (frame->hd.type == NGHTTP2_GOAWAY) self(p).listener_.on_h2_goaway(frame->goaway.error_code);
+    return 0;
+  }
+
+  static ssize_t read_body(nghttp2_session* /*s*/, int32_t /*stream_id*/, uint8_t* buf,
+                           size_t length, uint32_t* data_flags, nghttp2_data_source* source,
+                           void* /*p*/) {
+    auto* body = static_cast<Session::Body*>(source->ptr);
+    size_t n = std::min(length, body->rest.size());
+    std::memcpy(buf, body->rest.data(), n);
+    body->rest.remove_prefix(n);
+    if (body->rest.empty()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+};
+
+Session::Session(Listener& listener, uint32_t window) : listener_(listener) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) throw std::bad_alloc();
+  nghttp2_session_callbacks_set_on_header_callback(cbs, Callbacks::on_header);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, Callbacks::on_data);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, Callbacks::on_close);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, Callbacks::on_frame);
+  int rv = nghttp2_session_client_new(&session_, cbs, this);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) throw std::bad_alloc();
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2);
+  if (window > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(window));
+  }
+}
+
+Session::~Session() { nghttp2_session_del(session_); }
+
+int32_t Session::submit(const Request& r, void* stream, bool borrow) {
+  uint8_t flags = borrow ? (NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE)
+                         : NGHTTP2_NV_FLAG_NONE;
+  constexpr size_t kInline = 32;
+  nghttp2_nv inline_nv[kInline];
+  std::vector<nghttp2_nv> heap_nv;
+  nghttp2_nv* nv = inline_nv;
+  if (r.headers.size() > kInline) {
+    heap_nv.resize(r.headers.size());
+    nv = heap_nv.data();
+  }
+  for (size_t i = 0; i < r.headers.size(); ++i) nv[i] = make_nv(r.headers[i], flags);
+  nghttp2_data_provider provider{};
+  nghttp2_data_provider* data = nullptr;
+  Body* body = nullptr;
+  if (!r.body.empty()) {
+    for (auto& b : bodies_) {
+      if (b->stream_id == 0) body = b.get();
+    }
+    if (body == nullptr) body = bodies_.emplace_back(std::make_unique<Body>()).get();
+    body->rest = r.body;
+    body->stream_id = -1;  // taken until we know the id
+    provider.source.ptr = body;
+    provider.read_callback = Callbacks::read_body;
+    data = &provider;
+  }
+  int32_t id = nghttp2_submit_request(session_, nullptr, nv, r.headers.size(), data, stream);
+  if (body != nullptr) body->stream_id = id > 0 ? id : 0;
+  return id;
+}
+
+void Session::cancel(int32_t stream_id) {
+  nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+}
+
+bool Session::receive(const char* data, size_t len) {
+  ssize_t n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
+  return n >= 0;
+}
+
+bool Session::take_output(std::string& out, size_t limit) {
+  while (out.size() < limit) {
+    const uint8_t* p = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_, &p);
+    if (n < 0) return false;
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+  }
+  return true;
+}
+
+uint32_t Session::peer_max_streams() const {
+  return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+bool Session::finished() const {
+  return nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0;
+}
+
+void Session::terminate() { nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR); }
+
+}  // namespace spiker::http2
