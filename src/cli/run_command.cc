@@ -399,14 +399,16 @@ int run(RunArgs args) {
   for (engine::OriginConfig& o : config.worker.origins) {
     if (o.scheme != "https" || tls_h2 == nullptr || o.addresses.empty()) continue;
     // One handshake before the run tells whether the server speaks h2 (ALPN).
-    std::string alpn = tls_h2->probe_alpn(
-        o.addresses.front(), o.host, static_cast<int>(config.worker.connect_timeout_ns / 1'000'000));
+    std::string alpn =
+        tls_h2->probe_alpn(o.addresses.front(), o.host,
+                           static_cast<int>(config.worker.connect_timeout_ns / 1'000'000));
     o.h2 = alpn == "h2";
     if (o.h2) o.tls = tls_h2.get();
     if (!o.h2 && a.http2) {
-      throw SetupError(fmt::format("--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run "
-                                   "HTTP/1.1",
-                                   o.host, alpn.empty() ? "nothing" : alpn));
+      throw SetupError(
+          fmt::format("--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run "
+                      "HTTP/1.1",
+                      o.host, alpn.empty() ? "nothing" : alpn));
     }
   }
   for (engine::LoadGroup& g : config.groups) g.worker.origins = config.worker.origins;

@@ -1,15 +1,15 @@
 #include "core/tls.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
-#include <fmt/format.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "core/error.h"
 #include "core/socket.h"
@@ -76,7 +76,8 @@ TlsContext::TlsContext(const TlsOptions& options)
     : insecure_(options.insecure), resume_(options.resume), sni_(options.sni) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (ctx_ == nullptr) fail("cannot create TLS context");
-  SSL_CTX_set_min_proto_version(ctx_, tls_version(options.min_version, "--tls-min", TLS1_2_VERSION));
+  SSL_CTX_set_min_proto_version(ctx_,
+                                tls_version(options.min_version, "--tls-min", TLS1_2_VERSION));
   SSL_CTX_set_max_proto_version(ctx_, tls_version(options.max_version, "--tls-max", 0));
   if (!options.ciphers.empty()) {
     // TLS 1.3 suites are named TLS_*; everything else is an OpenSSL cipher list for 1.2.
@@ -161,8 +162,8 @@ std::string TlsContext::probe_alpn(const SocketAddress& addr, const std::string&
                                    int timeout_ms) const {
   int fd = start_connect(addr);
   if (fd < 0) {
-    throw SetupError(fmt::format("TLS probe of {}: cannot connect: {}", addr.to_string(),
-                                 std::strerror(-fd)));
+    throw SetupError(
+        fmt::format("TLS probe of {}: cannot connect: {}", addr.to_string(), std::strerror(-fd)));
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto wait = [&](short events) {
@@ -192,9 +193,10 @@ std::string TlsContext::probe_alpn(const SocketAddress& addr, const std::string&
   if (ssl != nullptr) tls_free(ssl);
   ::close(fd);
   if (!error.empty()) {
-    throw SetupError(fmt::format("TLS handshake with {} ({}) failed: {}; check --cacert, "
-                                 "--insecure, --tls-min/--tls-max, --ciphers",
-                                 host, addr.to_string(), error));
+    throw SetupError(
+        fmt::format("TLS handshake with {} ({}) failed: {}; check --cacert, "
+                    "--insecure, --tls-min/--tls-max, --ciphers",
+                    host, addr.to_string(), error));
   }
   return alpn;
 }
@@ -203,7 +205,8 @@ std::string_view tls_alpn(ssl_st* ssl) noexcept {
   const unsigned char* p = nullptr;
   unsigned len = 0;
   SSL_get0_alpn_selected(ssl, &p, &len);
-  return p == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(p), len);
+  return p == nullptr ? std::string_view()
+                      : std::string_view(reinterpret_cast<const char*>(p), len);
 }
 
 TlsIo tls_handshake(ssl_st* ssl) noexcept {

@@ -22,9 +22,10 @@ struct TlsOptions {
   std::vector<std::string> alpn;  // protocols offered, e.g. {"http/1.1"}
   std::string min_version;        // "1.2" or "1.3"; empty: 1.2
   std::string max_version;        // empty: the newest OpenSSL has
-  std::string ciphers;  // OpenSSL cipher list (TLS 1.2) and/or TLS_* suites (TLS 1.3), ':'-separated
-  std::string sni;      // server name sent and verified instead of the URL's host
-  bool resume = true;   // resume sessions from tickets on reconnects
+  std::string
+      ciphers;         // OpenSSL cipher list (TLS 1.2) and/or TLS_* suites (TLS 1.3), ':'-separated
+  std::string sni;     // server name sent and verified instead of the URL's host
+  bool resume = true;  // resume sessions from tickets on reconnects
 };
 
 struct SocketAddress;

@@ -89,9 +89,9 @@ struct Connection {
   uint64_t tls_read = 0;          // TLS wire bytes already accounted
   uint64_t tls_written = 0;
   http1::ResponseParser parser;
-  H2Link* link = nullptr;  // HTTP/2: the connection this VU's streams ride on
-  int32_t stream = 0;      // HTTP/2: the stream in flight (0: none)
-  uint16_t status = 0;     // HTTP/2: the response's status
+  H2Link* link = nullptr;                 // HTTP/2: the connection this VU's streams ride on
+  int32_t stream = 0;                     // HTTP/2: the stream in flight (0: none)
+  uint16_t status = 0;                    // HTTP/2: the response's status
   std::unique_ptr<std::string> rendered;  // the current send, for dynamic requests only
   Connection* vu = nullptr;               // journeys: the VU this lane works for
   std::unique_ptr<VuJourney> journey;     // journeys: on the VU's own connection

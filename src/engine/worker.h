@@ -115,7 +115,7 @@ class Worker : private http2::Listener {
   void on_h2_header(void* stream, std::string_view name, std::string_view value) override;
   void on_h2_data(void* stream, const char* data, size_t len) override;
   void on_h2_close(void* stream, uint32_t error_code, bool refused) override;
-  void on_h2_goaway(uint32_t error_code) override;
+  void on_h2_goaway(int32_t last_stream_id, uint32_t error_code) override;
 
   // Journeys (journey.cc): an iteration runs a scenario's steps, concurrently where the DAG
   // allows, each on a lane of the VU.

@@ -39,6 +39,7 @@ void Worker::h2_start(Connection& c) noexcept {
   H2Link& l = link_for(c);
   c.link = &l;
   c.state = ConnState::kConnecting;  // until its stream is opened
+  c.deadline_ns = 0;                 // the link's connect deadline applies
   if (l.state == H2Link::State::kOpen && !l.goaway && l.waiting.empty() &&
       l.active < l.session->peer_max_streams()) {
     h2_send(l, c);
@@ -96,7 +97,7 @@ void Worker::h2_connect(H2Link& l) noexcept {
   if (fd < 0) {
     int err = -fd;
     l.fd = -1;
-    h2_link_failed(l, err == ECONNREFUSED ? ErrorKind::kRefused
+    h2_link_failed(l, err == ECONNREFUSED              ? ErrorKind::kRefused
                       : err == EMFILE || err == ENFILE ? ErrorKind::kOther
                                                        : ErrorKind::kConnect);
     return;
@@ -172,8 +173,8 @@ void Worker::h2_handshake(H2Link& l) noexcept {
 void Worker::h2_open(H2Link& l) noexcept {
   l.state = H2Link::State::kOpen;
   l.deadline_ns = 0;
-  l.session = std::make_unique<http2::Session>(static_cast<http2::Listener&>(*this),
-                                               config_.h2_window);
+  l.session =
+      std::make_unique<http2::Session>(static_cast<http2::Listener&>(*this), config_.h2_window);
   h2_read(l);  // the server's first frames may have come with the handshake; sends the waiting
 }
 
@@ -207,7 +208,7 @@ void Worker::h2_read(H2Link& l) noexcept {
       if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) break;
       if (r != TlsIo::kDone) {
         h2_current_ = nullptr;
-        h2_link_failed(l, l.goaway && l.active == 0 ? ErrorKind::kOther : ErrorKind::kReset);
+        h2_link_failed(l, ErrorKind::kReset);
         return;
       }
     } else {
@@ -325,10 +326,13 @@ void Worker::h2_close_link(H2Link& l) noexcept {
 }
 
 void Worker::h2_link_failed(H2Link& l, ErrorKind kind) noexcept {
+  bool was_open = l.state == H2Link::State::kOpen;
   h2_close_link(l);
-  // Every VU on this link fails with it: streams in flight and VUs waiting for it.
+  // Streams in flight fail with the connection. VUs waiting for it fail too when it never
+  // opened; when it did (a close after GOAWAY, a reset), their requests were never sent:
+  // they get a new connection.
   std::vector<Connection*> gone;
-  gone.swap(l.waiting);
+  if (!was_open) gone.swap(l.waiting);
   auto collect = [&](Connection& c) {
     if (c.link == &l && c.stream > 0) {
       c.stream = 0;
@@ -341,6 +345,7 @@ void Worker::h2_link_failed(H2Link& l, ErrorKind kind) noexcept {
     c->link = nullptr;
     if (in_request(c->state)) fail(*c, kind);
   }
+  if (was_open && !l.waiting.empty() && l.state == H2Link::State::kIdle) h2_connect(l);
 }
 
 void Worker::h2_detach(Connection& c) noexcept {
@@ -427,9 +432,27 @@ void Worker::on_h2_close(void* stream, uint32_t error_code, bool refused) {
   on_response(c, mono_now_ns(), c.status, true);
 }
 
-void Worker::on_h2_goaway(uint32_t /*error_code*/) {
+void Worker::on_h2_goaway(int32_t last_stream_id, uint32_t /*error_code*/) {
   ++shard_->h2_goaways;
-  if (h2_current_ != nullptr) h2_current_->goaway = true;
+  H2Link* l = h2_current_;
+  if (l == nullptr) return;
+  l->goaway = true;
+  // Streams past the server's last one were never processed (some not even sent yet): they
+  // wait for the next connection.
+  auto requeue = [&](Connection& c) {
+    if (c.link != l || c.stream <= last_stream_id) return;
+    l->session->forget(c.stream);
+    c.stream = 0;
+    --l->active;
+    ++shard_->h2_retried;
+    c.in_flight = 0;
+    c.batch = 1;
+    c.state = ConnState::kConnecting;
+    c.deadline_ns = 0;
+    l->waiting.push_back(&c);
+  };
+  for (Connection& c : conns_) requeue(c);
+  for (Connection* c : lanes_) requeue(*c);
 }
 
 }  // namespace spiker::engine

@@ -330,7 +330,8 @@ void Worker::on_response(Connection& c, int64_t now_ns, int status, bool keep_al
 
 void Worker::on_eof(Connection& c) noexcept {
   if (c.in_flight > 0 && c.parser.finish_eof() == ParseStatus::kComplete) {
-    on_response(c, mono_now_ns(), c.parser.status(), c.parser.keep_alive());  // a close-delimited body ended
+    on_response(c, mono_now_ns(), c.parser.status(),
+                c.parser.keep_alive());  // a close-delimited body ended
     return;
   }
   bool nothing_received = !c.parser.started();

@@ -56,8 +56,8 @@ void Shard::reset() noexcept {
   corrected_us.reset();
   queue_us.reset();
   dropped_iterations = vus = 0;
-  requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed = h2_goaways = h2_rst_streams = h2_retried =
-      0;
+  requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed =
+      h2_goaways = h2_rst_streams = h2_retried = 0;
   errors.fill(0);
   status.fill(0);
   scenario_requests.fill(0);

@@ -53,7 +53,7 @@ class Nginx:
     """nginx on a free loopback port with an access log of status and bytes sent."""
 
     def __init__(self, extra_server="", keepalive_requests=100000, tls=None, access_log=True,
-                 connections=20000, preexec_fn=None):
+                 connections=20000, preexec_fn=None, http2=False):
         self.dir = tempfile.mkdtemp(prefix="spiker-nginx-")
         self.port = free_port()
         self.log = os.path.join(self.dir, "access.log")
@@ -66,6 +66,8 @@ class Nginx:
         if tls:
             listen += " ssl"
             tls_conf = f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};"
+        if http2:  # without ssl: h2c with prior knowledge only
+            listen += " http2"
         conf = f"""
 user root;
 worker_processes 1;
@@ -75,7 +77,7 @@ error_log {self.dir}/error.log warn;
 worker_rlimit_nofile {connections * 2 + 100};
 events {{ worker_connections {connections + 100}; }}
 http {{
-  log_format counted '$status $bytes_sent $request_method $request_uri $content_length $ssl_session_reused';
+  log_format counted '$status $bytes_sent $request_method $request_uri $content_length $ssl_session_reused $server_protocol $connection';
   access_log {f"{self.log} counted" if access_log else "off"};
   client_body_temp_path {self.dir}/body;
   proxy_temp_path {self.dir}/proxy;

@@ -87,14 +87,13 @@ struct Callbacks {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     void* stream = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
     if (stream == nullptr) return 0;
-    self(p).listener_.on_h2_header(
-        stream, {reinterpret_cast<const char*>(name), namelen},
-        {reinterpret_cast<const char*>(value), valuelen});
+    self(p).listener_.on_h2_header(stream, {reinterpret_cast<const char*>(name), namelen},
+                                   {reinterpret_cast<const char*>(value), valuelen});
     return 0;
   }
 
-  static int on_data(nghttp2_session* s, uint8_t /*flags*/, int32_t stream_id,
-                     const uint8_t* data, size_t len, void* p) {
+  static int on_data(nghttp2_session* s, uint8_t /*flags*/, int32_t stream_id, const uint8_t* data,
+                     size_t len, void* p) {
     void* stream = nghttp2_session_get_stream_user_data(s, stream_id);
     if (stream != nullptr) {
       self(p).listener_.on_h2_data(stream, reinterpret_cast<const char*>(data), len);
@@ -117,7 +116,9 @@ struct Callbacks {
   }
 
   static int on_frame(nghttp2_session* /*s*/, const nghttp2_frame* frame, void* p) {
-    if (frame->hd.type == NGHTTP2_GOAWAY) self(p).listener_.on_h2_goaway(frame->goaway.error_code);
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+      self(p).listener_.on_h2_goaway(frame->goaway.last_stream_id, frame->goaway.error_code);
+    }
     return 0;
   }
 
@@ -190,6 +191,10 @@ int32_t Session::submit(const Request& r, void* stream, bool borrow) {
 void Session::cancel(int32_t stream_id) {
   nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+}
+
+void Session::forget(int32_t stream_id) {
+  nghttp2_session_set_stream_user_data(session_, stream_id, nullptr);
 }
 
 bool Session::receive(const char* data, size_t len) {

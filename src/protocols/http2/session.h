@@ -36,8 +36,9 @@ class Listener {
   // connection error) code; refused is true for streams the server never processed (GOAWAY
   // past them, REFUSED_STREAM), which are safe to send again.
   virtual void on_h2_close(void* stream, uint32_t error_code, bool refused) = 0;
-  // The server sent GOAWAY: no new streams on this connection.
-  virtual void on_h2_goaway(uint32_t error_code) = 0;
+  // The server sent GOAWAY: no new streams on this connection; streams above
+  // `last_stream_id` were not processed (forget() them and send them again elsewhere).
+  virtual void on_h2_goaway(int32_t last_stream_id, uint32_t error_code) = 0;
 
  protected:
   ~Listener() = default;
@@ -57,6 +58,8 @@ class Session {
   int32_t submit(const Request& r, void* stream, bool borrow);
   // Resets a stream (CANCEL); the listener hears nothing more of it.
   void cancel(int32_t stream_id);
+  // Detaches a stream the server will not process: the listener hears nothing more of it.
+  void forget(int32_t stream_id);
   // Processes bytes from the peer; false on a connection error (the session is done).
   bool receive(const char* data, size_t len);
   // Appends frames waiting to be sent to `out`, up to about `limit` bytes; false on error.

@@ -15,10 +15,13 @@ TEST(FromHttp1, TranslatesRequestLineHostAndHeaders) {
       "Connection: keep-alive\r\nX-Trace: a b \r\nContent-Length: 5\r\n\r\nhello";
   Request r;
   ASSERT_TRUE(from_http1(wire, "https", &r));
-  std::vector<std::pair<std::string, std::string>> want = {
-      {":method", "POST"},        {":path", "/items?x=1"},        {":scheme", "https"},
-      {":authority", "example.test:8080"}, {"content-type", "text/plain"}, {"x-trace", "a b"},
-      {"content-length", "5"}};
+  std::vector<std::pair<std::string, std::string>> want = {{":method", "POST"},
+                                                           {":path", "/items?x=1"},
+                                                           {":scheme", "https"},
+                                                           {":authority", "example.test:8080"},
+                                                           {"content-type", "text/plain"},
+                                                           {"x-trace", "a b"},
+                                                           {"content-length", "5"}};
   EXPECT_EQ(r.headers, want);
   EXPECT_EQ(r.body, "hello");
 }
@@ -115,7 +118,7 @@ struct Recorder : Listener {
     closed[static_cast<int>(reinterpret_cast<intptr_t>(st))] = code;
     refused[static_cast<int>(reinterpret_cast<intptr_t>(st))] = ref;
   }
-  void on_h2_goaway(uint32_t) override { ++goaways; }
+  void on_h2_goaway(int32_t, uint32_t) override { ++goaways; }
 };
 
 // Moves bytes both ways until neither side has more to say.
