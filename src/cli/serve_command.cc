@@ -13,9 +13,9 @@ namespace spiker::cli {
 namespace {
 
 struct ServeArgs {
-  std::string host = "127.0.0.1";
-  int port = 8080;
-  int threads = 1;
+  target::ServerOptions server;
+  bool no_h2 = false;
+  std::string cert_out;
 };
 
 target::Server* g_server = nullptr;
@@ -24,20 +24,36 @@ void on_signal(int) {
   if (g_server != nullptr) g_server->stop();
 }
 
-int serve(const ServeArgs& a) {
+int serve(const ServeArgs& args) {
+  target::ServerOptions a = args.server;
   if (a.port < 0 || a.port > 65535) throw SetupError("--port: must be 0..65535 (0 = any free)");
   if (a.threads < 1 || a.threads > 256) throw SetupError("--threads: must be 1..256");
-  target::Server server(a.host, a.port, a.threads);
+  if (!a.tls && (!a.cert.empty() || !a.key.empty() || !args.cert_out.empty())) {
+    throw SetupError("--cert/--key/--cert-out go with --tls");
+  }
+  a.h2 = !args.no_h2;
+  target::Server server(a);
+  if (!args.cert_out.empty()) {
+    std::FILE* f = std::fopen(args.cert_out.c_str(), "w");
+    std::string pem = server.certificate_pem();
+    if (f == nullptr || std::fwrite(pem.data(), 1, pem.size(), f) != pem.size()) {
+      throw SetupError("--cert-out: cannot write '" + args.cert_out + "'", kExitError);
+    }
+    std::fclose(f);
+  }
   g_server = &server;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   std::string shown = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
-  std::printf("loadspiker target listening on http://%s:%d/ (%d threads)\n", shown.c_str(),
-              server.port(), a.threads);
+  std::printf("loadspiker target listening on %s://%s:%d/ (%d threads; %s)\n",
+              a.tls ? "https" : "http", shown.c_str(), server.port(), a.threads,
+              !a.h2   ? "HTTP/1.1"
+              : a.tls ? "HTTP/1.1 and h2 by ALPN"
+                      : "HTTP/1.1 and h2c with prior knowledge");
   std::printf(
       "endpoints: / /json /bytes/{n} /delay/{ms} /status/{code} /echo /login /me "
-      "/stall?ms=N\n");
+      "/stall?ms=N /items /ws (WebSocket echo)\n");
   std::fflush(stdout);
   server.run();
   g_server = nullptr;
@@ -48,10 +64,20 @@ int serve(const ServeArgs& a) {
 
 std::function<int()> add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
-  CLI::App* cmd = app.add_subcommand("serve", "Run the embedded HTTP/1.1 target server");
-  cmd->add_option("--host", args->host, "Address to listen on")->capture_default_str();
-  cmd->add_option("-p,--port", args->port, "Port (0 = any free port)")->capture_default_str();
-  cmd->add_option("-t,--threads", args->threads, "Server threads")->capture_default_str();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Run the embedded target: HTTP/1.1, HTTP/2 and a WebSocket echo at /ws");
+  cmd->add_option("--host", args->server.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("-p,--port", args->server.port, "Port (0 = any free port)")
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", args->server.threads, "Server threads")->capture_default_str();
+  cmd->add_flag("--tls", args->server.tls,
+                "TLS on the port, with a fresh self-signed certificate for localhost, "
+                "127.0.0.1 and ::1 unless --cert/--key are given");
+  cmd->add_option("--cert", args->server.cert, "With --tls: certificate chain (PEM)");
+  cmd->add_option("--key", args->server.key, "With --tls: private key (PEM)");
+  cmd->add_option("--cert-out", args->cert_out,
+                  "With --tls: write the certificate here (for clients' --cacert)");
+  cmd->add_flag("--no-h2", args->no_h2, "HTTP/1.1 only: no h2c, no h2 by ALPN");
   return [args] { return serve(*args); };
 }
 

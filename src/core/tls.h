@@ -73,7 +73,25 @@ class TlsContext {
   std::string sni_;
 };
 
-// Drives the handshake one step.
+// The server side (the embedded target): a certificate from PEM files, or a fresh self-signed
+// one for localhost, 127.0.0.1 and ::1; ALPN picks h2 when offered (and `h2`), else http/1.1.
+class TlsServerContext {
+ public:
+  TlsServerContext(const std::string& cert_file, const std::string& key_file, bool h2);
+  ~TlsServerContext();
+  TlsServerContext(const TlsServerContext&) = delete;
+  TlsServerContext& operator=(const TlsServerContext&) = delete;
+  // A server session on accepted socket `fd` (nullptr when OpenSSL cannot allocate one).
+  ssl_st* new_session(int fd) const;
+  // The certificate in PEM form (to hand to clients as --cacert).
+  const std::string& certificate_pem() const { return cert_pem_; }
+
+ private:
+  ssl_ctx_st* ctx_ = nullptr;
+  std::string cert_pem_;
+};
+
+// Drives the handshake one step (either side).
 TlsIo tls_handshake(ssl_st* ssl) noexcept;
 // Reads up to `len` bytes; `*n` gets the count when kDone.
 TlsIo tls_read(ssl_st* ssl, char* buf, size_t len, size_t* n) noexcept;

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,34 +15,64 @@
 
 #include "core/clock.h"
 #include "core/socket.h"
+#include "core/tls.h"
+#include "protocols/websocket/codec.h"
+#include "target/h2_server.h"
 
 namespace spiker::target {
 namespace {
 
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 struct Conn {
+  enum class Mode : uint8_t { kDetect, kHttp1, kH2, kWs };
   int fd = -1;
   uint64_t generation = 0;
+  ssl_st* ssl = nullptr;
+  bool handshaking = false;  // TLS handshake not done yet
+  Mode mode = Mode::kDetect;
   std::string in;
   std::string out;
   size_t out_off = 0;
-  std::string pending;       // a delayed response, sent when its timer fires
-  bool waiting = false;      // a delayed response holds back the requests behind it
+  std::string pending;       // HTTP/1.1: a delayed response, sent when its timer fires
+  bool waiting = false;      // ... which holds back the requests behind it
   bool close_after = false;  // close once `out` is written
   bool want_write = false;   // EPOLLOUT armed
+  std::unique_ptr<H2Server> h2;
+  std::unordered_map<int32_t, std::pair<Response, bool>> h2_pending;  // delayed, by stream
+  std::unique_ptr<websocket::Reader> ws;
 };
 
 struct Timer {
   int64_t due_ns;
   int fd;
   uint64_t generation;
+  int32_t stream;  // HTTP/2: the stream to answer; 0: HTTP/1.1
   bool operator>(const Timer& o) const { return due_ns > o.due_ns; }
 };
+
+bool has_token(std::string_view list, std::string_view token) {
+  size_t at = 0;
+  while (at <= list.size()) {
+    size_t end = list.find(',', at);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view t = list.substr(at, end - at);
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    if (t.size() == token.size() && strncasecmp(t.data(), token.data(), t.size()) == 0) {
+      return true;
+    }
+    at = end + 1;
+  }
+  return false;
+}
 
 // One thread's loop: its listener, its connections, its timers.
 class Loop {
  public:
-  Loop(int listen_fd, RouteContext& ctx, std::atomic<bool>& stop)
-      : listen_fd_(listen_fd), ctx_(ctx), stop_(stop), buf_(64 * 1024) {}
+  Loop(int listen_fd, RouteContext& ctx, std::atomic<bool>& stop, const TlsServerContext* tls,
+       bool h2)
+      : listen_fd_(listen_fd), ctx_(ctx), stop_(stop), tls_(tls), h2_(h2), buf_(64 * 1024) {}
 
   void run() {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -67,7 +98,10 @@ class Loop {
       }
       fire_timers(mono_now_ns());
     }
-    for (auto& [fd, c] : conns_) ::close(fd);
+    for (auto& [fd, c] : conns_) {
+      if (c.ssl != nullptr) tls_free(c.ssl);
+      ::close(fd);
+    }
     ::close(epfd_);
   }
 
@@ -82,6 +116,10 @@ class Loop {
       c = Conn{};
       c.fd = fd;
       c.generation = ++generation_;
+      if (tls_ != nullptr) {
+        c.ssl = tls_->new_session(fd);
+        c.handshaking = true;
+      }
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLRDHUP;
       ev.data.fd = fd;
@@ -93,28 +131,122 @@ class Loop {
     auto it = conns_.find(fd);
     if (it == conns_.end()) return;
     Conn& c = it->second;
+    if (c.handshaking) {
+      handshake(c);
+      return;
+    }
     if (events & EPOLLOUT) {
       if (!flush(c)) return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      for (;;) {
-        ssize_t r = ::read(fd, buf_.data(), buf_.size());
-        if (r > 0) {
-          c.in.append(buf_.data(), static_cast<size_t>(r));
-          if (static_cast<size_t>(r) < buf_.size()) break;
-          continue;
-        }
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && errno == EAGAIN) break;
-        close_conn(c);  // EOF or error
-        return;
-      }
+      if (!read_all(c)) return;
       process(c, mono_now_ns());
     }
   }
 
-  // Answers the complete requests in `c.in`, in order.
+  void handshake(Conn& c) {
+    if (c.ssl == nullptr) {
+      close_conn(c);
+      return;
+    }
+    TlsIo r = tls_handshake(c.ssl);
+    if (r == TlsIo::kWantRead) return;
+    if (r == TlsIo::kWantWrite) {
+      arm_write(c, true);
+      return;
+    }
+    if (r != TlsIo::kDone) {
+      close_conn(c);
+      return;
+    }
+    c.handshaking = false;
+    arm_write(c, false);
+    if (tls_alpn(c.ssl) == "h2") start_h2(c);
+    if (read_all(c)) process(c, mono_now_ns());  // data may have come with the handshake
+  }
+
+  // Reads what there is into c.in; false when the connection was closed.
+  bool read_all(Conn& c) {
+    for (;;) {
+      size_t got = 0;
+      if (c.ssl != nullptr) {
+        TlsIo r = tls_read(c.ssl, buf_.data(), buf_.size(), &got);
+        if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return true;
+        if (r != TlsIo::kDone) {
+          close_conn(c);
+          return false;
+        }
+      } else {
+        ssize_t r = ::read(c.fd, buf_.data(), buf_.size());
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && errno == EAGAIN) return true;
+        if (r <= 0) {
+          close_conn(c);  // EOF or error
+          return false;
+        }
+        got = static_cast<size_t>(r);
+      }
+      c.in.append(buf_.data(), got);
+      if (c.ssl == nullptr && got < buf_.size()) return true;
+    }
+  }
+
+  void start_h2(Conn& c) {
+    c.mode = Conn::Mode::kH2;
+    int fd = c.fd;
+    uint64_t generation = c.generation;
+    c.h2 = std::make_unique<H2Server>([this, fd, generation](int32_t stream, const Request& req) {
+      auto it = conns_.find(fd);
+      if (it == conns_.end() || it->second.generation != generation) return;
+      Conn& conn = it->second;
+      int64_t now = mono_now_ns();
+      Response r = route(req, ctx_, now);
+      bool head = req.method == "HEAD";
+      int64_t due = std::max(now + r.delay_ms * 1'000'000,
+                             ctx_.stall_until_ns.load(std::memory_order_relaxed));
+      if (due > now) {
+        conn.h2_pending[stream] = {std::move(r), head};
+        timers_.push({due, fd, generation, stream});
+      } else {
+        conn.h2->respond(stream, r, head);
+      }
+    });
+  }
+
   void process(Conn& c, int64_t now) {
+    if (c.mode == Conn::Mode::kDetect) {
+      // h2c with prior knowledge starts with the connection preface; anything else is HTTP/1.1.
+      size_t n = std::min(c.in.size(), kH2Preface.size());
+      if (h2_ && std::string_view(c.in).substr(0, n) == kH2Preface.substr(0, n)) {
+        if (n < kH2Preface.size()) return;  // wait for the rest of the preface
+        start_h2(c);
+      } else {
+        c.mode = Conn::Mode::kHttp1;
+      }
+    }
+    switch (c.mode) {
+      case Conn::Mode::kH2:
+        process_h2(c);
+        return;
+      case Conn::Mode::kWs:
+        process_ws(c);
+        return;
+      default:
+        process_http1(c, now);
+        return;
+    }
+  }
+
+  void process_h2(Conn& c) {
+    bool ok = c.h2->receive(c.in.data(), c.in.size());
+    c.in.clear();
+    c.h2->take_output(c.out);
+    if (!ok || c.h2->finished()) c.close_after = true;
+    flush(c);
+  }
+
+  // Answers the complete HTTP/1.1 requests in `c.in`, in order.
+  void process_http1(Conn& c, int64_t now) {
     size_t consumed = 0;
     while (!c.waiting && !c.close_after) {
       Request req;
@@ -130,6 +262,14 @@ class Loop {
         break;
       }
       consumed += used;
+      if (req.path() == "/ws") {
+        if (upgrade_ws(c, req)) {
+          c.in.erase(0, consumed);
+          process_ws(c);
+          return;
+        }
+        continue;
+      }
       Response r = route(req, ctx_, now);
       bool keep = req.keep_alive;
       std::string wire = serialize(r, keep, req.method == "HEAD");
@@ -139,12 +279,66 @@ class Loop {
       if (due > now) {
         c.pending = std::move(wire);
         c.waiting = true;
-        timers_.push({due, c.fd, c.generation});
+        timers_.push({due, c.fd, c.generation, 0});
       } else {
         c.out += wire;
       }
     }
     c.in.erase(0, consumed);
+    flush(c);
+  }
+
+  // /ws: the WebSocket handshake (RFC 6455 4.2). Returns true when the connection is now a
+  // WebSocket; otherwise an error response was queued.
+  bool upgrade_ws(Conn& c, const Request& req) {
+    std::string_view key = req.header("sec-websocket-key");
+    bool upgrade = has_token(req.header("upgrade"), "websocket") &&
+                   has_token(req.header("connection"), "upgrade") && req.method == "GET";
+    if (!upgrade || key.empty() || req.header("sec-websocket-version") != "13") {
+      Response r;
+      r.status = upgrade ? 400 : 426;
+      r.body =
+          "/ws is a WebSocket echo: send a GET with Upgrade: websocket, Connection: "
+          "Upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version: 13\n";
+      r.headers.emplace_back("Sec-WebSocket-Version", "13");
+      if (!upgrade) r.headers.emplace_back("Upgrade", "websocket");
+      c.out += serialize(r, req.keep_alive, false);
+      if (!req.keep_alive) c.close_after = true;
+      return false;
+    }
+    c.out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    c.out += "Sec-WebSocket-Accept: " + websocket::accept_key(key) + "\r\n\r\n";
+    c.mode = Conn::Mode::kWs;
+    c.ws = std::make_unique<websocket::Reader>(true);
+    return true;
+  }
+
+  // Echoes messages back as they were (text or binary), answers pings, and closes as asked.
+  void process_ws(Conn& c) {
+    c.ws->append(c.in.data(), c.in.size());
+    c.in.clear();
+    while (!c.close_after) {
+      websocket::Event e = c.ws->next();
+      if (e.kind == websocket::Event::kNone) break;
+      switch (e.kind) {
+        case websocket::Event::kMessage:
+          websocket::append_frame(c.out, e.opcode, e.payload);
+          break;
+        case websocket::Event::kPing:
+          websocket::append_frame(c.out, websocket::Opcode::kPong, e.payload);
+          break;
+        case websocket::Event::kClose:
+          websocket::append_close(c.out, e.close_code == 1005 ? 0 : e.close_code, "");
+          c.close_after = true;
+          break;
+        case websocket::Event::kError:
+          websocket::append_close(c.out, websocket::kCloseProtocolError, e.error);
+          c.close_after = true;
+          break;
+        default:
+          break;
+      }
+    }
     flush(c);
   }
 
@@ -157,7 +351,16 @@ class Loop {
       Conn& c = it->second;
       int64_t stall = ctx_.stall_until_ns.load(std::memory_order_relaxed);
       if (stall > now) {  // the stall was extended meanwhile
-        timers_.push({stall, t.fd, t.generation});
+        timers_.push({stall, t.fd, t.generation, t.stream});
+        continue;
+      }
+      if (t.stream != 0) {
+        auto p = c.h2_pending.find(t.stream);
+        if (p == c.h2_pending.end()) continue;
+        c.h2->respond(t.stream, p->second.first, p->second.second);
+        c.h2_pending.erase(p);
+        c.h2->take_output(c.out);
+        flush(c);
         continue;
       }
       c.out += c.pending;
@@ -172,7 +375,23 @@ class Loop {
   // Writes what it can; returns false when the connection was closed.
   bool flush(Conn& c) {
     while (c.out_off < c.out.size()) {
-      ssize_t w = ::write(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off);
+      const char* p = c.out.data() + c.out_off;
+      size_t left = c.out.size() - c.out_off;
+      if (c.ssl != nullptr) {
+        size_t n = 0;
+        TlsIo r = tls_write(c.ssl, p, left, &n);
+        if (r == TlsIo::kDone) {
+          c.out_off += n;
+          continue;
+        }
+        if (r == TlsIo::kWantWrite || r == TlsIo::kWantRead) {
+          arm_write(c, true);
+          return true;
+        }
+        close_conn(c);
+        return false;
+      }
+      ssize_t w = ::write(c.fd, p, left);
       if (w > 0) {
         c.out_off += static_cast<size_t>(w);
         continue;
@@ -206,6 +425,7 @@ class Loop {
 
   void close_conn(Conn& c) {
     int fd = c.fd;
+    if (c.ssl != nullptr) tls_free(c.ssl);
     ::close(fd);
     conns_.erase(fd);
   }
@@ -213,6 +433,8 @@ class Loop {
   int listen_fd_;
   RouteContext& ctx_;
   std::atomic<bool>& stop_;
+  const TlsServerContext* tls_;
+  bool h2_;
   int epfd_ = -1;
   uint64_t generation_ = 0;
   std::vector<char> buf_;
@@ -222,18 +444,23 @@ class Loop {
 
 }  // namespace
 
-Server::Server(const std::string& host, int port, int threads) {
+Server::Server(const ServerOptions& options) : options_(options) {
   ctx_.secret = std::random_device{}() * 0x100000001ull ^ std::random_device{}();
-  threads = std::max(1, threads);
-  int first = listen_tcp(host, port, true);
+  int threads = std::max(1, options.threads);
+  if (options.tls) {
+    tls_ = std::make_unique<TlsServerContext>(options.cert, options.key, options.h2);
+  }
+  int first = listen_tcp(options.host, options.port, true);
   listeners_.push_back(first);
   port_ = local_port(first);
-  for (int i = 1; i < threads; ++i) listeners_.push_back(listen_tcp(host, port_, true));
+  for (int i = 1; i < threads; ++i) listeners_.push_back(listen_tcp(options.host, port_, true));
 }
 
 Server::~Server() {
   for (int fd : listeners_) ::close(fd);
 }
+
+std::string Server::certificate_pem() const { return tls_ ? tls_->certificate_pem() : ""; }
 
 void Server::run() {
   std::vector<std::thread> pool;
@@ -242,7 +469,7 @@ void Server::run() {
 }
 
 void Server::serve_loop(int listen_fd) {
-  Loop loop(listen_fd, ctx_, stop_);
+  Loop loop(listen_fd, ctx_, stop_, tls_.get(), options_.h2);
   loop.run();
 }
 
