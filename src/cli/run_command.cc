@@ -219,6 +219,33 @@ int run(RunArgs args) {
         "[target] url (-f FILE)");
   }
   Url url = parse_url(a.url, "URL");
+  int64_t ws_interval_ns = 0;
+  if (url.websocket()) {
+    if (a.journey || !a.scenarios.empty()) {
+      throw SetupError(fmt::format("{}: ws:// and wss:// run as [target] url with [websocket]; "
+                                   "[[scenarios]] over WebSocket are not supported yet",
+                                   a.config));
+    }
+    for (const char* flag : {"--method", "--pipeline", "--max-streams", "--http2", "--http1"}) {
+      const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
+      if (o != nullptr && o->count() > 0) {
+        throw SetupError(fmt::format("{} does not apply to a WebSocket URL ({})", flag, a.url));
+      }
+    }
+    std::string interval = a.ws_message_interval.empty() ? "100ms" : a.ws_message_interval;
+    ws_interval_ns = parse_duration(interval, "--ws-message-interval").count();
+    if (ws_interval_ns > 0) {
+      if (!a.think_time.empty()) {
+        throw SetupError(
+            "--think-time and --ws-message-interval both set the pause between messages: give "
+            "one (--ws-message-interval 0 leaves --think-time in charge)");
+      }
+      a.think_time = interval;
+    }
+  } else if (!a.ws_message_interval.empty() || a.ws_fire_and_forget) {
+    throw SetupError("--ws-message-interval/--ws-fire-and-forget ([websocket]) need a ws:// or "
+                     "wss:// URL");
+  }
   std::vector<report::Format> formats;  // checked before anything runs
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
   if (!a.format.empty() && a.outputs.empty()) report::format_for("", a.format);
@@ -307,9 +334,29 @@ int run(RunArgs args) {
           make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
     }
   }
+  if (url.websocket()) {
+    // The upgrade's head; the message is the body (-b), rendered per send when it has ${...}.
+    http1::RequestSpec up = spec;
+    up.method = "GET";
+    up.body.clear();
+    up.keep_alive = true;
+    engine::RequestVariant& v = config.worker.requests.at(0);
+    v.ws_head = http1::build_request_head(up);
+    std::string message = spec.body.empty() ? "hello from loadspiker" : spec.body;
+    plan::Template t = plan::Template::compile(message, "-b/--body");
+    v.dynamic = nullptr;
+    if (t.is_static()) {
+      v.ws_message = message;
+    } else {
+      v.dynamic = std::make_shared<engine::DynamicRequest>(
+          engine::DynamicRequest{plan::Template{}, t, false});
+    }
+    config.worker.ws_fire_and_forget = a.ws_fire_and_forget;
+  }
   for (const Url& u : origin_urls) {
     engine::OriginConfig o;
     o.host = u.host;
+    o.ws = u.websocket();
     o.host_header = u.host_header;
     o.scheme = u.scheme;
     o.port = u.port;
@@ -340,7 +387,7 @@ int run(RunArgs args) {
       tls_h2 = std::make_unique<TlsContext>(o);
     }
     for (engine::OriginConfig& origin : config.worker.origins) {
-      if (origin.scheme == "https") origin.tls = tls.get();
+      if (origin.scheme == "https" || origin.scheme == "wss") origin.tls = tls.get();
     }
   } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() || !a.tls_min.empty() ||
              !a.tls_max.empty() || !a.ciphers.empty() || !a.sni.empty()) {
@@ -431,6 +478,9 @@ int run(RunArgs args) {
   rep.info.threads = result.threads;
   rep.info.pipeline = a.pipeline;
   rep.info.max_streams = a.max_streams;
+  rep.info.websocket = url.websocket();
+  rep.info.ws_fire_and_forget = a.ws_fire_and_forget;
+  rep.info.ws_interval_ms = ws_interval_ns / 1'000'000;
   if (config.worker.origins.front().h2) {
     rep.info.protocol = config.worker.origins.front().tls != nullptr ? "h2" : "h2c";
   }
@@ -557,6 +607,12 @@ std::function<int()> add_run_command(CLI::App& app) {
                 "HTTP/2: h2c with prior knowledge for http://; for https:// it is negotiated by "
                 "ALPN anyway, and --http2 makes HTTP/1.1 an error");
   cmd->add_flag("--http1", args->http1, "Stay on HTTP/1.1 for https:// (offer no h2 by ALPN)");
+  cmd->add_option("--ws-message-interval", args->ws_message_interval,
+                  "WebSocket: pause between a connection's messages (default 100ms; 0: as fast "
+                  "as replies come)");
+  cmd->add_flag("--ws-fire-and-forget", args->ws_fire_and_forget,
+                "WebSocket: send at the interval without waiting for replies; count what "
+                "comes back (default: echo, with round-trip latency)");
   cmd->add_option("--tls-min", args->tls_min, "Oldest TLS version offered: 1.2 or 1.3");
   cmd->add_option("--tls-max", args->tls_max, "Newest TLS version offered: 1.2 or 1.3");
   cmd->add_option("--ciphers", args->ciphers,

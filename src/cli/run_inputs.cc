@@ -87,6 +87,8 @@ RunArgs with_config_file(RunArgs a) {
   take("--insecure", a.insecure, t.insecure);
   take("--disable-keepalive", a.disable_keepalive, t.disable_keepalive);
   take("--http2", a.http2, t.http2);
+  take("--ws-message-interval", a.ws_message_interval, f.websocket.message_interval);
+  take("--ws-fire-and-forget", a.ws_fire_and_forget, f.websocket.fire_and_forget);
   take("--http1", a.http1, t.http1);
   take("--max-streams", a.max_streams, t.max_streams);
   // Headers merge; a header given with -H replaces the file's header of that name.

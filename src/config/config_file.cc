@@ -267,10 +267,17 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
       throw ConfigError(e.what());
     }
   }
-  for (const char* section : {"websocket"}) {
-    top.not_yet(section,
-                "this build runs [target], [load], [[stages]], [[scenarios]] (with "
-                "steps), [defaults], [data] and [extraction]");
+  if (const toml::node* ws = top.get("websocket")) {
+    if (!ws->is_table()) top.wrong_type("websocket", *ws, "a table [websocket]");
+    Section s(*ws->as_table(), "[websocket]", path);
+    cfg.websocket.message_interval = s.str("message_interval");
+    if (std::optional<std::string> mode = s.str("mode")) {
+      if (*mode != "echo" && *mode != "fire_and_forget") {
+        s.wrong_type("mode", *s.get("mode"), "\"echo\" or \"fire_and_forget\"");
+      }
+      cfg.websocket.fire_and_forget = *mode == "fire_and_forget";
+    }
+    s.finish();
   }
   top.finish();
   return cfg;

@@ -42,8 +42,15 @@ struct ScenarioSection {
   std::vector<std::pair<std::string, std::string>> tags;  // an array of strings: name = ""
 };
 
+// [websocket]: how ws:// and wss:// targets are loaded.
+struct WebSocketSection {
+  std::optional<std::string> message_interval;  // a duration; "0s": send as fast as replies come
+  std::optional<bool> fire_and_forget;          // from mode = "echo" | "fire_and_forget"
+};
+
 struct ConfigFile {
   std::string path;
+  WebSocketSection websocket;
   TargetSection target;
   LoadSection load;
   std::vector<ScenarioSection> scenarios;

@@ -25,8 +25,9 @@ Url parse_url(std::string_view text, std::string_view what) {
   for (char c : text.substr(0, sep)) {
     url.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  if (url.scheme != "http" && url.scheme != "https") {
-    bad_url(what, text, fmt::format("unsupported scheme '{}' (http and https are)", url.scheme));
+  if (url.scheme != "http" && url.scheme != "https" && url.scheme != "ws" && url.scheme != "wss") {
+    bad_url(what, text,
+            fmt::format("unsupported scheme '{}' (http, https, ws and wss are)", url.scheme));
   }
   std::string_view rest = text.substr(sep + 3);
   size_t path_start = rest.find_first_of("/?#");

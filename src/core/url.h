@@ -1,4 +1,4 @@
-// Target URLs: http:// and https:// with host (name, IPv4 or [IPv6]), optional port, path, query.
+// Target URLs: http://, https://, ws:// and wss:// with host (name, IPv4 or [IPv6]), optional port, path, query.
 #pragma once
 
 #include <cstdint>
@@ -8,12 +8,13 @@
 namespace spiker {
 
 struct Url {
-  std::string scheme;       // "http" or "https"
+  std::string scheme;       // "http", "https", "ws" or "wss"
   std::string host;         // name or address; IPv6 without brackets
   uint16_t port = 0;        // explicit or the scheme's default
   std::string target;       // path and query as sent on the request line; "/" at least
   std::string host_header;  // value of the Host header: host[:port], IPv6 bracketed
-  bool tls() const { return scheme == "https"; }
+  bool tls() const { return scheme == "https" || scheme == "wss"; }
+  bool websocket() const { return scheme == "ws" || scheme == "wss"; }
   std::string to_string() const;
 };
 

@@ -10,6 +10,7 @@
 #include "protocols/http1/cookie_jar.h"
 #include "protocols/http1/response_parser.h"
 #include "protocols/http2/session.h"
+#include "protocols/websocket/codec.h"
 
 struct ssl_st;
 
@@ -64,6 +65,25 @@ struct LaneScratch {
   bool head_done = false;  // HTTP/2: the captured head is complete (body or trailers follow)
 };
 
+// A VU's WebSocket: the upgrade, then frames each way. Made when the VU first connects.
+struct WsState {
+  websocket::Reader reader{false};
+  std::string out;  // frames (or the upgrade request) to write
+  size_t out_off = 0;
+  std::string head;  // the upgrade response so far
+  std::string key;   // Sec-WebSocket-Key sent
+  bool upgrade_sent = false;
+  bool open = false;      // the 101 was valid: frames flow
+  bool awaiting = false;  // echo: the reply to the last message is due
+  void reset() {
+    reader = websocket::Reader(false);
+    out.clear();
+    out_off = 0;
+    head.clear();
+    upgrade_sent = open = awaiting = false;
+  }
+};
+
 struct Connection {
   int fd = -1;
   ssl_st* ssl = nullptr;
@@ -96,6 +116,7 @@ struct Connection {
   Connection* vu = nullptr;               // journeys: the VU this lane works for
   std::unique_ptr<VuJourney> journey;     // journeys: on the VU's own connection
   std::unique_ptr<LaneScratch> scratch;   // journeys
+  std::unique_ptr<WsState> ws;            // WebSocket VUs
 };
 
 // An HTTP/2 connection shared by the VUs of one slot (up to --max-streams of them) for one

@@ -98,6 +98,7 @@ void Worker::run() {
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // timers wake on time, not up to 50 us late
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ >= 0) loop();
+  for (Connection& c : conns_) ws_goodbye(c);
   for (Connection& c : conns_) close_socket(c);
   for (Connection* l : lanes_) close_socket(*l);
   for (auto& l : links_) {

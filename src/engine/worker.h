@@ -96,6 +96,18 @@ class Worker : private http2::Listener {
   void scan_deadlines(int64_t now_ns) noexcept;
   void render(Connection& c);
 
+  // WebSocket (worker_ws.cc): a VU holds one connection; an iteration sends one message
+  // (echo: and waits for its reply).
+  void ws_start(Connection& c) noexcept;
+  void ws_upgrade(Connection& c) noexcept;
+  void ws_send(Connection& c) noexcept;
+  void ws_on_event(Connection& c, uint32_t events) noexcept;
+  bool ws_flush(Connection& c) noexcept;
+  void ws_read(Connection& c) noexcept;
+  bool ws_take_head(Connection& c) noexcept;
+  void ws_lost(Connection& c, metrics::ErrorKind kind) noexcept;
+  void ws_goodbye(Connection& c) noexcept;
+
   // HTTP/2 (worker_h2.cc): VUs' requests as streams on links shared by --max-streams VUs.
   H2Link& link_for(const Connection& c);
   void h2_start(Connection& c) noexcept;

@@ -27,6 +27,8 @@ struct RequestVariant {
   std::string wire;                               // serialized once (when not dynamic)
   std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
   bool head = false;                              // HEAD: responses have no body
+  std::string ws_head;  // WebSocket: the upgrade's request line and headers, no blank line
+  std::string ws_message;  // WebSocket: the message sent (when not dynamic)
   uint32_t weight = 1;                            // chosen in proportion to this
 };
 
@@ -42,6 +44,7 @@ struct OriginConfig {
   uint16_t port = 0;
   const TlsContext* tls = nullptr;  // null for plain TCP
   bool h2 = false;                  // HTTP/2 (h2c with prior knowledge, or h2 by ALPN)
+  bool ws = false;                  // WebSocket (ws:// or wss://): VUs hold one connection each
 };
 
 // What the workers of one process share while running journeys.
@@ -58,6 +61,7 @@ struct WorkerConfig {
   std::shared_ptr<JourneyShared> shared;         // with `journey`
   bool keep_alive = true;
   int pipeline = 1;                            // requests in flight per connection
+  bool ws_fire_and_forget = false;  // WebSocket: send at the interval, count what comes back
   int max_streams = 1;                         // HTTP/2: VUs (streams) sharing one connection
   uint32_t h2_window = (1u << 30) - 1;         // HTTP/2 receive window, per stream and connection
   int64_t timeout_ns = 5'000'000'000;          // request: first byte written to last byte read

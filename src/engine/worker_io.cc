@@ -39,6 +39,8 @@ ErrorKind classify_errno(int err) noexcept {
 void Worker::start_request(Connection& c) noexcept {
   if (origin_of(c).h2) {
     h2_start(c);
+  } else if (origin_of(c).ws) {
+    ws_start(c);
   } else if (c.fd < 0) {
     connect(c);
   } else {
@@ -69,6 +71,10 @@ void Worker::connect(Connection& c) noexcept {
 }
 
 void Worker::on_event(Connection& c, uint32_t events) noexcept {
+  if (c.ws && c.state != ConnState::kConnecting && c.state != ConnState::kHandshaking) {
+    ws_on_event(c, events);
+    return;
+  }
   switch (c.state) {
     case ConnState::kConnecting:
       on_connected(c);
@@ -157,6 +163,14 @@ void Worker::render(Connection& c) {
 }
 
 void Worker::start_write(Connection& c) noexcept {
+  if (c.ws) {  // connected (and TLS done): the upgrade, or the next message
+    if (c.ws->open) {
+      ws_send(c);
+    } else {
+      ws_upgrade(c);
+    }
+    return;
+  }
   c.state = ConnState::kWriting;
   c.written = 0;
   if (journeys()) {
@@ -352,6 +366,16 @@ void Worker::on_eof(Connection& c) noexcept {
 }
 
 void Worker::fail(Connection& c, ErrorKind kind) noexcept {
+  if (c.ws) {  // how the connection ended, for the websocket section (once: ws_lost closes
+               // the socket of a connection it has accounted for)
+    if (c.ws->open) {
+      if (c.fd >= 0) ++shard_->ws_closed_by_us;  // a reply timed out: the socket goes
+    } else if (c.ws->upgrade_sent) {
+      ++shard_->ws_handshake_failed;
+    } else {
+      ++shard_->ws_connect_failed;
+    }
+  }
   uint16_t n = std::max(c.in_flight, c.batch);  // requests this failure ends
   for (uint16_t i = 0; i < n; ++i) shard_->record_error(kind);
   shard_->scenario_requests[c.variant] += n;

@@ -1,0 +1,328 @@
+// WebSocket on the worker's loop. A VU holds one connection: the first iteration connects and
+// upgrades it; every iteration sends one message. Echo mode waits for the reply and records the
+// round trip as the iteration's latency; fire-and-forget counts what comes back whenever it
+// comes. The message interval is the think time between iterations.
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "core/clock.h"
+#include "core/tls.h"
+#include "engine/worker.h"
+
+namespace spiker::engine {
+namespace {
+
+using metrics::ErrorKind;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool contains_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+void Worker::ws_start(Connection& c) noexcept {
+  if (!c.ws) c.ws = std::make_unique<WsState>();
+  if (c.fd < 0) {
+    c.ws->reset();
+    connect(c);  // then TLS, then start_write() sends the upgrade
+    return;
+  }
+  ws_send(c);
+}
+
+void Worker::ws_upgrade(Connection& c) noexcept {
+  WsState& w = *c.ws;
+  w.key = websocket::new_key(rng_(), rng_());
+  w.out = config_.requests[c.variant].ws_head;
+  w.out += "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
+  w.out += w.key;
+  w.out += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  w.out_off = 0;
+  w.upgrade_sent = true;
+  c.state = ConnState::kWriting;
+  c.phase_start_ns = mono_now_ns();
+  c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
+  if (ws_flush(c)) c.state = ConnState::kReading;  // the 101 comes next
+}
+
+void Worker::ws_send(Connection& c) noexcept {
+  WsState& w = *c.ws;
+  const RequestVariant& v = config_.requests[c.variant];
+  std::string_view message = v.ws_message;
+  if (v.dynamic) {
+    plan::RenderContext ctx;
+    ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
+                static_cast<uint64_t>(index_) + 1;
+    ctx.iteration = c.iterations;
+    ctx.rng = &rng_;
+    ctx.request_id =
+        request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+    body_buf_.clear();
+    v.dynamic->body.render(body_buf_, ctx);
+    message = body_buf_;
+  }
+  uint64_t r = rng_();
+  uint8_t mask[4];
+  std::memcpy(mask, &r, 4);
+  if (w.out_off == w.out.size()) {
+    w.out.clear();
+    w.out_off = 0;
+  }
+  websocket::append_frame(w.out, websocket::Opcode::kText, message, true, mask);
+  ++shard_->ws_sent;
+  shard_->ws_bytes_sent += message.size();
+  c.state = ConnState::kWriting;
+  c.in_flight = 1;
+  c.batch = 0;
+  c.phase_start_ns = mono_now_ns();
+  c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
+  if (!ws_flush(c)) return;  // EPOLLOUT finishes it (or it failed)
+  if (!config_.ws_fire_and_forget) {
+    w.awaiting = true;
+    c.state = ConnState::kReading;
+    return;
+  }
+  // Fire and forget: the iteration is the send. The next one starts on the next loop turn,
+  // not from here (no recursion when there is no interval).
+  metrics::Shard& s = *shard_;
+  ++s.requests;
+  ++s.responses;
+  ++s.scenario_requests[c.variant];
+  c.in_flight = 0;
+  end_iteration(c, mono_now_ns(), false);
+}
+
+bool Worker::ws_flush(Connection& c) noexcept {
+  WsState& w = *c.ws;
+  while (w.out_off < w.out.size()) {
+    const char* p = w.out.data() + w.out_off;
+    size_t left = w.out.size() - w.out_off;
+    size_t n = 0;
+    if (c.ssl != nullptr) {
+      TlsIo r = tls_write(c.ssl, p, left, &n);
+      account_tls(c);
+      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return false;
+      if (r != TlsIo::kDone) {
+        ws_lost(c, ErrorKind::kReset);
+        return false;
+      }
+    } else {
+      ssize_t k = ::write(c.fd, p, left);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0 && errno == EAGAIN) return false;
+      if (k < 0) {
+        ws_lost(c, ErrorKind::kReset);
+        return false;
+      }
+      n = static_cast<size_t>(k);
+      shard_->bytes_sent += n;
+    }
+    w.out_off += n;
+  }
+  return true;
+}
+
+void Worker::ws_on_event(Connection& c, uint32_t events) noexcept {
+  WsState& w = *c.ws;
+  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 && w.out_off < w.out.size()) {
+    bool was_writing = c.state == ConnState::kWriting;
+    if (!ws_flush(c)) return;
+    if (was_writing) {  // the upgrade or a message finished writing
+      if (!w.open) {
+        c.state = ConnState::kReading;
+      } else if (!config_.ws_fire_and_forget) {
+        w.awaiting = true;
+        c.state = ConnState::kReading;
+      } else {
+        ++shard_->requests;
+        ++shard_->responses;
+        ++shard_->scenario_requests[c.variant];
+        c.in_flight = 0;
+        end_iteration(c, mono_now_ns(), false);
+      }
+    }
+  }
+  if (c.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0) ws_read(c);
+}
+
+void Worker::ws_read(Connection& c) noexcept {
+  char* buf = read_buf_.data();
+  size_t cap = read_buf_.size();
+  for (;;) {
+    size_t got = 0;
+    if (c.ssl != nullptr) {
+      TlsIo r = tls_read(c.ssl, buf, cap, &got);
+      account_tls(c);
+      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
+      if (r != TlsIo::kDone) return ws_lost(c, ErrorKind::kReset);
+    } else {
+      ssize_t n = ::read(c.fd, buf, cap);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n <= 0) return ws_lost(c, ErrorKind::kReset);
+      got = static_cast<size_t>(n);
+      shard_->bytes_received += got;
+    }
+    WsState& w = *c.ws;
+    if (!w.open) {
+      w.head.append(buf, got);
+      if (!ws_take_head(c)) return;
+    } else {
+      w.reader.append(buf, got);
+    }
+    // Frames: a reply ends the iteration (echo); pings are answered; a close or an invalid
+    // frame ends the connection.
+    for (;;) {
+      if (c.fd < 0 || !c.ws->open) return;
+      websocket::Event e = c.ws->reader.next();
+      if (e.kind == websocket::Event::kNone) break;
+      metrics::Shard& s = *shard_;
+      switch (e.kind) {
+        case websocket::Event::kMessage: {
+          ++s.ws_received;
+          s.ws_bytes_received += e.payload.size();
+          if (c.ws->awaiting && c.state == ConnState::kReading) {
+            c.ws->awaiting = false;
+            int64_t now = mono_now_ns();
+            s.latency_us.record((now - c.phase_start_ns) / 1000);
+            if (c.intended_ns != 0 && plan_.correct_latency) {
+              s.corrected_us.record((now - c.intended_ns) / 1000);
+              s.queue_us.record((c.phase_start_ns - c.intended_ns) / 1000);
+            }
+            ++s.requests;
+            ++s.responses;
+            ++s.scenario_requests[c.variant];
+            c.in_flight = 0;
+            c.deadline_ns = 0;
+            end_iteration(c, now, true);
+          }
+          break;
+        }
+        case websocket::Event::kPing: {
+          uint64_t r = rng_();
+          uint8_t mask[4];
+          std::memcpy(mask, &r, 4);
+          websocket::append_frame(c.ws->out, websocket::Opcode::kPong, e.payload, true, mask);
+          if (c.state != ConnState::kWriting) ws_flush(c);
+          break;
+        }
+        case websocket::Event::kPong:
+          break;
+        case websocket::Event::kClose: {
+          uint64_t r = rng_();
+          uint8_t mask[4];
+          std::memcpy(mask, &r, 4);
+          websocket::append_close(c.ws->out, e.close_code == 1005 ? 0 : e.close_code, "", mask);
+          ws_flush(c);
+          if (c.fd >= 0) ws_lost(c, ErrorKind::kReset);
+          return;
+        }
+        case websocket::Event::kError: {
+          ++s.ws_protocol_errors;
+          uint64_t r = rng_();
+          uint8_t mask[4];
+          std::memcpy(mask, &r, 4);
+          websocket::append_close(c.ws->out, websocket::kCloseProtocolError, "", mask);
+          ws_flush(c);
+          if (c.fd >= 0) ws_lost(c, ErrorKind::kHttp);
+          return;
+        }
+        default:
+          break;
+      }
+    }
+    if (c.ssl == nullptr && got < cap) return;
+  }
+}
+
+bool Worker::ws_take_head(Connection& c) noexcept {
+  WsState& w = *c.ws;
+  size_t end = w.head.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    if (w.head.size() > 16 * 1024) fail(c, ErrorKind::kHttp);  // no end in sight
+    return false;
+  }
+  std::string_view head(w.head.data(), end + 2);
+  int status = 0;
+  if (head.starts_with("HTTP/1.1 ") && head.size() > 12) {
+    std::from_chars(head.data() + 9, head.data() + 12, status);
+  }
+  bool upgrade = false, connection = false, accept = false;
+  std::string want = websocket::accept_key(w.key);
+  size_t at = head.find("\r\n") + 2;
+  while (at < head.size()) {
+    size_t eol = head.find("\r\n", at);
+    std::string_view line = head.substr(at, eol - at);
+    at = eol + 2;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = trim(line.substr(0, colon));
+    std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
+    if (iequals(name, "connection")) connection = contains_token(value, "upgrade");
+    if (iequals(name, "sec-websocket-accept")) accept = value == want;
+  }
+  if (status != 101 || !upgrade || !connection || !accept) {
+    fail(c, ErrorKind::kHttp);  // counted as a failed upgrade
+    return false;
+  }
+  int64_t now = mono_now_ns();
+  shard_->ws_handshake_us.record((now - c.phase_start_ns) / 1000);
+  ++shard_->ws_established;
+  w.open = true;
+  w.reader.append(w.head.data() + end + 4, w.head.size() - end - 4);  // frames right behind
+  w.head.clear();
+  w.head.shrink_to_fit();
+  ws_send(c);  // this iteration's message
+  return c.fd >= 0;
+}
+
+void Worker::ws_lost(Connection& c, ErrorKind kind) noexcept {
+  // The server closed the connection (close frame, EOF, reset) or broke the protocol.
+  if (c.ws->open) ++shard_->ws_disconnects;
+  bool in_flight = in_request(c.state);
+  close_socket(c);
+  // A message waiting for its reply fails; during the upgrade, fail() counts a failed upgrade.
+  if (in_flight) fail(c, kind);
+}
+
+void Worker::ws_goodbye(Connection& c) noexcept {
+  if (!c.ws || !c.ws->open || c.fd < 0) return;
+  // A close frame, best effort, so servers see a clean end rather than a reset.
+  uint64_t r = rng_();
+  uint8_t mask[4];
+  std::memcpy(mask, &r, 4);
+  c.ws->out.clear();
+  c.ws->out_off = 0;
+  websocket::append_close(c.ws->out, websocket::kCloseNormal, "", mask);
+  ws_flush(c);
+}
+
+}  // namespace spiker::engine
