@@ -222,9 +222,10 @@ int run(RunArgs args) {
   int64_t ws_interval_ns = 0;
   if (url.websocket()) {
     if (a.journey || !a.scenarios.empty()) {
-      throw SetupError(fmt::format("{}: ws:// and wss:// run as [target] url with [websocket]; "
-                                   "[[scenarios]] over WebSocket are not supported yet",
-                                   a.config));
+      throw SetupError(
+          fmt::format("{}: ws:// and wss:// run as [target] url with [websocket]; "
+                      "[[scenarios]] over WebSocket are not supported yet",
+                      a.config));
     }
     for (const char* flag : {"--method", "--pipeline", "--max-streams", "--http2", "--http1"}) {
       const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
@@ -243,8 +244,9 @@ int run(RunArgs args) {
       a.think_time = interval;
     }
   } else if (!a.ws_message_interval.empty() || a.ws_fire_and_forget) {
-    throw SetupError("--ws-message-interval/--ws-fire-and-forget ([websocket]) need a ws:// or "
-                     "wss:// URL");
+    throw SetupError(
+        "--ws-message-interval/--ws-fire-and-forget ([websocket]) need a ws:// or "
+        "wss:// URL");
   }
   std::vector<report::Format> formats;  // checked before anything runs
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));

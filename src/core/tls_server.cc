@@ -55,8 +55,8 @@ void self_signed(SSL_CTX* ctx, std::string* pem) {
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name,
-                                            "DNS:localhost,IP:127.0.0.1,IP:::1");
+  X509_EXTENSION* san =
+      X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
   if (san == nullptr) fail("--tls: cannot make the certificate's names");
   X509_add_ext(cert, san, -1);
   X509_EXTENSION_free(san);
@@ -83,8 +83,9 @@ TlsServerContext::TlsServerContext(const std::string& cert_file, const std::stri
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (cert_file.empty() != key_file.empty()) {
-    throw SetupError("--cert and --key go together: give both files (PEM), or neither for a "
-                     "self-signed certificate");
+    throw SetupError(
+        "--cert and --key go together: give both files (PEM), or neither for a "
+        "self-signed certificate");
   }
   if (cert_file.empty()) {
     self_signed(ctx_, &cert_pem_);

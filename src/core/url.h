@@ -1,4 +1,5 @@
-// Target URLs: http://, https://, ws:// and wss:// with host (name, IPv4 or [IPv6]), optional port, path, query.
+// Target URLs: http://, https://, ws:// and wss:// with host (name, IPv4 or [IPv6]), optional port,
+// path, query.
 #pragma once
 
 #include <cstdint>

@@ -27,9 +27,9 @@ struct RequestVariant {
   std::string wire;                               // serialized once (when not dynamic)
   std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
   bool head = false;                              // HEAD: responses have no body
-  std::string ws_head;  // WebSocket: the upgrade's request line and headers, no blank line
+  std::string ws_head;     // WebSocket: the upgrade's request line and headers, no blank line
   std::string ws_message;  // WebSocket: the message sent (when not dynamic)
-  uint32_t weight = 1;                            // chosen in proportion to this
+  uint32_t weight = 1;     // chosen in proportion to this
 };
 
 // The most request variants (scenarios) one run carries.
@@ -60,11 +60,11 @@ struct WorkerConfig {
   std::shared_ptr<const plan::Journey> journey;  // set: VUs run its scenarios instead
   std::shared_ptr<JourneyShared> shared;         // with `journey`
   bool keep_alive = true;
-  int pipeline = 1;                            // requests in flight per connection
-  bool ws_fire_and_forget = false;  // WebSocket: send at the interval, count what comes back
-  int max_streams = 1;                         // HTTP/2: VUs (streams) sharing one connection
-  uint32_t h2_window = (1u << 30) - 1;         // HTTP/2 receive window, per stream and connection
-  int64_t timeout_ns = 5'000'000'000;          // request: first byte written to last byte read
+  int pipeline = 1;                     // requests in flight per connection
+  bool ws_fire_and_forget = false;      // WebSocket: send at the interval, count what comes back
+  int max_streams = 1;                  // HTTP/2: VUs (streams) sharing one connection
+  uint32_t h2_window = (1u << 30) - 1;  // HTTP/2 receive window, per stream and connection
+  int64_t timeout_ns = 5'000'000'000;   // request: first byte written to last byte read
   int64_t connect_timeout_ns = 2'000'000'000;  // TCP connect (+ TLS handshake)
   int64_t publish_interval_ns = 200'000'000;   // how often a worker hands its metrics over
 };

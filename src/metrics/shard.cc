@@ -70,8 +70,8 @@ void Shard::reset() noexcept {
   dropped_iterations = vus = 0;
   requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed =
       h2_goaways = h2_rst_streams = h2_retried = ws_sent = ws_received = ws_bytes_sent =
-      ws_bytes_received = ws_established = ws_handshake_failed = ws_connect_failed =
-          ws_disconnects = ws_protocol_errors = ws_closed_by_us = 0;
+          ws_bytes_received = ws_established = ws_handshake_failed = ws_connect_failed =
+              ws_disconnects = ws_protocol_errors = ws_closed_by_us = 0;
   errors.fill(0);
   status.fill(0);
   scenario_requests.fill(0);

@@ -28,7 +28,7 @@ struct RunInfo {
   int pipeline = 1;
   std::string protocol = "http/1.1";  // of the first origin: http/1.1, h2c or h2
   int max_streams = 1;
-  bool websocket = false;        // ws:// or wss://: messages, not requests
+  bool websocket = false;  // ws:// or wss://: messages, not requests
   bool ws_fire_and_forget = false;
   int64_t ws_interval_ms = 0;
   double rate = 0;  // requests/s cap; 0 = unlimited

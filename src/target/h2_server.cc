@@ -14,7 +14,7 @@ namespace {
 struct Stream {
   std::string method, path;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;       // the request's, then the response's
+  std::string body;  // the request's, then the response's
   size_t body_sent = 0;
   bool responded = false;
 };
@@ -118,8 +118,7 @@ H2Server::H2Server(Handler handler) : impl_(std::make_unique<Impl>()) {
 H2Server::~H2Server() { nghttp2_session_del(impl_->session); }
 
 bool H2Server::receive(const char* data, size_t len) {
-  return nghttp2_session_mem_recv(impl_->session, reinterpret_cast<const uint8_t*>(data), len) >=
-         0;
+  return nghttp2_session_mem_recv(impl_->session, reinterpret_cast<const uint8_t*>(data), len) >= 0;
 }
 
 void H2Server::respond(int32_t stream, const Response& r, bool head_only) {

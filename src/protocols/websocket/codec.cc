@@ -20,8 +20,18 @@ bool is_control(uint8_t op) { return (op & 0x8) != 0; }
 bool valid_close_code(uint16_t c) {
   if (c >= 3000 && c <= 4999) return true;
   switch (c) {
-    case 1000: case 1001: case 1002: case 1003: case 1007: case 1008: case 1009: case 1010:
-    case 1011: case 1012: case 1013: case 1014:
+    case 1000:
+    case 1001:
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+    case 1010:
+    case 1011:
+    case 1012:
+    case 1013:
+    case 1014:
       return true;
     default:
       return false;

@@ -72,8 +72,8 @@ class Reader {
   size_t max_message_;
   std::string buf_;
   size_t off_ = 0;
-  std::string message_;   // fragments so far, or the last unmasked payload
-  std::string control_;   // the last control frame's payload
+  std::string message_;  // fragments so far, or the last unmasked payload
+  std::string control_;  // the last control frame's payload
   bool fragmented_ = false;
   Opcode message_op_ = Opcode::kText;
   bool failed_ = false;

@@ -81,10 +81,10 @@ Event read_one(const std::string& bytes, bool masked = false) {
 }
 
 TEST(Frames, ViolationsAreErrors) {
-  EXPECT_EQ(read_one(std::string("\xC1\x00", 2)).kind, Event::kError);  // RSV1
-  EXPECT_EQ(read_one(std::string("\x83\x00", 2)).kind, Event::kError);  // opcode 3
-  EXPECT_EQ(read_one(std::string("\x09\x00", 2)).kind, Event::kError);  // fragmented ping
-  EXPECT_EQ(read_one(std::string("\x80\x00", 2)).kind, Event::kError);  // lone continuation
+  EXPECT_EQ(read_one(std::string("\xC1\x00", 2)).kind, Event::kError);          // RSV1
+  EXPECT_EQ(read_one(std::string("\x83\x00", 2)).kind, Event::kError);          // opcode 3
+  EXPECT_EQ(read_one(std::string("\x09\x00", 2)).kind, Event::kError);          // fragmented ping
+  EXPECT_EQ(read_one(std::string("\x80\x00", 2)).kind, Event::kError);          // lone continuation
   EXPECT_EQ(read_one(std::string("\x88\x01\x03", 3)).kind, Event::kError);      // 1-byte close
   EXPECT_EQ(read_one(std::string("\x88\x02\x03\xEE", 4)).kind, Event::kError);  // code 1006
   EXPECT_EQ(read_one(std::string("\x81\x02\xC3\x28", 4)).kind, Event::kError);  // bad UTF-8
