@@ -33,6 +33,8 @@ bench: build
 	bench/http1-vs-wrk $(BIN)
 	bench/connections-memory $(BIN)
 	bench/pacing $(BIN)
+	bench/h2-vs-h2load $(BIN)
+	bench/ws-echo $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

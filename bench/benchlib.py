@@ -8,7 +8,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from helpers import Nginx  # noqa: E402
+from helpers import Nginx, Target  # noqa: E402,F401
 
 
 def need(*tools):

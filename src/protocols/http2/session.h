@@ -13,6 +13,8 @@ struct nghttp2_session;
 
 namespace spiker::http2 {
 
+class Pool;
+
 // A request in HTTP/2 form: pseudo-headers first, names in lower case, no connection-specific
 // headers.
 struct Request {
@@ -77,8 +79,11 @@ class Session {
     std::string_view rest;
   };
   friend struct Callbacks;
-  nghttp2_session* session_ = nullptr;
   Listener& listener_;
+  std::unique_ptr<Pool> pool_;
+  nghttp2_session* session_ = nullptr;
+  int32_t block_stream_id_ = 0;  // the header block being read: its stream's pointer
+  void* block_stream_ = nullptr;
   std::vector<std::unique_ptr<Body>> bodies_;  // request bodies being sent
 };
 
