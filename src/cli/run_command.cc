@@ -447,10 +447,18 @@ int run(RunArgs args) {
   }
   for (engine::OriginConfig& o : config.worker.origins) {
     if (o.scheme != "https" || tls_h2 == nullptr || o.addresses.empty()) continue;
-    // One handshake before the run tells whether the server speaks h2 (ALPN).
-    std::string alpn =
+    // One handshake before the run tells whether the server speaks h2 (ALPN). When it fails,
+    // the run goes on and its connections fail the same way, counted (tls, connect).
+    std::string error;
+    std::optional<std::string> chosen =
         tls_h2->probe_alpn(o.addresses.front(), o.host,
-                           static_cast<int>(config.worker.connect_timeout_ns / 1'000'000));
+                           static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &error);
+    if (!chosen) {
+      o.h2 = a.http2;
+      if (o.h2) o.tls = tls_h2.get();
+      continue;
+    }
+    std::string alpn = *chosen;
     o.h2 = alpn == "h2";
     if (o.h2) o.tls = tls_h2.get();
     if (!o.h2 && a.http2) {

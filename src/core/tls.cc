@@ -158,12 +158,13 @@ ssl_st* TlsContext::new_session(int fd, const std::string& host, TlsSessionCache
   return ssl;
 }
 
-std::string TlsContext::probe_alpn(const SocketAddress& addr, const std::string& host,
-                                   int timeout_ms) const {
+std::optional<std::string> TlsContext::probe_alpn(const SocketAddress& addr,
+                                                  const std::string& host, int timeout_ms,
+                                                  std::string* error_out) const {
   int fd = start_connect(addr);
   if (fd < 0) {
-    throw SetupError(
-        fmt::format("TLS probe of {}: cannot connect: {}", addr.to_string(), std::strerror(-fd)));
+    *error_out = fmt::format("cannot connect to {}: {}", addr.to_string(), std::strerror(-fd));
+    return std::nullopt;
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto wait = [&](short events) {
@@ -193,10 +194,9 @@ std::string TlsContext::probe_alpn(const SocketAddress& addr, const std::string&
   if (ssl != nullptr) tls_free(ssl);
   ::close(fd);
   if (!error.empty()) {
-    throw SetupError(
-        fmt::format("TLS handshake with {} ({}) failed: {}; check --cacert, "
-                    "--insecure, --tls-min/--tls-max, --ciphers",
-                    host, addr.to_string(), error));
+    *error_out =
+        fmt::format("TLS handshake with {} ({}) failed: {}", host, addr.to_string(), error);
+    return std::nullopt;
   }
   return alpn;
 }

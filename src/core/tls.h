@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,8 +64,10 @@ class TlsContext {
   // With `cache`, the session resumes the cached one and stores the tickets it receives.
   ssl_st* new_session(int fd, const std::string& host, TlsSessionCache* cache = nullptr) const;
   // Connects to `addr` and handshakes (blocking, bounded by `timeout_ms`); returns the protocol
-  // the server chose by ALPN ("" for none). Throws SetupError naming what failed.
-  std::string probe_alpn(const SocketAddress& addr, const std::string& host, int timeout_ms) const;
+  // the server chose by ALPN ("" for none), or nullopt with `*error` set when the connection or
+  // handshake failed.
+  std::optional<std::string> probe_alpn(const SocketAddress& addr, const std::string& host,
+                                        int timeout_ms, std::string* error) const;
 
  private:
   ssl_ctx_st* ctx_ = nullptr;
