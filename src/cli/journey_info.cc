@@ -62,8 +62,15 @@ std::string describe_journey(const plan::Journey& j) {
       if (!st.checks.empty()) extra += fmt::format("  {} check(s)", st.checks.size());
       if (st.cond.kind != plan::Condition::Kind::kAlways) extra += "  conditional";
       if (!st.think.none()) extra += "  then thinks " + st.think.to_string();
+      bool ws_use = st.action != plan::Action::kHttp && st.action != plan::Action::kWsConnect;
+      if (ws_use) {  // on the WebSocket its scenario's ws.connect opened
+        out += fmt::format("    {}. {:<14} {}{}\n", i + 1, st.name, plan::action_name(st.action),
+                           extra);
+        continue;
+      }
       out +=
-          fmt::format("    {}. {:<14} {} {}{}\n", i + 1, st.name, st.method,
+          fmt::format("    {}. {:<14} {} {}{}\n", i + 1, st.name,
+                      st.action == plan::Action::kHttp ? st.method : "ws.connect",
                       j.origins[st.origin].url.host_header +
                           st.url_text.substr(
                               st.url_text.find("://") == std::string::npos
@@ -85,6 +92,11 @@ std::vector<report::ScenarioInfo> step_infos(const plan::Journey& j) {
       info.scenario = sc.name;
       info.url = st.url_text;
       info.method = st.method;
+      if (st.action != plan::Action::kHttp) {
+        info.method = plan::action_name(st.action);
+        info.url = j.origins[st.origin].url.to_string();
+        if (st.action == plan::Action::kWsConnect) info.url = st.url_text;
+      }
       info.weight = sc.weight;
       info.tags = st.tags;
     }

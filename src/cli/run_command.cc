@@ -220,11 +220,12 @@ int run(RunArgs args) {
   }
   Url url = parse_url(a.url, "URL");
   int64_t ws_interval_ns = 0;
-  if (url.websocket()) {
-    if (a.journey || !a.scenarios.empty()) {
+  bool ws_target = url.websocket() && !a.journey;  // journeys have ws.* steps instead
+  if (ws_target) {
+    if (!a.scenarios.empty()) {
       throw SetupError(
-          fmt::format("{}: ws:// and wss:// run as [target] url with [websocket]; "
-                      "[[scenarios]] over WebSocket are not supported yet",
+          fmt::format("{}: [[scenarios]] with a ws:// url: use [[scenarios.steps]] with action = "
+                      "\"ws.connect\", \"ws.send\", \"ws.receive\" and \"ws.close\"",
                       a.config));
     }
     for (const char* flag : {"--method", "--pipeline", "--max-streams", "--http2", "--http1"}) {
@@ -336,7 +337,7 @@ int run(RunArgs args) {
           make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
     }
   }
-  if (url.websocket()) {
+  if (ws_target) {
     // The upgrade's head; the message is the body (-b), rendered per send when it has ${...}.
     http1::RequestSpec up = spec;
     up.method = "GET";
@@ -488,7 +489,8 @@ int run(RunArgs args) {
   rep.info.threads = result.threads;
   rep.info.pipeline = a.pipeline;
   rep.info.max_streams = a.max_streams;
-  rep.info.websocket = url.websocket();
+  rep.info.websocket = std::any_of(config.worker.origins.begin(), config.worker.origins.end(),
+                                   [](const engine::OriginConfig& o) { return o.ws; });
   rep.info.ws_fire_and_forget = a.ws_fire_and_forget;
   rep.info.ws_interval_ms = ws_interval_ns / 1'000'000;
   if (config.worker.origins.front().h2) {

@@ -32,7 +32,8 @@ struct Auth {
 
 struct RawStep {
   std::string name, where;
-  std::optional<std::string> method, url;
+  std::optional<std::string> method, url, action, match;
+  std::string match_where;
   Pairs headers, query, extracts, tags;
   std::vector<std::string> extract_where;
   std::vector<BodyPart> body;
@@ -219,6 +220,9 @@ Auth read_auth(Section& s) {
 
 // The request keys shared by a Kaioken scenario and a native step.
 void read_request(Section& s, RawStep& r, const std::string& path) {
+  r.action = s.str("action");
+  r.match = s.str("match");
+  if (r.match) r.match_where = s.where(*s.get("match"));
   r.method = s.str("method");
   r.url = s.str("url");
   r.headers = read_string_table(s, "headers");
@@ -345,10 +349,17 @@ class Compiler {
     return -1;
   }
 
+  // Steps of a new scenario: ws.send/receive/close use its own ws.connect's host.
+  void begin_scenario() { ws_origin_.reset(); }
+
   plan::Step compile(const RawStep& r, uint16_t id) {
     plan::Step st;
     st.name = r.name;
     st.id = id;
+    st.action = action_of(r);
+    if (st.action != plan::Action::kHttp && st.action != plan::Action::kWsConnect) {
+      return compile_ws_use(r, st);
+    }
     st.method = r.method.value_or(r.has_body ? "POST" : "GET");
     for (char c : st.method) {
       if (!(std::isupper(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
@@ -359,11 +370,35 @@ class Compiler {
       }
     }
     if (!r.url) throw ConfigError(fmt::format("{}: step '{}' needs a url", r.where, r.name));
+    if (r.match) {
+      throw ConfigError(
+          fmt::format("{}: match applies to action = \"ws.receive\" (step '{}')", r.where, r.name));
+    }
     st.url_text = *r.url;
     std::string origin_text, target;
     split_url(*r.url, r, &origin_text, &target);
+    if (st.action == plan::Action::kWsConnect && r.url->find("://") == std::string::npos) {
+      // A relative url on an http(s) base_url: the same host over ws(s).
+      if (origin_text.starts_with("http://")) origin_text.replace(0, 4, "ws");
+      if (origin_text.starts_with("https://")) origin_text.replace(0, 5, "wss");
+    }
     Url origin = parse_url(origin_text, fmt::format("{} url of step '{}'", r.where, r.name));
+    if (origin.websocket() != (st.action == plan::Action::kWsConnect)) {
+      throw ConfigError(fmt::format("{}: step '{}': {}", r.where, r.name,
+                                    origin.websocket()
+                                        ? "a ws:// or wss:// url needs action = \"ws.connect\""
+                                        : "action = \"ws.connect\" needs a ws:// or wss:// url"));
+    }
+    if (st.action == plan::Action::kWsConnect) {
+      if (r.has_body || r.method) {
+        throw ConfigError(
+            fmt::format("{}: step '{}' (ws.connect) takes no method or body; send messages with "
+                        "action = \"ws.send\"",
+                        r.where, r.name));
+      }
+    }
     st.origin = origin_index(origin);
+    if (st.action == plan::Action::kWsConnect) ws_origin_ = st.origin;
     Pairs query = r.query;
     const Auth* auth = r.auth.header_name || r.auth.query_name ? &r.auth : &d_.auth;
     if (auth->query_name) query.emplace_back(*auth->query_name, *auth->query_value);
@@ -427,6 +462,69 @@ class Compiler {
   }
 
  private:
+  static plan::Action action_of(const RawStep& r) {
+    if (!r.action || *r.action == "http") return plan::Action::kHttp;
+    if (*r.action == "ws.connect") return plan::Action::kWsConnect;
+    if (*r.action == "ws.send") return plan::Action::kWsSend;
+    if (*r.action == "ws.receive") return plan::Action::kWsReceive;
+    if (*r.action == "ws.close") return plan::Action::kWsClose;
+    throw ConfigError(fmt::format(
+        "{}: step '{}' has action = \"{}\"; use http (the default), ws.connect, ws.send, "
+        "ws.receive or ws.close",
+        r.where, r.name, *r.action));
+  }
+
+  // ws.send, ws.receive and ws.close: on the WebSocket the scenario's ws.connect opened.
+  plan::Step compile_ws_use(const RawStep& r, plan::Step& st) {
+    const char* name = st.action == plan::Action::kWsSend      ? "ws.send"
+                       : st.action == plan::Action::kWsReceive ? "ws.receive"
+                                                               : "ws.close";
+    if (!ws_origin_) {
+      throw ConfigError(
+          fmt::format("{}: step '{}' ({}) needs a ws.connect step before it in its scenario",
+                      r.where, r.name, name));
+    }
+    if (r.url || r.method || !r.headers.empty() || !r.query.empty()) {
+      throw ConfigError(fmt::format(
+          "{}: step '{}' ({}) uses the connection its scenario's ws.connect opened: remove url, "
+          "method, headers and query",
+          r.where, r.name, name));
+    }
+    bool sends = st.action == plan::Action::kWsSend;
+    if (sends != r.has_body) {
+      throw ConfigError(
+          fmt::format("{}: step '{}' ({}): {}", r.where, r.name, name,
+                      sends ? "give the message as body (or json)" : "only ws.send takes a body"));
+    }
+    if (r.match && st.action != plan::Action::kWsReceive) {
+      throw ConfigError(
+          fmt::format("{}: match applies to action = \"ws.receive\" (step '{}')", r.where, r.name));
+    }
+    st.origin = *ws_origin_;
+    st.url_text = name;
+    st.method = name;
+    for (const BodyPart& p : r.body) {
+      st.body.append(p.literal ? plan::Template::literal(p.text)
+                               : plan::Template::compile(p.text, r.where + " body", &scope_));
+    }
+    st.has_body = r.has_body;
+    if (r.match) st.match.push_back(plan::Check::compile(*r.match, r.match_where));
+    for (size_t i = 0; i < r.extracts.size(); ++i) {
+      int slot = var_slot(r.extracts[i].first);
+      st.extracts.push_back(plan::Extractor::compile(
+          r.extracts[i].second, static_cast<uint16_t>(slot), r.extract_where[i]));
+    }
+    st.checks = r.checks;
+    st.once = r.once;
+    std::optional<std::string> think = r.think ? r.think : d_.think;
+    if (think) st.think = plan::ThinkTime::parse(*think, r.where + " think_time");
+    std::optional<std::string> timeout = r.timeout ? r.timeout : d_.timeout;
+    if (timeout) st.timeout_ns = parse_duration(*timeout, r.where + " timeout").count();
+    st.vars_used = st.body.vars_used();
+    st.tags = r.tags;
+    return st;
+  }
+
   void split_url(const std::string& url, const RawStep& r, std::string* origin,
                  std::string* target) {
     size_t scheme = url.find("://");
@@ -475,6 +573,7 @@ class Compiler {
   const Defaults& d_;
   const std::string& path_;
   plan::Scope scope_;
+  std::optional<uint16_t> ws_origin_;  // the current scenario's ws.connect host
 };
 
 plan::Condition parse_condition(const std::string& text, const std::vector<RawStep>& steps,
@@ -746,6 +845,11 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
         st.where = r.where;
         st.name = r.name;
         read_request(s, st, path);
+        if (st.action || st.match) {
+          throw ConfigError(
+              fmt::format("{}: [[scenarios]] '{}': action and match belong to [[scenarios.steps]]",
+                          r.where, r.name));
+        }
         if (!st.url)
           throw ConfigError(
               fmt::format("{}: [[scenarios]] '{}' needs a url (or "
@@ -862,6 +966,7 @@ std::shared_ptr<plan::Journey> read_journey(const toml::table& root, Section& to
     sc.weight = r.weight;
     sc.load = r.load;
     if (!r.kaioken) {
+      c.begin_scenario();
       for (const RawStep& st : r.steps) sc.steps.push_back(c.compile(st, new_id(st.where)));
       for (size_t i = 0; i < r.steps.size(); ++i) {
         const RawStep& st = r.steps[i];

@@ -207,3 +207,84 @@ TEST(Journey, MistakesAreNamedWithTheirPlace) {
 
 }  // namespace
 }  // namespace spiker::config
+
+namespace spiker::config {
+namespace {
+
+TEST(Journey, WebSocketStepsUseTheirScenariosConnection) {
+  ConfigFile c = parse_config(R"(
+[defaults]
+base_url = "https://127.0.0.1:8443"
+[[scenarios]]
+name = "chat"
+  [[scenarios.steps]]
+  name = "open"
+  action = "ws.connect"
+  url = "/ws"
+  headers = { Authorization = "Bearer t" }
+  [[scenarios.steps]]
+  name = "say"
+  action = "ws.send"
+  json = { text = "hi ${REQUEST_ID}" }
+  [[scenarios.steps]]
+  name = "hear"
+  action = "ws.receive"
+  match = "body contains 'hi'"
+  extract = { said = "json:$.text" }
+  timeout = "1s"
+  [[scenarios.steps]]
+  name = "bye"
+  action = "ws.close"
+)",
+                              "t.toml");
+  ASSERT_TRUE(c.journey);
+  const plan::Journey& j = *c.journey;
+  ASSERT_EQ(j.origins.size(), 1u);
+  EXPECT_EQ(j.origins[0].url.scheme, "wss");  // a relative url on https:// becomes wss://
+  const std::vector<plan::Step>& st = j.scenarios[0].steps;
+  ASSERT_EQ(st.size(), 4u);
+  EXPECT_EQ(st[0].action, plan::Action::kWsConnect);
+  EXPECT_EQ(st[0].headers.size(), 1u);
+  EXPECT_EQ(st[1].action, plan::Action::kWsSend);
+  EXPECT_TRUE(st[1].has_body);
+  EXPECT_EQ(st[2].action, plan::Action::kWsReceive);
+  EXPECT_EQ(st[2].match.size(), 1u);
+  EXPECT_EQ(st[2].timeout_ns, 1'000'000'000);
+  EXPECT_EQ(st[2].extracts.size(), 1u);
+  EXPECT_EQ(st[3].action, plan::Action::kWsClose);
+  for (const plan::Step& s : st) EXPECT_EQ(s.origin, 0);
+  EXPECT_EQ(st[3].deps, std::vector<uint16_t>{2});
+}
+
+TEST(Journey, WebSocketMistakesAreNamed) {
+  const char* head = "[[scenarios]]\nname = \"s\"\n";
+  EXPECT_NE(error_of(std::string(head) +
+                     "[[scenarios.steps]]\nname = \"x\"\naction = \"ws.send\"\nbody = \"m\"\n")
+                .find("step 'x' (ws.send) needs a ws.connect step before it"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) + "[[scenarios.steps]]\nname = \"c\"\naction = "
+                                         "\"ws.connect\"\nurl = \"http://127.0.0.1:1/ws\"\n")
+                .find("action = \"ws.connect\" needs a ws:// or wss:// url"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) +
+                     "[[scenarios.steps]]\nname = \"c\"\nurl = \"ws://127.0.0.1:1/ws\"\n")
+                .find("a ws:// or wss:// url needs action = \"ws.connect\""),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) +
+                     "[[scenarios.steps]]\nname = \"c\"\naction = \"ws.shout\"\nurl = \"/\"\n")
+                .find("use http (the default), ws.connect, ws.send, ws.receive or ws.close"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) +
+                     "[[scenarios.steps]]\nname = \"c\"\naction = \"ws.connect\"\nurl = "
+                     "\"ws://127.0.0.1:1/ws\"\n[[scenarios.steps]]\nname = \"r\"\naction = "
+                     "\"ws.receive\"\nbody = \"x\"\n")
+                .find("only ws.send takes a body"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) + "[[scenarios.steps]]\nname = \"g\"\nurl = "
+                                         "\"http://127.0.0.1:1/\"\nmatch = \"body contains 'x'\"\n")
+                .find("match applies to action = \"ws.receive\""),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace spiker::config

@@ -54,6 +54,7 @@ struct VuJourney {
   std::vector<uint32_t> rows;  // per data table: this iteration's row
   std::vector<http1::Cookie> cookies;
   std::vector<std::unique_ptr<Connection>> lanes;  // connections for concurrent steps
+  Connection* ws = nullptr;  // the lane holding the VU's WebSocket (ws.* steps), once made
 };
 
 // Per-lane buffers, made when a step first needs them.
@@ -74,8 +75,10 @@ struct WsState {
   std::string key;   // Sec-WebSocket-Key sent
   bool upgrade_sent = false;
   bool open = false;      // the 101 was valid: frames flow
-  bool awaiting = false;  // echo: the reply to the last message is due
+  bool awaiting = false;  // echo: the reply to the last message is due (journeys: a ws.receive)
+  std::vector<std::string> inbox;  // journeys: messages no ws.receive has taken yet (bounded)
   void reset() {
+    inbox.clear();
     reader = websocket::Reader(false);
     out.clear();
     out_off = 0;

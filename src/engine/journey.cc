@@ -158,7 +158,7 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   // An idle lane connected to this host, else one with no socket, else a new lane (a VU keeps
   // a connection per host it talks to, as browsers do), up to a bound; past it, one is reused.
   auto rank = [&](const Connection& l) {
-    if (l.state != ConnState::kStepIdle) return 0;
+    if (l.state != ConnState::kStepIdle || l.ws) return 0;  // the WebSocket lane is the ws.*'s
     if (l.fd >= 0 && l.origin == origin) return 3;
     return l.fd < 0 ? 2 : 1;
   };
@@ -183,6 +183,28 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
 void Worker::start_step(Connection& vu, uint8_t index) noexcept {
   VuJourney& j = *vu.journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[index];
+  if (st.action != plan::Action::kHttp) {
+    // WebSocket steps share one dedicated lane: the VU's WebSocket.
+    if (j.ws == nullptr) {
+      auto lane = std::make_unique<Connection>();
+      lane->vu = &vu;
+      lane->state = ConnState::kStepIdle;
+      lane->ws = std::make_unique<WsState>();
+      lanes_.push_back(lane.get());
+      j.ws = lane.get();
+      j.lanes.push_back(std::move(lane));
+    }
+    Connection& lane = *j.ws;
+    lane.step = index;
+    lane.variant = static_cast<uint8_t>(st.id);
+    lane.batch = 1;
+    if (!lane.scratch) lane.scratch = std::make_unique<LaneScratch>();
+    lane.scratch->capturing = false;
+    j.state[index] = VuJourney::kRunning;
+    ++j.pending;
+    ws_step(lane, st);
+    return;
+  }
   Connection& lane = idle_lane(vu, st.origin);
   if (lane.fd >= 0 && lane.origin != st.origin) close_socket(lane);
   lane.origin = static_cast<uint8_t>(st.origin);
@@ -199,6 +221,21 @@ void Worker::start_step(Connection& vu, uint8_t index) noexcept {
   start_request(lane);
 }
 
+void Worker::journey_context(const Connection& lane, plan::RenderContext& ctx,
+                             const std::string** rows) noexcept {
+  VuJourney& j = *lane.vu->journey;
+  for (size_t t = 0; t < journey_->data.size() && t < plan::kMaxSteps; ++t) {
+    rows[t] = &journey_->data[t].cells[j.rows[t] * journey_->data[t].columns.size()];
+  }
+  ctx.vu_id = vu_number(*lane.vu) + 1;
+  ctx.iteration = lane.vu->iterations;
+  ctx.rng = &rng_;
+  ctx.vars = j.vars.data();
+  ctx.table_rows = rows;
+  ctx.request_id =
+      request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+}
+
 void Worker::render_step(Connection& lane) {
   VuJourney& j = *lane.vu->journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
@@ -209,17 +246,8 @@ void Worker::render_step(Connection& lane) {
   std::string& out = *lane.rendered;
   out.clear();
   const std::string* rows[plan::kMaxSteps];
-  for (size_t t = 0; t < journey_->data.size() && t < plan::kMaxSteps; ++t) {
-    rows[t] = &journey_->data[t].cells[j.rows[t] * journey_->data[t].columns.size()];
-  }
   plan::RenderContext ctx;
-  ctx.vu_id = vu_number(*lane.vu) + 1;
-  ctx.iteration = lane.vu->iterations;
-  ctx.rng = &rng_;
-  ctx.vars = j.vars.data();
-  ctx.table_rows = rows;
-  ctx.request_id =
-      request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+  journey_context(lane, ctx, rows);
   bool redirected = !x.redirect_target.empty();
   bool with_body = st.has_body && !(redirected && x.redirect_get);
   out += redirected && x.redirect_get ? std::string_view("GET") : std::string_view(st.method);
@@ -301,6 +329,14 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
     }
     if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
   }
+  bool ok = judge_step(st, r, parsed, status, j);
+  if (lane.scratch->capture.capacity() > (64u << 10)) std::string().swap(lane.scratch->capture);
+  step_finished(lane, ok);
+}
+
+bool Worker::judge_step(const plan::Step& st, const plan::CapturedResponse& r, bool parsed,
+                        int status, VuJourney& j) noexcept {
+  metrics::Shard& s = *shard_;
   // A step passes on status < 400, or on its own checks when it has some; [[checks]] entries
   // are counted only.
   bool decided_by_checks = false;
@@ -334,8 +370,7 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
       }
     }
   }
-  if (lane.scratch->capture.capacity() > (64u << 10)) std::string().swap(lane.scratch->capture);
-  step_finished(lane, ok);
+  return ok;
 }
 
 bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept {
@@ -429,6 +464,10 @@ void Worker::complete_step(Connection& lane, bool ok) noexcept {
 void Worker::finish_journey(Connection& vu) noexcept {
   VuJourney& j = *vu.journey;
   if (j.failed) ++shard_->iterations_failed;
+  if (j.ws != nullptr && j.ws->fd >= 0) {  // a WebSocket lives for one iteration
+    ws_goodbye(*j.ws);
+    close_socket(*j.ws);
+  }
 
   if (stopping_) {
     --in_request_;

@@ -107,6 +107,10 @@ class Worker : private http2::Listener {
   bool ws_take_head(Connection& c) noexcept;
   void ws_lost(Connection& c, metrics::ErrorKind kind) noexcept;
   void ws_goodbye(Connection& c) noexcept;
+  void ws_step(Connection& lane, const plan::Step& st) noexcept;
+  void ws_step_done(Connection& lane, std::string_view message) noexcept;
+  void ws_journey_message(Connection& lane, std::string_view message) noexcept;
+  bool ws_matches(const plan::Step& st, std::string_view message) noexcept;
 
   // HTTP/2 (worker_h2.cc): VUs' requests as streams on links shared by --max-streams VUs.
   H2Link& link_for(const Connection& c);
@@ -139,6 +143,10 @@ class Worker : private http2::Listener {
   void start_step(Connection& vu, uint8_t index) noexcept;
   Connection& idle_lane(Connection& vu, uint16_t origin);
   void render_step(Connection& lane);
+  void journey_context(const Connection& lane, plan::RenderContext& ctx,
+                       const std::string** rows) noexcept;
+  bool judge_step(const plan::Step& st, const plan::CapturedResponse& r, bool parsed, int status,
+                  VuJourney& j) noexcept;
   void on_step_response(Connection& lane, int64_t now_ns, int status, bool keep_alive) noexcept;
   bool follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept;
   void step_finished(Connection& lane, bool ok) noexcept;

@@ -366,6 +366,19 @@ void Worker::on_eof(Connection& c) noexcept {
 }
 
 void Worker::fail(Connection& c, ErrorKind kind) noexcept {
+  if (journeys() && c.ws && c.ws->awaiting && c.fd >= 0 && kind == ErrorKind::kTimeout) {
+    // A ws.receive that waited in vain: the step fails, the WebSocket stays open.
+    shard_->record_error(kind);
+    ++shard_->scenario_requests[c.variant];
+    ++shard_->step_failed[c.variant];
+    c.ws->awaiting = false;
+    c.in_flight = 0;
+    c.batch = 0;
+    c.deadline_ns = 0;
+    c.state = ConnState::kStepIdle;
+    step_finished(c, false);
+    return;
+  }
   if (c.ws) {  // how the connection ended, for the websocket section (once: ws_lost closes
                // the socket of a connection it has accounted for)
     if (c.ws->open) {

@@ -60,7 +60,12 @@ void Worker::ws_start(Connection& c) noexcept {
 void Worker::ws_upgrade(Connection& c) noexcept {
   WsState& w = *c.ws;
   w.key = websocket::new_key(rng_(), rng_());
-  w.out = config_.requests[c.variant].ws_head;
+  if (journeys()) {  // the ws.connect step's request: its headers, cookies, variables
+    render_step(c);
+    w.out.assign(*c.rendered, 0, c.rendered->size() - 2);  // without the blank line
+  } else {
+    w.out = config_.requests[c.variant].ws_head;
+  }
   w.out += "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
   w.out += w.key;
   w.out += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -74,9 +79,18 @@ void Worker::ws_upgrade(Connection& c) noexcept {
 
 void Worker::ws_send(Connection& c) noexcept {
   WsState& w = *c.ws;
-  const RequestVariant& v = config_.requests[c.variant];
-  std::string_view message = v.ws_message;
-  if (v.dynamic) {
+  std::string_view message;
+  if (journeys()) {  // a ws.send step: its body, rendered
+    const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
+    const std::string* rows[plan::kMaxSteps];
+    plan::RenderContext ctx;
+    journey_context(c, ctx, rows);
+    body_buf_.clear();
+    st.body.render(body_buf_, ctx);
+    message = body_buf_;
+  } else if (const RequestVariant& v = config_.requests[c.variant]; !v.dynamic) {
+    message = v.ws_message;
+  } else {
     plan::RenderContext ctx;
     ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
                 static_cast<uint64_t>(index_) + 1;
@@ -85,7 +99,7 @@ void Worker::ws_send(Connection& c) noexcept {
     ctx.request_id =
         request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
     body_buf_.clear();
-    v.dynamic->body.render(body_buf_, ctx);
+    config_.requests[c.variant].dynamic->body.render(body_buf_, ctx);
     message = body_buf_;
   }
   uint64_t r = rng_();
@@ -104,6 +118,10 @@ void Worker::ws_send(Connection& c) noexcept {
   c.phase_start_ns = mono_now_ns();
   c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
   if (!ws_flush(c)) return;  // EPOLLOUT finishes it (or it failed)
+  if (journeys()) {
+    ws_step_done(c, "");
+    return;
+  }
   if (!config_.ws_fire_and_forget) {
     w.awaiting = true;
     c.state = ConnState::kReading;
@@ -157,6 +175,8 @@ void Worker::ws_on_event(Connection& c, uint32_t events) noexcept {
     if (was_writing) {  // the upgrade or a message finished writing
       if (!w.open) {
         c.state = ConnState::kReading;
+      } else if (journeys()) {
+        ws_step_done(c, "");  // a ws.send
       } else if (!config_.ws_fire_and_forget) {
         w.awaiting = true;
         c.state = ConnState::kReading;
@@ -208,7 +228,9 @@ void Worker::ws_read(Connection& c) noexcept {
         case websocket::Event::kMessage: {
           ++s.ws_received;
           s.ws_bytes_received += e.payload.size();
-          if (c.ws->awaiting && c.state == ConnState::kReading) {
+          if (journeys()) {
+            ws_journey_message(c, e.payload);
+          } else if (c.ws->awaiting && c.state == ConnState::kReading) {
             c.ws->awaiting = false;
             int64_t now = mono_now_ns();
             s.latency_us.record((now - c.phase_start_ns) / 1000);
@@ -300,7 +322,11 @@ bool Worker::ws_take_head(Connection& c) noexcept {
   w.reader.append(w.head.data() + end + 4, w.head.size() - end - 4);  // frames right behind
   w.head.clear();
   w.head.shrink_to_fit();
-  ws_send(c);  // this iteration's message
+  if (journeys()) {
+    ws_step_done(c, "");  // ws.connect is done
+  } else {
+    ws_send(c);  // this iteration's message
+  }
   return c.fd >= 0;
 }
 
@@ -323,6 +349,103 @@ void Worker::ws_goodbye(Connection& c) noexcept {
   c.ws->out_off = 0;
   websocket::append_close(c.ws->out, websocket::kCloseNormal, "", mask);
   ws_flush(c);
+}
+
+// Journeys: the ws.* steps on the VU's WebSocket lane. A step's latency counts from its start
+// (lane.intended_ns): connect + TLS + upgrade, the write, or the wait for a matching message.
+void Worker::ws_step(Connection& lane, const plan::Step& st) noexcept {
+  int64_t now = mono_now_ns();
+  lane.intended_ns = now;
+  WsState& w = *lane.ws;
+  bool open = lane.fd >= 0 && w.open;
+  if (st.action == plan::Action::kWsConnect) {
+    if (lane.fd >= 0) {
+      ws_goodbye(lane);
+      close_socket(lane);
+    }
+    lane.origin = static_cast<uint8_t>(st.origin);
+    w.reset();
+    connect(lane);  // then TLS, then start_write() sends the upgrade
+    return;
+  }
+  if (st.action == plan::Action::kWsClose) {
+    if (open) ws_goodbye(lane);
+    close_socket(lane);
+    ws_step_done(lane, "");
+    return;
+  }
+  if (!open) {  // no WebSocket: its ws.connect failed, or the server closed it
+    ++shard_->scenario_requests[st.id];
+    ++shard_->step_failed[st.id];
+    shard_->record_error(metrics::ErrorKind::kReset);
+    lane.batch = 0;
+    lane.state = ConnState::kStepIdle;
+    step_finished(lane, false);
+    return;
+  }
+  if (st.action == plan::Action::kWsSend) {
+    ws_send(lane);
+    return;
+  }
+  // ws.receive: a message that came before the step counts; ones that do not match are skipped.
+  while (!w.inbox.empty()) {
+    std::string message = std::move(w.inbox.front());
+    w.inbox.erase(w.inbox.begin());
+    if (ws_matches(st, message)) {
+      ws_step_done(lane, message);
+      return;
+    }
+  }
+  w.awaiting = true;
+  lane.state = ConnState::kReading;
+  lane.in_flight = 1;
+  lane.batch = 0;
+  lane.phase_start_ns = now;
+  lane.deadline_ns = now + (st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
+}
+
+bool Worker::ws_matches(const plan::Step& st, std::string_view message) noexcept {
+  if (st.match.empty()) return true;
+  plan::CapturedResponse& r = captured_;
+  r.headers.clear();
+  r.status = 101;
+  r.body = message;
+  return st.match.front().passes(r, *extract_scratch_);
+}
+
+void Worker::ws_journey_message(Connection& lane, std::string_view message) noexcept {
+  WsState& w = *lane.ws;
+  if (w.awaiting && lane.state == ConnState::kReading) {
+    const plan::Step& st = journey_->scenarios[lane.vu->journey->scenario].steps[lane.step];
+    if (ws_matches(st, message)) ws_step_done(lane, message);
+    return;  // not the one this ws.receive waits for: skipped
+  }
+  if (w.inbox.size() >= 64) w.inbox.erase(w.inbox.begin());  // bounded: the oldest goes
+  w.inbox.emplace_back(message);
+}
+
+void Worker::ws_step_done(Connection& lane, std::string_view message) noexcept {
+  VuJourney& j = *lane.vu->journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
+  metrics::Shard& s = *shard_;
+  int64_t latency_us = (mono_now_ns() - lane.intended_ns) / 1000;
+  s.latency_us.record(latency_us);
+  ++s.requests;
+  ++s.responses;
+  ++s.scenario_requests[st.id];
+  s.step_latency(st.id).record(latency_us);
+  lane.in_flight = 0;
+  lane.batch = 0;
+  lane.deadline_ns = 0;
+  lane.ws->awaiting = false;
+  lane.state = ConnState::kStepIdle;
+  plan::CapturedResponse& r = captured_;
+  r.headers.clear();
+  r.status = 101;  // the WebSocket's: checks read the message as the body
+  r.body = message;
+  r.latency_us = latency_us;
+  bool ok = judge_step(st, r, true, 101, j);
+  step_finished(lane, ok);
 }
 
 }  // namespace spiker::engine

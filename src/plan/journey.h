@@ -30,8 +30,29 @@ struct Condition {
   uint16_t index = 0;  // a step of the same scenario, or a variable slot
 };
 
+// What a step does: an HTTP request, or one WebSocket action on the VU's WebSocket (the
+// scenario's ws.connect opens it; the others use it).
+enum class Action : uint8_t { kHttp, kWsConnect, kWsSend, kWsReceive, kWsClose };
+
+// "ws.connect", ...; "http" for requests.
+inline const char* action_name(Action a) {
+  switch (a) {
+    case Action::kWsConnect:
+      return "ws.connect";
+    case Action::kWsSend:
+      return "ws.send";
+    case Action::kWsReceive:
+      return "ws.receive";
+    case Action::kWsClose:
+      return "ws.close";
+    default:
+      return "http";
+  }
+}
+
 struct Step {
   std::string name;
+  Action action = Action::kHttp;
   uint16_t id = 0;      // index in the whole plan (metrics are kept per step)
   uint16_t origin = 0;  // index in Journey::origins
   std::string method = "GET";
@@ -42,6 +63,7 @@ struct Step {
   bool has_body = false;
   std::vector<Extractor> extracts;
   std::vector<Check> checks;
+  std::vector<Check> match;    // ws.receive: the message waited for (others are skipped)
   std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
   Condition cond;
   bool once = false;       // runs once per VU (a login): later iterations skip it once it passed

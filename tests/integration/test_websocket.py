@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 from helpers import LOADSPIKER, Target, free_port, run_cli
@@ -267,6 +268,92 @@ mode = "fire_and_forget"
         self.assertEqual(rc_bad, 1)  # a bad config, as Kaioken exits
         self.assertIn("[websocket] mode", err_bad)
         self.assertIn("fire_and_forget", err_bad)
+
+
+JOURNEY = """
+[defaults]
+base_url = "http://127.0.0.1:{port}"
+[load]
+vus = 2
+iterations = 10
+[[scenarios]]
+name = "chat"
+[[scenarios.steps]]
+name = "create"
+method = "POST"
+url = "/items"
+json = {{ name = "widget" }}
+extract = {{ id = "json:$.id" }}
+[[scenarios.steps]]
+name = "connect"
+action = "ws.connect"
+url = "/ws"
+checks = ["status == 101"]
+[[scenarios.steps]]
+name = "send"
+action = "ws.send"
+json = {{ item = "${{id}}", kind = "hello" }}
+[[scenarios.steps]]
+name = "noise"
+action = "ws.send"
+body = "noise"
+[[scenarios.steps]]
+name = "receive"
+action = "ws.receive"
+match = "{match}"
+extract = {{ echoed = "json:$.item" }}
+timeout = "300ms"
+[[scenarios.steps]]
+name = "read"
+url = "/items/${{echoed}}"
+checks = ["status == 200"]
+[[scenarios.steps]]
+name = "close"
+action = "ws.close"
+"""
+
+
+class JourneySteps(unittest.TestCase):
+    def run_journey(self, match):
+        target = Target()
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "chat.toml")
+        with open(path, "w") as f:
+            f.write(JOURNEY.format(port=target.port, match=match))
+        try:
+            return run_cli("-f", path, "-t", "1")
+        finally:
+            target.stop()
+            shutil.rmtree(d)
+
+    def step(self, doc, name):
+        return [s for s in doc["scenarios"] if s["name"] == "chat/" + name][0]
+
+    def test_connect_send_receive_close_inside_a_journey(self):
+        rc, doc, err = self.run_journey("body contains 'hello'")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["errors"], {})
+        self.assertEqual(doc["journeys"]["iterations"], 10)
+        self.assertEqual(doc["journeys"]["extract_failures"], 0)
+        for name in ("create", "connect", "send", "noise", "receive", "read", "close"):
+            self.assertEqual(self.step(doc, name)["requests"], 10, name)
+            self.assertEqual(self.step(doc, name)["failed"], 0, name)
+        # The id made over HTTP went out in a message, came back, was extracted from the echo
+        # (the "noise" echo skipped by the matcher) and read over HTTP again.
+        self.assertEqual(doc["checks"]["results"]["chat/read: status == 200"]["passed"], 10)
+        ws = doc["websocket"]
+        self.assertEqual((ws["messages_sent"], ws["messages_received"]), (20, 20))
+        self.assertEqual(ws["connections_established"], 10)
+
+    def test_receive_that_never_matches_times_out_and_skips_its_dependants(self):
+        start = time.monotonic()
+        rc, doc, err = self.run_journey("body contains 'never sent'")
+        took = time.monotonic() - start
+        self.assertEqual(doc["errors"], {"timeout": 10})
+        self.assertEqual(self.step(doc, "receive")["failed"], 10)
+        self.assertEqual(self.step(doc, "read")["requests"], 0)
+        self.assertEqual(doc["journeys"]["iterations_failed"], 10)
+        self.assertGreaterEqual(took, 10 * 0.3 / 2)  # each VU waited out 5 receive timeouts
 
 
 if __name__ == "__main__":
