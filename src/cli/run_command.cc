@@ -495,6 +495,8 @@ int run(RunArgs args) {
   rep.info.ws_interval_ms = ws_interval_ns / 1'000'000;
   if (config.worker.origins.front().h2) {
     rep.info.protocol = config.worker.origins.front().tls != nullptr ? "h2" : "h2c";
+  } else if (config.worker.origins.front().ws) {
+    rep.info.protocol = config.worker.origins.front().scheme;
   }
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
@@ -508,7 +510,17 @@ int run(RunArgs args) {
     rep.info.scenarios.push_back(
         {sc.name, specs[i].url.to_string(), specs[i].method, "", sc.weight, sc.tags});
   }
-  if (a.journey) rep.info.scenarios = step_infos(*a.journey);
+  if (a.journey) {
+    rep.info.scenarios = step_infos(*a.journey);
+    for (const plan::Scenario& sc : a.journey->scenarios) {
+      for (const plan::Step& st : sc.steps) {  // the protocol each step spoke, by its host
+        const engine::OriginConfig& o = config.worker.origins[st.origin];
+        rep.info.scenarios[st.id].protocol = o.ws   ? o.scheme
+                                             : o.h2 ? (o.tls != nullptr ? "h2" : "h2c")
+                                                    : "http/1.1";
+      }
+    }
+  }
   rep.info.scenario_loads = scenario_loads;
   if (a.journey) rep.info.check_names = a.journey->check_names;
   rep.info.journeys = a.journey != nullptr;

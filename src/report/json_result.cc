@@ -130,6 +130,7 @@ std::string to_json(const RunReport& r) {
                    {"url", sc.url},
                    {"method", sc.method},
                    {"weight", sc.weight},
+                   {"protocol", sc.protocol.empty() ? r.info.protocol : sc.protocol},
                    {"requests", t.scenario_requests[i]}};
       if (r.info.journeys) {
         item["scenario"] = sc.scenario;
@@ -276,7 +277,7 @@ std::string to_json(const RunReport& r) {
         {"handshake_time_us", latency(t.ws_handshake_us)},
     };
   }
-  if (r.info.protocol != "http/1.1") {
+  if (r.info.protocol == "h2" || r.info.protocol == "h2c") {
     doc["http2"] = {{"protocol", r.info.protocol},
                     {"max_streams", r.info.max_streams},
                     {"goaways", t.h2_goaways},

@@ -17,6 +17,7 @@ struct ScenarioInfo {
   std::string scenario;  // journeys: the scenario the step belongs to
   uint32_t weight = 1;
   std::vector<std::pair<std::string, std::string>> tags;  // array-form tags have empty values
+  std::string protocol;  // http/1.1, h2c, h2, ws or wss (empty: the run's)
 };
 
 struct RunInfo {
