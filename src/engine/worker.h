@@ -92,7 +92,14 @@ class Worker : private http2::Listener {
   void on_eof(Connection& c) noexcept;
   void fail(Connection& c, metrics::ErrorKind kind) noexcept;
   void close_socket(Connection& c) noexcept;
-  void account_tls(Connection& c) noexcept;
+  void account_tls(Connection& c) noexcept { count_tls(c.ssl, c.tls_read, c.tls_written); }
+  // Socket or TLS I/O with wire bytes counted, for the HTTP/2 and WebSocket paths.
+  enum class Io : uint8_t { kOk, kAgain, kEof, kError };
+  void count_tls(ssl_st* ssl, uint64_t& read, uint64_t& written) noexcept;
+  Io io_read(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls_out, char* buf, size_t cap,
+             size_t* got) noexcept;
+  Io io_write(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls_out, const char* p, size_t len,
+              size_t* wrote) noexcept;
   void scan_deadlines(int64_t now_ns) noexcept;
   void render(Connection& c);
 

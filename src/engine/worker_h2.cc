@@ -154,12 +154,7 @@ void Worker::on_link_event(H2Link& l, uint32_t events) noexcept {
 
 void Worker::h2_handshake(H2Link& l) noexcept {
   TlsIo r = tls_handshake(l.ssl);
-  uint64_t rd, wr;
-  tls_wire_bytes(l.ssl, &rd, &wr);
-  shard_->bytes_received += rd - l.tls_read;
-  shard_->bytes_sent += wr - l.tls_written;
-  l.tls_read = rd;
-  l.tls_written = wr;
+  count_tls(l.ssl, l.tls_read, l.tls_written);
   if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
   if (r != TlsIo::kDone || tls_alpn(l.ssl) != "h2") {  // a server that will not speak h2
     h2_link_failed(l, ErrorKind::kTls);
@@ -197,31 +192,12 @@ void Worker::h2_read(H2Link& l) noexcept {
   h2_current_ = &l;
   for (;;) {
     size_t got = 0;
-    if (l.ssl != nullptr) {
-      TlsIo r = tls_read(l.ssl, buf, cap, &got);
-      uint64_t rd, wr;
-      tls_wire_bytes(l.ssl, &rd, &wr);
-      shard_->bytes_received += rd - l.tls_read;
-      shard_->bytes_sent += wr - l.tls_written;
-      l.tls_read = rd;
-      l.tls_written = wr;
-      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) break;
-      if (r != TlsIo::kDone) {
-        h2_current_ = nullptr;
-        h2_link_failed(l, ErrorKind::kReset);
-        return;
-      }
-    } else {
-      ssize_t n = ::read(l.fd, buf, cap);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) break;
-      if (n <= 0) {
-        h2_current_ = nullptr;
-        h2_link_failed(l, ErrorKind::kReset);
-        return;
-      }
-      got = static_cast<size_t>(n);
-      shard_->bytes_received += got;
+    Io r = io_read(l.fd, l.ssl, l.tls_read, l.tls_written, buf, cap, &got);
+    if (r == Io::kAgain) break;
+    if (r != Io::kOk) {  // closed or reset: what is in flight fails with the connection
+      h2_current_ = nullptr;
+      h2_link_failed(l, ErrorKind::kReset);
+      return;
     }
     if (!l.session->receive(buf, got)) {  // a protocol error: the session is over
       h2_current_ = nullptr;
@@ -261,35 +237,14 @@ void Worker::h2_flush(H2Link& l) noexcept {
     const char* p = l.out.data() + l.out_off;
     size_t left = l.out.size() - l.out_off;
     size_t wrote = 0;
-    if (l.ssl != nullptr) {
-      TlsIo r = tls_write(l.ssl, p, left, &wrote);
-      uint64_t rd, wr;
-      tls_wire_bytes(l.ssl, &rd, &wr);
-      shard_->bytes_sent += wr - l.tls_written;
-      shard_->bytes_received += rd - l.tls_read;
-      l.tls_read = rd;
-      l.tls_written = wr;
-      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) {
-        l.want_out = true;
-        return;
-      }
-      if (r != TlsIo::kDone) {
-        h2_link_failed(l, ErrorKind::kReset);
-        return;
-      }
-    } else {
-      ssize_t n = ::write(l.fd, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) {
-        l.want_out = true;
-        return;
-      }
-      if (n < 0) {
-        h2_link_failed(l, ErrorKind::kReset);
-        return;
-      }
-      wrote = static_cast<size_t>(n);
-      shard_->bytes_sent += wrote;
+    Io r = io_write(l.fd, l.ssl, l.tls_read, l.tls_written, p, left, &wrote);
+    if (r == Io::kAgain) {
+      l.want_out = true;  // EPOLLOUT resumes
+      return;
+    }
+    if (r != Io::kOk) {
+      h2_link_failed(l, ErrorKind::kReset);
+      return;
     }
     l.out_off += wrote;
   }

@@ -197,13 +197,51 @@ void Worker::start_write(Connection& c) noexcept {
   write_some(c);
 }
 
-void Worker::account_tls(Connection& c) noexcept {
+void Worker::count_tls(ssl_st* ssl, uint64_t& read, uint64_t& written) noexcept {
   uint64_t r, w;
-  tls_wire_bytes(c.ssl, &r, &w);
-  shard_->bytes_received += r - c.tls_read;
-  shard_->bytes_sent += w - c.tls_written;
-  c.tls_read = r;
-  c.tls_written = w;
+  tls_wire_bytes(ssl, &r, &w);
+  shard_->bytes_received += r - read;
+  shard_->bytes_sent += w - written;
+  read = r;
+  written = w;
+}
+
+Worker::Io Worker::io_read(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls_out, char* buf,
+                           size_t cap, size_t* got) noexcept {
+  if (ssl != nullptr) {
+    TlsIo r = tls_read(ssl, buf, cap, got);
+    count_tls(ssl, tls_in, tls_out);
+    if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return Io::kAgain;
+    if (r == TlsIo::kEof) return Io::kEof;
+    return r == TlsIo::kDone ? Io::kOk : Io::kError;
+  }
+  for (;;) {
+    ssize_t n = ::read(fd, buf, cap);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN ? Io::kAgain : Io::kError;
+    if (n == 0) return Io::kEof;
+    *got = static_cast<size_t>(n);
+    shard_->bytes_received += *got;
+    return Io::kOk;
+  }
+}
+
+Worker::Io Worker::io_write(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls_out, const char* p,
+                            size_t len, size_t* wrote) noexcept {
+  if (ssl != nullptr) {
+    TlsIo r = tls_write(ssl, p, len, wrote);
+    count_tls(ssl, tls_in, tls_out);
+    if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return Io::kAgain;
+    return r == TlsIo::kDone ? Io::kOk : Io::kError;
+  }
+  for (;;) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN ? Io::kAgain : Io::kError;
+    *wrote = static_cast<size_t>(n);
+    shard_->bytes_sent += *wrote;
+    return Io::kOk;
+  }
 }
 
 void Worker::write_some(Connection& c) noexcept {

@@ -143,24 +143,11 @@ bool Worker::ws_flush(Connection& c) noexcept {
     const char* p = w.out.data() + w.out_off;
     size_t left = w.out.size() - w.out_off;
     size_t n = 0;
-    if (c.ssl != nullptr) {
-      TlsIo r = tls_write(c.ssl, p, left, &n);
-      account_tls(c);
-      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return false;
-      if (r != TlsIo::kDone) {
-        ws_lost(c, ErrorKind::kReset);
-        return false;
-      }
-    } else {
-      ssize_t k = ::write(c.fd, p, left);
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0 && errno == EAGAIN) return false;
-      if (k < 0) {
-        ws_lost(c, ErrorKind::kReset);
-        return false;
-      }
-      n = static_cast<size_t>(k);
-      shard_->bytes_sent += n;
+    Io r = io_write(c.fd, c.ssl, c.tls_read, c.tls_written, p, left, &n);
+    if (r == Io::kAgain) return false;  // EPOLLOUT resumes
+    if (r != Io::kOk) {
+      ws_lost(c, ErrorKind::kReset);
+      return false;
     }
     w.out_off += n;
   }
@@ -197,19 +184,9 @@ void Worker::ws_read(Connection& c) noexcept {
   size_t cap = read_buf_.size();
   for (;;) {
     size_t got = 0;
-    if (c.ssl != nullptr) {
-      TlsIo r = tls_read(c.ssl, buf, cap, &got);
-      account_tls(c);
-      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
-      if (r != TlsIo::kDone) return ws_lost(c, ErrorKind::kReset);
-    } else {
-      ssize_t n = ::read(c.fd, buf, cap);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return;
-      if (n <= 0) return ws_lost(c, ErrorKind::kReset);
-      got = static_cast<size_t>(n);
-      shard_->bytes_received += got;
-    }
+    Io r = io_read(c.fd, c.ssl, c.tls_read, c.tls_written, buf, cap, &got);
+    if (r == Io::kAgain) return;
+    if (r != Io::kOk) return ws_lost(c, ErrorKind::kReset);
     WsState& w = *c.ws;
     if (!w.open) {
       w.head.append(buf, got);
