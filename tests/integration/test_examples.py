@@ -16,7 +16,8 @@ class Examples(TargetTestCase):
         self.assertGreaterEqual(len(EXAMPLES), 5)
 
     def test_each_validates_and_runs(self):
-        env = dict(os.environ, TARGET=f"http://127.0.0.1:{self.target.port}")
+        env = dict(os.environ, TARGET=f"http://127.0.0.1:{self.target.port}",
+                   WS_TARGET=f"ws://127.0.0.1:{self.target.port}")
         for path in EXAMPLES:
             with self.subTest(example=os.path.basename(path)):
                 p = subprocess.run([LOADSPIKER, "validate", path], capture_output=True, text=True,
