@@ -59,6 +59,7 @@ struct RunArgs {
   std::string tls_min, tls_max, ciphers, sni;
   std::string ws_message_interval;  // empty: 100ms (Kaioken's default)
   bool ws_fire_and_forget = false;
+  bool ws_binary = false;
   bool no_tls_resume = false;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys

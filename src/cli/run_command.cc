@@ -244,9 +244,9 @@ int run(RunArgs args) {
       }
       a.think_time = interval;
     }
-  } else if (!a.ws_message_interval.empty() || a.ws_fire_and_forget) {
+  } else if (!a.ws_message_interval.empty() || a.ws_fire_and_forget || a.ws_binary) {
     throw SetupError(
-        "--ws-message-interval/--ws-fire-and-forget ([websocket]) need a ws:// or "
+        "--ws-message-interval/--ws-fire-and-forget/--ws-binary ([websocket]) need a ws:// or "
         "wss:// URL");
   }
   std::vector<report::Format> formats;  // checked before anything runs
@@ -355,6 +355,7 @@ int run(RunArgs args) {
           engine::DynamicRequest{plan::Template{}, t, false});
     }
     config.worker.ws_fire_and_forget = a.ws_fire_and_forget;
+    config.worker.ws_binary = a.ws_binary;
   }
   for (const Url& u : origin_urls) {
     engine::OriginConfig o;
@@ -508,7 +509,7 @@ int run(RunArgs args) {
   for (size_t i = 0; i < a.scenarios.size(); ++i) {
     const config::ScenarioSection& sc = a.scenarios[i];
     rep.info.scenarios.push_back(
-        {sc.name, specs[i].url.to_string(), specs[i].method, "", sc.weight, sc.tags});
+        {sc.name, specs[i].url.to_string(), specs[i].method, "", sc.weight, sc.tags, ""});
   }
   if (a.journey) {
     rep.info.scenarios = step_infos(*a.journey);
@@ -634,6 +635,8 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--ws-message-interval", args->ws_message_interval,
                   "WebSocket: pause between a connection's messages (default 100ms; 0: as fast "
                   "as replies come)");
+  cmd->add_flag("--ws-binary", args->ws_binary,
+                "WebSocket: send binary frames (default: text, which must be UTF-8)");
   cmd->add_flag("--ws-fire-and-forget", args->ws_fire_and_forget,
                 "WebSocket: send at the interval without waiting for replies; count what "
                 "comes back (default: echo, with round-trip latency)");

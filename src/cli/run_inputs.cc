@@ -89,6 +89,7 @@ RunArgs with_config_file(RunArgs a) {
   take("--http2", a.http2, t.http2);
   take("--ws-message-interval", a.ws_message_interval, f.websocket.message_interval);
   take("--ws-fire-and-forget", a.ws_fire_and_forget, f.websocket.fire_and_forget);
+  take("--ws-binary", a.ws_binary, f.websocket.binary);
   take("--http1", a.http1, t.http1);
   take("--max-streams", a.max_streams, t.max_streams);
   // Headers merge; a header given with -H replaces the file's header of that name.

@@ -271,6 +271,7 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     if (!ws->is_table()) top.wrong_type("websocket", *ws, "a table [websocket]");
     Section s(*ws->as_table(), "[websocket]", path);
     cfg.websocket.message_interval = s.str("message_interval");
+    cfg.websocket.binary = s.boolean("binary");
     if (std::optional<std::string> mode = s.str("mode")) {
       if (*mode != "echo" && *mode != "fire_and_forget") {
         s.wrong_type("mode", *s.get("mode"), "\"echo\" or \"fire_and_forget\"");

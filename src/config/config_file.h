@@ -46,6 +46,7 @@ struct ScenarioSection {
 struct WebSocketSection {
   std::optional<std::string> message_interval;  // a duration; "0s": send as fast as replies come
   std::optional<bool> fire_and_forget;          // from mode = "echo" | "fire_and_forget"
+  std::optional<bool> binary;                   // ours: binary frames instead of text
 };
 
 struct ConfigFile {

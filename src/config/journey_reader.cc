@@ -33,6 +33,7 @@ struct Auth {
 struct RawStep {
   std::string name, where;
   std::optional<std::string> method, url, action, match;
+  std::optional<bool> binary;
   std::string match_where;
   Pairs headers, query, extracts, tags;
   std::vector<std::string> extract_where;
@@ -222,6 +223,7 @@ Auth read_auth(Section& s) {
 void read_request(Section& s, RawStep& r, const std::string& path) {
   r.action = s.str("action");
   r.match = s.str("match");
+  r.binary = s.boolean("binary");
   if (r.match) r.match_where = s.where(*s.get("match"));
   r.method = s.str("method");
   r.url = s.str("url");
@@ -509,6 +511,11 @@ class Compiler {
     }
     st.has_body = r.has_body;
     if (r.match) st.match.push_back(plan::Check::compile(*r.match, r.match_where));
+    if (r.binary && !sends) {
+      throw ConfigError(
+          fmt::format("{}: binary applies to action = \"ws.send\" (step '{}')", r.where, r.name));
+    }
+    st.binary = r.binary.value_or(false);
     for (size_t i = 0; i < r.extracts.size(); ++i) {
       int slot = var_slot(r.extracts[i].first);
       st.extracts.push_back(plan::Extractor::compile(

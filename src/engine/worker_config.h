@@ -61,6 +61,7 @@ struct WorkerConfig {
   std::shared_ptr<JourneyShared> shared;         // with `journey`
   bool keep_alive = true;
   int pipeline = 1;                     // requests in flight per connection
+  bool ws_binary = false;               // WebSocket: binary frames instead of text
   bool ws_fire_and_forget = false;      // WebSocket: send at the interval, count what comes back
   int max_streams = 1;                  // HTTP/2: VUs (streams) sharing one connection
   uint32_t h2_window = (1u << 30) - 1;  // HTTP/2 receive window, per stream and connection

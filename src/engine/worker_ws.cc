@@ -109,7 +109,10 @@ void Worker::ws_send(Connection& c) noexcept {
     w.out.clear();
     w.out_off = 0;
   }
-  websocket::append_frame(w.out, websocket::Opcode::kText, message, true, mask);
+  bool binary = journeys() ? journey_->scenarios[c.vu->journey->scenario].steps[c.step].binary
+                           : config_.ws_binary;
+  websocket::append_frame(w.out, binary ? websocket::Opcode::kBinary : websocket::Opcode::kText,
+                          message, true, mask);
   ++shard_->ws_sent;
   shard_->ws_bytes_sent += message.size();
   c.state = ConnState::kWriting;

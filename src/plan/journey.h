@@ -64,6 +64,7 @@ struct Step {
   std::vector<Extractor> extracts;
   std::vector<Check> checks;
   std::vector<Check> match;    // ws.receive: the message waited for (others are skipped)
+  bool binary = false;         // ws.send: a binary frame (default text)
   std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
   Condition cond;
   bool once = false;       // runs once per VU (a login): later iterations skip it once it passed

@@ -65,7 +65,8 @@ class Nginx:
         tls_conf = ""
         if tls:
             listen += " ssl"
-            tls_conf = f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};"
+            tls_conf = (f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}; "
+                        "ssl_protocols TLSv1.2 TLSv1.3;")
         if http2:  # without ssl: h2c with prior knowledge only
             listen += " http2"
         conf = f"""
@@ -77,7 +78,8 @@ error_log {self.dir}/error.log warn;
 worker_rlimit_nofile {connections * 2 + 100};
 events {{ worker_connections {connections + 100}; }}
 http {{
-  log_format counted '$status $bytes_sent $request_method $request_uri $content_length $ssl_session_reused $server_protocol $connection';
+  log_format counted '$status $bytes_sent $request_method $request_uri $content_length $ssl_session_reused $server_protocol $connection '
+                    '$ssl_protocol $ssl_cipher $ssl_server_name';
   access_log {f"{self.log} counted" if access_log else "off"};
   client_body_temp_path {self.dir}/body;
   proxy_temp_path {self.dir}/proxy;

@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from helpers import Nginx, Target, free_port, run_cli, wait_for_port
+from helpers import LOADSPIKER, Nginx, Target, free_port, run_cli, wait_for_port
 from test_tls import make_cert
 
 
@@ -180,6 +180,104 @@ class H2NginxTls(unittest.TestCase):
                                "--disable-keepalive", "--http1", "-c", "1", "-n", "5", "-t", "1")
         self.assertEqual(rc, 0, err)
         self.assertEqual(doc["connections"]["tls_resumed"], 4)
+
+
+class TlsOptions(unittest.TestCase):
+    """--tls-min/--tls-max, --ciphers and --sni, checked against what nginx negotiated."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="spiker-tlsopt-")
+        # A certificate for a name that is not the address the URL uses.
+        cls.crt, key = make_cert(cls.dir, "only.test", ["-addext", "subjectAltName=DNS:only.test"])
+        cls.nginx = Nginx(tls=(cls.crt, key))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def last(self, n):
+        return self.nginx.log_lines()[-n:]
+
+    def run_ok(self, *args):
+        rc, doc, err = run_cli(self.nginx.url("/index.html"), "--cacert", self.crt, "--sni",
+                               "only.test", "-c", "1", "-n", "3", "-t", "1", *args)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["status_codes"], {"200": 3})
+        return self.last(3)
+
+    def test_sni_names_the_server_to_verify(self):
+        rc, doc, err = run_cli(self.nginx.url("/index.html"), "--cacert", self.crt, "-n", "2",
+                               "-c", "1", "-t", "1")
+        self.assertEqual(doc["errors"], {"tls": 2})  # 127.0.0.1 is not only.test
+        lines = self.run_ok()
+        self.assertEqual({l[10] for l in lines}, {"only.test"})
+
+    def test_versions(self):
+        self.assertEqual({l[8] for l in self.run_ok("--tls-max", "1.2")}, {"TLSv1.2"})
+        self.assertEqual({l[8] for l in self.run_ok("--tls-min", "1.3")}, {"TLSv1.3"})
+        rc, _, err = run_cli(self.nginx.url("/"), "--tls-min", "1.1", "-n", "1",
+                             check_json=False)
+        self.assertEqual(rc, 2)
+        self.assertIn("TLS before 1.2 is not offered", err)
+
+    def test_ciphers(self):
+        lines = self.run_ok("--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256")
+        self.assertEqual({l[9] for l in lines}, {"ECDHE-RSA-AES128-GCM-SHA256"})
+        lines = self.run_ok("--tls-min", "1.3", "--ciphers", "TLS_CHACHA20_POLY1305_SHA256")
+        self.assertEqual({l[9] for l in lines}, {"TLS_CHACHA20_POLY1305_SHA256"})
+        rc, _, err = run_cli(self.nginx.url("/"), "--ciphers", "NO-SUCH-CIPHER", "-n", "1",
+                             check_json=False)
+        self.assertEqual(rc, 2)
+        self.assertIn("--ciphers", err)
+
+
+class EmbeddedTargetSpeaksHttp2(unittest.TestCase):
+    def test_h2c_with_prior_knowledge(self):
+        target = Target()
+        try:
+            p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
+                                "%{http_version} %{http_code}", target.url("/json")],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.stdout, "2 200")  # a client that is not ours agrees
+            start = time.monotonic()
+            rc, doc, err = run_cli(target.url("/delay/200"), "--http2", "-c", "10",
+                                   "--max-streams", "10", "-n", "10", "-t", "1")
+            took = time.monotonic() - start
+        finally:
+            target.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["status_codes"], {"200": 10})
+        self.assertEqual(doc["connections"]["opened"], 1)
+        self.assertLess(took, 1.5)  # ten 200 ms answers at once, not one after another
+
+    def test_tls_with_a_generated_certificate_and_alpn(self):
+        d = tempfile.mkdtemp()
+        pem = os.path.join(d, "target.pem")
+        proc = subprocess.Popen([LOADSPIKER, "serve", "--port", "0", "--tls", "--cert-out", pem],
+                                stdout=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        proc.stdout.close()
+        port = int(line.split(" (")[0].rstrip("/").rsplit(":", 1)[1])
+        url = f"https://localhost:{port}/json"
+        try:
+            p = subprocess.run(["curl", "-s", "--cacert", pem, "-o", "/dev/null", "-w",
+                                "%{http_version} %{http_code}", url],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.stdout, "2 200")
+            rc, doc, err = run_cli(url, "--cacert", pem, "-c", "4", "--max-streams", "2", "-n",
+                                   "100", "-t", "1")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(doc["metadata"]["load"]["protocol"], "h2")
+            self.assertEqual(doc["status_codes"], {"200": 100})
+            rc, doc, err = run_cli(url, "--cacert", pem, "--http1", "-c", "2", "-n", "20")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(doc["metadata"]["load"]["protocol"], "http/1.1")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            shutil.rmtree(d)
 
 
 class MaxConcurrentStreams(unittest.TestCase):

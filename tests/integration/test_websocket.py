@@ -63,11 +63,23 @@ class AgainstPythonWebsockets(unittest.TestCase):
         self.assertEqual(ws["messages_sent"], 400)
         self.assertEqual(ws["messages_received"], 400)
         self.assertEqual(seen["messages"], 400)
+        self.assertEqual(seen["binary"], 0)  # text frames by default
         self.assertEqual(seen["connections"], 4)
         self.assertEqual(ws["connections_established"], 4)
         self.assertEqual(ws["latency_us"]["count"], 400)
         self.assertEqual(doc["summary"]["total_requests"], 400)
         self.assertEqual(ws["bytes_sent"], 400 * len("hello from loadspiker"))
+
+    def test_binary_frames(self):
+        server = EchoServer()
+        try:
+            rc, doc, err = run_cli(server.url("/echo"), "--ws-binary", "-c", "2", "-n", "50",
+                                   "--ws-message-interval", "0", "-t", "1")
+        finally:
+            seen = server.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((seen["messages"], seen["binary"]), (50, 50))
+        self.assertEqual(doc["websocket"]["messages_received"], 50)
 
     def test_round_trip_latency_matches_a_known_delay(self):
         server = EchoServer()

@@ -2,7 +2,7 @@
 
 Usage: ws_echo_server.py PORT STATS_FILE. Paths: /echo echoes; /slow echoes after 50 ms;
 /close4000 echoes two messages, then closes with code 4000. On SIGTERM it writes what it saw
-({"messages": n, "connections": n}) to STATS_FILE and exits.
+({"messages": n, "connections": n, "binary": n}) to STATS_FILE and exits.
 """
 import asyncio
 import json
@@ -11,7 +11,7 @@ import sys
 
 import websockets
 
-stats = {"messages": 0, "connections": 0}
+stats = {"messages": 0, "connections": 0, "binary": 0}
 
 
 async def handler(ws, path=None):
@@ -21,6 +21,7 @@ async def handler(ws, path=None):
     try:
         async for message in ws:
             stats["messages"] += 1
+            stats["binary"] += isinstance(message, bytes)
             count += 1
             if path == "/slow":
                 await asyncio.sleep(0.05)
