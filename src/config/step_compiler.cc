@@ -1,21 +1,12 @@
 // Raw steps into plan steps (see StepCompiler in journey_parts.h).
-#include "config/journey_parts.h"
-
 #include <fmt/format.h>
 #include <strings.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "config/checks_reader.h"
-#include "config/data_table.h"
-#include "core/base64.h"
+#include "config/journey_parts.h"
 #include "core/duration.h"
 #include "core/error.h"
-
 
 namespace spiker::config::detail {
 
@@ -25,7 +16,6 @@ int StepCompiler::var_slot(std::string_view name) const {
   }
   return -1;
 }
-
 
 plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
   plan::Step st;
@@ -93,8 +83,8 @@ plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
   for (const auto& [k, v] : r.headers) set_header(k, v);
   for (const auto& [k, v] : headers) {
     if (strcasecmp(k.c_str(), "host") == 0 || strcasecmp(k.c_str(), "content-length") == 0) {
-      throw ConfigError(fmt::format("{}: step '{}' sets {}, which LoadSpiker writes itself",
-                                    r.where, r.name, k));
+      throw ConfigError(
+          fmt::format("{}: step '{}' sets {}, which LoadSpiker writes itself", r.where, r.name, k));
     }
     st.headers.emplace_back(
         k, plan::Template::compile(v, fmt::format("{} header {}", r.where, k), &scope_));
@@ -142,10 +132,10 @@ plan::Action StepCompiler::action_of(const RawStep& r) {
   if (*r.action == "ws.send") return plan::Action::kWsSend;
   if (*r.action == "ws.receive") return plan::Action::kWsReceive;
   if (*r.action == "ws.close") return plan::Action::kWsClose;
-  throw ConfigError(fmt::format(
-      "{}: step '{}' has action = \"{}\"; use http (the default), ws.connect, ws.send, "
-      "ws.receive or ws.close",
-      r.where, r.name, *r.action));
+  throw ConfigError(
+      fmt::format("{}: step '{}' has action = \"{}\"; use http (the default), ws.connect, ws.send, "
+                  "ws.receive or ws.close",
+                  r.where, r.name, *r.action));
 }
 
 // ws.send, ws.receive and ws.close: on the WebSocket the scenario's ws.connect opened.
@@ -155,8 +145,8 @@ plan::Step StepCompiler::compile_ws_use(const RawStep& r, plan::Step& st) {
                                                              : "ws.close";
   if (!ws_origin_) {
     throw ConfigError(
-        fmt::format("{}: step '{}' ({}) needs a ws.connect step before it in its scenario",
-                    r.where, r.name, name));
+        fmt::format("{}: step '{}' ({}) needs a ws.connect step before it in its scenario", r.where,
+                    r.name, name));
   }
   if (r.url || r.method || !r.headers.empty() || !r.query.empty()) {
     throw ConfigError(fmt::format(
@@ -205,7 +195,7 @@ plan::Step StepCompiler::compile_ws_use(const RawStep& r, plan::Step& st) {
 }
 
 void StepCompiler::split_url(const std::string& url, const RawStep& r, std::string* origin,
-                           std::string* target) {
+                             std::string* target) {
   size_t scheme = url.find("://");
   if (scheme != std::string::npos) {
     size_t slash = url.find('/', scheme + 3);

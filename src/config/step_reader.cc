@@ -1,8 +1,6 @@
 // The request keys of a step (method, url, headers, query, auth, body in its forms, extract,
 // checks, depends_on, if, once, think_time, timeout, tags, and WebSocket's action, match and
 // binary), read from one TOML table into a RawStep.
-#include "config/journey_parts.h"
-
 #include <fmt/format.h>
 #include <strings.h>
 
@@ -12,12 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "config/checks_reader.h"
-#include "config/data_table.h"
+#include "config/journey_parts.h"
 #include "core/base64.h"
-#include "core/duration.h"
 #include "core/error.h"
-
 
 namespace spiker::config::detail {
 
