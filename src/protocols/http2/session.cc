@@ -31,12 +31,6 @@ bool connection_specific(std::string_view name) {
   return false;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 nghttp2_nv make_nv(const std::pair<std::string, std::string>& h, uint8_t flags) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(h.first.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(h.second.data())), h.first.size(),
@@ -119,7 +113,17 @@ class Pool {
 };
 
 bool from_http1(std::string_view wire, std::string_view scheme, Request* out) {
-  out->headers.clear();
+  // The strings of the last request are reused: rendering per send allocates nothing once the
+  // fields have grown to size.
+  auto& headers = out->headers;
+  size_t n = 0;
+  auto put = [&](std::string_view name, std::string_view value) -> std::string& {
+    if (n == headers.size()) headers.emplace_back();
+    auto& [k, v] = headers[n++];
+    k.assign(name);
+    v.assign(value);
+    return k;
+  };
   out->body = {};
   size_t head_end = wire.find("\r\n\r\n");
   if (head_end == std::string_view::npos) return false;
@@ -130,10 +134,10 @@ bool from_http1(std::string_view wire, std::string_view scheme, Request* out) {
   size_t sp1 = line.find(' ');
   size_t sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 <= sp1) return false;
-  out->headers.emplace_back(":method", std::string(line.substr(0, sp1)));
-  out->headers.emplace_back(":path", std::string(line.substr(sp1 + 1, sp2 - sp1 - 1)));
-  out->headers.emplace_back(":scheme", std::string(scheme));
-  out->headers.emplace_back(":authority", "");
+  put(":method", line.substr(0, sp1));
+  put(":path", line.substr(sp1 + 1, sp2 - sp1 - 1));
+  put(":scheme", scheme);
+  put(":authority", "");
   head = head.substr(eol + 2);
   while (!head.empty()) {
     size_t e = head.find("\r\n");
@@ -143,12 +147,14 @@ bool from_http1(std::string_view wire, std::string_view scheme, Request* out) {
     if (colon == std::string_view::npos || colon == 0) return false;
     std::string_view name = h.substr(0, colon);
     std::string_view value = trim(h.substr(colon + 1));
-    if (iequals(name, "host")) out->headers[3].second = std::string(value);
+    if (iequals(name, "host")) headers[3].second.assign(value);
     if (connection_specific(name)) continue;
     if (iequals(name, "te") && !iequals(value, "trailers")) continue;
-    out->headers.emplace_back(lower(name), std::string(value));
+    for (char& c : put(name, value))
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  return !out->headers[3].second.empty();
+  headers.resize(n);
+  return !headers[3].second.empty();
 }
 
 // nghttp2's callbacks, with the Session as user data.
