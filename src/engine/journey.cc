@@ -10,16 +10,10 @@
 #include <ctime>
 
 #include "core/clock.h"
+#include "core/strings.h"
 #include "engine/worker.h"
 
 namespace spiker::engine {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-}  // namespace
 
 uint64_t Worker::vu_number(const Connection& vu) const noexcept {
   return static_cast<uint64_t>(&vu - conns_.data()) * static_cast<uint64_t>(count_) +

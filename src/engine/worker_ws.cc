@@ -10,42 +10,12 @@
 #include <cstring>
 
 #include "core/clock.h"
+#include "core/strings.h"
 #include "core/tls.h"
 #include "engine/worker.h"
 
 namespace spiker::engine {
-namespace {
-
 using metrics::ErrorKind;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool contains_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-}  // namespace
 
 void Worker::ws_start(Connection& c) noexcept {
   if (!c.ws) c.ws = std::make_unique<WsState>();
@@ -288,7 +258,7 @@ bool Worker::ws_take_head(Connection& c) noexcept {
     std::string_view name = trim(line.substr(0, colon));
     std::string_view value = trim(line.substr(colon + 1));
     if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
-    if (iequals(name, "connection")) connection = contains_token(value, "upgrade");
+    if (iequals(name, "connection")) connection = has_token(value, "upgrade");
     if (iequals(name, "sec-websocket-accept")) accept = value == want;
   }
   if (status != 101 || !upgrade || !connection || !accept) {

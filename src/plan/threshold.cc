@@ -6,15 +6,10 @@
 
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace spiker::plan {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool take_op(std::string_view& s, Threshold::Op* op) {
   static constexpr std::pair<std::string_view, Threshold::Op> kOps[] = {

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/socket.h"
+#include "core/strings.h"
 #include "core/tls.h"
 #include "protocols/websocket/codec.h"
 #include "target/h2_server.h"
@@ -50,22 +51,6 @@ struct Timer {
   int32_t stream;  // HTTP/2: the stream to answer; 0: HTTP/1.1
   bool operator>(const Timer& o) const { return due_ns > o.due_ns; }
 };
-
-bool has_token(std::string_view list, std::string_view token) {
-  size_t at = 0;
-  while (at <= list.size()) {
-    size_t end = list.find(',', at);
-    if (end == std::string_view::npos) end = list.size();
-    std::string_view t = list.substr(at, end - at);
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-    if (t.size() == token.size() && strncasecmp(t.data(), token.data(), t.size()) == 0) {
-      return true;
-    }
-    at = end + 1;
-  }
-  return false;
-}
 
 // One thread's loop: its listener, its connections, its timers.
 class Loop {

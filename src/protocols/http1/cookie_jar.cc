@@ -5,18 +5,10 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "core/strings.h"
+
 namespace spiker::http1 {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
 
 int64_t unix_ms() {
   timespec ts;

@@ -9,18 +9,10 @@
 #include <cstring>
 #include <new>
 
+#include "core/strings.h"
+
 namespace spiker::http2 {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Headers that mean something only to one HTTP/1.1 connection (RFC 9113 8.2.2).
 bool connection_specific(std::string_view name) {
