@@ -98,6 +98,10 @@ class StepCompiler {
  private:
   static plan::Action action_of(const RawStep& r);
   plan::Step compile_ws_use(const RawStep& r, plan::Step& st);
+  // The body's templates (with the journey's variables).
+  void compile_body(const RawStep& r, plan::Step& st);
+  // What every step has after its request: extracts, checks, once, think time, timeout.
+  void compile_outcome(const RawStep& r, plan::Step& st);
   void split_url(const std::string& url, const RawStep& r, std::string* origin,
                  std::string* target);
   uint16_t origin_index(const Url& u);

@@ -90,21 +90,8 @@ plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
         k, plan::Template::compile(v, fmt::format("{} header {}", r.where, k), &scope_));
   }
   st.has_body = r.has_body;
-  for (const BodyPart& p : r.body) {
-    st.body.append(p.literal ? plan::Template::literal(p.text)
-                             : plan::Template::compile(p.text, r.where + " body", &scope_));
-  }
-  for (size_t i = 0; i < r.extracts.size(); ++i) {
-    int slot = var_slot(r.extracts[i].first);
-    st.extracts.push_back(plan::Extractor::compile(
-        r.extracts[i].second, static_cast<uint16_t>(slot), r.extract_where[i]));
-  }
-  st.checks = r.checks;
-  st.once = r.once;
-  std::optional<std::string> think = r.think ? r.think : d_.think;
-  if (think) st.think = plan::ThinkTime::parse(*think, r.where + " think_time");
-  std::optional<std::string> timeout = r.timeout ? r.timeout : d_.timeout;
-  if (timeout) st.timeout_ns = parse_duration(*timeout, r.where + " timeout").count();
+  compile_body(r, st);
+  compile_outcome(r, st);
   for (const plan::Extractor& x : st.extracts) {
     st.capture_body |= x.needs_body();
     st.capture_headers |= x.needs_headers();
@@ -167,10 +154,7 @@ plan::Step StepCompiler::compile_ws_use(const RawStep& r, plan::Step& st) {
   st.origin = *ws_origin_;
   st.url_text = name;
   st.method = name;
-  for (const BodyPart& p : r.body) {
-    st.body.append(p.literal ? plan::Template::literal(p.text)
-                             : plan::Template::compile(p.text, r.where + " body", &scope_));
-  }
+  compile_body(r, st);
   st.has_body = r.has_body;
   if (r.match) st.match.push_back(plan::Check::compile(*r.match, r.match_where));
   if (r.binary && !sends) {
@@ -178,6 +162,20 @@ plan::Step StepCompiler::compile_ws_use(const RawStep& r, plan::Step& st) {
         fmt::format("{}: binary applies to action = \"ws.send\" (step '{}')", r.where, r.name));
   }
   st.binary = r.binary.value_or(false);
+  compile_outcome(r, st);
+  st.vars_used = st.body.vars_used();
+  st.tags = r.tags;
+  return st;
+}
+
+void StepCompiler::compile_body(const RawStep& r, plan::Step& st) {
+  for (const BodyPart& p : r.body) {
+    st.body.append(p.literal ? plan::Template::literal(p.text)
+                             : plan::Template::compile(p.text, r.where + " body", &scope_));
+  }
+}
+
+void StepCompiler::compile_outcome(const RawStep& r, plan::Step& st) {
   for (size_t i = 0; i < r.extracts.size(); ++i) {
     int slot = var_slot(r.extracts[i].first);
     st.extracts.push_back(plan::Extractor::compile(
@@ -189,9 +187,6 @@ plan::Step StepCompiler::compile_ws_use(const RawStep& r, plan::Step& st) {
   if (think) st.think = plan::ThinkTime::parse(*think, r.where + " think_time");
   std::optional<std::string> timeout = r.timeout ? r.timeout : d_.timeout;
   if (timeout) st.timeout_ns = parse_duration(*timeout, r.where + " timeout").count();
-  st.vars_used = st.body.vars_used();
-  st.tags = r.tags;
-  return st;
 }
 
 void StepCompiler::split_url(const std::string& url, const RawStep& r, std::string* origin,

@@ -17,12 +17,7 @@
 namespace spiker {
 namespace {
 
-[[noreturn]] void fail(const std::string& what) {
-  unsigned long e = ERR_get_error();
-  char buf[256] = "unknown error";
-  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
-  throw SetupError(fmt::format("{}: {}", what, buf), kExitUsage);
-}
+[[noreturn]] void fail(const std::string& what) { detail::tls_setup_error(what); }
 
 int tls_version(const std::string& v, const char* flag, int none) {
   if (v.empty()) return none;
@@ -62,6 +57,13 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
 }
 
 }  // namespace
+
+void detail::tls_setup_error(const std::string& what) {
+  unsigned long e = ERR_get_error();
+  char buf[256] = "unknown error";
+  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+  throw SetupError(fmt::format("{}: {}", what, buf), kExitUsage);
+}
 
 TlsSessionCache::~TlsSessionCache() { SSL_SESSION_free(session_); }
 

@@ -94,6 +94,11 @@ class TlsServerContext {
   std::string cert_pem_;
 };
 
+namespace detail {
+// Throws SetupError with `what` and OpenSSL's last error (set-up paths of both sides).
+[[noreturn]] void tls_setup_error(const std::string& what);
+}  // namespace detail
+
 // Drives the handshake one step (either side).
 TlsIo tls_handshake(ssl_st* ssl) noexcept;
 // Reads up to `len` bytes; `*n` gets the count when kDone.

@@ -14,12 +14,7 @@
 namespace spiker {
 namespace {
 
-[[noreturn]] void fail(const std::string& what) {
-  unsigned long e = ERR_get_error();
-  char buf[256] = "unknown error";
-  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
-  throw SetupError(fmt::format("{}: {}", what, buf), kExitUsage);
-}
+[[noreturn]] void fail(const std::string& what) { detail::tls_setup_error(what); }
 
 int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
                 const unsigned char* in, unsigned int inlen, void* arg) {
