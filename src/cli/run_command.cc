@@ -473,10 +473,10 @@ int run(RunArgs args) {
   for (engine::LoadGroup& g : config.groups) g.worker.origins = config.worker.origins;
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
-  live::LiveView view(
-      mode,
-      fmt::format("loadspiker  {} {}  ·  {}", a.method, url.to_string(), describe(plan, load_spec)),
-      stderr);
+  live::LiveView view(mode,
+                      fmt::format("loadspiker  {} {}  ·  {}", ws_target ? "WebSocket" : a.method,
+                                  url.to_string(), describe(plan, load_spec)),
+                      stderr);
   engine::install_stop_signals();
   engine::RunResult result =
       engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });

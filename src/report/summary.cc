@@ -45,7 +45,9 @@ std::string format_summary(const RunReport& r, bool color) {
   const metrics::Shard& t = *r.totals;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   std::string out;
-  out += bold(fmt::format("Summary  {} {}", r.info.method, r.info.url)) +
+  out += bold(fmt::format("Summary  {} {}",
+                          r.info.websocket && !r.info.journeys ? "WebSocket" : r.info.method,
+                          r.info.url)) +
          fmt::format("  ({:.2f}s, {}, {} {}, {} threads{}){}\n", r.measured_s, r.info.executor,
                      r.info.max_vus, r.info.open_model ? "max VUs" : "VUs", r.info.threads,
                      r.info.pipeline > 1 ? fmt::format(", pipeline {}", r.info.pipeline) : "",
