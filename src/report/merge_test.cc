@@ -61,6 +61,44 @@ TEST(Merge, PercentilesEqualThoseOfAllRequestsAndCountsAddUp) {
   EXPECT_DOUBLE_EQ(doc["summary"]["requests_per_sec"], 9000);
 }
 
+TEST(Merge, WebSocketAndHttp2SectionsAddUp) {
+  static metrics::Shard totals;
+  static std::vector<metrics::TimelinePoint> timeline;
+  std::vector<std::string> texts, names;
+  for (int seg = 0; seg < 2; ++seg) {
+    totals.reset();
+    timeline.assign(1, {});
+    for (int i = 0; i < 100; ++i) totals.latency_us.record(1000 + seg * 1000);
+    totals.requests = 100;
+    totals.ws_sent = totals.ws_received = 100;
+    totals.ws_bytes_sent = 400;
+    totals.ws_established = 10;
+    totals.ws_disconnects = static_cast<uint64_t>(seg);
+    totals.ws_protocol_errors = 2;
+    totals.h2_goaways = 3;
+    RunReport r;
+    r.totals = &totals;
+    r.timeline = &timeline;
+    r.measured_s = r.elapsed_s = 2;
+    r.info.websocket = true;
+    r.info.protocol = "h2c";  // both sections, to check both merges
+    texts.push_back(to_json(r));
+    names.push_back("seg" + std::to_string(seg));
+  }
+  auto doc = nlohmann::json::parse(merge_results(texts, names).json);
+  const auto& ws = doc["websocket"];
+  EXPECT_EQ(ws["messages_sent"], 200);
+  EXPECT_EQ(ws["bytes_sent"], 800);
+  EXPECT_EQ(ws["connections_established"], 20);
+  EXPECT_EQ(ws["connections_active"], 19);  // 10 + 9: one segment lost one
+  EXPECT_EQ(ws["errors"]["protocol"], 4);
+  EXPECT_DOUBLE_EQ(ws["error_rate"], 0.02);
+  EXPECT_DOUBLE_EQ(ws["messages_per_sec"], 100);
+  EXPECT_EQ(ws["latency_us"]["count"], 200);
+  EXPECT_FALSE(ws.contains("handshake_time_us"));
+  EXPECT_EQ(doc["http2"]["goaways"], 6);
+}
+
 TEST(Merge, RefusesOtherShapes) {
   EXPECT_THROW(merge_results({"{}", "{}"}, {"a", "b"}), SetupError);
   EXPECT_THROW(merge_results({result_of({1}, 0)}, {"a"}), SetupError);
