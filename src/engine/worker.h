@@ -135,6 +135,7 @@ class Worker : private http2::Listener {
   void h2_close_link(H2Link& l) noexcept;
   void h2_detach(Connection& c) noexcept;
   void flush_links() noexcept;
+  bool wants_headers(void* stream) override;
   void on_h2_header(void* stream, std::string_view name, std::string_view value) override;
   void on_h2_data(void* stream, const char* data, size_t len) override;
   void on_h2_close(void* stream, uint32_t error_code, bool refused) override;

@@ -322,6 +322,11 @@ void Worker::h2_detach(Connection& c) noexcept {
   if (it != l.waiting.end()) *it = nullptr, l.waiting.erase(it);
 }
 
+bool Worker::wants_headers(void* stream) {
+  const Connection& c = *static_cast<const Connection*>(stream);
+  return c.scratch && c.scratch->capturing;  // a journey step that reads its response
+}
+
 void Worker::on_h2_header(void* stream, std::string_view name, std::string_view value) {
   Connection& c = *static_cast<Connection*>(stream);
   if (name == ":status") {

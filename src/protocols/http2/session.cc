@@ -158,6 +158,7 @@ struct Callbacks {
     Session& me = self(p);
     me.block_stream_id_ = frame->hd.stream_id;
     me.block_stream_ = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    me.block_all_ = me.block_stream_ != nullptr && me.listener_.wants_headers(me.block_stream_);
     return 0;
   }
 
@@ -166,9 +167,11 @@ struct Callbacks {
                        void* p) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     Session& me = self(p);
-    void* stream = frame->hd.stream_id == me.block_stream_id_
-                       ? me.block_stream_
-                       : nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    bool cached = frame->hd.stream_id == me.block_stream_id_;
+    bool status = namelen == 7 && std::memcmp(name, ":status", 7) == 0;
+    if (cached && !me.block_all_ && !status) return 0;  // nobody reads it
+    void* stream =
+        cached ? me.block_stream_ : nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
     if (stream == nullptr) return 0;
     self(p).listener_.on_h2_header(stream, {reinterpret_cast<const char*>(name), namelen},
                                    {reinterpret_cast<const char*>(value), valuelen});

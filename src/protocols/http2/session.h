@@ -30,6 +30,8 @@ bool from_http1(std::string_view wire, std::string_view scheme, Request* out);
 // What a session reports, per stream with the pointer given to submit().
 class Listener {
  public:
+  // Whether `stream` wants every response header; otherwise only ":status" is reported.
+  virtual bool wants_headers(void* stream) = 0;
   // A response header field (":status" first); interim (1xx) responses come too.
   virtual void on_h2_header(void* stream, std::string_view name, std::string_view value) = 0;
   // A piece of the response body.
@@ -84,6 +86,7 @@ class Session {
   nghttp2_session* session_ = nullptr;
   int32_t block_stream_id_ = 0;  // the header block being read: its stream's pointer
   void* block_stream_ = nullptr;
+  bool block_all_ = false;                     // ... and whether it wants every header
   std::vector<std::unique_ptr<Body>> bodies_;  // request bodies being sent
 };
 

@@ -108,6 +108,7 @@ struct Recorder : Listener {
   std::map<int, uint32_t> closed;
   std::map<int, bool> refused;
   int goaways = 0;
+  bool wants_headers(void*) override { return true; }
   void on_h2_header(void* st, std::string_view n, std::string_view v) override {
     if (n == ":status") status[static_cast<int>(reinterpret_cast<intptr_t>(st))] = v;
   }
