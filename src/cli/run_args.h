@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "config/config_file.h"
+#include "core/tls.h"
+#include "core/url.h"
 #include "engine/worker_config.h"
 #include "protocols/http1/request_builder.h"
 #include "report/run_report.h"
@@ -65,6 +67,30 @@ struct RunArgs {
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
   std::vector<plan::Threshold> thresholds;         // [thresholds]
 };
+
+// `loadspiker run` (and `validate`, with dry_run): checks everything, runs, reports.
+int run(RunArgs args);
+// Whether `flag` was given on the command line.
+bool flag_given(const RunArgs& a, const char* flag);
+
+// How the run reaches its hosts (run_transport.cc).
+struct TlsContexts {
+  std::unique_ptr<TlsContext> h1;  // offers http/1.1 only by ALPN
+  std::unique_ptr<TlsContext> h2;  // offers h2 then http/1.1 (absent with --http1)
+};
+// A ws:// target: rejects flags that do not apply and makes --ws-message-interval the think
+// time; returns the interval (0 for other targets, which must not carry WebSocket flags).
+int64_t websocket_target(RunArgs& a, const Url& url);
+// The upgrade's head and the message (-b) of a ws:// target's one request.
+void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec, engine::WorkerConfig& w);
+// The run's origins: TLS contexts made from the TLS flags (kept in `tls`), h2c by --http2.
+std::vector<engine::OriginConfig> make_origins(const RunArgs& a, const std::vector<Url>& urls,
+                                               TlsContexts* tls);
+// One ALPN handshake per https origin (addresses resolved) decides h2 or HTTP/1.1.
+void negotiate_http2(const RunArgs& a, const TlsContexts& tls, int timeout_ms,
+                     std::vector<engine::OriginConfig>& origins);
+// http/1.1, h2c, h2, ws or wss.
+std::string protocol_name(const engine::OriginConfig& o);
 
 // Reads a file named by `flag` (a body); throws SetupError naming the flag.
 std::string read_file(const std::string& path, const char* flag);

@@ -19,7 +19,6 @@
 #include "core/error.h"
 #include "core/resolver.h"
 #include "core/socket.h"
-#include "core/tls.h"
 #include "core/url.h"
 #include "engine/controller.h"
 #include "live/live_view.h"
@@ -199,14 +198,15 @@ std::vector<engine::ScopedThreshold> scope_thresholds(const RunArgs& a) {
   return out;
 }
 
+}  // namespace
+
 int run(RunArgs args) {
   RunArgs a = with_config_file(std::move(args));
   if (!a.scenarios.empty()) a.url = a.scenarios.front().url;
   if (a.journey) {
     a.url = a.journey->origins.at(0).url.to_string();
     for (const char* flag : {"--method", "--body", "--body-file", "--pipeline"}) {
-      const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
-      if (o != nullptr && o->count() > 0) {
+      if (flag_given(a, flag)) {
         throw SetupError(
             fmt::format("{}: {} sets its requests step by step; {} applies to a single URL", flag,
                         a.config, flag));
@@ -219,36 +219,8 @@ int run(RunArgs args) {
         "[target] url (-f FILE)");
   }
   Url url = parse_url(a.url, "URL");
-  int64_t ws_interval_ns = 0;
   bool ws_target = url.websocket() && !a.journey;  // journeys have ws.* steps instead
-  if (ws_target) {
-    if (!a.scenarios.empty()) {
-      throw SetupError(
-          fmt::format("{}: [[scenarios]] with a ws:// url: use [[scenarios.steps]] with action = "
-                      "\"ws.connect\", \"ws.send\", \"ws.receive\" and \"ws.close\"",
-                      a.config));
-    }
-    for (const char* flag : {"--method", "--pipeline", "--max-streams", "--http2", "--http1"}) {
-      const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
-      if (o != nullptr && o->count() > 0) {
-        throw SetupError(fmt::format("{} does not apply to a WebSocket URL ({})", flag, a.url));
-      }
-    }
-    std::string interval = a.ws_message_interval.empty() ? "100ms" : a.ws_message_interval;
-    ws_interval_ns = parse_duration(interval, "--ws-message-interval").count();
-    if (ws_interval_ns > 0) {
-      if (!a.think_time.empty()) {
-        throw SetupError(
-            "--think-time and --ws-message-interval both set the pause between messages: give "
-            "one (--ws-message-interval 0 leaves --think-time in charge)");
-      }
-      a.think_time = interval;
-    }
-  } else if (!a.ws_message_interval.empty() || a.ws_fire_and_forget || a.ws_binary) {
-    throw SetupError(
-        "--ws-message-interval/--ws-fire-and-forget/--ws-binary ([websocket]) need a ws:// or "
-        "wss:// URL");
-  }
+  int64_t ws_interval_ns = websocket_target(a, url);
   std::vector<report::Format> formats;  // checked before anything runs
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
   if (!a.format.empty() && a.outputs.empty()) report::format_for("", a.format);
@@ -337,70 +309,13 @@ int run(RunArgs args) {
           make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
     }
   }
-  if (ws_target) {
-    // The upgrade's head; the message is the body (-b), rendered per send when it has ${...}.
-    http1::RequestSpec up = spec;
-    up.method = "GET";
-    up.body.clear();
-    up.keep_alive = true;
-    engine::RequestVariant& v = config.worker.requests.at(0);
-    v.ws_head = http1::build_request_head(up);
-    std::string message = spec.body.empty() ? "hello from loadspiker" : spec.body;
-    plan::Template t = plan::Template::compile(message, "-b/--body");
-    v.dynamic = nullptr;
-    if (t.is_static()) {
-      v.ws_message = message;
-    } else {
-      v.dynamic = std::make_shared<engine::DynamicRequest>(
-          engine::DynamicRequest{plan::Template{}, t, false});
-    }
-    config.worker.ws_fire_and_forget = a.ws_fire_and_forget;
-    config.worker.ws_binary = a.ws_binary;
-  }
-  for (const Url& u : origin_urls) {
-    engine::OriginConfig o;
-    o.host = u.host;
-    o.ws = u.websocket();
-    o.host_header = u.host_header;
-    o.scheme = u.scheme;
-    o.port = u.port;
-    config.worker.origins.push_back(o);
-  }
+  if (ws_target) websocket_variant(a, spec, config.worker);
   config.worker.pipeline = a.pipeline;
   config.worker.max_streams = a.max_streams;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
   config.worker.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
-  std::unique_ptr<TlsContext> tls, tls_h2;  // HTTP/1.1 offers only http/1.1 by ALPN
-  bool any_tls =
-      std::any_of(origin_urls.begin(), origin_urls.end(), [](const Url& u) { return u.tls(); });
-  if (any_tls) {
-    TlsOptions o;
-    o.insecure = a.insecure;
-    o.cacert = a.cacert;
-    o.cert = a.cert;
-    o.key = a.key;
-    o.min_version = a.tls_min;
-    o.max_version = a.tls_max;
-    o.ciphers = a.ciphers;
-    o.sni = a.sni;
-    o.resume = !a.no_tls_resume;
-    o.alpn = {"http/1.1"};
-    tls = std::make_unique<TlsContext>(o);
-    if (!a.http1) {
-      o.alpn = {"h2", "http/1.1"};
-      tls_h2 = std::make_unique<TlsContext>(o);
-    }
-    for (engine::OriginConfig& origin : config.worker.origins) {
-      if (origin.scheme == "https" || origin.scheme == "wss") origin.tls = tls.get();
-    }
-  } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() || !a.tls_min.empty() ||
-             !a.tls_max.empty() || !a.ciphers.empty() || !a.sni.empty()) {
-    throw SetupError(
-        "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need an https:// URL");
-  }
-  for (engine::OriginConfig& origin : config.worker.origins) {
-    if (origin.scheme == "http") origin.h2 = a.http2;  // h2c needs prior knowledge
-  }
+  TlsContexts tls;
+  config.worker.origins = make_origins(a, origin_urls, &tls);
   config.threads = a.threads > 0
                        ? a.threads
                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -447,29 +362,8 @@ int run(RunArgs args) {
                    d.to_string().c_str(), o.host.c_str());
     }
   }
-  for (engine::OriginConfig& o : config.worker.origins) {
-    if (o.scheme != "https" || tls_h2 == nullptr || o.addresses.empty()) continue;
-    // One handshake before the run tells whether the server speaks h2 (ALPN). When it fails,
-    // the run goes on and its connections fail the same way, counted (tls, connect).
-    std::string error;
-    std::optional<std::string> chosen =
-        tls_h2->probe_alpn(o.addresses.front(), o.host,
-                           static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &error);
-    if (!chosen) {
-      o.h2 = a.http2;
-      if (o.h2) o.tls = tls_h2.get();
-      continue;
-    }
-    std::string alpn = *chosen;
-    o.h2 = alpn == "h2";
-    if (o.h2) o.tls = tls_h2.get();
-    if (!o.h2 && a.http2) {
-      throw SetupError(
-          fmt::format("--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run "
-                      "HTTP/1.1",
-                      o.host, alpn.empty() ? "nothing" : alpn));
-    }
-  }
+  negotiate_http2(a, tls, static_cast<int>(config.worker.connect_timeout_ns / 1'000'000),
+                  config.worker.origins);
   for (engine::LoadGroup& g : config.groups) g.worker.origins = config.worker.origins;
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
@@ -494,11 +388,7 @@ int run(RunArgs args) {
                                    [](const engine::OriginConfig& o) { return o.ws; });
   rep.info.ws_fire_and_forget = a.ws_fire_and_forget;
   rep.info.ws_interval_ms = ws_interval_ns / 1'000'000;
-  if (config.worker.origins.front().h2) {
-    rep.info.protocol = config.worker.origins.front().tls != nullptr ? "h2" : "h2c";
-  } else if (config.worker.origins.front().ws) {
-    rep.info.protocol = config.worker.origins.front().scheme;
-  }
+  rep.info.protocol = protocol_name(config.worker.origins.front());
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
   if (config.groups.empty()) {
@@ -515,10 +405,7 @@ int run(RunArgs args) {
     rep.info.scenarios = step_infos(*a.journey);
     for (const plan::Scenario& sc : a.journey->scenarios) {
       for (const plan::Step& st : sc.steps) {  // the protocol each step spoke, by its host
-        const engine::OriginConfig& o = config.worker.origins[st.origin];
-        rep.info.scenarios[st.id].protocol = o.ws   ? o.scheme
-                                             : o.h2 ? (o.tls != nullptr ? "h2" : "h2c")
-                                                    : "http/1.1";
+        rep.info.scenarios[st.id].protocol = protocol_name(config.worker.origins[st.origin]);
       }
     }
   }
@@ -571,107 +458,6 @@ int run(RunArgs args) {
     return kExitThresholds;
   }
   return rep.error_rate() > 0.5 ? kExitError : kExitOk;
-}
-
-}  // namespace
-
-std::function<int()> add_run_command(CLI::App& app) {
-  auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1");
-  args->cmd = cmd;
-  cmd->add_option("url", args->url,
-                  "Target URL (http:// or https://), or a .toml config file in its place");
-  cmd->add_option("-f,--config", args->config,
-                  "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
-  cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
-      ->capture_default_str();
-  cmd->add_option("-d,--duration", args->duration,
-                  "Run time: 500ms, 10s, 2m, 1h30m (default 10s; unlimited with -n)");
-  cmd->add_option("-n,--max-requests", args->max_requests,
-                  "Stop after this many requests in total (k/m suffixes; 0 = no limit)");
-  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: one per core)");
-  cmd->add_option("-r,--rate", args->rate,
-                  "Pace the -c VUs to this many requests/s in total (closed model, wrk2 style)");
-  cmd->add_option("--arrival-rate", args->arrival_rate,
-                  "Open model: start this many iterations per second, whatever the latency");
-  cmd->add_option("--max-vus", args->max_vus, "Open model: the most VUs in use at once")
-      ->capture_default_str();
-  cmd->add_option("--stage", args->stages,
-                  "Ramp: DURATION:VUS (e.g. 30s:100) or DURATION:RATE/s (e.g. 1m:500/s); "
-                  "repeatable");
-  cmd->add_option("--ramp-up", args->ramp_up, "Start the -c VUs gradually over this long");
-  cmd->add_option("--warmup", args->warmup,
-                  "Run this long first and discard its metrics (connections stay warm)");
-  cmd->add_option("--think-time", args->think_time,
-                  "Pause between a VU's iterations: 1s, 1s..3s (uniform) or exp:1s");
-  cmd->add_option("--iterations", args->iterations,
-                  "Stop after this many iterations shared by all VUs (shared-iterations)");
-  cmd->add_option("--per-vu-iterations", args->per_vu_iterations,
-                  "Each of the -c VUs runs this many iterations (per-vu-iterations)");
-  cmd->add_flag("--no-latency-correction", args->no_latency_correction,
-                "Report service time only (no corrected latency for open or paced models)");
-  cmd->add_option("--segment", args->segment,
-                  "Run only this execution segment of the test, e.g. 0:1/3 (k6 style)");
-  cmd->add_option("--segment-sequence", args->segment_sequence,
-                  "All segments of the test, e.g. 0,1/3,2/3,1");
-  cmd->add_option("-m,--method", args->method, "HTTP method")->capture_default_str();
-  cmd->add_option("-H,--header", args->headers, "Request header 'Name: value' (repeatable)");
-  cmd->add_option("-b,--body", args->body, "Request body");
-  cmd->add_option("--body-file", args->body_file, "Request body from a file");
-  cmd->add_option("--timeout", args->timeout, "Request timeout")->capture_default_str();
-  cmd->add_option("--connect-timeout", args->connect_timeout, "TCP connect (+TLS) timeout")
-      ->capture_default_str();
-  cmd->add_flag("--insecure", args->insecure, "Do not verify the server's TLS certificate");
-  cmd->add_option("--cacert", args->cacert, "Trust the CAs in this PEM file");
-  cmd->add_option("--cert", args->cert, "Client certificate (PEM)");
-  cmd->add_option("--key", args->key, "Client private key (PEM)");
-  cmd->add_flag("--disable-keepalive", args->disable_keepalive, "A new connection per request");
-  cmd->add_option("--pipeline", args->pipeline, "HTTP/1.1 requests in flight per connection")
-      ->capture_default_str();
-  cmd->add_flag("--http2", args->http2,
-                "HTTP/2: h2c with prior knowledge for http://; for https:// it is negotiated by "
-                "ALPN anyway, and --http2 makes HTTP/1.1 an error");
-  cmd->add_flag("--http1", args->http1, "Stay on HTTP/1.1 for https:// (offer no h2 by ALPN)");
-  cmd->add_option("--ws-message-interval", args->ws_message_interval,
-                  "WebSocket: pause between a connection's messages (default 100ms; 0: as fast "
-                  "as replies come)");
-  cmd->add_flag("--ws-binary", args->ws_binary,
-                "WebSocket: send binary frames (default: text, which must be UTF-8)");
-  cmd->add_flag("--ws-fire-and-forget", args->ws_fire_and_forget,
-                "WebSocket: send at the interval without waiting for replies; count what "
-                "comes back (default: echo, with round-trip latency)");
-  cmd->add_option("--tls-min", args->tls_min, "Oldest TLS version offered: 1.2 or 1.3");
-  cmd->add_option("--tls-max", args->tls_max, "Newest TLS version offered: 1.2 or 1.3");
-  cmd->add_option("--ciphers", args->ciphers,
-                  "TLS cipher list (OpenSSL names for 1.2, TLS_* suites for 1.3), ':'-separated");
-  cmd->add_option("--sni", args->sni,
-                  "Server name to send (SNI) and verify, instead of the URL's host");
-  cmd->add_flag("--no-tls-resume", args->no_tls_resume,
-                "Full TLS handshake on every connection (no session resumption)");
-  cmd->add_option("--max-streams", args->max_streams,
-                  "HTTP/2: VUs sharing one connection, each with its stream in flight (as "
-                  "h2load -m; -c 500 --max-streams 10 opens 50 connections)")
-      ->capture_default_str();
-  cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
-  cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
-  cmd->add_option("-o,--output", args->outputs,
-                  "Write the result to this file (repeatable): .json, .csv, .md, .html, .xml "
-                  "(JUnit), .hlog (HdrHistogram log), .series.csv, .jsonl (per second)");
-  cmd->add_option("--format", args->format,
-                  "json, csv, md, html, junit, hlog, series-csv or series-jsonl: for every -o "
-                  "file, or on stdout without -o");
-  cmd->add_flag("-q,--quiet", args->quiet, "No live view and no summary");
-  cmd->add_flag("--dry-run", args->dry_run, "Check everything, print the plan, send nothing");
-  return [args] { return run(*args); };
-}
-
-std::function<int()> add_validate_command(CLI::App& app) {
-  auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("validate", "Check a config file and print its plan");
-  cmd->add_option("file", args->config, "TOML config file")->required();
-  args->cmd = cmd;
-  args->dry_run = true;
-  return [args] { return run(*args); };
 }
 
 }  // namespace spiker::cli

@@ -55,6 +55,11 @@ engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_
   return v;
 }
 
+bool flag_given(const RunArgs& a, const char* flag) {
+  const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
+  return o != nullptr && o->count() > 0;
+}
+
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a) {
   // `loadspiker run test.toml`: a file in the URL's place is the config file.
@@ -63,10 +68,7 @@ RunArgs with_config_file(RunArgs a) {
   }
   if (a.config.empty()) return a;
   config::ConfigFile f = config::load_config_file(a.config);
-  auto given = [&](const char* flag) {
-    const CLI::Option* o = a.cmd == nullptr ? nullptr : a.cmd->get_option_no_throw(flag);
-    return o != nullptr && o->count() > 0;
-  };
+  auto given = [&](const char* flag) { return flag_given(a, flag); };
   auto take = [&](const char* flag, auto& field, const auto& value) {
     if (!given(flag) && value) field = *value;
   };

@@ -1,0 +1,109 @@
+// The flags of `loadspiker run` and `loadspiker validate`.
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/run_args.h"
+
+namespace spiker::cli {
+
+std::function<int()> add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1");
+  args->cmd = cmd;
+  cmd->add_option("url", args->url,
+                  "Target URL (http:// or https://), or a .toml config file in its place");
+  cmd->add_option("-f,--config", args->config,
+                  "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
+  cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
+      ->capture_default_str();
+  cmd->add_option("-d,--duration", args->duration,
+                  "Run time: 500ms, 10s, 2m, 1h30m (default 10s; unlimited with -n)");
+  cmd->add_option("-n,--max-requests", args->max_requests,
+                  "Stop after this many requests in total (k/m suffixes; 0 = no limit)");
+  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: one per core)");
+  cmd->add_option("-r,--rate", args->rate,
+                  "Pace the -c VUs to this many requests/s in total (closed model, wrk2 style)");
+  cmd->add_option("--arrival-rate", args->arrival_rate,
+                  "Open model: start this many iterations per second, whatever the latency");
+  cmd->add_option("--max-vus", args->max_vus, "Open model: the most VUs in use at once")
+      ->capture_default_str();
+  cmd->add_option("--stage", args->stages,
+                  "Ramp: DURATION:VUS (e.g. 30s:100) or DURATION:RATE/s (e.g. 1m:500/s); "
+                  "repeatable");
+  cmd->add_option("--ramp-up", args->ramp_up, "Start the -c VUs gradually over this long");
+  cmd->add_option("--warmup", args->warmup,
+                  "Run this long first and discard its metrics (connections stay warm)");
+  cmd->add_option("--think-time", args->think_time,
+                  "Pause between a VU's iterations: 1s, 1s..3s (uniform) or exp:1s");
+  cmd->add_option("--iterations", args->iterations,
+                  "Stop after this many iterations shared by all VUs (shared-iterations)");
+  cmd->add_option("--per-vu-iterations", args->per_vu_iterations,
+                  "Each of the -c VUs runs this many iterations (per-vu-iterations)");
+  cmd->add_flag("--no-latency-correction", args->no_latency_correction,
+                "Report service time only (no corrected latency for open or paced models)");
+  cmd->add_option("--segment", args->segment,
+                  "Run only this execution segment of the test, e.g. 0:1/3 (k6 style)");
+  cmd->add_option("--segment-sequence", args->segment_sequence,
+                  "All segments of the test, e.g. 0,1/3,2/3,1");
+  cmd->add_option("-m,--method", args->method, "HTTP method")->capture_default_str();
+  cmd->add_option("-H,--header", args->headers, "Request header 'Name: value' (repeatable)");
+  cmd->add_option("-b,--body", args->body, "Request body");
+  cmd->add_option("--body-file", args->body_file, "Request body from a file");
+  cmd->add_option("--timeout", args->timeout, "Request timeout")->capture_default_str();
+  cmd->add_option("--connect-timeout", args->connect_timeout, "TCP connect (+TLS) timeout")
+      ->capture_default_str();
+  cmd->add_flag("--insecure", args->insecure, "Do not verify the server's TLS certificate");
+  cmd->add_option("--cacert", args->cacert, "Trust the CAs in this PEM file");
+  cmd->add_option("--cert", args->cert, "Client certificate (PEM)");
+  cmd->add_option("--key", args->key, "Client private key (PEM)");
+  cmd->add_flag("--disable-keepalive", args->disable_keepalive, "A new connection per request");
+  cmd->add_option("--pipeline", args->pipeline, "HTTP/1.1 requests in flight per connection")
+      ->capture_default_str();
+  cmd->add_flag("--http2", args->http2,
+                "HTTP/2: h2c with prior knowledge for http://; for https:// it is negotiated by "
+                "ALPN anyway, and --http2 makes HTTP/1.1 an error");
+  cmd->add_flag("--http1", args->http1, "Stay on HTTP/1.1 for https:// (offer no h2 by ALPN)");
+  cmd->add_option("--ws-message-interval", args->ws_message_interval,
+                  "WebSocket: pause between a connection's messages (default 100ms; 0: as fast "
+                  "as replies come)");
+  cmd->add_flag("--ws-binary", args->ws_binary,
+                "WebSocket: send binary frames (default: text, which must be UTF-8)");
+  cmd->add_flag("--ws-fire-and-forget", args->ws_fire_and_forget,
+                "WebSocket: send at the interval without waiting for replies; count what "
+                "comes back (default: echo, with round-trip latency)");
+  cmd->add_option("--tls-min", args->tls_min, "Oldest TLS version offered: 1.2 or 1.3");
+  cmd->add_option("--tls-max", args->tls_max, "Newest TLS version offered: 1.2 or 1.3");
+  cmd->add_option("--ciphers", args->ciphers,
+                  "TLS cipher list (OpenSSL names for 1.2, TLS_* suites for 1.3), ':'-separated");
+  cmd->add_option("--sni", args->sni,
+                  "Server name to send (SNI) and verify, instead of the URL's host");
+  cmd->add_flag("--no-tls-resume", args->no_tls_resume,
+                "Full TLS handshake on every connection (no session resumption)");
+  cmd->add_option("--max-streams", args->max_streams,
+                  "HTTP/2: VUs sharing one connection, each with its stream in flight (as "
+                  "h2load -m; -c 500 --max-streams 10 opens 50 connections)")
+      ->capture_default_str();
+  cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
+  cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
+  cmd->add_option("-o,--output", args->outputs,
+                  "Write the result to this file (repeatable): .json, .csv, .md, .html, .xml "
+                  "(JUnit), .hlog (HdrHistogram log), .series.csv, .jsonl (per second)");
+  cmd->add_option("--format", args->format,
+                  "json, csv, md, html, junit, hlog, series-csv or series-jsonl: for every -o "
+                  "file, or on stdout without -o");
+  cmd->add_flag("-q,--quiet", args->quiet, "No live view and no summary");
+  cmd->add_flag("--dry-run", args->dry_run, "Check everything, print the plan, send nothing");
+  return [args] { return run(*args); };
+}
+
+std::function<int()> add_validate_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("validate", "Check a config file and print its plan");
+  cmd->add_option("file", args->config, "TOML config file")->required();
+  args->cmd = cmd;
+  args->dry_run = true;
+  return [args] { return run(*args); };
+}
+
+}  // namespace spiker::cli
