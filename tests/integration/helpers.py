@@ -132,9 +132,13 @@ http {{
 class Target:
     """`loadspiker serve` on a free port."""
 
-    def __init__(self, threads=1, host="127.0.0.1"):
+    def __init__(self, threads=1, host="127.0.0.1", tls_cert_out=None):
+        """With tls_cert_out: TLS with a generated certificate, written to that file."""
+        extra = ["--tls", "--cert-out", tls_cert_out] if tls_cert_out else []
+        self.scheme = "https" if tls_cert_out else "http"
         self.proc = subprocess.Popen([LOADSPIKER, "serve", "--host", host, "--port", "0",
-                                      "--threads", str(threads)], stdout=subprocess.PIPE, text=True)
+                                      "--threads", str(threads), *extra],
+                                     stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         self.proc.stdout.close()
         # "loadspiker target listening on http://HOST:PORT/ (...)"
@@ -143,8 +147,8 @@ class Target:
         if ":" not in host:
             wait_for_port(self.port)
 
-    def url(self, path="/"):
-        return f"http://{self.host}:{self.port}{path}"
+    def url(self, path="/", host=None):
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from helpers import LOADSPIKER, Nginx, Target, free_port, run_cli, wait_for_port
+from helpers import Nginx, Target, free_port, run_cli, wait_for_port
 from test_tls import make_cert
 
 
@@ -255,12 +255,8 @@ class EmbeddedTargetSpeaksHttp2(unittest.TestCase):
     def test_tls_with_a_generated_certificate_and_alpn(self):
         d = tempfile.mkdtemp()
         pem = os.path.join(d, "target.pem")
-        proc = subprocess.Popen([LOADSPIKER, "serve", "--port", "0", "--tls", "--cert-out", pem],
-                                stdout=subprocess.PIPE, text=True)
-        line = proc.stdout.readline()
-        proc.stdout.close()
-        port = int(line.split(" (")[0].rstrip("/").rsplit(":", 1)[1])
-        url = f"https://localhost:{port}/json"
+        target = Target(tls_cert_out=pem)
+        url = target.url("/json", host="localhost")  # the name the certificate carries
         try:
             p = subprocess.run(["curl", "-s", "--cacert", pem, "-o", "/dev/null", "-w",
                                 "%{http_version} %{http_code}", url],
@@ -275,8 +271,7 @@ class EmbeddedTargetSpeaksHttp2(unittest.TestCase):
             self.assertEqual(rc, 0, err)
             self.assertEqual(doc["metadata"]["load"]["protocol"], "http/1.1")
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            target.stop()
             shutil.rmtree(d)
 
 

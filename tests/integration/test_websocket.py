@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from helpers import LOADSPIKER, Target, free_port, run_cli
+from helpers import Target, free_port, run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -222,11 +222,8 @@ class BrokenServers(unittest.TestCase):
 class EmbeddedTarget(unittest.TestCase):
     def test_ws_and_wss_echo(self):
         target = Target()
-        tls = subprocess.Popen([LOADSPIKER, "serve", "--port", "0", "--tls"],
-                               stdout=subprocess.PIPE, text=True)
-        line = tls.stdout.readline()
-        tls.stdout.close()
-        tls_port = int(line.split(" (")[0].rstrip("/").rsplit(":", 1)[1])
+        d = tempfile.mkdtemp()
+        tls = Target(tls_cert_out=os.path.join(d, "target.pem"))
         try:
             rc, doc, err = run_cli(f"ws://127.0.0.1:{target.port}/ws", "-c", "8", "-n", "2000",
                                    "--ws-message-interval", "0", "-b", '{"n": ${REQUEST_ID}}')
@@ -234,15 +231,15 @@ class EmbeddedTarget(unittest.TestCase):
             ws = doc["websocket"]
             self.assertEqual((ws["messages_sent"], ws["messages_received"]), (2000, 2000))
             self.assertEqual(ws["latency_us"]["count"], 2000)
-            rc, doc, err = run_cli(f"wss://127.0.0.1:{tls_port}/ws", "--insecure", "-c", "4",
+            rc, doc, err = run_cli(f"wss://127.0.0.1:{tls.port}/ws", "--insecure", "-c", "4",
                                    "-n", "400", "--ws-message-interval", "0")
             self.assertEqual(rc, 0, err)
             self.assertEqual(doc["websocket"]["messages_received"], 400)
             self.assertEqual(doc["connections"]["tls_handshake_us"]["count"], 4)
         finally:
             target.stop()
-            tls.terminate()
-            tls.wait(timeout=10)
+            tls.stop()
+            shutil.rmtree(d)
 
     def test_websocket_section_in_a_config_file(self):
         target = Target()
