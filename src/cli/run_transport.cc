@@ -47,8 +47,7 @@ int64_t websocket_target(RunArgs& a, const Url& url) {
   return 0;
 }
 
-void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec,
-                       engine::WorkerConfig& w) {
+void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec, engine::WorkerConfig& w) {
   // The upgrade's head; the message is the body (-b), rendered per send when it has ${...}.
   http1::RequestSpec up = spec;
   up.method = "GET";
@@ -81,8 +80,7 @@ std::vector<engine::OriginConfig> make_origins(const RunArgs& a, const std::vect
     o.port = u.port;
     origins.push_back(o);
   }
-  bool any_tls =
-      std::any_of(urls.begin(), urls.end(), [](const Url& u) { return u.tls(); });
+  bool any_tls = std::any_of(urls.begin(), urls.end(), [](const Url& u) { return u.tls(); });
   if (any_tls) {
     TlsOptions o;
     o.insecure = a.insecure;
@@ -122,8 +120,7 @@ void negotiate_http2(const RunArgs& a, const TlsContexts& tls, int timeout_ms,
     // the run goes on and its connections fail the same way, counted (tls, connect).
     std::string error;
     std::optional<std::string> chosen =
-        tls.h2->probe_alpn(o.addresses.front(), o.host,
-                           timeout_ms, &error);
+        tls.h2->probe_alpn(o.addresses.front(), o.host, timeout_ms, &error);
     if (!chosen) {
       o.h2 = a.http2;
       if (o.h2) o.tls = tls.h2.get();

@@ -116,6 +116,7 @@ class Worker : private http2::Listener {
   void ws_goodbye(Connection& c) noexcept;
   void ws_step(Connection& lane, const plan::Step& st) noexcept;
   void ws_step_done(Connection& lane, std::string_view message) noexcept;
+  void ws_receive_timed_out(Connection& lane) noexcept;
   void ws_journey_message(Connection& lane, std::string_view message) noexcept;
   bool ws_matches(const plan::Step& st, std::string_view message) noexcept;
 

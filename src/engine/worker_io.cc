@@ -404,19 +404,6 @@ void Worker::on_eof(Connection& c) noexcept {
 }
 
 void Worker::fail(Connection& c, ErrorKind kind) noexcept {
-  if (journeys() && c.ws && c.ws->awaiting && c.fd >= 0 && kind == ErrorKind::kTimeout) {
-    // A ws.receive that waited in vain: the step fails, the WebSocket stays open.
-    shard_->record_error(kind);
-    ++shard_->scenario_requests[c.variant];
-    ++shard_->step_failed[c.variant];
-    c.ws->awaiting = false;
-    c.in_flight = 0;
-    c.batch = 0;
-    c.deadline_ns = 0;
-    c.state = ConnState::kStepIdle;
-    step_finished(c, false);
-    return;
-  }
   if (c.ws) {  // how the connection ended, for the websocket section (once: ws_lost closes
                // the socket of a connection it has accounted for)
     if (c.ws->open) {
@@ -461,6 +448,10 @@ void Worker::scan_deadlines(int64_t now_ns) noexcept {
   auto check = [&](Connection& c) {
     if (c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) return;
     bool connecting = c.state == ConnState::kConnecting || c.state == ConnState::kHandshaking;
+    if (!connecting && c.ws && c.ws->awaiting && journeys()) {
+      ws_receive_timed_out(c);  // the step fails; its WebSocket stays open
+      return;
+    }
     fail(c, connecting ? ErrorKind::kConnect : ErrorKind::kTimeout);
   };
   for (Connection& c : conns_) check(c);

@@ -374,6 +374,19 @@ void Worker::ws_journey_message(Connection& lane, std::string_view message) noex
   w.inbox.emplace_back(message);
 }
 
+// A ws.receive that waited in vain: the step fails, the WebSocket stays open for the next.
+void Worker::ws_receive_timed_out(Connection& lane) noexcept {
+  shard_->record_error(ErrorKind::kTimeout);
+  ++shard_->scenario_requests[lane.variant];
+  ++shard_->step_failed[lane.variant];
+  lane.ws->awaiting = false;
+  lane.in_flight = 0;
+  lane.batch = 0;
+  lane.deadline_ns = 0;
+  lane.state = ConnState::kStepIdle;
+  step_finished(lane, false);
+}
+
 void Worker::ws_step_done(Connection& lane, std::string_view message) noexcept {
   VuJourney& j = *lane.vu->journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
