@@ -64,7 +64,7 @@ std::string describe_journey(const plan::Journey& j) {
       if (!st.think.none()) extra += "  then thinks " + st.think.to_string();
       bool ws_use = st.action != plan::Action::kHttp && st.action != plan::Action::kWsConnect;
       if (ws_use) {  // on the WebSocket its scenario's ws.connect opened
-        out += fmt::format("    {}. {:<14} {}{}\n", i + 1, st.name, plan::action_name(st.action),
+        out += fmt::format("    {}. {:<14} {}{}\n", i + 1, st.name, plan::step_action_name(st),
                            extra);
         continue;
       }
@@ -93,7 +93,7 @@ std::vector<report::ScenarioInfo> step_infos(const plan::Journey& j) {
       info.url = st.url_text;
       info.method = st.method;
       if (st.action != plan::Action::kHttp) {
-        info.method = plan::action_name(st.action);
+        info.method = plan::step_action_name(st);
         info.url = j.origins[st.origin].url.to_string();
         if (st.action == plan::Action::kWsConnect) info.url = st.url_text;
       }

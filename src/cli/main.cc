@@ -4,8 +4,10 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "proto/protocol.h"
 
 int main(int argc, char** argv) {
+  spiker::proto::register_protocols();  // before flags are made and metrics are kept
   CLI::App app{"LoadSpiker: a fast load generator with numbers you can trust"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "loadspiker 0.1.0");

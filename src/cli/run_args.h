@@ -15,6 +15,10 @@
 #include "protocols/http1/request_builder.h"
 #include "report/run_report.h"
 
+namespace spiker::proto {
+struct Protocol;
+}
+
 namespace CLI {
 class App;
 }
@@ -63,6 +67,8 @@ struct RunArgs {
   bool ws_fire_and_forget = false;
   bool ws_binary = false;
   bool no_tls_resume = false;
+  // Registered protocols' flags ("expect-bytes" -> value; empty: not given).
+  std::vector<std::pair<std::string, std::string>> protocol_flags;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
   std::vector<plan::Threshold> thresholds;         // [thresholds]
@@ -77,6 +83,7 @@ bool flag_given(const RunArgs& a, const char* flag);
 struct TlsContexts {
   std::unique_ptr<TlsContext> h1;  // offers http/1.1 only by ALPN
   std::unique_ptr<TlsContext> h2;  // offers h2 then http/1.1 (absent with --http1)
+  std::unique_ptr<TlsContext> raw;  // offers nothing by ALPN: tls:// (raw TLS over TCP)
 };
 // A ws:// target: rejects flags that do not apply and makes --ws-message-interval the think
 // time; returns the interval (0 for other targets, which must not carry WebSocket flags).
@@ -89,6 +96,11 @@ std::vector<engine::OriginConfig> make_origins(const RunArgs& a, const std::vect
 // One ALPN handshake per https origin (addresses resolved) decides h2 or HTTP/1.1.
 void negotiate_http2(const RunArgs& a, const TlsContexts& tls, int timeout_ms,
                      std::vector<engine::OriginConfig>& origins);
+// A tcp://, udp://, ... URL: its protocol's request compiled from -b/--body-file and the
+// protocol's flags into the run's one variant (run_protocol.cc). Returns the protocol.
+const proto::Protocol* protocol_target(const RunArgs& a, const Url& url, engine::WorkerConfig& w);
+// Throws unless `url` is http(s)/ws(s) or a registered protocol's scheme.
+void check_scheme(const Url& url, std::string_view what);
 // http/1.1, h2c, h2, ws or wss.
 std::string protocol_name(const engine::OriginConfig& o);
 

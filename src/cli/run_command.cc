@@ -24,6 +24,7 @@
 #include "live/live_view.h"
 #include "load/plan_builder.h"
 #include "plan/template.h"
+#include "proto/protocol.h"
 #include "protocols/http1/request_builder.h"
 #include "report/json_result.h"
 #include "report/outputs.h"
@@ -219,6 +220,7 @@ int run(RunArgs args) {
         "[target] url (-f FILE)");
   }
   Url url = parse_url(a.url, "URL");
+  check_scheme(url, "URL");
   bool ws_target = url.websocket() && !a.journey;  // journeys have ws.* steps instead
   int64_t ws_interval_ns = websocket_target(a, url);
   std::vector<report::Format> formats;  // checked before anything runs
@@ -310,6 +312,7 @@ int run(RunArgs args) {
     }
   }
   if (ws_target) websocket_variant(a, spec, config.worker);
+  const proto::Protocol* proto_target = protocol_target(a, url, config.worker);
   config.worker.pipeline = a.pipeline;
   config.worker.max_streams = a.max_streams;
   config.worker.timeout_ns = positive_ns(a.timeout, "--timeout");
@@ -333,6 +336,9 @@ int run(RunArgs args) {
     std::printf("ok: %s is valid\n", a.config.empty() ? "the command line" : a.config.c_str());
     if (a.journey) {
       std::fputs(describe_journey(*a.journey).c_str(), stdout);
+    } else if (proto_target != nullptr) {
+      std::printf("  target  %s  (%s)\n", url.to_string().c_str(),
+                  proto_target->describe(*config.worker.requests[0].proto).c_str());
     } else {
       std::printf("  target  %s %s  (%zu headers, body %zu bytes%s)\n", a.method.c_str(),
                   url.to_string().c_str(), spec.headers.size(), spec.body.size(),
@@ -354,9 +360,11 @@ int run(RunArgs args) {
   }
   for (engine::OriginConfig& o : config.worker.origins) {
     std::vector<SocketAddress> dropped;
-    o.addresses =
-        reachable(resolve(o.host, o.port),
-                  static_cast<int>(config.worker.connect_timeout_ns / 1'000'000), &dropped);
+    o.addresses = o.protocol != nullptr && o.protocol->datagram
+                      ? resolve(o.host, o.port)
+                      : reachable(resolve(o.host, o.port),
+                                  static_cast<int>(config.worker.connect_timeout_ns / 1'000'000),
+                                  &dropped);
     for (const SocketAddress& d : dropped) {
       std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
                    d.to_string().c_str(), o.host.c_str());
@@ -368,7 +376,8 @@ int run(RunArgs args) {
 
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(mode,
-                      fmt::format("loadspiker  {} {}  ·  {}", ws_target ? "WebSocket" : a.method,
+                      fmt::format("loadspiker  {} {}  ·  {}",
+                                  ws_target ? "WebSocket" : proto_target ? "" : a.method,
                                   url.to_string(), describe(plan, load_spec)),
                       stderr);
   engine::install_stop_signals();
@@ -378,7 +387,7 @@ int run(RunArgs args) {
 
   report::RunReport rep;
   rep.info.url = url.to_string();
-  rep.info.method = a.method;
+  rep.info.method = proto_target ? "" : a.method;
   rep.info.headers = spec.headers;
   rep.info.concurrency = a.concurrency;
   rep.info.threads = result.threads;

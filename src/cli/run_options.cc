@@ -4,15 +4,19 @@
 
 #include "cli/commands.h"
 #include "cli/run_args.h"
+#include "proto/protocol.h"
 
 namespace spiker::cli {
 
 std::function<int()> add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "Load one URL with HTTP/1.1");
+  CLI::App* cmd = app.add_subcommand("run", "Load one URL (HTTP/1.1, HTTP/2, WebSocket, TCP, UDP)");
+  // The flags below keep pointers into protocol_flags: sized once, never moved.
+  args->protocol_flags.reserve(32);
   args->cmd = cmd;
   cmd->add_option("url", args->url,
-                  "Target URL (http:// or https://), or a .toml config file in its place");
+                  "Target URL (http://, https://, ws://, wss://, tcp://, tls://, udp://), or a "
+                  ".toml config file in its place");
   cmd->add_option("-f,--config", args->config,
                   "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
   cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
@@ -84,6 +88,14 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "HTTP/2: VUs sharing one connection, each with its stream in flight (as "
                   "h2load -m; -c 500 --max-streams 10 opens 50 connections)")
       ->capture_default_str();
+  // Each registered protocol's flags (a flag two protocols share is added once).
+  for (const proto::Protocol* p : proto::Registry::all()) {
+    for (const proto::FlagDef& f : p->flags) {
+      if (cmd->get_option_no_throw("--" + f.name) != nullptr) continue;
+      args->protocol_flags.push_back({f.name, ""});
+      cmd->add_option("--" + f.name, args->protocol_flags.back().second, f.help);
+    }
+  }
   cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
   cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
   cmd->add_option("-o,--output", args->outputs,

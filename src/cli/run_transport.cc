@@ -10,6 +10,7 @@
 #include "core/tls.h"
 #include "core/url.h"
 #include "plan/template.h"
+#include "proto/protocol.h"
 #include "protocols/http1/request_builder.h"
 
 namespace spiker::cli {
@@ -59,7 +60,7 @@ void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec, engine:
   plan::Template t = plan::Template::compile(message, "-b/--body");
   v.dynamic = nullptr;
   if (t.is_static()) {
-    v.ws_message = message;
+    v.message = message;
   } else {
     v.dynamic = std::make_shared<engine::DynamicRequest>(
         engine::DynamicRequest{plan::Template{}, t, false});
@@ -78,6 +79,7 @@ std::vector<engine::OriginConfig> make_origins(const RunArgs& a, const std::vect
     o.host_header = u.host_header;
     o.scheme = u.scheme;
     o.port = u.port;
+    if (!u.web()) o.protocol = proto::Registry::by_scheme(u.scheme);
     origins.push_back(o);
   }
   bool any_tls = std::any_of(urls.begin(), urls.end(), [](const Url& u) { return u.tls(); });
@@ -98,13 +100,17 @@ std::vector<engine::OriginConfig> make_origins(const RunArgs& a, const std::vect
       o.alpn = {"h2", "http/1.1"};
       tls->h2 = std::make_unique<TlsContext>(o);
     }
+    o.alpn.clear();  // raw TLS (tls://): no application protocol offered
+    tls->raw = std::make_unique<TlsContext>(o);
     for (engine::OriginConfig& origin : origins) {
       if (origin.scheme == "https" || origin.scheme == "wss") origin.tls = tls->h1.get();
+      if (origin.scheme == "tls") origin.tls = tls->raw.get();
     }
   } else if (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() || !a.tls_min.empty() ||
              !a.tls_max.empty() || !a.ciphers.empty() || !a.sni.empty()) {
     throw SetupError(
-        "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need an https:// URL");
+        "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need an https://, wss:// or "
+        "tls:// URL");
   }
   for (engine::OriginConfig& origin : origins) {
     if (origin.scheme == "http") origin.h2 = a.http2;  // h2c needs prior knowledge
@@ -139,7 +145,7 @@ void negotiate_http2(const RunArgs& a, const TlsContexts& tls, int timeout_ms,
 }
 
 std::string protocol_name(const engine::OriginConfig& o) {
-  if (o.ws) return o.scheme;
+  if (o.ws || o.protocol != nullptr) return o.scheme;
   if (o.h2) return o.tls != nullptr ? "h2" : "h2c";
   return "http/1.1";
 }

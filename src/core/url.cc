@@ -16,7 +16,10 @@ namespace {
 
 }  // namespace
 
-std::string Url::to_string() const { return fmt::format("{}://{}{}", scheme, host_header, target); }
+std::string Url::to_string() const {
+  if (!web() && target == "/") return fmt::format("{}://{}", scheme, host_header);
+  return fmt::format("{}://{}{}", scheme, host_header, target);
+}
 
 Url parse_url(std::string_view text, std::string_view what) {
   Url url;
@@ -25,10 +28,15 @@ Url parse_url(std::string_view text, std::string_view what) {
   for (char c : text.substr(0, sep)) {
     url.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  if (url.scheme != "http" && url.scheme != "https" && url.scheme != "ws" && url.scheme != "wss") {
-    bad_url(what, text,
-            fmt::format("unsupported scheme '{}' (http, https, ws and wss are)", url.scheme));
+  bool web = url.scheme == "http" || url.scheme == "https" || url.scheme == "ws" ||
+             url.scheme == "wss";
+  bool name_ok = !url.scheme.empty() && std::isalpha(static_cast<unsigned char>(url.scheme[0]));
+  for (char c : url.scheme) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+      name_ok = false;
+    }
   }
+  if (!name_ok) bad_url(what, text, fmt::format("'{}' is not a scheme", url.scheme));
   std::string_view rest = text.substr(sep + 3);
   size_t path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
@@ -59,6 +67,11 @@ Url parse_url(std::string_view text, std::string_view what) {
     }
   }
   url.port = url.tls() ? 443 : 80;
+  if (!web && port_text.empty()) {
+    // Other schemes (tcp://, udp://, ...) have no default port; the caller checks the scheme.
+    bad_url(what, text, fmt::format("{}:// needs a port, e.g. {}://127.0.0.1:9000", url.scheme,
+                                    url.scheme));
+  }
   if (!port_text.empty() || authority.ends_with(":")) {
     unsigned long port = 0;
     if (port_text.empty() || port_text.size() > 5) bad_url(what, text, "invalid port");
@@ -82,7 +95,7 @@ Url parse_url(std::string_view text, std::string_view what) {
   } else {
     url.host_header = url.host;
   }
-  if (url.port != (url.tls() ? 443 : 80)) url.host_header += fmt::format(":{}", url.port);
+  if (!web || url.port != (url.tls() ? 443 : 80)) url.host_header += fmt::format(":{}", url.port);
   return url;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/io_handler.h"
+#include "proto/session.h"
 #include "protocols/http1/cookie_jar.h"
 #include "protocols/http1/response_parser.h"
 #include "protocols/http2/session.h"
@@ -37,6 +39,7 @@ inline bool in_request(ConnState s) { return s >= ConnState::kConnecting; }
 
 struct Connection;
 struct H2Link;
+class Worker;
 
 // A journey VU's state: its variables, cookies, data rows and this iteration's step states.
 // Lives on the VU's own connection; extra lanes carry concurrent steps.
@@ -87,7 +90,9 @@ struct WsState {
   }
 };
 
-struct Connection {
+struct Connection final : IoHandler {
+  void on_io(uint32_t events) noexcept override;
+  Worker* worker = nullptr;  // whose loop handles its events
   int fd = -1;
   ssl_st* ssl = nullptr;
   ConnState state = ConnState::kInactive;
@@ -102,6 +107,7 @@ struct Connection {
   uint8_t step = 0;               // journeys: the step (index in its scenario) on this lane
   uint8_t origin = 0;             // the host the socket is connected to
   uint8_t redirects = 0;          // journeys: redirects followed for the current step
+  uint16_t protocol = 0;          // journeys: the registered protocol of `session`
   uint16_t in_flight = 0;         // requests written, responses not yet complete
   uint32_t written = 0;           // bytes of the current batch written
   uint32_t iterations = 0;        // iterations this VU completed
@@ -120,11 +126,14 @@ struct Connection {
   std::unique_ptr<VuJourney> journey;     // journeys: on the VU's own connection
   std::unique_ptr<LaneScratch> scratch;   // journeys
   std::unique_ptr<WsState> ws;            // WebSocket VUs
+  std::unique_ptr<proto::Session> session;  // registered protocols (tcp, udp, ...)
 };
 
 // An HTTP/2 connection shared by the VUs of one slot (up to --max-streams of them) for one
 // origin: each VU's request is a stream on it.
-struct H2Link {
+struct H2Link final : IoHandler {
+  void on_io(uint32_t events) noexcept override;
+  Worker* worker = nullptr;
   enum class State : uint8_t { kIdle, kConnecting, kHandshaking, kOpen };
   int fd = -1;
   ssl_st* ssl = nullptr;

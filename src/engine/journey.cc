@@ -167,6 +167,7 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   size_t bound = config_.origins.size() + 8;
   if (best != nullptr && (best_rank >= 2 || j.lanes.size() + 1 >= bound)) return *best;
   auto lane = std::make_unique<Connection>();
+  lane->worker = this;
   lane->vu = &vu;
   lane->state = ConnState::kStepIdle;
   lanes_.push_back(lane.get());
@@ -177,10 +178,15 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
 void Worker::start_step(Connection& vu, uint8_t index) noexcept {
   VuJourney& j = *vu.journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[index];
+  if (st.action == plan::Action::kProtocol) {
+    session_step(vu, index);
+    return;
+  }
   if (st.action != plan::Action::kHttp) {
     // WebSocket steps share one dedicated lane: the VU's WebSocket.
     if (j.ws == nullptr) {
       auto lane = std::make_unique<Connection>();
+      lane->worker = this;
       lane->vu = &vu;
       lane->state = ConnState::kStepIdle;
       lane->ws = std::make_unique<WsState>();

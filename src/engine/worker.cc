@@ -70,6 +70,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       h2_requests_.push_back(std::move(r));
     }
   }
+  for (Connection& c : conns_) c.worker = this;
   queued_.reserve(conns_.size());
   starting_.reserve(conns_.size());
   free_.reserve(conns_.size());
@@ -93,6 +94,9 @@ Worker::~Worker() {
   }
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
+
+void Connection::on_io(uint32_t events) noexcept { worker->on_event(*this, events); }
+void H2Link::on_io(uint32_t events) noexcept { worker->on_link_event(*this, events); }
 
 void Worker::run() {
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // timers wake on time, not up to 50 us late
@@ -167,12 +171,7 @@ void Worker::wait_for_events(int64_t timeout_ns) {
     n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(sleep_ns / 1'000'000));
   }
   for (int i = 0; i < n; ++i) {
-    uint64_t tag = events[i].data.u64;  // links are tagged in the low bit
-    if ((tag & 1) != 0) {
-      on_link_event(*reinterpret_cast<H2Link*>(tag & ~uint64_t{1}), events[i].events);
-    } else {
-      on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
-    }
+    static_cast<IoHandler*>(events[i].data.ptr)->on_io(events[i].events);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "engine/worker_config.h"
 #include "load/load_plan.h"
 #include "metrics/shard.h"
+#include "proto/session.h"
 
 namespace spiker::engine {
 
@@ -27,7 +28,7 @@ struct Sample {
   std::unique_ptr<metrics::Shard> shard;
 };
 
-class Worker : private http2::Listener {
+class Worker : private http2::Listener, private proto::SessionHost {
  public:
   // Worker `index` of `count`; `start_ns` is the run's start on the monotonic clock.
   Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index, int count,
@@ -50,6 +51,10 @@ class Worker : private http2::Listener {
   void recycle(std::unique_ptr<metrics::Shard> shard);
   // Requests in flight, as of the last publish (for the stop message).
   uint64_t in_flight() const { return in_flight_published_.load(std::memory_order_relaxed); }
+
+  // Events of a VU's connection and of an HTTP/2 link (their IoHandler::on_io).
+  void on_event(Connection& c, uint32_t events) noexcept;
+  void on_link_event(H2Link& l, uint32_t events) noexcept;
 
  private:
   struct Timer {
@@ -79,7 +84,6 @@ class Worker : private http2::Listener {
   void publish(int64_t tick);
 
   // One iteration's request (worker_io.cc).
-  void on_event(Connection& c, uint32_t events) noexcept;
   void start_request(Connection& c) noexcept;
   void connect(Connection& c) noexcept;
   void on_connected(Connection& c) noexcept;
@@ -125,7 +129,6 @@ class Worker : private http2::Listener {
   void h2_start(Connection& c) noexcept;
   void h2_send(H2Link& l, Connection& c) noexcept;
   void h2_connect(H2Link& l) noexcept;
-  void on_link_event(H2Link& l, uint32_t events) noexcept;
   void h2_handshake(H2Link& l) noexcept;
   void h2_open(H2Link& l) noexcept;
   void h2_read(H2Link& l) noexcept;
@@ -141,6 +144,26 @@ class Worker : private http2::Listener {
   void on_h2_data(void* stream, const char* data, size_t len) override;
   void on_h2_close(void* stream, uint32_t error_code, bool refused) override;
   void on_h2_goaway(int32_t last_stream_id, uint32_t error_code) override;
+
+  // Registered protocols (worker_session.cc): a VU's (or lane's) proto::Session, and the one
+  // completion path of their Outcomes.
+  void session_start(Connection& c) noexcept;
+  void session_step(Connection& vu, uint8_t index) noexcept;
+  void submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept;
+  std::string_view payload(Connection& c, const plan::ProtocolRequest& r) noexcept;
+  void on_outcome(Connection& c, const proto::Outcome& o) noexcept;
+  int epoll_fd() const noexcept override { return epoll_fd_; }
+  int64_t now() const noexcept override;
+  metrics::Shard& shard() noexcept override { return *shard_; }
+  char* read_buffer(size_t* cap) noexcept override {
+    *cap = read_buf_.size();
+    return read_buf_.data();
+  }
+  uint64_t random() noexcept override { return rng_(); }
+  const SocketAddress& next_address(const proto::Endpoint& e) noexcept override {
+    return (*e.addresses)[next_address_++ % e.addresses->size()];
+  }
+  void complete(proto::Session& s, const proto::Outcome& o) noexcept override;
 
   // Journeys (journey.cc): an iteration runs a scenario's steps, concurrently where the DAG
   // allows, each on a lane of the VU.

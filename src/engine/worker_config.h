@@ -13,6 +13,10 @@
 #include "plan/journey.h"
 #include "plan/template.h"
 
+namespace spiker::proto {
+struct Protocol;
+}
+
 namespace spiker::engine {
 
 // A request with placeholders (${REQUEST_ID}, ...), rendered for every send.
@@ -28,7 +32,8 @@ struct RequestVariant {
   std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
   bool head = false;                              // HEAD: responses have no body
   std::string ws_head;     // WebSocket: the upgrade's request line and headers, no blank line
-  std::string ws_message;  // WebSocket: the message sent (when not dynamic)
+  std::string message;     // WebSocket and registered protocols: the payload (when not dynamic)
+  std::shared_ptr<const plan::ProtocolRequest> proto;  // registered protocols: the request
   uint32_t weight = 1;     // chosen in proportion to this
 };
 
@@ -45,6 +50,7 @@ struct OriginConfig {
   const TlsContext* tls = nullptr;  // null for plain TCP
   bool h2 = false;                  // HTTP/2 (h2c with prior knowledge, or h2 by ALPN)
   bool ws = false;                  // WebSocket (ws:// or wss://): VUs hold one connection each
+  const proto::Protocol* protocol = nullptr;  // a registered protocol (tcp://, udp://, ...)
 };
 
 // What the workers of one process share while running journeys.

@@ -19,7 +19,6 @@ using metrics::ErrorKind;
 
 constexpr size_t kOutChunk = 64 * 1024;  // frames gathered per write
 
-uint64_t tagged(H2Link& l) { return reinterpret_cast<uint64_t>(&l) | 1; }
 
 }  // namespace
 
@@ -30,6 +29,7 @@ H2Link& Worker::link_for(const Connection& c) {
   if (index >= links_.size()) links_.resize(index + 1);
   if (!links_[index]) {
     links_[index] = std::make_unique<H2Link>();
+    links_[index]->worker = this;
     links_[index]->origin = c.origin;
   }
   return *links_[index];
@@ -106,7 +106,7 @@ void Worker::h2_connect(H2Link& l) noexcept {
   l.deadline_ns = l.phase_start_ns + config_.connect_timeout_ns;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-  ev.data.u64 = tagged(l);
+  ev.data.ptr = static_cast<IoHandler*>(&l);
   ++shard_->connections_opened;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) h2_link_failed(l, ErrorKind::kOther);
 }

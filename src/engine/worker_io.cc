@@ -16,28 +16,14 @@ namespace {
 using http1::ParseStatus;
 using metrics::ErrorKind;
 
-ErrorKind classify_errno(int err) noexcept {
-  switch (err) {
-    case ECONNREFUSED:
-      return ErrorKind::kRefused;
-    case ECONNRESET:
-    case EPIPE:
-    case ECONNABORTED:
-      return ErrorKind::kReset;
-    case ETIMEDOUT:
-    case EHOSTUNREACH:
-    case ENETUNREACH:
-    case EADDRNOTAVAIL:
-      return ErrorKind::kConnect;
-    default:
-      return ErrorKind::kOther;
-  }
-}
+using proto::classify_errno;
 
 }  // namespace
 
 void Worker::start_request(Connection& c) noexcept {
-  if (origin_of(c).h2) {
+  if (origin_of(c).protocol != nullptr) {
+    session_start(c);
+  } else if (origin_of(c).h2) {
     h2_start(c);
   } else if (origin_of(c).ws) {
     ws_start(c);
@@ -65,7 +51,7 @@ void Worker::connect(Connection& c) noexcept {
   c.deadline_ns = c.phase_start_ns + config_.connect_timeout_ns;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-  ev.data.ptr = &c;
+  ev.data.ptr = static_cast<IoHandler*>(&c);
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) fail(c, ErrorKind::kOther);
   ++shard_->connections_opened;
 }
@@ -432,6 +418,7 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
 }
 
 void Worker::close_socket(Connection& c) noexcept {
+  if (c.session) c.session->close();
   if (c.link != nullptr) h2_detach(c);
   if (c.ssl != nullptr) {
     tls_free(c.ssl);
@@ -446,7 +433,7 @@ void Worker::close_socket(Connection& c) noexcept {
 
 void Worker::scan_deadlines(int64_t now_ns) noexcept {
   auto check = [&](Connection& c) {
-    if (c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) return;
+    if (c.session || c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) return;
     bool connecting = c.state == ConnState::kConnecting || c.state == ConnState::kHandshaking;
     if (!connecting && c.ws && c.ws->awaiting && journeys()) {
       ws_receive_timed_out(c);  // the step fails; its WebSocket stays open
@@ -454,8 +441,14 @@ void Worker::scan_deadlines(int64_t now_ns) noexcept {
     }
     fail(c, connecting ? ErrorKind::kConnect : ErrorKind::kTimeout);
   };
-  for (Connection& c : conns_) check(c);
-  for (size_t i = 0; i < lanes_.size(); ++i) check(*lanes_[i]);  // a failure may add lanes
+  for (Connection& c : conns_) {
+    if (c.session) c.session->check_deadline(now_ns);
+    check(c);
+  }
+  for (size_t i = 0; i < lanes_.size(); ++i) {  // a failure may add lanes
+    if (lanes_[i]->session) lanes_[i]->session->check_deadline(now_ns);
+    check(*lanes_[i]);
+  }
   for (auto& l : links_) {
     if (l && l->deadline_ns != 0 && now_ns >= l->deadline_ns) {
       h2_link_failed(*l, ErrorKind::kConnect);

@@ -59,7 +59,7 @@ void Worker::ws_send(Connection& c) noexcept {
     st.body.render(body_buf_, ctx);
     message = body_buf_;
   } else if (const RequestVariant& v = config_.requests[c.variant]; !v.dynamic) {
-    message = v.ws_message;
+    message = v.message;
   } else {
     plan::RenderContext ctx;
     ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +

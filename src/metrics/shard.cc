@@ -1,6 +1,12 @@
 #include "metrics/shard.h"
 
+#include <algorithm>
+
 namespace spiker::metrics {
+
+Shard::Shard()
+    : block_counters(StatBlocks::counter_count()),
+      block_histograms(StatBlocks::histogram_count()) {}
 
 uint64_t Shard::error_count() const noexcept {
   uint64_t n = 0;
@@ -50,6 +56,16 @@ void Shard::merge(const Shard& o) {
       if (o.step_latency_us[i].total_count() > 0) step_latency(i).merge(o.step_latency_us[i]);
     }
   }
+  if (block_counters.size() < o.block_counters.size()) {
+    block_counters.resize(o.block_counters.size());
+  }
+  for (size_t i = 0; i < o.block_counters.size(); ++i) block_counters[i] += o.block_counters[i];
+  if (block_histograms.size() < o.block_histograms.size()) {
+    block_histograms.resize(o.block_histograms.size());
+  }
+  for (size_t i = 0; i < o.block_histograms.size(); ++i) {
+    if (o.block_histograms[i].total_count() > 0) block_histograms[i].merge(o.block_histograms[i]);
+  }
   iterations += o.iterations;
   iterations_failed += o.iterations_failed;
   steps_skipped += o.steps_skipped;
@@ -82,6 +98,10 @@ void Shard::reset() noexcept {
     if (h.total_count() > 0) h.reset();
   }
   check_total.fill(0);
+  std::fill(block_counters.begin(), block_counters.end(), 0);
+  for (Histogram& h : block_histograms) {
+    if (h.total_count() > 0) h.reset();
+  }
   iterations = iterations_failed = steps_skipped = checks_passed = checks_failed =
       extract_failures = redirect_failures = data_exhausted = 0;
 }

@@ -8,6 +8,7 @@
 
 #include "metrics/error_kind.h"
 #include "metrics/histogram.h"
+#include "metrics/stat_block.h"
 
 namespace spiker::metrics {
 
@@ -15,6 +16,7 @@ inline constexpr int kMaxStatus = 600;       // status codes 100..599; others co
 inline constexpr size_t kMaxScenarios = 64;  // request variants (scenarios) counted apart
 
 struct Shard {
+  Shard();
   Histogram latency_us;         // service time: first byte of the request written to last byte read
   Histogram connect_us;         // TCP connect (SYN to established)
   Histogram tls_handshake_us;   // TLS handshake, after connect
@@ -64,6 +66,11 @@ struct Shard {
     if (step_latency_us.empty()) step_latency_us.resize(kMaxScenarios);
     return step_latency_us[i];
   }
+  // The registered protocols' stat blocks (metrics/stat_block.h), by handle.
+  std::vector<uint64_t> block_counters;
+  std::vector<Histogram> block_histograms;
+  void add(uint32_t counter, uint64_t n = 1) noexcept { block_counters[counter] += n; }
+  Histogram& block_histogram(uint32_t h) noexcept { return block_histograms[h]; }
   std::array<uint64_t, kMaxScenarios> check_passed{};  // by check id
   std::array<uint64_t, kMaxScenarios> check_total{};
 

@@ -8,6 +8,11 @@
 
 namespace spiker::plan {
 
+std::string step_action_name(const Step& st) {
+  if (st.action == Action::kProtocol && st.proto) return st.proto->action_name;
+  return action_name(st.action);
+}
+
 size_t Journey::step_count() const {
   size_t n = 0;
   for (const Scenario& sc : scenarios) n += sc.steps.size();

@@ -32,7 +32,22 @@ struct Condition {
 
 // What a step does: an HTTP request, or one WebSocket action on the VU's WebSocket (the
 // scenario's ws.connect opens it; the others use it).
-enum class Action : uint8_t { kHttp, kWsConnect, kWsSend, kWsReceive, kWsClose };
+// kProtocol: a step of a registered protocol (tcp.send, udp.receive, ...): Step::proto says
+// which and carries what its protocol compiled.
+enum class Action : uint8_t { kHttp, kWsConnect, kWsSend, kWsReceive, kWsClose, kProtocol };
+
+// A request of a registered protocol (src/proto), compiled by that protocol from a step's keys
+// or the command line's flags. The plan carries it without knowing the protocol; the protocol's
+// session reads its own subclass.
+struct ProtocolRequest {
+  virtual ~ProtocolRequest() = default;
+  uint16_t protocol = 0;   // index in the protocol registry
+  uint8_t action = 0;      // index in the protocol's actions
+  uint8_t verb = 0;        // proto::Verb: exchange, send or receive
+  std::string action_name;  // "tcp.send", for messages and graphs
+  std::string payload;      // what is sent, decoded by the protocol (escapes, hex)
+  bool payload_literal = false;  // bytes as they are: no ${...} rendering
+};
 
 // "ws.connect", ...; "http" for requests.
 inline const char* action_name(Action a) {
@@ -45,10 +60,16 @@ inline const char* action_name(Action a) {
       return "ws.receive";
     case Action::kWsClose:
       return "ws.close";
+    case Action::kProtocol:
+      return "protocol";
     default:
       return "http";
   }
 }
+
+struct Step;
+// The step's action as written: "http", "ws.send", "tcp.receive", ...
+std::string step_action_name(const Step& st);
 
 struct Step {
   std::string name;
@@ -65,6 +86,7 @@ struct Step {
   std::vector<Check> checks;
   std::vector<Check> match;    // ws.receive: the message waited for (others are skipped)
   bool binary = false;         // ws.send: a binary frame (default text)
+  std::shared_ptr<const ProtocolRequest> proto;  // action == kProtocol
   std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
   Condition cond;
   bool once = false;       // runs once per VU (a login): later iterations skip it once it passed

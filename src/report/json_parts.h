@@ -3,8 +3,14 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "metrics/histogram.h"
+
+namespace spiker::metrics {
+struct Shard;
+}
 
 namespace spiker::report {
 
@@ -12,5 +18,12 @@ namespace spiker::report {
 nlohmann::json percentiles(const metrics::Histogram& h);
 // percentiles() plus stddev, p9999 and count.
 nlohmann::json latency(const metrics::Histogram& h);
+
+// The registered protocols' stat blocks (stat_sections.cc): a section each in `doc`, their
+// histograms under doc["histograms"]; merged from `docs` into `out`; summary lines.
+void put_stat_sections(const metrics::Shard& t, double measured_s, nlohmann::json& doc);
+void merge_stat_sections(const std::vector<nlohmann::json>& docs, double measured_s,
+                         nlohmann::json& out);
+std::string stat_summary_lines(const metrics::Shard& t, double measured_s);
 
 }  // namespace spiker::report

@@ -291,6 +291,7 @@ std::string to_json(const RunReport& r) {
     doc["histograms"]["corrected_latency_us"] =
         metrics::base64_encode(metrics::encode_v2_compressed(t.corrected_us));
   }
+  put_stat_sections(t, r.measured_s, doc);
   return doc.dump(2) + "\n";
 }
 

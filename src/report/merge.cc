@@ -217,6 +217,7 @@ Merged merge_results(const std::vector<std::string>& texts, const std::vector<st
     w.erase("handshake_time_us");
     out["websocket"] = w;
   }
+  merge_stat_sections(docs, m.measured_s, out);
   json timeline = json::array();
   for (auto& [sec, row] : seconds) {
     json p = row;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "live/live_view.h"
+#include "report/json_parts.h"
 
 namespace spiker::report {
 
@@ -171,6 +172,7 @@ std::string format_summary(const RunReport& r, bool color) {
     }
     out += "\n";
   }
+  out += stat_summary_lines(t, r.measured_s);
   return out;
 }
 

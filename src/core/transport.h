@@ -1,0 +1,61 @@
+// One client transport for TCP, TLS over TCP and UDP: non-blocking connect, the TLS handshake
+// (SNI, ALPN, resumption, client certificates, versions and ciphers come from the TlsContext),
+// reads and writes with wire bytes counted. Registered once, edge-triggered, with an IoHandler.
+// Errors are errno values (0 = none, kTlsError for a failed handshake); one function in
+// src/proto maps them to error kinds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/io_handler.h"
+
+struct ssl_st;
+
+namespace spiker {
+
+struct SocketAddress;
+class TlsContext;
+class TlsSessionCache;
+
+class Transport {
+ public:
+  enum class Kind : uint8_t { kTcp, kTls, kUdp };
+  enum class Phase : uint8_t { kClosed, kConnecting, kHandshaking, kOpen };
+  enum class Io : uint8_t { kOk, kAgain, kEof, kError };
+  static constexpr int kTlsError = -1;  // error(): the TLS handshake or a record failed
+
+  Transport() = default;
+  ~Transport() { close(); }
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Starts connecting to `addr` and registers the socket with `epoll_fd` for `handler`.
+  // Returns 0, or the errno that stopped it (EMFILE, ECONNREFUSED, ...).
+  int open(const SocketAddress& addr, Kind kind, int epoll_fd, IoHandler* handler) noexcept;
+  // Moves connect and handshake on (call on any event while not open). kOk: open now;
+  // kAgain: wait for the next event; kError: error() says why.
+  Io progress(const TlsContext* tls, const std::string& host, TlsSessionCache* cache) noexcept;
+  Io read(char* buf, size_t cap, size_t* got) noexcept;
+  Io write(const char* p, size_t len, size_t* wrote) noexcept;
+  void close() noexcept;
+
+  Phase phase() const { return phase_; }
+  bool is_open() const { return phase_ == Phase::kOpen; }
+  int fd() const { return fd_; }
+  int error() const { return error_; }
+  bool resumed() const;  // TLS: the handshake resumed a session
+  // Wire bytes since the last call (TLS records included).
+  void take_bytes(uint64_t* in, uint64_t* out) noexcept;
+
+ private:
+  int fd_ = -1;
+  ssl_st* ssl_ = nullptr;
+  Kind kind_ = Kind::kTcp;
+  Phase phase_ = Phase::kClosed;
+  int error_ = 0;
+  uint64_t in_ = 0, out_ = 0;            // plain bytes not yet taken
+  uint64_t tls_in_ = 0, tls_out_ = 0;    // TLS wire totals already taken
+};
+
+}  // namespace spiker

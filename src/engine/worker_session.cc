@@ -1,0 +1,168 @@
+// Registered protocols on the worker's loop. A VU (plain run) or a journey lane holds one
+// proto::Session; the worker submits exchanges and every Outcome comes back through
+// complete(), the one place where their latency, status, errors, per-step metrics, checks and
+// extraction are recorded and the step or the iteration ends.
+#include "core/clock.h"
+#include "engine/worker.h"
+#include "proto/protocol.h"
+
+namespace spiker::engine {
+
+int64_t Worker::now() const noexcept { return mono_now_ns(); }
+
+namespace {
+
+proto::SessionOptions session_options(const OriginConfig& o, const WorkerConfig& w,
+                                      TlsSessionCache* cache) {
+  proto::SessionOptions s;
+  s.endpoint.addresses = &o.addresses;
+  s.endpoint.host = o.host;
+  s.endpoint.tls = o.tls;
+  s.endpoint.scheme = o.scheme;
+  s.keep_alive = w.keep_alive;
+  s.connect_timeout_ns = w.connect_timeout_ns;
+  s.tls_cache = cache;
+  return s;
+}
+
+}  // namespace
+
+std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) noexcept {
+  if (r.verb == static_cast<uint8_t>(proto::Verb::kReceive)) return {};
+  plan::RenderContext ctx;
+  const std::string* rows[plan::kMaxSteps];
+  const plan::Template* body = nullptr;
+  if (journeys()) {
+    body = &journey_->scenarios[c.vu->journey->scenario].steps[c.step].body;
+    if (body->is_static()) return r.payload;
+    journey_context(c, ctx, rows);
+  } else {
+    const RequestVariant& v = config_.requests[c.variant];
+    if (!v.dynamic) return v.message;
+    body = &v.dynamic->body;
+    ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
+                static_cast<uint64_t>(index_) + 1;
+    ctx.iteration = c.iterations;
+    ctx.rng = &rng_;
+    ctx.request_id =
+        request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+  }
+  body_buf_.clear();
+  body->render(body_buf_, ctx);
+  return body_buf_;
+}
+
+void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept {
+  proto::Exchange x;
+  x.request = &r;
+  x.verb = static_cast<proto::Verb>(r.verb);
+  x.payload = payload(c, r);
+  x.deadline_ns = mono_now_ns() + timeout_ns;
+  c.deadline_ns = x.deadline_ns;  // kept for a receive that skips replies (match)
+  c.state = ConnState::kReading;  // in a request until its Outcome
+  c.in_flight = 1;
+  c.batch = 0;
+  c.session->submit(x);
+}
+
+void Worker::session_start(Connection& c) noexcept {
+  const OriginConfig& o = origin_of(c);
+  if (!c.session) {
+    c.session = o.protocol->make_session(*this, session_options(o, config_, &tls_sessions_));
+    c.session->owner = &c;
+  }
+  c.phase_start_ns = mono_now_ns();
+  submit(c, *config_.requests[c.variant].proto, config_.timeout_ns);
+}
+
+void Worker::session_step(Connection& vu, uint8_t index) noexcept {
+  VuJourney& j = *vu.journey;
+  const plan::Step& st = journey_->scenarios[j.scenario].steps[index];
+  // The VU's idle lane speaking this protocol to this host, else a new one: a connection per
+  // protocol and host, kept across iterations like HTTP keep-alive.
+  Connection* lane = nullptr;
+  for (auto& l : j.lanes) {
+    if (l->session && l->protocol == st.proto->protocol && l->origin == st.origin &&
+        l->state == ConnState::kStepIdle) {
+      lane = l.get();
+      break;
+    }
+  }
+  if (lane == nullptr) {
+    auto made = std::make_unique<Connection>();
+    made->worker = this;
+    made->vu = &vu;
+    made->origin = static_cast<uint8_t>(st.origin);
+    made->protocol = st.proto->protocol;
+    const OriginConfig& o = config_.origins[st.origin];
+    made->session = o.protocol->make_session(*this, session_options(o, config_, &tls_sessions_));
+    made->session->owner = made.get();
+    lanes_.push_back(made.get());
+    j.lanes.push_back(std::move(made));
+    lane = j.lanes.back().get();
+  }
+  lane->step = index;
+  lane->variant = static_cast<uint8_t>(st.id);
+  j.state[index] = VuJourney::kRunning;
+  ++j.pending;
+  lane->phase_start_ns = mono_now_ns();
+  submit(*lane, *st.proto, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
+}
+
+void Worker::complete(proto::Session& s, const proto::Outcome& o) noexcept {
+  on_outcome(*static_cast<Connection*>(s.owner), o);
+}
+
+void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
+  const plan::Step* st =
+      journeys() ? &journey_->scenarios[c.vu->journey->scenario].steps[c.step] : nullptr;
+  if (st != nullptr && o.ok && !st->match.empty()) {
+    plan::CapturedResponse r = o.parts;
+    if (!st->match.front().passes(r, *extract_scratch_)) {
+      // Not the reply this receive waits for: skipped; the wait goes on until the deadline.
+      proto::Exchange x;
+      x.request = st->proto.get();
+      x.verb = proto::Verb::kReceive;
+      x.deadline_ns = c.deadline_ns;
+      c.session->submit(x);
+      return;
+    }
+  }
+  metrics::Shard& s = *shard_;
+  uint16_t slot = st != nullptr ? st->id : c.variant;
+  int64_t latency_us = (o.done_ns - o.sent_ns) / 1000;
+  ++s.scenario_requests[slot];
+  c.in_flight = 0;
+  c.batch = 0;
+  if (!o.ok) {
+    s.record_error(o.error);
+    ++s.step_failed[slot];
+  } else {
+    ++s.requests;
+    ++s.responses;
+    s.latency_us.record(latency_us);
+    Connection& vu = st != nullptr ? *c.vu : c;
+    bool first = st == nullptr || st->deps.empty();
+    if (vu.intended_ns != 0 && plan_.correct_latency && first) {
+      s.corrected_us.record((o.done_ns - vu.intended_ns) / 1000);
+      s.queue_us.record((o.sent_ns - vu.intended_ns) / 1000);
+    }
+    if (o.status != 0) s.record_status(o.status);
+    if (st != nullptr || weight_upto_.size() > 1) s.step_latency(slot).record(latency_us);
+  }
+  if (st == nullptr) {
+    end_iteration(c, o.done_ns, o.ok);
+    return;
+  }
+  c.state = ConnState::kStepIdle;
+  bool ok = o.ok;
+  if (ok) {
+    plan::CapturedResponse& r = captured_;
+    r = o.parts;
+    r.latency_us = latency_us;
+    ok = judge_step(*st, r, true, o.status, *c.vu->journey);
+  }
+  step_finished(c, ok);
+}
+
+}  // namespace spiker::engine

@@ -1,0 +1,57 @@
+#include "metrics/stat_block.h"
+
+#include <deque>
+
+namespace spiker::metrics {
+namespace {
+
+struct Registry {
+  std::deque<StatBlock> blocks;  // stable addresses for the handles protocols keep
+  std::vector<StatBlock> flat;   // a copy for iteration
+  size_t counters = 0;
+  size_t histograms = 0;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+int StatBlock::counter_index(std::string_view name) const {
+  for (size_t i = 0; i < def.counters.size(); ++i) {
+    if (def.counters[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const StatBlock& StatBlocks::add(StatBlockDef def) {
+  Registry& r = registry();
+  for (const StatBlock& b : r.blocks) {
+    if (b.def.name == def.name) return b;  // registered twice (tests): the first stays
+  }
+  StatBlock b;
+  b.first_counter = static_cast<uint32_t>(r.counters);
+  b.first_histogram = static_cast<uint32_t>(r.histograms);
+  r.counters += def.counters.size();
+  r.histograms += def.histograms.size();
+  b.def = std::move(def);
+  r.blocks.push_back(b);
+  r.flat.push_back(b);
+  return r.blocks.back();
+}
+
+const std::vector<StatBlock>& StatBlocks::all() { return registry().flat; }
+
+const StatBlock* StatBlocks::find(std::string_view name) {
+  for (const StatBlock& b : registry().blocks) {
+    if (b.def.name == name) return &b;
+  }
+  return nullptr;
+}
+
+size_t StatBlocks::counter_count() { return registry().counters; }
+size_t StatBlocks::histogram_count() { return registry().histograms; }
+
+}  // namespace spiker::metrics

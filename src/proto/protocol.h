@@ -1,0 +1,86 @@
+// The protocol registry. A protocol is one folder under src/protocols/ that registers one
+// Protocol: its URL schemes, its command-line flags, its step actions and their keys, a compiler
+// from those to a plan::ProtocolRequest, its session factory and its stat block. The CLI, the
+// TOML reader, the engine and the reports reach protocols only through this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/url.h"
+#include "metrics/stat_block.h"
+#include "plan/journey.h"
+#include "proto/session.h"
+
+namespace spiker::proto {
+
+// A command-line flag of the protocol's ("--expect-bytes"); always takes a value.
+struct FlagDef {
+  std::string name;
+  std::string help;
+};
+
+// A step action ("tcp.send") and the step keys it takes besides the common ones (name, url,
+// body, match, checks, extract, depends_on, if, once, think_time, timeout, tags).
+struct ActionDef {
+  std::string name;
+  Verb verb = Verb::kExchange;
+  std::vector<std::string> keys;
+  bool sends = true;     // takes a payload (body / body_file / the protocol's keys)
+  bool receives = true;  // takes match, checks and extract on what comes back
+};
+
+// An option as given: a flag's value or a step key's, with where it came from.
+struct Option {
+  std::string key;  // without "--": "expect-bytes", "expect_bytes"
+  std::string value;
+  std::string where;
+};
+
+// What a front end hands the protocol's compiler.
+struct RequestInput {
+  Url url;
+  int action = -1;  // index in actions; -1: the plain run's exchange (flags)
+  std::string payload;  // -b / body as written (may hold ${...})
+  bool payload_given = false;
+  std::vector<Option> options;
+  std::string where;  // for messages: "step 'ping' (t.toml:4:1)" or "the command line"
+};
+
+struct Protocol {
+  std::string name;                  // "tcp"
+  std::vector<std::string> schemes;  // "tcp", "tls"
+  std::string summary;               // one line for `--help`
+  bool datagram = false;             // no connection: addresses are not probed by connecting
+  std::vector<FlagDef> flags;
+  std::vector<ActionDef> actions;
+  const metrics::StatBlock* stats = nullptr;
+  // Compiles a plain run's request or a step; throws SetupError naming input.where.
+  std::shared_ptr<plan::ProtocolRequest> (*compile)(const RequestInput& input) = nullptr;
+  std::unique_ptr<Session> (*make_session)(SessionHost& host, const SessionOptions& o) = nullptr;
+  // One line for `validate` / --dry-run: what a request does.
+  std::string (*describe)(const plan::ProtocolRequest& r) = nullptr;
+  uint16_t index = 0;  // set by the registry
+};
+
+class Registry {
+ public:
+  // Adds `p` (once per name); returns it as stored.
+  static const Protocol& add(Protocol p);
+  static const std::vector<const Protocol*>& all();
+  static const Protocol* by_scheme(std::string_view scheme);
+  static const Protocol& at(uint16_t index);
+  // The protocol and action index of an action name ("tcp.send"); nullptr when none.
+  static const Protocol* by_action(std::string_view action, int* index);
+  // "tcp://, tls://, udp://": every registered scheme, for messages.
+  static std::string scheme_list();
+};
+
+// Registers every protocol built in (generated from the CMake list SPIKER_PROTOCOLS).
+// Idempotent; call before Shards are made.
+void register_protocols();
+
+}  // namespace spiker::proto

@@ -1,0 +1,104 @@
+// A protocol session: one connection (or socket) of one VU lane, driven by the worker's loop.
+// The engine submits exchanges; the session writes, reads and parses on its own transport and
+// hands every finished exchange back as one protocol-neutral Outcome through
+// SessionHost::complete. Shape: h2load's Session, wrk's sock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/io_handler.h"
+#include "metrics/error_kind.h"
+#include "plan/extract.h"
+#include "plan/journey.h"
+
+namespace spiker {
+struct SocketAddress;
+class TlsContext;
+class TlsSessionCache;
+namespace metrics {
+struct Shard;
+}
+}  // namespace spiker
+
+namespace spiker::proto {
+
+// What an exchange does: send and wait for the reply, only send, or only wait for what comes.
+enum class Verb : uint8_t { kExchange, kSend, kReceive };
+
+// One finished exchange, whatever the protocol.
+struct Outcome {
+  bool ok = true;
+  metrics::ErrorKind error = metrics::ErrorKind::kOther;  // when !ok
+  int status = 0;       // the protocol's status (HTTP status, close code, ...); 0: none
+  int64_t sent_ns = 0;  // first byte written (receives: when the wait began): service time's start
+  int64_t done_ns = 0;  // last byte read (or written, for sends)
+  plan::CapturedResponse parts;  // what checks and extractors read; valid during the call only
+};
+
+// Where a session connects: one of the run's origins.
+struct Endpoint {
+  const std::vector<SocketAddress>* addresses = nullptr;  // used round-robin
+  std::string host;                                     // SNI and certificate name
+  const TlsContext* tls = nullptr;                      // set: TLS over TCP
+  std::string scheme;                                   // as in the URL: "tcp", "tls", "udp"
+};
+
+struct SessionOptions {
+  Endpoint endpoint;
+  bool keep_alive = true;  // false: a connection per exchange (--disable-keepalive)
+  int64_t connect_timeout_ns = 2'000'000'000;
+  TlsSessionCache* tls_cache = nullptr;  // tickets for resumption (the worker's)
+};
+
+class Session;
+
+// The worker, as its sessions see it.
+class SessionHost {
+ public:
+  virtual int epoll_fd() const noexcept = 0;
+  virtual int64_t now() const noexcept = 0;
+  virtual metrics::Shard& shard() noexcept = 0;
+  // The worker's read buffer, shared by every session of the worker.
+  virtual char* read_buffer(size_t* cap) noexcept = 0;
+  virtual uint64_t random() noexcept = 0;
+  // The next address of `e` to connect to (round-robin across the worker's connections).
+  virtual const SocketAddress& next_address(const Endpoint& e) noexcept = 0;
+  // A finished exchange: the one completion path (latency, status, checks, extraction, ...).
+  virtual void complete(Session& s, const Outcome& o) noexcept = 0;
+
+ protected:
+  ~SessionHost() = default;
+};
+
+struct Exchange {
+  const plan::ProtocolRequest* request = nullptr;  // the protocol's own compiled request
+  Verb verb = Verb::kExchange;
+  std::string_view payload;  // rendered; the session copies what it cannot write at once
+  int64_t deadline_ns = 0;   // absolute; 0: none
+};
+
+class Session : public IoHandler {
+ public:
+  virtual ~Session() = default;
+  // Starts an exchange; at most capacity() at once. Completes (possibly at once, from inside
+  // this call) through SessionHost::complete.
+  virtual void submit(const Exchange& x) noexcept = 0;
+  // Fails what is due at `now` (timeouts, connect timeouts).
+  virtual void check_deadline(int64_t now) noexcept = 0;
+  // Exchanges it can hold at once: 1 without pipelining.
+  virtual size_t capacity() const noexcept { return 1; }
+  // Closes the connection; nothing in flight is reported.
+  virtual void close() noexcept = 0;
+  virtual bool connected() const noexcept = 0;
+
+  void* owner = nullptr;  // the engine's: the VU lane this session works for
+};
+
+// errno (or Transport::kTlsError) to an error kind: the one mapping every session uses.
+metrics::ErrorKind classify_errno(int err) noexcept;
+
+}  // namespace spiker::proto

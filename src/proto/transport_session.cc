@@ -1,0 +1,146 @@
+#include "proto/transport_session.h"
+
+#include <sys/epoll.h>
+
+#include "core/socket.h"
+#include "metrics/shard.h"
+
+namespace spiker::proto {
+
+void TransportSession::submit(const Exchange& x) noexcept {
+  exchange_ = x;
+  busy_ = true;
+  started_ns_ = 0;
+  out_.clear();
+  out_off_ = 0;
+  if (x.verb != Verb::kReceive) out_.assign(x.payload.data(), x.payload.size());
+  if (!transport_.is_open()) {
+    if (transport_.phase() == Transport::Phase::kClosed) connect();
+    return;  // opened() starts it
+  }
+  started_ns_ = host_.now();
+  start();
+}
+
+void TransportSession::connect() noexcept {
+  const SocketAddress& addr = host_.next_address(options_.endpoint);
+  connect_start_ns_ = host_.now();
+  int err = transport_.open(addr, kind_, host_.epoll_fd(), this);
+  if (err != 0) {
+    fail(err == EMFILE || err == ENFILE ? metrics::ErrorKind::kOther : classify_errno(err));
+    return;
+  }
+  ++host_.shard().connections_opened;
+  connect_deadline_ns_ = connect_start_ns_ + options_.connect_timeout_ns;
+  if (transport_.is_open()) opened();  // UDP: nothing to wait for
+}
+
+void TransportSession::opened() noexcept {
+  connect_deadline_ns_ = 0;
+  int64_t now = host_.now();
+  if (kind_ != Transport::Kind::kUdp) {
+    host_.shard().connect_us.record((now - connect_start_ns_) / 1000);
+  }
+  if (kind_ == Transport::Kind::kTls && transport_.resumed()) ++host_.shard().tls_resumed;
+  account();
+  if (!busy_) return;
+  started_ns_ = now;
+  start();
+}
+
+void TransportSession::on_io(uint32_t events) noexcept {
+  if (transport_.phase() == Transport::Phase::kConnecting ||
+      transport_.phase() == Transport::Phase::kHandshaking) {
+    bool handshaking = transport_.phase() == Transport::Phase::kHandshaking;
+    int64_t before = host_.now();
+    Transport::Io r = transport_.progress(options_.endpoint.tls, options_.endpoint.host,
+                                          options_.tls_cache);
+    account();
+    if (r == Transport::Io::kAgain) return;
+    if (r != Transport::Io::kOk) {
+      fail(classify_errno(transport_.error()));
+      return;
+    }
+    if (kind_ == Transport::Kind::kTls) {
+      if (!handshaking) host_.shard().connect_us.record((before - connect_start_ns_) / 1000);
+      host_.shard().tls_handshake_us.record((host_.now() - before) / 1000);
+    }
+    opened();
+    return;
+  }
+  if (transport_.is_open()) on_events(events);
+}
+
+bool TransportSession::flush() noexcept {
+  while (out_off_ < out_.size()) {
+    size_t n = 0;
+    Transport::Io r = transport_.write(out_.data() + out_off_, out_.size() - out_off_, &n);
+    if (r == Transport::Io::kAgain) break;
+    if (r != Transport::Io::kOk) {
+      account();
+      fail(classify_errno(transport_.error()));
+      return false;
+    }
+    out_off_ += n;
+  }
+  account();
+  return out_off_ == out_.size();
+}
+
+void TransportSession::account() noexcept {
+  uint64_t in = 0, out = 0;
+  transport_.take_bytes(&in, &out);
+  metrics::Shard& s = host_.shard();
+  s.bytes_received += in;
+  s.bytes_sent += out;
+}
+
+void TransportSession::end() noexcept {
+  busy_ = false;
+  if (!options_.keep_alive) close();
+}
+
+void TransportSession::finish(std::string_view body, int status) noexcept {
+  Outcome o;
+  o.ok = true;
+  o.status = status;
+  o.sent_ns = started_ns_;
+  o.done_ns = host_.now();
+  o.parts.status = status;
+  o.parts.body = body;
+  end();
+  host_.complete(*this, o);
+}
+
+void TransportSession::fail(metrics::ErrorKind kind) noexcept {
+  account();
+  transport_.close();
+  if (!busy_) return;  // between exchanges: the next one reconnects
+  Outcome o;
+  o.ok = false;
+  o.error = kind;
+  o.sent_ns = started_ns_ != 0 ? started_ns_ : host_.now();
+  o.done_ns = host_.now();
+  busy_ = false;
+  host_.complete(*this, o);
+}
+
+void TransportSession::timed_out() noexcept { fail(metrics::ErrorKind::kTimeout); }
+
+void TransportSession::check_deadline(int64_t now) noexcept {
+  if (connect_deadline_ns_ != 0 && now >= connect_deadline_ns_ && !transport_.is_open() &&
+      transport_.phase() != Transport::Phase::kClosed) {
+    connect_deadline_ns_ = 0;
+    fail(metrics::ErrorKind::kConnect);
+    return;
+  }
+  if (busy_ && exchange_.deadline_ns != 0 && now >= exchange_.deadline_ns) timed_out();
+}
+
+void TransportSession::close() noexcept {
+  account();
+  transport_.close();
+  connect_deadline_ns_ = 0;
+}
+
+}  // namespace spiker::proto

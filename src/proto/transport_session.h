@@ -1,0 +1,65 @@
+// A base for sessions that own one core Transport (TCP, TLS or UDP): connecting over the
+// endpoint's addresses, the TLS handshake, connect and handshake timings, wire bytes, the
+// current exchange with its deadline, and the two ways it ends (finish / fail). A protocol
+// implements what happens once the transport is open and when it is readable or writable.
+#pragma once
+
+#include <string>
+
+#include "core/transport.h"
+#include "proto/session.h"
+
+namespace spiker::proto {
+
+class TransportSession : public Session {
+ public:
+  TransportSession(SessionHost& host, const SessionOptions& options, Transport::Kind kind)
+      : host_(host), options_(options), kind_(kind) {}
+  ~TransportSession() override { transport_.close(); }
+
+  void submit(const Exchange& x) noexcept final;
+  void on_io(uint32_t events) noexcept final;
+  void check_deadline(int64_t now) noexcept override;
+  void close() noexcept override;
+  bool connected() const noexcept override { return transport_.is_open(); }
+
+ protected:
+  // The transport is open and `exchange_` is set: start it (write the payload, ...).
+  virtual void start() noexcept = 0;
+  // Edge-triggered events while open (EPOLLIN/EPOLLOUT/EPOLLRDHUP/...).
+  virtual void on_events(uint32_t events) noexcept = 0;
+  // The exchange's deadline passed (after connecting); default: fail it as a timeout and close.
+  virtual void timed_out() noexcept;
+
+  // Writes `out_` from `out_off_`: true when all of it is written (false: EPOLLOUT resumes, or
+  // it failed and the exchange ended).
+  bool flush() noexcept;
+  // Counts wire bytes since the last call into the shard.
+  void account() noexcept;
+  // Ends the exchange: ok with `body` as what checks read (status: the protocol's).
+  void finish(std::string_view body, int status = 0) noexcept;
+  // Ends the exchange with `kind`; the connection is closed.
+  void fail(metrics::ErrorKind kind) noexcept;
+  // Closes after a finished exchange when keep-alive is off.
+  bool busy() const { return busy_; }
+
+  SessionHost& host_;
+  SessionOptions options_;
+  Transport::Kind kind_;
+  Transport transport_;
+  Exchange exchange_;
+  std::string out_;  // bytes to write for the current exchange
+  size_t out_off_ = 0;
+  int64_t started_ns_ = 0;  // the exchange's service start (first byte written / wait begun)
+
+ private:
+  void connect() noexcept;
+  void opened() noexcept;
+  void end() noexcept;
+
+  bool busy_ = false;
+  int64_t connect_start_ns_ = 0;
+  int64_t connect_deadline_ns_ = 0;
+};
+
+}  // namespace spiker::proto
