@@ -1,5 +1,6 @@
 // `loadspiker serve`: the embedded target, the default thing to load.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "target/echo_server.h"
 #include "target/server.h"
 
 namespace spiker::cli {
@@ -16,12 +18,15 @@ struct ServeArgs {
   target::ServerOptions server;
   bool no_h2 = false;
   std::string cert_out;
+  int tcp_echo = 0, udp_echo = 0;
 };
 
 target::Server* g_server = nullptr;
+std::atomic<bool> g_echo_stop{false};
 
 void on_signal(int) {
   if (g_server != nullptr) g_server->stop();
+  g_echo_stop.store(true);
 }
 
 int serve(const ServeArgs& args) {
@@ -31,8 +36,12 @@ int serve(const ServeArgs& args) {
   if (!a.tls && (!a.cert.empty() || !a.key.empty() || !args.cert_out.empty())) {
     throw SetupError("--cert/--key/--cert-out go with --tls");
   }
+  for (int p : {args.tcp_echo, args.udp_echo}) {
+    if (p < 0 || p > 65535) throw SetupError("--tcp-echo/--udp-echo: a port, 1..65535");
+  }
   a.h2 = !args.no_h2;
   target::Server server(a);
+  target::EchoServer echo(a.host, args.tcp_echo, args.udp_echo);
   if (!args.cert_out.empty()) {
     std::FILE* f = std::fopen(args.cert_out.c_str(), "w");
     std::string pem = server.certificate_pem();
@@ -54,8 +63,16 @@ int serve(const ServeArgs& args) {
   std::printf(
       "endpoints: / /json /bytes/{n} /delay/{ms} /status/{code} /echo /login /me "
       "/stall?ms=N /items /ws (WebSocket echo)\n");
+  if (echo.tcp_port() > 0) std::printf("tcp echo on tcp://%s:%d\n", shown.c_str(), echo.tcp_port());
+  if (echo.udp_port() > 0) std::printf("udp echo on udp://%s:%d\n", shown.c_str(), echo.udp_port());
   std::fflush(stdout);
+  std::thread echo_thread;
+  if (echo.tcp_port() > 0 || echo.udp_port() > 0) {
+    echo_thread = std::thread([&] { echo.run(g_echo_stop); });
+  }
   server.run();
+  g_echo_stop.store(true);
+  if (echo_thread.joinable()) echo_thread.join();
   g_server = nullptr;
   return kExitOk;
 }
@@ -78,6 +95,10 @@ std::function<int()> add_serve_command(CLI::App& app) {
   cmd->add_option("--cert-out", args->cert_out,
                   "With --tls: write the certificate here (for clients' --cacert)");
   cmd->add_flag("--no-h2", args->no_h2, "HTTP/1.1 only: no h2c, no h2 by ALPN");
+  cmd->add_option("--tcp-echo", args->tcp_echo,
+                  "Also echo raw TCP on this port (every byte written back)");
+  cmd->add_option("--udp-echo", args->udp_echo,
+                  "Also echo UDP on this port (every datagram answered with itself)");
   return [args] { return serve(*args); };
 }
 

@@ -46,6 +46,11 @@ struct RawStep {
   bool once = false;
   std::optional<std::string> think, timeout;
   Auth auth;
+  // A registered protocol's step (tcp.send, ...): its own keys as written.
+  struct ProtoKey {
+    std::string key, value, where;
+  };
+  std::vector<ProtoKey> proto_keys;
 };
 
 struct RawScenario {
@@ -91,13 +96,18 @@ class StepCompiler {
   void set_scope(const plan::Scope& scope) { scope_ = scope; }
   int var_slot(std::string_view name) const;
   // Steps of a new scenario: ws.send/receive/close use its own ws.connect's host.
-  void begin_scenario() { ws_origin_.reset(); }
+  void begin_scenario() {
+    ws_origin_.reset();
+    proto_origin_.clear();
+  }
   plan::Step compile(const RawStep& r, uint16_t id);
   uint64_t tables_used(const plan::Step& st) const;
 
  private:
   static plan::Action action_of(const RawStep& r);
   plan::Step compile_ws_use(const RawStep& r, plan::Step& st);
+  // tcp.send, udp.receive, ...: compiled by the protocol registered for the action.
+  plan::Step compile_protocol_step(const RawStep& r, plan::Step& st);
   // The body's templates (with the journey's variables).
   void compile_body(const RawStep& r, plan::Step& st);
   // What every step has after its request: extracts, checks, once, think time, timeout.
@@ -111,6 +121,8 @@ class StepCompiler {
   const std::string& path_;
   plan::Scope scope_;
   std::optional<uint16_t> ws_origin_;  // the current scenario's ws.connect host
+  // Per registered protocol: the host its last step in this scenario named.
+  std::vector<std::pair<uint16_t, uint16_t>> proto_origin_;
 };
 
 }  // namespace spiker::config::detail

@@ -7,6 +7,7 @@
 #include "config/journey_parts.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "proto/protocol.h"
 
 namespace spiker::config::detail {
 
@@ -22,6 +23,7 @@ plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
   st.name = r.name;
   st.id = id;
   st.action = action_of(r);
+  if (st.action == plan::Action::kProtocol) return compile_protocol_step(r, st);
   if (st.action != plan::Action::kHttp && st.action != plan::Action::kWsConnect) {
     return compile_ws_use(r, st);
   }
@@ -48,6 +50,16 @@ plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
     if (origin_text.starts_with("https://")) origin_text.replace(0, 5, "wss");
   }
   Url origin = parse_url(origin_text, fmt::format("{} url of step '{}'", r.where, r.name));
+  if (!origin.web()) {
+    std::string actions;
+    for (const proto::Protocol* p : proto::Registry::all()) {
+      for (const proto::ActionDef& a : p->actions) actions += (actions.empty() ? "" : ", ") + a.name;
+    }
+    throw ConfigError(fmt::format(
+        "{}: step '{}' has a {}:// url; HTTP steps take http(s)://, ws.connect ws(s)://; "
+        "other protocols have their own actions ({})",
+        r.where, r.name, origin.scheme, actions));
+  }
   if (origin.websocket() != (st.action == plan::Action::kWsConnect)) {
     throw ConfigError(fmt::format("{}: step '{}': {}", r.where, r.name,
                                   origin.websocket()
@@ -119,10 +131,16 @@ plan::Action StepCompiler::action_of(const RawStep& r) {
   if (*r.action == "ws.send") return plan::Action::kWsSend;
   if (*r.action == "ws.receive") return plan::Action::kWsReceive;
   if (*r.action == "ws.close") return plan::Action::kWsClose;
+  int index = -1;
+  if (proto::Registry::by_action(*r.action, &index) != nullptr) return plan::Action::kProtocol;
+  std::string others;
+  for (const proto::Protocol* p : proto::Registry::all()) {
+    for (const proto::ActionDef& a : p->actions) others += ", " + a.name;
+  }
   throw ConfigError(
       fmt::format("{}: step '{}' has action = \"{}\"; use http (the default), ws.connect, ws.send, "
-                  "ws.receive or ws.close",
-                  r.where, r.name, *r.action));
+                  "ws.receive, ws.close{}",
+                  r.where, r.name, *r.action, others));
 }
 
 // ws.send, ws.receive and ws.close: on the WebSocket the scenario's ws.connect opened.

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "config/journey_parts.h"
+#include "proto/protocol.h"
 #include "core/base64.h"
 #include "core/error.h"
 
@@ -171,6 +172,22 @@ Auth read_auth(Section& s) {
 // The request keys shared by a Kaioken scenario and a native step.
 void read_request(Section& s, RawStep& r, const std::string& path) {
   r.action = s.str("action");
+  int action = -1;
+  if (const proto::Protocol* p = r.action ? proto::Registry::by_action(*r.action, &action) : nullptr) {
+    for (const std::string& key : p->actions[action].keys) {
+      const toml::node* n = s.get(key);
+      if (n == nullptr) continue;
+      std::string value;
+      if (n->is_string()) {
+        value = *n->value<std::string>();
+      } else if (n->is_integer()) {
+        value = std::to_string(*n->value<int64_t>());
+      } else {
+        s.wrong_type(key, *n, "a string or a number");
+      }
+      r.proto_keys.push_back({key, value, s.where(*n)});
+    }
+  }
   r.match = s.str("match");
   r.binary = s.boolean("binary");
   if (r.match) r.match_where = s.where(*s.get("match"));

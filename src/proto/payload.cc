@@ -119,7 +119,7 @@ void read_payload(const RequestInput& in, std::string_view hex_key, plan::Protoc
     r.payload_literal = true;
     return;
   }
-  r.payload = decode_escapes(in.payload, in.where);
+  r.payload = in.escapes ? decode_escapes(in.payload, in.where) : in.payload;
   r.payload_literal = false;
 }
 

@@ -46,6 +46,7 @@ struct RequestInput {
   int action = -1;  // index in actions; -1: the plain run's exchange (flags)
   std::string payload;  // -b / body as written (may hold ${...})
   bool payload_given = false;
+  bool escapes = true;  // decode \n, \xHH, ... in text (the shell's); TOML has its own escapes
   std::vector<Option> options;
   std::string where;  // for messages: "step 'ping' (t.toml:4:1)" or "the command line"
 };

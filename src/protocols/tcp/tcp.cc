@@ -174,7 +174,7 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
                                  kMaxBuffered));
   }
   if (until != nullptr) {
-    r->until = proto::decode_escapes(until->value, until->where);
+    r->until = in.escapes ? proto::decode_escapes(until->value, until->where) : until->value;
     if (r->until.empty()) {
       throw SetupError(fmt::format("{}: {} is empty; give the delimiter that ends a reply, "
                                    "e.g. '\\n'", until->where, until->key));

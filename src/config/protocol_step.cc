@@ -1,0 +1,79 @@
+// Steps of registered protocols (tcp.send, udp.receive, ...): the common keys are checked here,
+// the protocol's own keys and payload by the protocol's compiler.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/journey_parts.h"
+#include "core/error.h"
+#include "proto/protocol.h"
+
+namespace spiker::config::detail {
+
+plan::Step StepCompiler::compile_protocol_step(const RawStep& r, plan::Step& st) {
+  int action = -1;
+  const proto::Protocol& p = *proto::Registry::by_action(*r.action, &action);
+  const proto::ActionDef& a = p.actions[static_cast<size_t>(action)];
+  auto refuse = [&](std::string_view why) {
+    throw ConfigError(fmt::format("{}: step '{}' ({}): {}", r.where, r.name, a.name, why));
+  };
+  if (r.method || !r.headers.empty() || !r.query.empty() || r.binary) {
+    refuse("takes no method, headers, query or binary");
+  }
+  if (r.has_body && !a.sends) refuse("sends nothing: remove body");
+  if (!a.receives && (r.match || !r.checks.empty() || !r.extracts.empty())) {
+    refuse("receives nothing: match, checks and extract belong to a receive step");
+  }
+  auto known = std::find_if(proto_origin_.begin(), proto_origin_.end(),
+                            [&](const auto& po) { return po.first == p.index; });
+  uint16_t origin = 0;
+  std::string scheme = p.schemes.front();
+  if (r.url) {
+    Url u = parse_url(*r.url, fmt::format("{} url of step '{}'", r.where, r.name));
+    if (std::find(p.schemes.begin(), p.schemes.end(), u.scheme) == p.schemes.end()) {
+      refuse(fmt::format("needs a {}:// url (got {})", scheme, *r.url));
+    }
+    origin = origin_index(u);
+    st.url_text = *r.url;
+  } else if (known != proto_origin_.end()) {
+    origin = known->second;  // the host of the scenario's previous step of this protocol
+    st.url_text = j_.origins[origin].url.to_string();
+  } else {
+    refuse(fmt::format("needs url = \"{}://host:port\" (later {} steps of the scenario reuse it)",
+                       scheme, p.name));
+  }
+  if (known != proto_origin_.end()) {
+    known->second = origin;
+  } else {
+    proto_origin_.emplace_back(p.index, origin);
+  }
+  proto::RequestInput in;
+  in.url = j_.origins[origin].url;
+  in.action = action;
+  for (const BodyPart& part : r.body) in.payload += part.text;
+  in.payload_given = r.has_body;
+  in.escapes = false;
+  in.where = fmt::format("{}: step '{}'", r.where, r.name);
+  for (const RawStep::ProtoKey& k : r.proto_keys) in.options.push_back({k.key, k.value, k.where});
+  std::shared_ptr<plan::ProtocolRequest> req;
+  try {
+    req = p.compile(in);
+  } catch (const SetupError& e) {
+    throw ConfigError(e.what());
+  }
+  req->protocol = p.index;
+  st.proto = req;
+  st.origin = origin;
+  st.method = a.name;
+  st.has_body = a.sends;
+  st.body = req->payload_literal
+                ? plan::Template::literal(req->payload)
+                : plan::Template::compile(req->payload, r.where + " body", &scope_);
+  if (r.match) st.match.push_back(plan::Check::compile(*r.match, r.match_where));
+  compile_outcome(r, st);
+  st.vars_used = st.body.vars_used();
+  st.tags = r.tags;
+  return st;
+}
+
+}  // namespace spiker::config::detail
