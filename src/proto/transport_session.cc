@@ -10,6 +10,7 @@ namespace spiker::proto {
 void TransportSession::submit(const Exchange& x) noexcept {
   exchange_ = x;
   busy_ = true;
+  retried_ = false;
   started_ns_ = 0;
   out_.clear();
   out_off_ = 0;
@@ -31,6 +32,7 @@ void TransportSession::connect() noexcept {
     return;
   }
   ++host_.shard().connections_opened;
+  reused_ = false;
   connect_deadline_ns_ = connect_start_ns_ + options_.connect_timeout_ns;
   if (transport_.is_open()) opened();  // UDP: nothing to wait for
 }
@@ -100,7 +102,18 @@ void TransportSession::end() noexcept {
   if (!options_.keep_alive) close();
 }
 
+bool TransportSession::resend_on_stale() noexcept {
+  if (!busy_ || !reused_ || retried_) return false;
+  retried_ = true;
+  account();
+  transport_.close();
+  out_off_ = 0;
+  connect();
+  return true;
+}
+
 void TransportSession::finish(std::string_view body, int status) noexcept {
+  reused_ = true;
   Outcome o;
   o.ok = true;
   o.status = status;

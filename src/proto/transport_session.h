@@ -40,8 +40,11 @@ class TransportSession : public Session {
   void finish(std::string_view body, int status = 0) noexcept;
   // Ends the exchange with `kind`; the connection is closed.
   void fail(metrics::ErrorKind kind) noexcept;
-  // Closes after a finished exchange when keep-alive is off.
   bool busy() const { return busy_; }
+  // The peer closed a connection that had served an exchange before this one was sent (a
+  // keep-alive connection gone stale): sends the exchange again on a new connection, once.
+  // False when that is not the case (the caller fails the exchange).
+  bool resend_on_stale() noexcept;
 
   SessionHost& host_;
   SessionOptions options_;
@@ -58,6 +61,8 @@ class TransportSession : public Session {
   void end() noexcept;
 
   bool busy_ = false;
+  bool reused_ = false;   // an exchange finished on this connection
+  bool retried_ = false;  // the current exchange was sent again after a stale close
   int64_t connect_start_ns_ = 0;
   int64_t connect_deadline_ns_ = 0;
 };

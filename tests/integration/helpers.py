@@ -14,9 +14,18 @@ LOADSPIKER = os.environ.get("LOADSPIKER", os.path.join(
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port below 32768 (outside the kernel's ephemeral range) free for TCP and UDP."""
+    import random
+    for _ in range(1000):
+        port = random.randint(10000, 32767)
+        try:
+            with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                t.bind(("127.0.0.1", port))
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port below 32768")
 
 
 def wait_for_port(port, timeout=10.0):

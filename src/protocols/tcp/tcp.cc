@@ -23,7 +23,9 @@ using proto::Verb;
 constexpr size_t kMaxBuffered = 1u << 20;
 
 const metrics::StatBlock* g_stats = nullptr;
-enum Counter : uint32_t { kSent, kReceived, kBytesSent, kBytesReceived, kPeerClosed, kOverflow };
+enum Counter : uint32_t {
+  kSent, kReceived, kBytesSent, kBytesReceived, kPeerClosed, kOverflow, kRetried
+};
 
 struct Request : plan::ProtocolRequest {
   uint64_t expect_bytes = 0;  // 0: not given
@@ -120,6 +122,13 @@ class Session final : public proto::TransportSession {
     bool waiting = busy() && out_off_ == out_.size() && exchange_.verb != Verb::kSend;
     bool open_ended = request_ != nullptr && request_->expect_bytes == 0 && request_->until.empty();
     bool partial = waiting && !in_.empty();
+    if (busy() && in_.empty() && kind == ErrorKind::kReset) {
+      // Nothing of the reply came: a kept connection the server had closed. Once, anew.
+      if (resend_on_stale()) {
+        host_.shard().add(g_stats->counter(kRetried));
+        return;
+      }
+    }
     close();  // before reporting: the next exchange connects anew
     if (partial && open_ended) {
       try_reply();  // what came before the close is the reply
@@ -213,7 +222,8 @@ void spiker_register_tcp() {
   stats.name = "tcp";
   stats.title = "TCP";
   stats.counters = {"messages_sent",  "messages_received", "bytes_sent",
-                    "bytes_received", "peer_closed",       "bytes_discarded"};
+                    "bytes_received", "peer_closed",       "bytes_discarded",
+                    "retried"};
   stats.summary = {"messages_sent", "messages_received", "peer_closed"};
   stats.derive = tcp::derive;
   tcp::g_stats = &metrics::StatBlocks::add(std::move(stats));
