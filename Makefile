@@ -35,6 +35,7 @@ bench: build
 	bench/pacing $(BIN)
 	bench/h2-vs-h2load $(BIN)
 	bench/ws-echo $(BIN)
+	bench/raw-echo $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

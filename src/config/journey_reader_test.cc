@@ -5,9 +5,13 @@
 
 #include "config/config_file.h"
 #include "core/error.h"
+#include "proto/protocol.h"
 
 namespace spiker::config {
 namespace {
+
+// Registered protocols' actions (tcp.*, udp.*) are steps too.
+const bool kRegistered = (proto::register_protocols(), true);
 
 std::string error_of(const std::string& text) {
   try {
@@ -205,6 +209,63 @@ TEST(Journey, MistakesAreNamedWithTheirPlace) {
             std::string::npos);
 }
 
+TEST(Journey, RegisteredProtocolStepsKeepTheirHostAndKeys) {
+  ConfigFile c = parse_config(R"(
+[[scenarios]]
+name = "raw"
+  [[scenarios.steps]]
+  name = "send"
+  action = "tcp.send"
+  url = "tcp://127.0.0.1:9000"
+  body = "HELLO ${VU_ID}\n"
+  [[scenarios.steps]]
+  name = "recv"
+  action = "tcp.receive"
+  until = "\n"
+  match = 'body contains "HELLO"'
+  extract = { who = "regex:HELLO (.*):1" }
+  [[scenarios.steps]]
+  name = "dgram"
+  action = "udp.send"
+  url = "udp://127.0.0.1:9001"
+  payload_hex = "00 ff"
+)",
+                              "t.toml");
+  ASSERT_TRUE(c.journey);
+  const plan::Journey& j = *c.journey;
+  ASSERT_EQ(j.origins.size(), 2u);
+  const std::vector<plan::Step>& steps = j.scenarios[0].steps;
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].action, plan::Action::kProtocol);
+  EXPECT_EQ(plan::step_action_name(steps[1]), "tcp.receive");
+  EXPECT_EQ(steps[1].origin, steps[0].origin);  // a receive reuses the scenario's tcp host
+  EXPECT_EQ(steps[1].match.size(), 1u);
+  EXPECT_EQ(steps[0].proto->payload, "HELLO ${VU_ID}\n");
+  EXPECT_FALSE(steps[0].body.is_static());
+  EXPECT_EQ(steps[2].origin, 1);
+  EXPECT_TRUE(steps[2].proto->payload_literal);
+  EXPECT_EQ(steps[2].proto->payload, std::string("\x00\xff", 2));
+  EXPECT_EQ(j.origins[1].url.scheme, "udp");
+  EXPECT_EQ(j.variables.size(), 1u);
+}
+
+TEST(Journey, RegisteredProtocolKeysAreChecked) {
+  const char* head = "[[scenarios]]\nname = \"s\"\n[[scenarios.steps]]\nname = \"a\"\n";
+  EXPECT_NE(error_of(std::string(head) +
+                     "action = \"tcp.receive\"\nurl = \"tcp://127.0.0.1:9\"\nuntl = \"x\"\n")
+                .find("untl"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) +
+                     "action = \"udp.receive\"\nurl = \"udp://127.0.0.1:9\"\nexpect_bytes = "
+                     "true\n")
+                .find("expect_bytes: expected a string or a number"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(head) + "action = \"tcp.send\"\nurl = \"http://127.0.0.1:9/\"\n"
+                                         "body = \"x\"\n")
+                .find("needs a tcp:// url"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace spiker::config
 
@@ -272,7 +333,8 @@ TEST(Journey, WebSocketMistakesAreNamed) {
             std::string::npos);
   EXPECT_NE(error_of(std::string(head) +
                      "[[scenarios.steps]]\nname = \"c\"\naction = \"ws.shout\"\nurl = \"/\"\n")
-                .find("use http (the default), ws.connect, ws.send, ws.receive or ws.close"),
+                .find("use http (the default), ws.connect, ws.send, ws.receive, ws.close, "
+                      "tcp.send, tcp.receive, udp.send, udp.receive"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(head) +
                      "[[scenarios.steps]]\nname = \"c\"\naction = \"ws.connect\"\nurl = "
