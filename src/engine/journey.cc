@@ -441,7 +441,7 @@ void Worker::step_finished(Connection& lane, bool ok) noexcept {
   lane.scratch.reset();
   if (ok && !st.think.none() && !stopping_) {
     lane.state = ConnState::kStepPause;
-    set_timer(lane, mono_now_ns() + st.think.sample(rng_));
+    set_timer(lane, now() + st.think.sample(rng_));
     return;
   }
   complete_step(lane, ok);
@@ -476,7 +476,7 @@ void Worker::finish_journey(Connection& vu) noexcept {
   }
   // The VU's own connection may be closed while another lane keeps one open: next time the
   // lanes are tried in order, so nothing is lost.
-  end_iteration(vu, mono_now_ns(), !j.failed);
+  end_iteration(vu, now(), !j.failed);
 }
 
 void Worker::stop_journey(Connection& vu) noexcept {

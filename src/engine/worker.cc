@@ -31,7 +31,7 @@ size_t capacity(const load::LoadPlan& plan, int index, int count) {
 }  // namespace
 
 Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index, int count,
-               int64_t start_ns)
+               int64_t start_ns, const Clock* clock)
     : config_(config),
       plan_(plan),
       index_(index),
@@ -40,6 +40,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       end_ns_(plan.duration_ns > 0 ? start_ns + plan.duration_ns : INT64_MAX),
       warmup_end_ns_(plan.warmup_ns > 0 ? start_ns + plan.warmup_ns : 0),
       conns_(capacity(plan, index, count)),
+      clock_(clock),
       rng_(0x5eed0000u + static_cast<uint64_t>(index)),
       read_buf_(kReadBufferSize),
       shard_(std::make_unique<metrics::Shard>()) {
@@ -74,78 +75,92 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
   queued_.reserve(conns_.size());
   starting_.reserve(conns_.size());
   free_.reserve(conns_.size());
-  if (plan.shared_iterations > 0) {
-    budget_ = load::worker_share(plan.stripe.count_below(plan.shared_iterations), index, count);
-    exhausted_ = budget_ == 0;
-  }
+  budget_ = load::IterationBudget(plan.shared_iterations, plan.stripe, index, count);
+  exhausted_ = budget_.limited() && budget_.budget() == 0;
   if (plan.model == load::Model::kClosed) {
+    vu_target_ = load::VuTarget(*plan.vus, plan.stripe, index, count, start_ns, conns_.size());
     // Inactive VUs wait in free_, the lowest index on top, so VUs start in order.
     for (size_t i = conns_.size(); i-- > 0;) free_.push_back(&conns_[i]);
   } else {
-    advance_arrival();
+    arrivals_ = load::ArrivalStream(*plan.arrivals, plan.stripe, index, count, start_ns);
   }
+  scan_every_ = std::clamp<int64_t>(
+      std::min(config_.timeout_ns, config_.connect_timeout_ns) / 20, 1'000'000, 50'000'000);
 }
 
 Worker::~Worker() {
+  close_all();
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+void Worker::close_all() noexcept {
   for (Connection& c : conns_) close_socket(c);
   for (Connection* l : lanes_) close_socket(*l);
   for (auto& l : links_) {
     if (l) h2_close_link(*l);
   }
-  if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 void Connection::on_io(uint32_t events) noexcept { worker->on_event(*this, events); }
 void H2Link::on_io(uint32_t events) noexcept { worker->on_link_event(*this, events); }
 
+int64_t Worker::now() const noexcept { return clock_ != nullptr ? clock_->now() : mono_now_ns(); }
+
+bool Worker::open_loop() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  next_scan_ = now() + scan_every_;
+  return epoll_fd_ >= 0;
+}
+
 void Worker::run() {
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // timers wake on time, not up to 50 us late
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ >= 0) loop();
+  if (open_loop()) loop();
   for (Connection& c : conns_) ws_goodbye(c);
-  for (Connection& c : conns_) close_socket(c);
-  for (Connection* l : lanes_) close_socket(*l);
-  for (auto& l : links_) {
-    if (l) h2_close_link(*l);
-  }
+  close_all();
   publish(last_tick_ + 1);
   finished_.store(true, std::memory_order_release);
 }
 
 void Worker::loop() {
-  int64_t scan_every = std::clamp<int64_t>(
-      std::min(config_.timeout_ns, config_.connect_timeout_ns) / 20, 1'000'000, 50'000'000);
-  int64_t next_scan = mono_now_ns() + scan_every;
   while (!abort_.load(std::memory_order_relaxed)) {
-    int64_t now = mono_now_ns();
-    if (!stopping_ &&
-        (now >= end_ns_ || stop_.load(std::memory_order_relaxed) ||
-         (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed)))) {
-      begin_stop();
-    }
-    if (!stopping_) {
-      if (plan_.model == load::Model::kClosed) {
-        drive_closed(now);
-      } else {
-        drive_open(now);
-      }
-      fire_timers(now);
-    }
-    run_queued();
-    if (done()) break;
-    int64_t tick = (now - start_ns_) / config_.publish_interval_ns;
-    if (tick > last_tick_) publish(tick);
-    if (warmup_end_ns_ != 0 && now >= warmup_end_ns_) {
-      publish(tick);  // everything up to here is warmup
-      warmup_end_ns_ = 0;
-    }
-    if (now >= next_scan) {
-      scan_deadlines(now);
-      next_scan = now + scan_every;
-    }
-    flush_links();
-    wait_for_events(queued_.empty() ? std::min(next_wake(now), next_scan) - now : 0);
+    int64_t wake = turn();
+    if (wake < 0) break;
+    wait_for_events(queued_.empty() ? wake - now() : 0);
   }
+}
+
+int64_t Worker::turn() {
+  int64_t now = this->now();
+  bool asked = stop_.load(std::memory_order_relaxed) ||
+               (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed));
+  // Asked before the deadline (Ctrl-C, a threshold, a data table ran out): nothing more starts.
+  // Asked at the deadline (the controller's clock got there first): as at the deadline.
+  if (!stopping_ && asked && now < end_ns_) begin_stop();
+  if (!stopping_) {
+    // What fell due before the deadline starts even when the loop wakes after it.
+    int64_t until = std::min(now, stop_point());
+    if (plan_.model == load::Model::kClosed) {
+      drive_closed(until);
+    } else {
+      drive_open(until);
+    }
+    fire_timers(until);
+    if (now >= end_ns_ || asked) begin_stop();
+  }
+  run_queued();
+  if (done()) return -1;
+  int64_t tick = (now - start_ns_) / config_.publish_interval_ns;
+  if (tick > last_tick_) publish(tick);
+  if (warmup_end_ns_ != 0 && now >= warmup_end_ns_) {
+    publish(tick);  // everything up to here is warmup
+    warmup_end_ns_ = 0;
+  }
+  if (now >= next_scan_) {
+    scan_deadlines(now);
+    next_scan_ = now + scan_every_;
+  }
+  flush_links();
+  return std::min(next_wake(now), next_scan_);
 }
 
 int64_t Worker::next_wake(int64_t now) const {
@@ -153,8 +168,8 @@ int64_t Worker::next_wake(int64_t now) const {
   wake = std::min(wake, end_ns_);
   if (warmup_end_ns_ != 0) wake = std::min(wake, warmup_end_ns_);
   if (!timers_.empty()) wake = std::min(wake, timers_.top().due_ns);
-  if (next_arrival_ns_ >= 0 && !stopping_) wake = std::min(wake, next_arrival_ns_);
-  if (plan_.model == load::Model::kClosed && plan_.vus->ramping() && !stopping_) {
+  if (arrivals_.next_ns() >= 0 && !stopping_) wake = std::min(wake, arrivals_.next_ns());
+  if (plan_.model == load::Model::kClosed && vu_target_.ramping() && !stopping_) {
     wake = std::min(wake, now + kRampCheckNs);
   }
   return std::min(wake, now + 100'000'000);
@@ -183,28 +198,26 @@ void Worker::begin_stop() {
       continue;
     }
     if (c.state == ConnState::kQueued && c.batch > 0) --in_request_;  // a pending resend
-    if (in_request(c.state) && c.in_flight == 0) --in_request_;       // nothing sent yet
-    // Requests written are waited for; anything else ends here.
-    if (!in_request(c.state) || c.in_flight == 0) deactivate(c);
+    // Iterations already started (connecting, writing, waiting for a reply) finish or time
+    // out: an arrival due before the deadline is sent, never lost. Anything else ends here.
+    if (!in_request(c.state)) deactivate(c);
   }
   queued_.clear();
   timers_ = {};
-  next_arrival_ns_ = -1;
+  arrivals_.close();
 }
 
 bool Worker::done() const {
   if (stopping_) return in_request_ == 0;
   if (plan_.model == load::Model::kOpen) {
-    return next_arrival_ns_ < 0 && in_request_ == 0;
+    return arrivals_.next_ns() < 0 && in_request_ == 0;
   }
   return running_ == 0 && (exhausted_ || (plan_.per_vu_iterations > 0 && free_.empty()));
 }
 
 void Worker::drive_closed(int64_t now) {
   if (exhausted_) return;
-  uint64_t whole = plan_.vus->vus_at(now - start_ns_);
-  size_t target = std::min(conns_.size(), static_cast<size_t>(load::worker_share(
-                                              plan_.stripe.count_below(whole), index_, count_)));
+  auto target = static_cast<size_t>(vu_target_.at(now));
   while (running_ - retire_ < target) {
     if (retire_ > 0) {  // keep a VU that was about to retire
       --retire_;
@@ -232,9 +245,7 @@ void Worker::drive_closed(int64_t now) {
 }
 
 void Worker::drive_open(int64_t now) {
-  while (next_arrival_ns_ >= 0 && next_arrival_ns_ <= now) {
-    int64_t intended = next_arrival_ns_;
-    advance_arrival();
+  while (arrivals_.next_ns() >= 0 && arrivals_.next_ns() <= now) {
     Connection* c = nullptr;
     if (!free_.empty()) {
       c = free_.back();
@@ -244,19 +255,15 @@ void Worker::drive_open(int64_t now) {
       c->state = ConnState::kFree;
     }
     if (c == nullptr) {
-      ++shard_->dropped_iterations;  // never silently delayed
-      continue;
+      // Every VU is busy: what is due now is dropped, counted at once (never delayed).
+      shard_->dropped_iterations += arrivals_.skip_until(now);
+      return;
     }
+    int64_t intended = arrivals_.next_ns();
+    arrivals_.take();
     begin_iteration(*c, intended);
-    if (exhausted_) next_arrival_ns_ = -1;
+    if (exhausted_) arrivals_.close();
   }
-}
-
-void Worker::advance_arrival() {
-  // This worker takes every count_-th of the process's arrivals; the process its segment's.
-  uint64_t local = arrival_index_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_);
-  int64_t t = plan_.arrivals->time_of(plan_.stripe.global_index(local));
-  next_arrival_ns_ = t < 0 ? -1 : start_ns_ + t;
 }
 
 void Worker::set_timer(Connection& c, int64_t due_ns) noexcept {
@@ -301,16 +308,9 @@ void Worker::run_queued() {
 }
 
 uint16_t Worker::claim() noexcept {
-  uint64_t want = static_cast<uint64_t>(config_.pipeline);
-  if (plan_.shared_iterations > 0) {
-    if (claimed_ >= budget_) {
-      exhausted_ = true;
-      return 0;
-    }
-    want = std::min(want, budget_ - claimed_);
-  }
-  claimed_ += want;
-  return static_cast<uint16_t>(want);
+  auto n = static_cast<uint16_t>(budget_.claim(static_cast<uint64_t>(config_.pipeline)));
+  if (n == 0) exhausted_ = true;
+  return n;
 }
 
 uint8_t Worker::pick_variant() noexcept {
@@ -337,10 +337,11 @@ void Worker::begin_iteration(Connection& c, int64_t intended_ns) noexcept {
   }
   c.intended_ns = intended_ns;
   ++in_request_;
-  if (journeys()) {
+  if (journeys()) {  // counted there: a data table may still refuse it
     start_journey(c);
     return;
   }
+  ++shard_->iterations;
   c.variant = pick_variant();
   start_request(c);
 }

@@ -12,9 +12,11 @@
 #include <random>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/tls.h"
 #include "engine/connection.h"
 #include "engine/worker_config.h"
+#include "load/drivers.h"
 #include "load/load_plan.h"
 #include "metrics/shard.h"
 #include "proto/session.h"
@@ -31,14 +33,23 @@ struct Sample {
 class Worker : private http2::Listener, private proto::SessionHost {
  public:
   // Worker `index` of `count`; `start_ns` is the run's start on the monotonic clock.
+  // `clock`: the monotonic clock when null; tests give a ManualClock and call turn().
   Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index, int count,
-         int64_t start_ns);
+         int64_t start_ns, const Clock* clock = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
   // The thread body: returns when stopped, aborted, or the plan is done.
   void run();
+  // One turn of the loop at the clock's now: stop conditions, drivers, timers, deadlines,
+  // publishing. Returns when it next wants to run (absolute), or -1 when the worker is done.
+  // run() is open_loop(), then turn() and a wait for events until done; tests call turn()
+  // themselves in virtual time.
+  bool open_loop();
+  int64_t turn();
+  // The metrics being recorded now (tests; the controller takes published samples).
+  const metrics::Shard& current_shard() const { return *shard_; }
   // Graceful stop: no new iterations; requests in flight finish or time out.
   void stop() { stop_.store(true, std::memory_order_relaxed); }
   // Immediate stop: requests in flight are dropped uncounted.
@@ -66,10 +77,10 @@ class Worker : private http2::Listener, private proto::SessionHost {
 
   // Load model (worker.cc).
   void loop();
+  void close_all() noexcept;
   void begin_stop();
   void drive_closed(int64_t now_ns);
   void drive_open(int64_t now_ns);
-  void advance_arrival();
   void fire_timers(int64_t now_ns);
   void run_queued();
   bool done() const;
@@ -80,6 +91,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void deactivate(Connection& c) noexcept;
   void set_timer(Connection& c, int64_t due_ns) noexcept;
   uint16_t claim() noexcept;
+  int64_t stop_point() const noexcept { return end_ns_ == INT64_MAX ? INT64_MAX : end_ns_ - 1; }
   uint8_t pick_variant() noexcept;
   void publish(int64_t tick);
 
@@ -200,8 +212,12 @@ class Worker : private http2::Listener, private proto::SessionHost {
   size_t next_address_ = 0;
   bool stopping_ = false;
   bool exhausted_ = false;  // the shared iteration budget is used up
-  uint64_t budget_ = 0;     // this worker's share of shared iterations (0: none)
-  uint64_t claimed_ = 0;
+  load::IterationBudget budget_;  // this worker's share of shared iterations
+  load::ArrivalStream arrivals_;  // open: this worker's arrivals
+  load::VuTarget vu_target_;      // closed: this worker's VUs over time
+  const Clock* clock_;
+  int64_t next_scan_ = 0;
+  int64_t scan_every_ = 0;
   std::vector<Connection> conns_;    // the VUs; never resized after construction
   size_t running_ = 0;               // closed: VUs taking part; open: VUs created
   size_t retire_ = 0;                // closed: VUs to retire at the end of their iteration
@@ -211,8 +227,6 @@ class Worker : private http2::Listener, private proto::SessionHost {
   std::vector<Connection*> queued_;  // to begin their iteration on the next turn
   std::vector<Connection*> starting_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  uint64_t arrival_index_ = 0;    // open: this worker's next arrival, counted locally
-  int64_t next_arrival_ns_ = -1;  // open: when it is due (-1: no more)
   std::mt19937_64 rng_;
   std::vector<char> read_buf_;
   std::string body_buf_;

@@ -79,7 +79,7 @@ void Worker::h2_send(H2Link& l, Connection& c) noexcept {
   c.state = ConnState::kReading;
   c.in_flight = 1;
   c.batch = 0;
-  c.phase_start_ns = mono_now_ns();
+  c.phase_start_ns = now();
   c.deadline_ns = c.phase_start_ns + timeout;
   if (!l.dirty) {
     l.dirty = true;
@@ -90,7 +90,7 @@ void Worker::h2_send(H2Link& l, Connection& c) noexcept {
 void Worker::h2_connect(H2Link& l) noexcept {
   const OriginConfig& o = config_.origins[l.origin];
   const SocketAddress& addr = o.addresses[next_address_++ % o.addresses.size()];
-  l.phase_start_ns = mono_now_ns();
+  l.phase_start_ns = now();
   l.state = H2Link::State::kConnecting;
   l.goaway = false;
   int fd = start_connect(addr);
@@ -119,7 +119,7 @@ void Worker::on_link_event(H2Link& l, uint32_t events) noexcept {
         h2_link_failed(l, err == ECONNREFUSED ? ErrorKind::kRefused : ErrorKind::kConnect);
         return;
       }
-      int64_t now = mono_now_ns();
+      int64_t now = this->now();
       shard_->connect_us.record((now - l.phase_start_ns) / 1000);
       const OriginConfig& o = config_.origins[l.origin];
       if (o.tls == nullptr) {
@@ -160,7 +160,7 @@ void Worker::h2_handshake(H2Link& l) noexcept {
     h2_link_failed(l, ErrorKind::kTls);
     return;
   }
-  shard_->tls_handshake_us.record((mono_now_ns() - l.phase_start_ns) / 1000);
+  shard_->tls_handshake_us.record((now() - l.phase_start_ns) / 1000);
   if (tls_resumed(l.ssl)) ++shard_->tls_resumed;
   h2_open(l);
 }
@@ -389,7 +389,7 @@ void Worker::on_h2_close(void* stream, uint32_t error_code, bool refused) {
     c.scratch->head_done = true;
   }
   c.retried = false;
-  on_response(c, mono_now_ns(), c.status, true);
+  on_response(c, now(), c.status, true);
 }
 
 void Worker::on_h2_goaway(int32_t last_stream_id, uint32_t /*error_code*/) {

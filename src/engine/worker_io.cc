@@ -38,7 +38,7 @@ void Worker::connect(Connection& c) noexcept {
   c.state = ConnState::kConnecting;
   const OriginConfig& o = origin_of(c);
   const SocketAddress& addr = o.addresses[next_address_++ % o.addresses.size()];
-  c.phase_start_ns = mono_now_ns();
+  c.phase_start_ns = now();
   int fd = start_connect(addr);
   if (fd < 0) {
     int err = -fd;
@@ -91,7 +91,7 @@ void Worker::on_connected(Connection& c) noexcept {
     fail(c, classify_errno(err));
     return;
   }
-  int64_t now = mono_now_ns();
+  int64_t now = this->now();
   shard_->connect_us.record((now - c.phase_start_ns) / 1000);
   const OriginConfig& o = origin_of(c);
   if (o.tls == nullptr) {
@@ -117,7 +117,7 @@ void Worker::handshake(Connection& c) noexcept {
     fail(c, ErrorKind::kTls);
     return;
   }
-  shard_->tls_handshake_us.record((mono_now_ns() - c.phase_start_ns) / 1000);
+  shard_->tls_handshake_us.record((now() - c.phase_start_ns) / 1000);
   if (tls_resumed(c.ssl)) ++shard_->tls_resumed;
   start_write(c);
 }
@@ -162,7 +162,7 @@ void Worker::start_write(Connection& c) noexcept {
   if (journeys()) {
     render_step(c);
     c.read_pending = false;
-    c.phase_start_ns = mono_now_ns();
+    c.phase_start_ns = now();
     const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
     c.deadline_ns = c.phase_start_ns + (st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
     c.in_flight = c.batch;
@@ -176,7 +176,7 @@ void Worker::start_write(Connection& c) noexcept {
     c.rendered->clear();  // this iteration's variant is static
   }
   c.read_pending = false;
-  c.phase_start_ns = mono_now_ns();
+  c.phase_start_ns = now();
   c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
   c.in_flight = c.batch;
   c.parser.start(config_.requests[c.variant].head);
@@ -322,7 +322,7 @@ bool Worker::on_bytes(Connection& c, const char* data, size_t len) noexcept {
       fail(c, c.parser.error_kind());
       return false;
     }
-    on_response(c, mono_now_ns(), c.parser.status(), c.parser.keep_alive());
+    on_response(c, now(), c.parser.status(), c.parser.keep_alive());
     // The next request may already be written (kReading again) or pending, or the socket gone.
     if (c.state != ConnState::kReading) return c.fd >= 0 && off == len;
   }
@@ -368,7 +368,7 @@ void Worker::on_response(Connection& c, int64_t now_ns, int status, bool keep_al
 
 void Worker::on_eof(Connection& c) noexcept {
   if (c.in_flight > 0 && c.parser.finish_eof() == ParseStatus::kComplete) {
-    on_response(c, mono_now_ns(), c.parser.status(),
+    on_response(c, now(), c.parser.status(),
                 c.parser.keep_alive());  // a close-delimited body ended
     return;
   }
@@ -413,7 +413,7 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
     c.state = ConnState::kStepIdle;
     step_finished(c, false);
   } else {
-    end_iteration(c, mono_now_ns(), false);
+    end_iteration(c, now(), false);
   }
 }
 

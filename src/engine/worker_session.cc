@@ -8,8 +8,6 @@
 
 namespace spiker::engine {
 
-int64_t Worker::now() const noexcept { return mono_now_ns(); }
-
 namespace {
 
 proto::SessionOptions session_options(const OriginConfig& o, const WorkerConfig& w,
@@ -57,7 +55,7 @@ void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeo
   x.request = &r;
   x.verb = static_cast<proto::Verb>(r.verb);
   x.payload = payload(c, r);
-  x.deadline_ns = mono_now_ns() + timeout_ns;
+  x.deadline_ns = now() + timeout_ns;
   c.deadline_ns = x.deadline_ns;  // kept for a receive that skips replies (match)
   c.state = ConnState::kReading;  // in a request until its Outcome
   c.in_flight = 1;
@@ -71,7 +69,7 @@ void Worker::session_start(Connection& c) noexcept {
     c.session = o.protocol->make_session(*this, session_options(o, config_, &tls_sessions_));
     c.session->owner = &c;
   }
-  c.phase_start_ns = mono_now_ns();
+  c.phase_start_ns = now();
   submit(c, *config_.requests[c.variant].proto, config_.timeout_ns);
 }
 
@@ -105,7 +103,7 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
   lane->variant = static_cast<uint8_t>(st.id);
   j.state[index] = VuJourney::kRunning;
   ++j.pending;
-  lane->phase_start_ns = mono_now_ns();
+  lane->phase_start_ns = now();
   submit(*lane, *st.proto, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
 }
 

@@ -42,7 +42,7 @@ void Worker::ws_upgrade(Connection& c) noexcept {
   w.out_off = 0;
   w.upgrade_sent = true;
   c.state = ConnState::kWriting;
-  c.phase_start_ns = mono_now_ns();
+  c.phase_start_ns = now();
   c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
   if (ws_flush(c)) c.state = ConnState::kReading;  // the 101 comes next
 }
@@ -88,7 +88,7 @@ void Worker::ws_send(Connection& c) noexcept {
   c.state = ConnState::kWriting;
   c.in_flight = 1;
   c.batch = 0;
-  c.phase_start_ns = mono_now_ns();
+  c.phase_start_ns = now();
   c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
   if (!ws_flush(c)) return;  // EPOLLOUT finishes it (or it failed)
   if (journeys()) {
@@ -107,7 +107,7 @@ void Worker::ws_send(Connection& c) noexcept {
   ++s.responses;
   ++s.scenario_requests[c.variant];
   c.in_flight = 0;
-  end_iteration(c, mono_now_ns(), false);
+  end_iteration(c, now(), false);
 }
 
 bool Worker::ws_flush(Connection& c) noexcept {
@@ -145,7 +145,7 @@ void Worker::ws_on_event(Connection& c, uint32_t events) noexcept {
         ++shard_->responses;
         ++shard_->scenario_requests[c.variant];
         c.in_flight = 0;
-        end_iteration(c, mono_now_ns(), false);
+        end_iteration(c, now(), false);
       }
     }
   }
@@ -182,7 +182,7 @@ void Worker::ws_read(Connection& c) noexcept {
             ws_journey_message(c, e.payload);
           } else if (c.ws->awaiting && c.state == ConnState::kReading) {
             c.ws->awaiting = false;
-            int64_t now = mono_now_ns();
+            int64_t now = this->now();
             s.latency_us.record((now - c.phase_start_ns) / 1000);
             if (c.intended_ns != 0 && plan_.correct_latency) {
               s.corrected_us.record((now - c.intended_ns) / 1000);
@@ -265,7 +265,7 @@ bool Worker::ws_take_head(Connection& c) noexcept {
     fail(c, ErrorKind::kHttp);  // counted as a failed upgrade
     return false;
   }
-  int64_t now = mono_now_ns();
+  int64_t now = this->now();
   shard_->ws_handshake_us.record((now - c.phase_start_ns) / 1000);
   ++shard_->ws_established;
   w.open = true;
@@ -304,7 +304,7 @@ void Worker::ws_goodbye(Connection& c) noexcept {
 // Journeys: the ws.* steps on the VU's WebSocket lane. A step's latency counts from its start
 // (lane.intended_ns): connect + TLS + upgrade, the write, or the wait for a matching message.
 void Worker::ws_step(Connection& lane, const plan::Step& st) noexcept {
-  int64_t now = mono_now_ns();
+  int64_t now = this->now();
   lane.intended_ns = now;
   WsState& w = *lane.ws;
   bool open = lane.fd >= 0 && w.open;
@@ -391,7 +391,7 @@ void Worker::ws_step_done(Connection& lane, std::string_view message) noexcept {
   VuJourney& j = *lane.vu->journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
   metrics::Shard& s = *shard_;
-  int64_t latency_us = (mono_now_ns() - lane.intended_ns) / 1000;
+  int64_t latency_us = (now() - lane.intended_ns) / 1000;
   s.latency_us.record(latency_us);
   ++s.requests;
   ++s.responses;
