@@ -395,9 +395,16 @@ int run(RunArgs args) {
   rep.info.max_streams = a.max_streams;
   rep.info.websocket = std::any_of(config.worker.origins.begin(), config.worker.origins.end(),
                                    [](const engine::OriginConfig& o) { return o.ws; });
-  rep.info.ws_fire_and_forget = a.ws_fire_and_forget;
-  rep.info.ws_interval_ms = ws_interval_ns / 1'000'000;
   rep.info.protocol = protocol_name(config.worker.origins.front());
+  if (rep.info.websocket) {
+    rep.info.block_facts["websocket"] = {
+        {"mode", a.ws_fire_and_forget ? "fire_and_forget" : "echo"},
+        {"message_interval_ms", std::to_string(ws_interval_ns / 1'000'000)}};
+  }
+  if (rep.info.protocol == "h2" || rep.info.protocol == "h2c") {
+    rep.info.block_facts["http2"] = {{"protocol", rep.info.protocol},
+                                     {"max_streams", std::to_string(a.max_streams)}};
+  }
   rep.info.timeout_ms = config.worker.timeout_ns / 1'000'000;
   rep.info.connect_timeout_ms = config.worker.connect_timeout_ns / 1'000'000;
   if (config.groups.empty()) {

@@ -12,7 +12,9 @@
 #include "protocols/http1/cookie_jar.h"
 #include "protocols/http1/response_parser.h"
 #include "protocols/http2/session.h"
+#include "protocols/http2/stats.h"
 #include "protocols/websocket/codec.h"
+#include "protocols/websocket/stats.h"
 
 struct ssl_st;
 

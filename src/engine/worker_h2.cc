@@ -370,7 +370,7 @@ void Worker::on_h2_close(void* stream, uint32_t error_code, bool refused) {
   --l.active;
   if (refused && !c.retried && !stopping_) {
     // Never processed by the server (GOAWAY, REFUSED_STREAM): sent again, once.
-    ++shard_->h2_retried;
+    http2::count(*shard_, http2::kRetried);
     c.retried = true;
     c.in_flight = 0;
     c.batch = 1;
@@ -380,7 +380,7 @@ void Worker::on_h2_close(void* stream, uint32_t error_code, bool refused) {
     return;
   }
   if (error_code != 0) {
-    ++shard_->h2_rst_streams;
+    http2::count(*shard_, http2::kRstStreams);
     fail(c, ErrorKind::kReset);
     return;
   }
@@ -393,7 +393,7 @@ void Worker::on_h2_close(void* stream, uint32_t error_code, bool refused) {
 }
 
 void Worker::on_h2_goaway(int32_t last_stream_id, uint32_t /*error_code*/) {
-  ++shard_->h2_goaways;
+  http2::count(*shard_, http2::kGoaways);
   H2Link* l = h2_current_;
   if (l == nullptr) return;
   l->goaway = true;
@@ -404,7 +404,7 @@ void Worker::on_h2_goaway(int32_t last_stream_id, uint32_t /*error_code*/) {
     l->session->forget(c.stream);
     c.stream = 0;
     --l->active;
-    ++shard_->h2_retried;
+    http2::count(*shard_, http2::kRetried);
     c.in_flight = 0;
     c.batch = 1;
     c.state = ConnState::kConnecting;

@@ -393,11 +393,11 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
   if (c.ws) {  // how the connection ended, for the websocket section (once: ws_lost closes
                // the socket of a connection it has accounted for)
     if (c.ws->open) {
-      if (c.fd >= 0) ++shard_->ws_closed_by_us;  // a reply timed out: the socket goes
+      if (c.fd >= 0) websocket::count(*shard_, websocket::kClosedByUs);  // a reply timed out: the socket goes
     } else if (c.ws->upgrade_sent) {
-      ++shard_->ws_handshake_failed;
+      websocket::count(*shard_, websocket::kHandshakeFailed);
     } else {
-      ++shard_->ws_connect_failed;
+      websocket::count(*shard_, websocket::kConnectFailed);
     }
   }
   uint16_t n = std::max(c.in_flight, c.batch);  // requests this failure ends

@@ -83,8 +83,8 @@ void Worker::ws_send(Connection& c) noexcept {
                            : config_.ws_binary;
   websocket::append_frame(w.out, binary ? websocket::Opcode::kBinary : websocket::Opcode::kText,
                           message, true, mask);
-  ++shard_->ws_sent;
-  shard_->ws_bytes_sent += message.size();
+  websocket::count(*shard_, websocket::kSent);
+  websocket::count(*shard_, websocket::kBytesSent, message.size());
   c.state = ConnState::kWriting;
   c.in_flight = 1;
   c.batch = 0;
@@ -176,8 +176,8 @@ void Worker::ws_read(Connection& c) noexcept {
       metrics::Shard& s = *shard_;
       switch (e.kind) {
         case websocket::Event::kMessage: {
-          ++s.ws_received;
-          s.ws_bytes_received += e.payload.size();
+          websocket::count(s, websocket::kReceived);
+          websocket::count(s, websocket::kBytesReceived, e.payload.size());
           if (journeys()) {
             ws_journey_message(c, e.payload);
           } else if (c.ws->awaiting && c.state == ConnState::kReading) {
@@ -217,7 +217,7 @@ void Worker::ws_read(Connection& c) noexcept {
           return;
         }
         case websocket::Event::kError: {
-          ++s.ws_protocol_errors;
+          websocket::count(s, websocket::kProtocolErrors);
           uint64_t r = rng_();
           uint8_t mask[4];
           std::memcpy(mask, &r, 4);
@@ -266,8 +266,9 @@ bool Worker::ws_take_head(Connection& c) noexcept {
     return false;
   }
   int64_t now = this->now();
-  shard_->ws_handshake_us.record((now - c.phase_start_ns) / 1000);
-  ++shard_->ws_established;
+  shard_->block_histogram(websocket::stats().histogram(websocket::kHandshakeUs))
+      .record((now - c.phase_start_ns) / 1000);
+  websocket::count(*shard_, websocket::kEstablished);
   w.open = true;
   w.reader.append(w.head.data() + end + 4, w.head.size() - end - 4);  // frames right behind
   w.head.clear();
@@ -282,7 +283,7 @@ bool Worker::ws_take_head(Connection& c) noexcept {
 
 void Worker::ws_lost(Connection& c, ErrorKind kind) noexcept {
   // The server closed the connection (close frame, EOF, reset) or broke the protocol.
-  if (c.ws->open) ++shard_->ws_disconnects;
+  if (c.ws->open) websocket::count(*shard_, websocket::kDisconnects);
   bool in_flight = in_request(c.state);
   close_socket(c);
   // A message waiting for its reply fails; during the upgrade, fail() counts a failed upgrade.

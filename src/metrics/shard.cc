@@ -18,7 +18,6 @@ void Shard::merge(const Shard& o) {
   latency_us.merge(o.latency_us);
   connect_us.merge(o.connect_us);
   tls_handshake_us.merge(o.tls_handshake_us);
-  ws_handshake_us.merge(o.ws_handshake_us);
   corrected_us.merge(o.corrected_us);
   queue_us.merge(o.queue_us);
   dropped_iterations += o.dropped_iterations;
@@ -29,19 +28,6 @@ void Shard::merge(const Shard& o) {
   bytes_received += o.bytes_received;
   connections_opened += o.connections_opened;
   tls_resumed += o.tls_resumed;
-  h2_goaways += o.h2_goaways;
-  h2_rst_streams += o.h2_rst_streams;
-  h2_retried += o.h2_retried;
-  ws_sent += o.ws_sent;
-  ws_received += o.ws_received;
-  ws_bytes_sent += o.ws_bytes_sent;
-  ws_bytes_received += o.ws_bytes_received;
-  ws_established += o.ws_established;
-  ws_handshake_failed += o.ws_handshake_failed;
-  ws_connect_failed += o.ws_connect_failed;
-  ws_disconnects += o.ws_disconnects;
-  ws_protocol_errors += o.ws_protocol_errors;
-  ws_closed_by_us += o.ws_closed_by_us;
   for (size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
   for (size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
   for (size_t i = 0; i < scenario_requests.size(); ++i) {
@@ -80,14 +66,11 @@ void Shard::reset() noexcept {
   latency_us.reset();
   connect_us.reset();
   tls_handshake_us.reset();
-  ws_handshake_us.reset();
   corrected_us.reset();
   queue_us.reset();
   dropped_iterations = vus = 0;
   requests = responses = failed = bytes_sent = bytes_received = connections_opened = tls_resumed =
-      h2_goaways = h2_rst_streams = h2_retried = ws_sent = ws_received = ws_bytes_sent =
-          ws_bytes_received = ws_established = ws_handshake_failed = ws_connect_failed =
-              ws_disconnects = ws_protocol_errors = ws_closed_by_us = 0;
+      0;
   errors.fill(0);
   status.fill(0);
   scenario_requests.fill(0);

@@ -22,7 +22,6 @@ struct Shard {
   Histogram tls_handshake_us;   // TLS handshake, after connect
   Histogram corrected_us;       // intended start to last byte read (open or paced models)
   Histogram queue_us;           // intended start to first byte written (open or paced models)
-  Histogram ws_handshake_us;    // WebSocket upgrade: request written to 101 read
   uint64_t requests = 0;        // finished requests: responses + transport errors
   uint64_t responses = 0;       // complete HTTP responses (any status)
   uint64_t failed = 0;          // status >= 400 or transport error
@@ -30,20 +29,6 @@ struct Shard {
   uint64_t bytes_received = 0;  // wire bytes read (TLS records included)
   uint64_t connections_opened = 0;
   uint64_t tls_resumed = 0;     // TLS handshakes that resumed a session
-  uint64_t h2_goaways = 0;      // HTTP/2 GOAWAY frames received
-  uint64_t h2_rst_streams = 0;  // HTTP/2 streams the server reset (failed requests)
-  uint64_t h2_retried = 0;      // HTTP/2 requests refused unprocessed and sent again
-  // WebSocket: messages and payload bytes each way, connections and how they ended.
-  uint64_t ws_sent = 0;
-  uint64_t ws_received = 0;
-  uint64_t ws_bytes_sent = 0;
-  uint64_t ws_bytes_received = 0;
-  uint64_t ws_established = 0;       // upgrades that got a valid 101
-  uint64_t ws_handshake_failed = 0;  // upgrades refused or answered wrongly
-  uint64_t ws_connect_failed = 0;    // TCP/TLS failures before the upgrade
-  uint64_t ws_disconnects = 0;       // open connections the server closed (close frame or EOF)
-  uint64_t ws_protocol_errors = 0;   // invalid frames from the server
-  uint64_t ws_closed_by_us = 0;      // open connections we closed during the run (timeouts)
   uint64_t dropped_iterations = 0;   // arrivals that found no free VU under the cap
   uint64_t vus = 0;  // gauge: VUs running when the shard was published (not summed by merge)
   std::array<uint64_t, kErrorKindCount> errors{};

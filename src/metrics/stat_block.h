@@ -12,6 +12,26 @@
 
 namespace spiker::metrics {
 
+struct Shard;
+class Histogram;
+struct StatBlock;
+
+// What a block's own section writer sees (for sections with a shape of their own, such as
+// Kaioken's websocket section).
+struct StatSectionInput {
+  const StatBlock* block = nullptr;
+  const uint64_t* counters = nullptr;      // the block's counters, in declared order
+  const Histogram* histograms = nullptr;   // the block's histograms, in declared order
+  const Shard* run = nullptr;              // the run's totals (errors by kind, latency, ...)
+  double measured_s = 0;
+  const std::vector<std::pair<std::string, std::string>>* facts = nullptr;  // the run's
+  bool merged = false;  // a merge of results: set-up percentiles of the run are not known
+  // The report's percentile object for a histogram (min, max, mean, p50 ... count).
+  std::string (*latency_json)(const Histogram& h) = nullptr;
+};
+// Returns the section as a JSON object's text.
+using StatSection = std::string (*)(const StatSectionInput& in);
+
 // A derived figure of a block's section (a rate, a ratio), computed from its counters and the
 // measured seconds; recomputed after a merge.
 using StatDerive = std::vector<std::pair<std::string, double>> (*)(const uint64_t* counters,
@@ -25,6 +45,8 @@ struct StatBlockDef {
   StatDerive derive = nullptr;
   // Counters shown in the summary line, in order (empty: every non-zero counter).
   std::vector<std::string> summary;
+  // The JSON section's own shape (null: counters, derived figures and NAME_us histograms).
+  StatSection section = nullptr;
 };
 
 // A block as registered: where its counters and histograms sit in a Shard.

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "metrics/histogram.h"
@@ -21,9 +23,11 @@ nlohmann::json latency(const metrics::Histogram& h);
 
 // The registered protocols' stat blocks (stat_sections.cc): a section each in `doc`, their
 // histograms under doc["histograms"]; merged from `docs` into `out`; summary lines.
-void put_stat_sections(const metrics::Shard& t, double measured_s, nlohmann::json& doc);
-void merge_stat_sections(const std::vector<nlohmann::json>& docs, double measured_s,
-                         nlohmann::json& out);
+using BlockFacts = std::map<std::string, std::vector<std::pair<std::string, std::string>>>;
+void put_stat_sections(const metrics::Shard& t, double measured_s, const BlockFacts& facts,
+                       nlohmann::json& doc);
+void merge_stat_sections(const std::vector<nlohmann::json>& docs, const metrics::Shard& merged,
+                         double measured_s, nlohmann::json& out);
 std::string stat_summary_lines(const metrics::Shard& t, double measured_s);
 
 }  // namespace spiker::report

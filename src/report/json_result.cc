@@ -242,48 +242,6 @@ std::string to_json(const RunReport& r) {
     doc["connections"]["tls_resumed"] = t.tls_resumed;
     doc["connections"]["tls_full"] = t.tls_handshake_us.total_count() - t.tls_resumed;
   }
-  if (r.info.websocket) {
-    // Kaioken's websocket section; messages are this run's requests.
-    uint64_t errors = t.error_count() + t.ws_protocol_errors;
-    json ws_errors = json::object();
-    auto put = [&](const char* k, uint64_t n) {
-      if (n > 0) ws_errors[k] = n;
-    };
-    put("connect", t.ws_connect_failed);
-    put("handshake", t.ws_handshake_failed);
-    put("protocol", t.ws_protocol_errors);
-    put("timeout", t.errors[static_cast<size_t>(metrics::ErrorKind::kTimeout)]);
-    put("closed", t.errors[static_cast<size_t>(metrics::ErrorKind::kReset)]);
-    uint64_t ended = t.ws_disconnects + t.ws_closed_by_us;
-    doc["websocket"] = {
-        {"mode", r.info.ws_fire_and_forget ? "fire_and_forget" : "echo"},
-        {"message_interval_ms", r.info.ws_interval_ms},
-        {"messages_sent", t.ws_sent},
-        {"messages_received", t.ws_received},
-        {"bytes_sent", t.ws_bytes_sent},
-        {"bytes_received", t.ws_bytes_received},
-        {"messages_per_sec",
-         r.measured_s > 0 ? std::round(static_cast<double>(t.ws_sent) / r.measured_s * 100) / 100
-                          : 0.0},
-        {"connections_active", t.ws_established > ended ? t.ws_established - ended : 0},
-        {"connections_established", t.ws_established},
-        {"connection_errors", t.ws_connect_failed + t.ws_handshake_failed},
-        {"disconnects", t.ws_disconnects},
-        {"error_rate",
-         t.ws_sent > 0 ? static_cast<double>(errors) / static_cast<double>(t.ws_sent) : 0.0},
-        {"errors", ws_errors},
-        {"latency_us", latency(t.latency_us)},
-        {"connect_time_us", latency(t.connect_us)},
-        {"handshake_time_us", latency(t.ws_handshake_us)},
-    };
-  }
-  if (r.info.protocol == "h2" || r.info.protocol == "h2c") {
-    doc["http2"] = {{"protocol", r.info.protocol},
-                    {"max_streams", r.info.max_streams},
-                    {"goaways", t.h2_goaways},
-                    {"rst_streams", t.h2_rst_streams},
-                    {"retried", t.h2_retried}};
-  }
   // The full latency histogram (HdrHistogram V2 compressed, base64), for lossless merging.
   doc["histograms"] = {
       {"latency_us", metrics::base64_encode(metrics::encode_v2_compressed(t.latency_us))}};
@@ -291,7 +249,7 @@ std::string to_json(const RunReport& r) {
     doc["histograms"]["corrected_latency_us"] =
         metrics::base64_encode(metrics::encode_v2_compressed(t.corrected_us));
   }
-  put_stat_sections(t, r.measured_s, doc);
+  put_stat_sections(t, r.measured_s, r.info.block_facts, doc);
   return doc.dump(2) + "\n";
 }
 

@@ -183,41 +183,10 @@ Merged merge_results(const std::vector<std::string>& texts, const std::vector<st
     out["journeys"] = j;
     t.iterations = j.value("iterations", 0ull);
   }
-  if (out.contains("http2")) {
-    json h = out["http2"];
-    for (const char* k : {"goaways", "rst_streams", "retried"}) {
-      uint64_t n = 0;
-      for (const json& d : docs) n += u64(d.value("http2", json::object()), k);
-      h[k] = n;
-    }
-    out["http2"] = h;
+  for (size_t k = 0; k < metrics::kErrorKindCount; ++k) {  // by kind, for the stat sections
+    t.errors[k] = errors.value(std::string(metrics::kErrorKindNames[k]), uint64_t{0});
   }
-  if (out.contains("websocket")) {
-    // Counts add up; the latency is the merged histogram's; set-up percentiles do not merge.
-    json w = out["websocket"];
-    json ws_errors = json::object();
-    for (const char* k :
-         {"messages_sent", "messages_received", "bytes_sent", "bytes_received",
-          "connections_active", "connections_established", "connection_errors", "disconnects"}) {
-      uint64_t n = 0;
-      for (const json& d : docs) n += u64(d.value("websocket", json::object()), k);
-      w[k] = n;
-    }
-    for (const json& d : docs) {
-      add_counts(ws_errors, d.value("websocket", json::object()).value("errors", json::object()));
-    }
-    uint64_t sent = w["messages_sent"].get<uint64_t>(), failed = 0;
-    for (auto& [k, v] : ws_errors.items()) failed += v.get<uint64_t>();
-    w["errors"] = ws_errors;
-    w["error_rate"] = sent > 0 ? static_cast<double>(failed) / static_cast<double>(sent) : 0.0;
-    w["messages_per_sec"] =
-        m.measured_s > 0 ? std::round(static_cast<double>(sent) / m.measured_s * 100) / 100 : 0.0;
-    w["latency_us"] = latency(t.latency_us);
-    w.erase("connect_time_us");
-    w.erase("handshake_time_us");
-    out["websocket"] = w;
-  }
-  merge_stat_sections(docs, m.measured_s, out);
+  merge_stat_sections(docs, t, m.measured_s, out);
   json timeline = json::array();
   for (auto& [sec, row] : seconds) {
     json p = row;

@@ -6,10 +6,14 @@
 #include <random>
 
 #include "core/error.h"
+#include "proto/protocol.h"
 #include "report/json_result.h"
 
 namespace spiker::report {
 namespace {
+
+// The stat blocks (websocket, http2, ...) exist once their protocols are registered.
+const bool kRegistered = (proto::register_protocols(), true);
 
 // A result whose latency histogram holds `values` (one request each).
 std::string result_of(const std::vector<int64_t>& values, int failed) {
@@ -70,18 +74,28 @@ TEST(Merge, WebSocketAndHttp2SectionsAddUp) {
     timeline.assign(1, {});
     for (int i = 0; i < 100; ++i) totals.latency_us.record(1000 + seg * 1000);
     totals.requests = 100;
-    totals.ws_sent = totals.ws_received = 100;
-    totals.ws_bytes_sent = 400;
-    totals.ws_established = 10;
-    totals.ws_disconnects = static_cast<uint64_t>(seg);
-    totals.ws_protocol_errors = 2;
-    totals.h2_goaways = 3;
+    // Through the registered blocks, by name: the report knows no protocol's fields.
+    auto count = [&](const char* block, const char* counter, uint64_t n) {
+      const metrics::StatBlock* b = metrics::StatBlocks::find(block);
+      ASSERT_NE(b, nullptr);
+      ASSERT_GE(b->counter_index(counter), 0) << counter;
+      totals.add(b->counter(static_cast<size_t>(b->counter_index(counter))), n);
+    };
+    count("websocket", "messages_sent", 100);
+    count("websocket", "messages_received", 100);
+    count("websocket", "bytes_sent", 400);
+    count("websocket", "established", 10);
+    count("websocket", "disconnects", static_cast<uint64_t>(seg));
+    count("websocket", "protocol_errors", 2);
+    count("http2", "goaways", 3);
     RunReport r;
     r.totals = &totals;
     r.timeline = &timeline;
     r.measured_s = r.elapsed_s = 2;
     r.info.websocket = true;
     r.info.protocol = "h2c";  // both sections, to check both merges
+    r.info.block_facts["websocket"] = {{"mode", "echo"}, {"message_interval_ms", "100"}};
+    r.info.block_facts["http2"] = {{"protocol", "h2c"}, {"max_streams", "1"}};
     texts.push_back(to_json(r));
     names.push_back("seg" + std::to_string(seg));
   }
@@ -97,6 +111,8 @@ TEST(Merge, WebSocketAndHttp2SectionsAddUp) {
   EXPECT_EQ(ws["latency_us"]["count"], 200);
   EXPECT_FALSE(ws.contains("handshake_time_us"));
   EXPECT_EQ(doc["http2"]["goaways"], 6);
+  EXPECT_EQ(doc["http2"]["protocol"], "h2c");
+  EXPECT_EQ(ws["mode"], "echo");
 }
 
 TEST(Merge, RefusesOtherShapes) {

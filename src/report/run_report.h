@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,8 +31,10 @@ struct RunInfo {
   std::string protocol = "http/1.1";  // of the first origin: http/1.1, h2c or h2
   int max_streams = 1;
   bool websocket = false;  // ws:// or wss://: messages, not requests
-  bool ws_fire_and_forget = false;
-  int64_t ws_interval_ms = 0;
+  // Facts of the run for a protocol's stat block section, by block name ("websocket": mode,
+  // message_interval_ms; "http2": protocol, max_streams). A block with facts has its section
+  // even when it counted nothing.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> block_facts;
   double rate = 0;  // requests/s cap; 0 = unlimited
   double ramp_up_secs = 0;
   double warmup_secs = 0;

@@ -46,50 +46,97 @@ std::string hist_key(const metrics::StatBlock& b, size_t i) {
   return b.def.name + "." + b.def.histograms[i] + "_us";
 }
 
+
+std::string latency_text(const metrics::Histogram& h) { return latency(h).dump(); }
+
+// The block's section: its own shape, or counters, derived figures and NAME_us histograms.
+json section_of(const metrics::StatBlock& b, const uint64_t* counters,
+                const metrics::Histogram* hists, const metrics::Shard& run, double measured_s,
+                const std::vector<std::pair<std::string, std::string>>* facts, bool merged) {
+  if (b.def.section != nullptr) {
+    metrics::StatSectionInput in;
+    in.block = &b;
+    in.counters = counters;
+    in.histograms = hists;
+    in.run = &run;
+    in.measured_s = measured_s;
+    in.facts = facts;
+    in.merged = merged;
+    in.latency_json = latency_text;
+    return json::parse(b.def.section(in));
+  }
+  json section = json::object();
+  for (size_t i = 0; i < b.def.counters.size(); ++i) section[b.def.counters[i]] = counters[i];
+  put_derived(b, counters, measured_s, section);
+  for (size_t i = 0; i < b.def.histograms.size(); ++i) {
+    section[b.def.histograms[i] + "_us"] = latency(hists[i]);
+  }
+  return section;
+}
+
+json facts_json(const std::vector<std::pair<std::string, std::string>>* facts) {
+  json f = json::object();
+  if (facts != nullptr) {
+    for (const auto& [k, v] : *facts) f[k] = v;
+  }
+  return f;
+}
+
 }  // namespace
 
-void put_stat_sections(const metrics::Shard& t, double measured_s, json& doc) {
+void put_stat_sections(const metrics::Shard& t, double measured_s, const BlockFacts& facts,
+                       json& doc) {
   for (const metrics::StatBlock& b : metrics::StatBlocks::all()) {
-    if (!used(t, b)) continue;
-    json section = json::object();
-    for (size_t i = 0; i < b.def.counters.size(); ++i) {
-      section[b.def.counters[i]] = t.block_counters[b.counter(i)];
-    }
-    put_derived(b, &t.block_counters[b.first_counter], measured_s, section);
+    auto f = facts.find(b.def.name);
+    const std::vector<std::pair<std::string, std::string>>* block_facts =
+        f == facts.end() ? nullptr : &f->second;
+    if (block_facts == nullptr && !used(t, b)) continue;
+    const uint64_t* counters = &t.block_counters[b.first_counter];
+    const metrics::Histogram* hists =
+        b.def.histograms.empty() ? nullptr : &t.block_histograms[b.first_histogram];
+    doc[b.def.name] = section_of(b, counters, hists, t, measured_s, block_facts, false);
+    // As recorded, for `report merge`: counters, facts and histograms.
+    json raw = {{"counters", json::object()}, {"facts", facts_json(block_facts)}};
+    for (size_t i = 0; i < b.def.counters.size(); ++i) raw["counters"][b.def.counters[i]] = counters[i];
+    doc["stat_blocks"][b.def.name] = raw;
     for (size_t i = 0; i < b.def.histograms.size(); ++i) {
-      const metrics::Histogram& h = t.block_histograms[b.histogram(i)];
-      section[b.def.histograms[i] + "_us"] = latency(h);
       doc["histograms"][hist_key(b, i)] =
-          metrics::base64_encode(metrics::encode_v2_compressed(h));
+          metrics::base64_encode(metrics::encode_v2_compressed(hists[i]));
     }
-    doc[b.def.name] = section;
   }
 }
 
-void merge_stat_sections(const std::vector<json>& docs, double measured_s, json& out) {
+void merge_stat_sections(const std::vector<json>& docs, const metrics::Shard& merged,
+                         double measured_s, json& out) {
   for (const metrics::StatBlock& b : metrics::StatBlocks::all()) {
-    if (!out.contains(b.def.name)) continue;
-    json section = out[b.def.name];
+    if (!out.contains("stat_blocks") || !out["stat_blocks"].contains(b.def.name)) continue;
     std::vector<uint64_t> counters(b.def.counters.size());
-    for (size_t i = 0; i < counters.size(); ++i) {
-      for (const json& d : docs) {
-        const json s = d.value(b.def.name, json::object());
-        counters[i] += s.value(b.def.counters[i], uint64_t{0});
+    std::vector<metrics::Histogram> hists(b.def.histograms.size());
+    json raw = out["stat_blocks"][b.def.name];
+    for (const json& d : docs) {
+      const json blocks = d.value("stat_blocks", json::object());
+      const json c = blocks.value(b.def.name, json::object()).value("counters", json::object());
+      for (size_t i = 0; i < counters.size(); ++i) {
+        counters[i] += c.value(b.def.counters[i], uint64_t{0});
       }
-      section[b.def.counters[i]] = counters[i];
-    }
-    put_derived(b, counters.data(), measured_s, section);
-    for (size_t i = 0; i < b.def.histograms.size(); ++i) {
-      metrics::Histogram h;
-      for (const json& d : docs) {
-        const json hs = d.value("histograms", json::object());
+      const json hs = d.value("histograms", json::object());
+      for (size_t i = 0; i < hists.size(); ++i) {
         if (!hs.contains(hist_key(b, i))) continue;
-        h.merge(metrics::decode_v2(metrics::base64_decode(hs[hist_key(b, i)].get<std::string>())));
+        hists[i].merge(
+            metrics::decode_v2(metrics::base64_decode(hs[hist_key(b, i)].get<std::string>())));
       }
-      section[b.def.histograms[i] + "_us"] = latency(h);
-      out["histograms"][hist_key(b, i)] = metrics::base64_encode(metrics::encode_v2_compressed(h));
     }
-    out[b.def.name] = section;
+    std::vector<std::pair<std::string, std::string>> facts;
+    const json given = raw.value("facts", json::object());
+    for (auto& [k, v] : given.items()) facts.emplace_back(k, v.get<std::string>());
+    for (size_t i = 0; i < counters.size(); ++i) raw["counters"][b.def.counters[i]] = counters[i];
+    out["stat_blocks"][b.def.name] = raw;
+    for (size_t i = 0; i < hists.size(); ++i) {
+      out["histograms"][hist_key(b, i)] =
+          metrics::base64_encode(metrics::encode_v2_compressed(hists[i]));
+    }
+    out[b.def.name] = section_of(b, counters.data(), hists.empty() ? nullptr : hists.data(),
+                                 merged, measured_s, &facts, true);
   }
 }
 

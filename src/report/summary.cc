@@ -158,20 +158,6 @@ std::string format_summary(const RunReport& r, bool color) {
                        format_count(t.tls_resumed));
   }
   out += "\n";
-  if (r.info.websocket) {
-    out += fmt::format(
-        "  WebSocket     {}  sent {}  received {}  established {}  disconnects {}  protocol "
-        "errors {}",
-        r.info.ws_fire_and_forget ? "fire-and-forget" : "echo", format_count(t.ws_sent),
-        format_count(t.ws_received), format_count(t.ws_established), format_count(t.ws_disconnects),
-        format_count(t.ws_protocol_errors));
-    if (t.ws_handshake_us.total_count() > 0) {
-      out += fmt::format("  upgrade p50 {} p99 {}",
-                         format_us(static_cast<double>(t.ws_handshake_us.value_at_percentile(50))),
-                         format_us(static_cast<double>(t.ws_handshake_us.value_at_percentile(99))));
-    }
-    out += "\n";
-  }
   out += stat_summary_lines(t, r.measured_s);
   return out;
 }

@@ -1,0 +1,21 @@
+// The http2 stat block (metrics/stat_block.h): GOAWAYs, streams reset, requests sent again.
+#pragma once
+
+#include <cstdint>
+
+#include "metrics/shard.h"
+#include "metrics/stat_block.h"
+
+namespace spiker::http2 {
+
+enum Counter : uint32_t {
+  kGoaways,     // GOAWAY frames received
+  kRstStreams,  // streams the server reset (failed requests)
+  kRetried,     // requests refused unprocessed and sent again
+};
+
+const metrics::StatBlock& stats();
+
+inline void count(metrics::Shard& s, Counter c, uint64_t n = 1) { s.add(stats().counter(c), n); }
+
+}  // namespace spiker::http2
