@@ -11,7 +11,8 @@
 #include "config/config_file.h"
 #include "core/tls.h"
 #include "core/url.h"
-#include "engine/worker_config.h"
+#include "plan/request.h"
+#include "plan/run_plan.h"
 #include "protocols/http1/request_builder.h"
 #include "report/run_report.h"
 
@@ -74,42 +75,35 @@ struct RunArgs {
   std::vector<plan::Threshold> thresholds;         // [thresholds]
 };
 
-// `loadspiker run` (and `validate`, with dry_run): checks everything, runs, reports.
+// `loadspiker run` (and `validate`, with dry_run): compile -> prepare -> run -> report.
 int run(RunArgs args);
+// The arguments (completed from the config file) as a run plan; throws SetupError
+// (run_compile.cc).
+plan::RunPlan compile_run(RunArgs& a);
+// A duration flag that must be > 0, in nanoseconds.
+int64_t positive_ns(const std::string& text, const char* flag);
 // Whether `flag` was given on the command line.
 bool flag_given(const RunArgs& a, const char* flag);
 
-// How the run reaches its hosts (run_transport.cc).
-struct TlsContexts {
-  std::unique_ptr<TlsContext> h1;  // offers http/1.1 only by ALPN
-  std::unique_ptr<TlsContext> h2;  // offers h2 then http/1.1 (absent with --http1)
-  std::unique_ptr<TlsContext> raw;  // offers nothing by ALPN: tls:// (raw TLS over TCP)
-};
 // A ws:// target: rejects flags that do not apply and makes --ws-message-interval the think
 // time; returns the interval (0 for other targets, which must not carry WebSocket flags).
 int64_t websocket_target(RunArgs& a, const Url& url);
 // The upgrade's head and the message (-b) of a ws:// target's one request.
-void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec, engine::WorkerConfig& w);
-// The run's origins: TLS contexts made from the TLS flags (kept in `tls`), h2c by --http2.
-std::vector<engine::OriginConfig> make_origins(const RunArgs& a, const std::vector<Url>& urls,
-                                               TlsContexts* tls);
-// One ALPN handshake per https origin (addresses resolved) decides h2 or HTTP/1.1.
-void negotiate_http2(const RunArgs& a, const TlsContexts& tls, int timeout_ms,
-                     std::vector<engine::OriginConfig>& origins);
+void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec,
+                       std::vector<plan::Request>& requests);
 // A tcp://, udp://, ... URL: its protocol's request compiled from -b/--body-file and the
 // protocol's flags into the run's one variant (run_protocol.cc). Returns the protocol.
-const proto::Protocol* protocol_target(const RunArgs& a, const Url& url, engine::WorkerConfig& w);
+const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
+                                       std::vector<plan::Request>& requests);
 // Throws unless `url` is http(s)/ws(s) or a registered protocol's scheme.
 void check_scheme(const Url& url, std::string_view what);
-// http/1.1, h2c, h2, ws or wss.
-std::string protocol_name(const engine::OriginConfig& o);
 
 // Reads a file named by `flag` (a body); throws SetupError naming the flag.
 std::string read_file(const std::string& path, const char* flag);
 // Throws SetupError unless `m` looks like an HTTP method.
 void validate_method(const std::string& m);
 // One request, serialized once, or compiled to render per send when it has placeholders.
-engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_view where,
+plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where,
                                     uint32_t weight);
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a);

@@ -36,12 +36,12 @@ void validate_method(const std::string& m) {
 
 // One request, serialized once, or compiled to render per send when it has placeholders
 // (${REQUEST_ID}, ...). `where` names the body's source in messages.
-engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_view where,
-                                    uint32_t weight) {
+plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where,
+                           uint32_t weight) {
   if (spec.url.host.find("${") != std::string::npos) {
     throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
   }
-  engine::RequestVariant v;
+  plan::Request v;
   v.head = spec.method == "HEAD";
   v.weight = weight;
   plan::Template head = plan::Template::compile(http1::build_request_head(spec), "URL/-H");
@@ -49,8 +49,8 @@ engine::RequestVariant make_variant(const http1::RequestSpec& spec, std::string_
   if (head.is_static() && body.is_static()) {
     v.wire = http1::build_request(spec);
   } else {
-    v.dynamic = std::make_shared<engine::DynamicRequest>(
-        engine::DynamicRequest{head, body, http1::needs_content_length(spec)});
+    v.dynamic = std::make_shared<plan::DynamicRequest>(
+        plan::DynamicRequest{head, body, http1::needs_content_length(spec)});
   }
   return v;
 }

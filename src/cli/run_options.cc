@@ -1,6 +1,7 @@
 // The flags of `loadspiker run` and `loadspiker validate`.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <stdexcept>
 
 #include "cli/commands.h"
 #include "cli/run_args.h"
@@ -8,17 +9,10 @@
 
 namespace spiker::cli {
 
-std::function<int()> add_run_command(CLI::App& app) {
-  auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "Load one URL (HTTP/1.1, HTTP/2, WebSocket, TCP, UDP)");
-  // The flags below keep pointers into protocol_flags: sized once, never moved.
-  args->protocol_flags.reserve(32);
-  args->cmd = cmd;
-  cmd->add_option("url", args->url,
-                  "Target URL (http://, https://, ws://, wss://, tcp://, tls://, udp://), or a "
-                  ".toml config file in its place");
-  cmd->add_option("-f,--config", args->config,
-                  "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
+namespace {
+
+void add_load_flags(CLI::App* cmd, RunArgs& a) {
+  RunArgs* args = &a;
   cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
       ->capture_default_str();
   cmd->add_option("-d,--duration", args->duration,
@@ -50,6 +44,10 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "Run only this execution segment of the test, e.g. 0:1/3 (k6 style)");
   cmd->add_option("--segment-sequence", args->segment_sequence,
                   "All segments of the test, e.g. 0,1/3,2/3,1");
+}
+
+void add_request_flags(CLI::App* cmd, RunArgs& a) {
+  RunArgs* args = &a;
   cmd->add_option("-m,--method", args->method, "HTTP method")->capture_default_str();
   cmd->add_option("-H,--header", args->headers, "Request header 'Name: value' (repeatable)");
   cmd->add_option("-b,--body", args->body, "Request body");
@@ -76,6 +74,10 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_flag("--ws-fire-and-forget", args->ws_fire_and_forget,
                 "WebSocket: send at the interval without waiting for replies; count what "
                 "comes back (default: echo, with round-trip latency)");
+}
+
+void add_tls_flags(CLI::App* cmd, RunArgs& a) {
+  RunArgs* args = &a;
   cmd->add_option("--tls-min", args->tls_min, "Oldest TLS version offered: 1.2 or 1.3");
   cmd->add_option("--tls-max", args->tls_max, "Newest TLS version offered: 1.2 or 1.3");
   cmd->add_option("--ciphers", args->ciphers,
@@ -84,6 +86,10 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "Server name to send (SNI) and verify, instead of the URL's host");
   cmd->add_flag("--no-tls-resume", args->no_tls_resume,
                 "Full TLS handshake on every connection (no session resumption)");
+}
+
+void add_protocol_flags(CLI::App* cmd, RunArgs& a) {
+  RunArgs* args = &a;
   cmd->add_option("--max-streams", args->max_streams,
                   "HTTP/2: VUs sharing one connection, each with its stream in flight (as "
                   "h2load -m; -c 500 --max-streams 10 opens 50 connections)")
@@ -92,10 +98,17 @@ std::function<int()> add_run_command(CLI::App& app) {
   for (const proto::Protocol* p : proto::Registry::all()) {
     for (const proto::FlagDef& f : p->flags) {
       if (cmd->get_option_no_throw("--" + f.name) != nullptr) continue;
+      if (args->protocol_flags.size() == args->protocol_flags.capacity()) {
+        throw std::logic_error("more protocol flags than run_options.cc reserves room for");
+      }
       args->protocol_flags.push_back({f.name, ""});
       cmd->add_option("--" + f.name, args->protocol_flags.back().second, f.help);
     }
   }
+}
+
+void add_output_flags(CLI::App* cmd, RunArgs& a) {
+  RunArgs* args = &a;
   cmd->add_flag("--no-tui", args->no_tui, "Plain progress lines instead of the live view");
   cmd->add_flag("--json", args->json, "Print the JSON result on stdout (no live view)");
   cmd->add_option("-o,--output", args->outputs,
@@ -106,8 +119,29 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "file, or on stdout without -o");
   cmd->add_flag("-q,--quiet", args->quiet, "No live view and no summary");
   cmd->add_flag("--dry-run", args->dry_run, "Check everything, print the plan, send nothing");
+}
+
+}  // namespace
+
+std::function<int()> add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Load one URL (HTTP/1.1, HTTP/2, WebSocket, TCP, UDP)");
+  // The flags below keep pointers into protocol_flags: sized once, never moved.
+  args->protocol_flags.reserve(32);
+  args->cmd = cmd;
+  cmd->add_option("url", args->url,
+                  "Target URL (http://, https://, ws://, wss://, tcp://, tls://, udp://), or a "
+                  ".toml config file in its place");
+  cmd->add_option("-f,--config", args->config,
+                  "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
+  add_load_flags(cmd, *args);
+  add_request_flags(cmd, *args);
+  add_tls_flags(cmd, *args);
+  add_protocol_flags(cmd, *args);
+  add_output_flags(cmd, *args);
   return [args] { return run(*args); };
 }
+
 
 std::function<int()> add_validate_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();

@@ -17,7 +17,7 @@ void check_scheme(const Url& url, std::string_view what) {
 }
 
 const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
-                                       engine::WorkerConfig& w) {
+                                       std::vector<plan::Request>& requests) {
   const proto::Protocol* p = url.web() ? nullptr : proto::Registry::by_scheme(url.scheme);
   if (p == nullptr || a.journey) {
     for (const auto& [name, value] : a.protocol_flags) {
@@ -59,18 +59,18 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
     in.options.push_back({name, value, "--" + name});
   }
   std::shared_ptr<plan::ProtocolRequest> r = p->compile(in);
-  engine::RequestVariant v;
+  plan::Request v;
   v.proto = r;
   if (!r->payload_literal) {
     plan::Template t = plan::Template::compile(r->payload, "-b/--body");
     if (!t.is_static()) {
-      v.dynamic = std::make_shared<engine::DynamicRequest>(
-          engine::DynamicRequest{plan::Template{}, t, false});
+      v.dynamic = std::make_shared<plan::DynamicRequest>(
+          plan::DynamicRequest{plan::Template{}, t, false});
     }
   }
   if (!v.dynamic) v.message = r->payload;
-  w.requests.clear();
-  w.requests.push_back(std::move(v));
+  requests.clear();
+  requests.push_back(std::move(v));
   return p;
 }
 

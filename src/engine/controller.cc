@@ -129,120 +129,170 @@ void install_stop_signals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-RunResult run_load(const RunConfig& config, const std::function<void(const LiveState&)>& on_tick) {
-  RunResult result;
-  std::vector<LoadGroup> single;
-  if (config.groups.empty()) single.push_back({config.worker, config.plan});
-  const std::vector<LoadGroup>& groups = config.groups.empty() ? single : config.groups;
-  const load::LoadPlan& plan = groups.front().plan;
-  g_stop_signals.store(0);
-  int64_t start_ns = mono_now_ns();
-  result.started_unix_ms = unix_ms();
-  std::vector<std::unique_ptr<Worker>> workers;
-  int64_t duration_ns = 0;  // the run's end when every group has one (0: none)
-  bool all_timed = true;
-  uint64_t max_requests = 0;
-  for (const LoadGroup& g : groups) {
-    const load::LoadPlan& p = g.plan;
-    // No more threads than this instance has VUs (or iterations) to give them.
-    uint64_t vus =
-        p.stripe.count_below(p.model == load::Model::kClosed ? p.vus->max_vus() : p.max_vus);
-    if (p.shared_iterations > 0) vus = std::min(vus, p.stripe.count_below(p.shared_iterations));
-    int threads = static_cast<int>(std::clamp<uint64_t>(vus, 1, std::max(1, config.threads)));
-    result.threads = std::max(result.threads, threads);
-    for (int i = 0; i < threads; ++i) {
-      workers.push_back(std::make_unique<Worker>(g.worker, p, i, threads, start_ns));
+namespace {
+
+// One run: the workers of every load group, their threads, and the controller's tick loop.
+class Run {
+ public:
+  Run(const RunConfig& config, const std::function<void(const LiveState&)>& on_tick)
+      : config_(config),
+        on_tick_(on_tick),
+        groups_(config.groups.empty() ? std::vector<LoadGroup>{{config.worker, config.plan}}
+                                      : config.groups),
+        plan_(groups_.front().plan),
+        agg_(config.worker.publish_interval_ns, plan_.warmup_ns) {}
+
+  RunResult go() {
+    g_stop_signals.store(0);
+    start_ns_ = mono_now_ns();
+    result_.started_unix_ms = unix_ms();
+    start_workers();
+    for (;;) {
+      bool all_done = wait_tick();
+      int64_t now = mono_now_ns();
+      handle_signals(now);
+      drain();
+      if (!stop_sent_ && result_.aborted_by < 0) check_abort_thresholds(now);
+      update_live(now);
+      if (all_done) break;
+      if (on_tick_) on_tick_(live_);
     }
-    all_timed = all_timed && p.duration_ns > 0;
-    duration_ns = std::max(duration_ns, p.duration_ns);
-    max_requests += p.stripe.count_below(p.shared_iterations);
+    return finish();
   }
-  if (!all_timed) duration_ns = 0;  // each worker still ends at its own plan's end
-  std::vector<std::thread> pool;
-  for (auto& w : workers) pool.emplace_back([&w] { w->run(); });
 
-  Aggregator agg(config.worker.publish_interval_ns, plan.warmup_ns);
-  metrics::Shard window;
-  bool stop_sent = false, abort_sent = false;
-  LiveState live;
-  live.duration_s = static_cast<double>(duration_ns) / 1e9;
-  live.max_requests = groups.size() == 1 ? max_requests : 0;
-  live.totals = &result.totals;
-  live.window = &window;
-  live.timeline = &result.timeline;
-
-  auto drain = [&] {
-    for (auto& w : workers) {
-      for (Sample& s : w->take_samples()) {
-        agg.add(s, result.totals);
-        w->recycle(std::move(s.shard));
+ private:
+  void start_workers() {
+    bool all_timed = true;
+    uint64_t max_requests = 0;
+    for (const LoadGroup& g : groups_) {
+      const load::LoadPlan& p = g.plan;
+      // No more threads than this instance has VUs (or iterations) to give them.
+      uint64_t vus =
+          p.stripe.count_below(p.model == load::Model::kClosed ? p.vus->max_vus() : p.max_vus);
+      if (p.shared_iterations > 0) vus = std::min(vus, p.stripe.count_below(p.shared_iterations));
+      int threads = static_cast<int>(std::clamp<uint64_t>(vus, 1, std::max(1, config_.threads)));
+      result_.threads = std::max(result_.threads, threads);
+      for (int i = 0; i < threads; ++i) {
+        workers_.push_back(std::make_unique<Worker>(g.worker, p, i, threads, start_ns_));
       }
+      all_timed = all_timed && p.duration_ns > 0;
+      duration_ns_ = std::max(duration_ns_, p.duration_ns);
+      max_requests += p.stripe.count_below(p.shared_iterations);
     }
-  };
-  for (;;) {
+    if (!all_timed) duration_ns_ = 0;  // each worker still ends at its own plan's end
+    for (auto& w : workers_) pool_.emplace_back([&w] { w->run(); });
+    live_.duration_s = static_cast<double>(duration_ns_) / 1e9;
+    live_.max_requests = groups_.size() == 1 ? max_requests : 0;
+    live_.totals = &result_.totals;
+    live_.window = &window_;
+    live_.timeline = &result_.timeline;
+  }
+
+  // Sleeps to the next tick; true when every worker has finished.
+  bool wait_tick() {
     int64_t now = mono_now_ns();
-    int64_t next = start_ns + ((now - start_ns) / config.tick_ns + 1) * config.tick_ns;
+    int64_t next = start_ns_ + ((now - start_ns_) / config_.tick_ns + 1) * config_.tick_ns;
     bool all_done = false;
     for (int64_t t = mono_now_ns(); t < next && !all_done; t = mono_now_ns()) {
       std::this_thread::sleep_for(
           std::chrono::nanoseconds(std::min<int64_t>(next - t, 25'000'000)));
-      all_done = std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->finished(); });
+      all_done =
+          std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->finished(); });
     }
-    now = mono_now_ns();
+    return all_done;
+  }
+
+  // The deadline and Ctrl-C: stop (in-flight requests finish); a second Ctrl-C aborts.
+  void handle_signals(int64_t now) {
     int signals = g_stop_signals.load(std::memory_order_relaxed);
-    bool time_up = duration_ns > 0 && now - start_ns >= duration_ns;
-    if (!stop_sent && (time_up || signals >= 1)) {
-      for (auto& w : workers) w->stop();
-      stop_sent = true;
-      result.interrupted = signals >= 1 && !time_up;
+    bool time_up = duration_ns_ > 0 && now - start_ns_ >= duration_ns_;
+    if (!stop_sent_ && (time_up || signals >= 1)) {
+      for (auto& w : workers_) w->stop();
+      stop_sent_ = true;
+      result_.interrupted = signals >= 1 && !time_up;
     }
-    if (!abort_sent && signals >= 2) {
-      for (auto& w : workers) w->abort();
-      abort_sent = true;
+    if (!abort_sent_ && signals >= 2) {
+      for (auto& w : workers_) w->abort();
+      abort_sent_ = true;
     }
-    drain();
-    if (!stop_sent && result.aborted_by < 0) {
-      double elapsed = static_cast<double>(now - start_ns) / 1e9;
-      double measured = std::max(0.0, elapsed - static_cast<double>(plan.warmup_ns) / 1e9);
-      for (size_t i = 0; i < config.thresholds.size(); ++i) {
-        const ScopedThreshold& th = config.thresholds[i];
-        if (!th.t.abort_on_fail || now - start_ns < th.t.delay_abort_ns) continue;
-        if (result.totals.requests == 0) continue;  // nothing to judge yet
-        if (!th.t.holds(threshold_actual(th, result.totals, measured))) {
-          result.aborted_by = static_cast<int>(i);
-          for (auto& w : workers) w->stop();
-          stop_sent = true;
-          break;
-        }
+  }
+
+  void drain() {
+    for (auto& w : workers_) {
+      for (Sample& s : w->take_samples()) {
+        agg_.add(s, result_.totals);
+        w->recycle(std::move(s.shard));
       }
     }
-    live.elapsed_s = static_cast<double>(now - start_ns) / 1e9;
-    agg.finalize(static_cast<int64_t>(live.elapsed_s - 0.5), result.timeline);
-    live.window_rps = 0;
-    double span = agg.window(window);
-    if (span > 0) live.window_rps = static_cast<double>(window.requests) / span;
-    live.stopping = stop_sent;
-    live.warming_up = now - start_ns < plan.warmup_ns;
-    live.vus = agg.latest_vus();
-    live.in_flight = 0;
-    for (auto& w : workers) live.in_flight += w->in_flight();
-    if (all_done) break;
-    if (on_tick) on_tick(live);
   }
-  for (auto& th : pool) th.join();
-  int64_t end_ns = mono_now_ns();
-  result.ended_unix_ms = unix_ms();
-  drain();
-  result.elapsed_s = static_cast<double>(end_ns - start_ns) / 1e9;
-  result.measured_s = std::max(0.0, result.elapsed_s - static_cast<double>(plan.warmup_ns) / 1e9);
-  agg.finalize(std::max<int64_t>(agg.pending_last_second() + 1,
-                                 static_cast<int64_t>(result.elapsed_s + 0.999)),
-               result.timeline);
-  live.elapsed_s = result.elapsed_s;
-  live.stopping = true;
-  live.in_flight = 0;
-  if (on_tick) on_tick(live);
-  return result;
+
+  // A threshold with abort_on_fail that fails stops the run (results are kept).
+  void check_abort_thresholds(int64_t now) {
+    double elapsed = static_cast<double>(now - start_ns_) / 1e9;
+    double measured = std::max(0.0, elapsed - static_cast<double>(plan_.warmup_ns) / 1e9);
+    for (size_t i = 0; i < config_.thresholds.size(); ++i) {
+      const ScopedThreshold& th = config_.thresholds[i];
+      if (!th.t.abort_on_fail || now - start_ns_ < th.t.delay_abort_ns) continue;
+      if (result_.totals.requests == 0) continue;  // nothing to judge yet
+      if (!th.t.holds(threshold_actual(th, result_.totals, measured))) {
+        result_.aborted_by = static_cast<int>(i);
+        for (auto& w : workers_) w->stop();
+        stop_sent_ = true;
+        return;
+      }
+    }
+  }
+
+  void update_live(int64_t now) {
+    live_.elapsed_s = static_cast<double>(now - start_ns_) / 1e9;
+    agg_.finalize(static_cast<int64_t>(live_.elapsed_s - 0.5), result_.timeline);
+    live_.window_rps = 0;
+    double span = agg_.window(window_);
+    if (span > 0) live_.window_rps = static_cast<double>(window_.requests) / span;
+    live_.stopping = stop_sent_;
+    live_.warming_up = now - start_ns_ < plan_.warmup_ns;
+    live_.vus = agg_.latest_vus();
+    live_.in_flight = 0;
+    for (auto& w : workers_) live_.in_flight += w->in_flight();
+  }
+
+  RunResult finish() {
+    for (auto& th : pool_) th.join();
+    int64_t end_ns = mono_now_ns();
+    result_.ended_unix_ms = unix_ms();
+    drain();
+    result_.elapsed_s = static_cast<double>(end_ns - start_ns_) / 1e9;
+    result_.measured_s =
+        std::max(0.0, result_.elapsed_s - static_cast<double>(plan_.warmup_ns) / 1e9);
+    agg_.finalize(std::max<int64_t>(agg_.pending_last_second() + 1,
+                                    static_cast<int64_t>(result_.elapsed_s + 0.999)),
+                  result_.timeline);
+    live_.elapsed_s = result_.elapsed_s;
+    live_.stopping = true;
+    live_.in_flight = 0;
+    if (on_tick_) on_tick_(live_);
+    return std::move(result_);
+  }
+
+  const RunConfig& config_;
+  const std::function<void(const LiveState&)>& on_tick_;
+  std::vector<LoadGroup> groups_;
+  const load::LoadPlan& plan_;
+  Aggregator agg_;
+  RunResult result_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> pool_;
+  metrics::Shard window_;
+  LiveState live_;
+  int64_t start_ns_ = 0;
+  int64_t duration_ns_ = 0;  // the run's end when every group has one (0: none)
+  bool stop_sent_ = false, abort_sent_ = false;
+};
+
+}  // namespace
+
+RunResult run_load(const RunConfig& config, const std::function<void(const LiveState&)>& on_tick) {
+  return Run(config, on_tick).go();
 }
 
 }  // namespace spiker::engine

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "engine/thresholds.h"
@@ -30,6 +31,7 @@ struct RunConfig {
   std::vector<ScopedThreshold> thresholds;
   int threads = 1;
   int64_t tick_ns = 250'000'000;
+  std::vector<std::shared_ptr<const TlsContext>> tls;  // the origins' contexts, kept alive
 };
 
 struct RunResult {

@@ -10,12 +10,7 @@
 
 namespace spiker::engine {
 
-// A threshold with the requests it looks at: a mask of variant or step indices (all bits: every
-// request, read from the run's totals).
-struct ScopedThreshold {
-  plan::Threshold t;
-  uint64_t mask = ~uint64_t{0};
-};
+using plan::ScopedThreshold;
 
 struct ThresholdResult {
   std::string metric, condition;

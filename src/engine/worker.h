@@ -127,6 +127,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void ws_on_event(Connection& c, uint32_t events) noexcept;
   bool ws_flush(Connection& c) noexcept;
   void ws_read(Connection& c) noexcept;
+  bool ws_frames(Connection& c) noexcept;
   bool ws_take_head(Connection& c) noexcept;
   void ws_lost(Connection& c, metrics::ErrorKind kind) noexcept;
   void ws_goodbye(Connection& c) noexcept;

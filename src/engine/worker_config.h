@@ -11,6 +11,7 @@
 #include "core/tls.h"
 #include "metrics/shard.h"
 #include "plan/journey.h"
+#include "plan/request.h"
 #include "plan/template.h"
 
 namespace spiker::proto {
@@ -19,23 +20,8 @@ struct Protocol;
 
 namespace spiker::engine {
 
-// A request with placeholders (${REQUEST_ID}, ...), rendered for every send.
-struct DynamicRequest {
-  plan::Template head;  // request line and headers, without Content-Length and the blank line
-  plan::Template body;
-  bool content_length = false;  // add Content-Length for the rendered body
-};
-
-// One request an iteration may send (a Kaioken scenario, or the one URL of `run URL`).
-struct RequestVariant {
-  std::string wire;                               // serialized once (when not dynamic)
-  std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
-  bool head = false;                              // HEAD: responses have no body
-  std::string ws_head;     // WebSocket: the upgrade's request line and headers, no blank line
-  std::string message;     // WebSocket and registered protocols: the payload (when not dynamic)
-  std::shared_ptr<const plan::ProtocolRequest> proto;  // registered protocols: the request
-  uint32_t weight = 1;     // chosen in proportion to this
-};
+using DynamicRequest = plan::DynamicRequest;
+using RequestVariant = plan::Request;
 
 // The most request variants (scenarios) one run carries.
 inline constexpr size_t kMaxVariants = metrics::kMaxScenarios;

@@ -167,71 +167,76 @@ void Worker::ws_read(Connection& c) noexcept {
     } else {
       w.reader.append(buf, got);
     }
-    // Frames: a reply ends the iteration (echo); pings are answered; a close or an invalid
-    // frame ends the connection.
-    for (;;) {
-      if (c.fd < 0 || !c.ws->open) return;
-      websocket::Event e = c.ws->reader.next();
-      if (e.kind == websocket::Event::kNone) break;
-      metrics::Shard& s = *shard_;
-      switch (e.kind) {
-        case websocket::Event::kMessage: {
-          websocket::count(s, websocket::kReceived);
-          websocket::count(s, websocket::kBytesReceived, e.payload.size());
-          if (journeys()) {
-            ws_journey_message(c, e.payload);
-          } else if (c.ws->awaiting && c.state == ConnState::kReading) {
-            c.ws->awaiting = false;
-            int64_t now = this->now();
-            s.latency_us.record((now - c.phase_start_ns) / 1000);
-            if (c.intended_ns != 0 && plan_.correct_latency) {
-              s.corrected_us.record((now - c.intended_ns) / 1000);
-              s.queue_us.record((c.phase_start_ns - c.intended_ns) / 1000);
-            }
-            ++s.requests;
-            ++s.responses;
-            ++s.scenario_requests[c.variant];
-            c.in_flight = 0;
-            c.deadline_ns = 0;
-            end_iteration(c, now, true);
-          }
-          break;
-        }
-        case websocket::Event::kPing: {
-          uint64_t r = rng_();
-          uint8_t mask[4];
-          std::memcpy(mask, &r, 4);
-          websocket::append_frame(c.ws->out, websocket::Opcode::kPong, e.payload, true, mask);
-          if (c.state != ConnState::kWriting) ws_flush(c);
-          break;
-        }
-        case websocket::Event::kPong:
-          break;
-        case websocket::Event::kClose: {
-          uint64_t r = rng_();
-          uint8_t mask[4];
-          std::memcpy(mask, &r, 4);
-          websocket::append_close(c.ws->out, e.close_code == 1005 ? 0 : e.close_code, "", mask);
-          ws_flush(c);
-          if (c.fd >= 0) ws_lost(c, ErrorKind::kReset);
-          return;
-        }
-        case websocket::Event::kError: {
-          websocket::count(s, websocket::kProtocolErrors);
-          uint64_t r = rng_();
-          uint8_t mask[4];
-          std::memcpy(mask, &r, 4);
-          websocket::append_close(c.ws->out, websocket::kCloseProtocolError, "", mask);
-          ws_flush(c);
-          if (c.fd >= 0) ws_lost(c, ErrorKind::kHttp);
-          return;
-        }
-        default:
-          break;
-      }
-    }
+    if (!ws_frames(c)) return;
     if (c.ssl == nullptr && got < cap) return;
   }
+}
+
+// Frames received: a reply ends the iteration (echo); pings are answered; a close or an invalid
+// frame ends the connection. False when the connection is gone.
+bool Worker::ws_frames(Connection& c) noexcept {
+for (;;) {
+  if (c.fd < 0 || !c.ws->open) return false;
+    websocket::Event e = c.ws->reader.next();
+    if (e.kind == websocket::Event::kNone) break;
+    metrics::Shard& s = *shard_;
+    switch (e.kind) {
+      case websocket::Event::kMessage: {
+        websocket::count(s, websocket::kReceived);
+        websocket::count(s, websocket::kBytesReceived, e.payload.size());
+        if (journeys()) {
+          ws_journey_message(c, e.payload);
+        } else if (c.ws->awaiting && c.state == ConnState::kReading) {
+          c.ws->awaiting = false;
+          int64_t now = this->now();
+          s.latency_us.record((now - c.phase_start_ns) / 1000);
+          if (c.intended_ns != 0 && plan_.correct_latency) {
+            s.corrected_us.record((now - c.intended_ns) / 1000);
+            s.queue_us.record((c.phase_start_ns - c.intended_ns) / 1000);
+          }
+          ++s.requests;
+          ++s.responses;
+          ++s.scenario_requests[c.variant];
+          c.in_flight = 0;
+          c.deadline_ns = 0;
+          end_iteration(c, now, true);
+        }
+        break;
+      }
+      case websocket::Event::kPing: {
+        uint64_t r = rng_();
+        uint8_t mask[4];
+        std::memcpy(mask, &r, 4);
+        websocket::append_frame(c.ws->out, websocket::Opcode::kPong, e.payload, true, mask);
+        if (c.state != ConnState::kWriting) ws_flush(c);
+        break;
+      }
+      case websocket::Event::kPong:
+        break;
+      case websocket::Event::kClose: {
+        uint64_t r = rng_();
+        uint8_t mask[4];
+        std::memcpy(mask, &r, 4);
+        websocket::append_close(c.ws->out, e.close_code == 1005 ? 0 : e.close_code, "", mask);
+        ws_flush(c);
+        if (c.fd >= 0) ws_lost(c, ErrorKind::kReset);
+        return false;
+      }
+      case websocket::Event::kError: {
+        websocket::count(s, websocket::kProtocolErrors);
+        uint64_t r = rng_();
+        uint8_t mask[4];
+        std::memcpy(mask, &r, 4);
+        websocket::append_close(c.ws->out, websocket::kCloseProtocolError, "", mask);
+        ws_flush(c);
+        if (c.fd >= 0) ws_lost(c, ErrorKind::kHttp);
+        return false;
+      }
+      default:
+        break;
+    }
+  }
+  return true;
 }
 
 bool Worker::ws_take_head(Connection& c) noexcept {

@@ -46,4 +46,11 @@ Threshold parse_kaioken_threshold(std::string_view key, std::string_view value,
 Threshold parse_k6_threshold(std::string_view metric, std::string_view expression,
                              std::string_view where);
 
+// A threshold with the requests it looks at: a mask of variant or step indices (all bits: every
+// request, read from the run's totals).
+struct ScopedThreshold {
+  Threshold t;
+  uint64_t mask = ~uint64_t{0};
+};
+
 }  // namespace spiker::plan

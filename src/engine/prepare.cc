@@ -1,0 +1,163 @@
+#include "engine/prepare.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+#include "core/error.h"
+#include "core/resolver.h"
+#include "core/socket.h"
+#include "load/plan_builder.h"
+#include "proto/protocol.h"
+
+namespace spiker::engine {
+namespace {
+
+struct Contexts {
+  std::shared_ptr<TlsContext> h1;   // offers http/1.1 by ALPN
+  std::shared_ptr<TlsContext> h2;   // offers h2 then http/1.1 (absent with --http1)
+  std::shared_ptr<TlsContext> raw;  // offers nothing (tls://)
+};
+
+std::vector<OriginConfig> make_origins(const plan::RunPlan& plan, Contexts* tls) {
+  const plan::TransportOptions& t = plan.transport;
+  if (t.tls_used) {
+    TlsOptions o = t.tls;
+    o.alpn = {"http/1.1"};
+    tls->h1 = std::make_shared<TlsContext>(o);
+    if (!t.http1) {
+      o.alpn = {"h2", "http/1.1"};
+      tls->h2 = std::make_shared<TlsContext>(o);
+    }
+    o.alpn.clear();
+    tls->raw = std::make_shared<TlsContext>(o);
+  }
+  std::vector<OriginConfig> origins;
+  for (const Url& u : plan.origins) {
+    OriginConfig o;
+    o.host = u.host;
+    o.ws = u.websocket();
+    o.host_header = u.host_header;
+    o.scheme = u.scheme;
+    o.port = u.port;
+    if (!u.web()) o.protocol = proto::Registry::by_scheme(u.scheme);
+    if (u.scheme == "https" || u.scheme == "wss") o.tls = tls->h1.get();
+    if (u.scheme == "tls") o.tls = tls->raw.get();
+    if (u.scheme == "http") o.h2 = t.http2;  // h2c needs prior knowledge
+    origins.push_back(o);
+  }
+  return origins;
+}
+
+// Addresses that refuse a test connection are dropped (localhost: ::1 and 127.0.0.1), except
+// for datagram protocols, which have no connection to test.
+void resolve_origins(std::vector<OriginConfig>& origins, int64_t connect_timeout_ns) {
+  for (OriginConfig& o : origins) {
+    std::vector<SocketAddress> dropped;
+    std::vector<SocketAddress> all = resolve(o.host, o.port);
+    o.addresses = o.protocol != nullptr && o.protocol->datagram
+                      ? all
+                      : reachable(all, static_cast<int>(connect_timeout_ns / 1'000'000), &dropped);
+    for (const SocketAddress& d : dropped) {
+      std::fprintf(stderr, "note: %s (an address of %s) refused a test connection; not using it\n",
+                   d.to_string().c_str(), o.host.c_str());
+    }
+  }
+}
+
+// One ALPN handshake per https origin decides h2 or HTTP/1.1.
+void negotiate_http2(const plan::RunPlan& plan, const Contexts& tls,
+                     std::vector<OriginConfig>& origins) {
+  int timeout_ms = static_cast<int>(plan.transport.connect_timeout_ns / 1'000'000);
+  for (OriginConfig& o : origins) {
+    if (o.scheme != "https" || tls.h2 == nullptr || o.addresses.empty()) continue;
+    // When the probe fails, the run goes on and its connections fail the same way, counted.
+    std::string error;
+    std::optional<std::string> chosen =
+        tls.h2->probe_alpn(o.addresses.front(), o.host, timeout_ms, &error);
+    bool h2 = chosen ? *chosen == "h2" : plan.transport.http2;
+    o.h2 = h2;
+    if (h2) o.tls = tls.h2.get();
+    if (chosen && !h2 && plan.transport.http2) {
+      throw SetupError(fmt::format(
+          "--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run HTTP/1.1", o.host,
+          chosen->empty() ? "nothing" : *chosen));
+    }
+  }
+}
+
+// Sockets the run may hold at once must fit the open-file limit.
+void check_open_files(const plan::RunPlan& plan, const load::LoadPlan& lp) {
+  uint64_t sockets = lp.stripe.count_below(lp.max_vus);
+  int streams = plan.transport.max_streams;
+  if (streams > 1) sockets = (sockets + static_cast<uint64_t>(streams) - 1) / streams + 1;
+  uint64_t needed = sockets + 64;
+  uint64_t files = raise_open_file_limit(needed);
+  if (files >= needed) return;
+  if (!plan.transport.keep_alive) {  // sockets close after each request
+    std::fprintf(stderr,
+                 "note: %llu VUs, %llu open files allowed: VUs beyond that wait out think time "
+                 "or fail to connect (counted) if all send at once\n",
+                 static_cast<unsigned long long>(lp.max_vus),
+                 static_cast<unsigned long long>(files));
+    return;
+  }
+  throw SetupError(fmt::format(
+      "{} VUs need {} open files but the limit is {}; raise it (ulimit -n {}) or use fewer "
+      "(-c, --max-vus)",
+      lp.max_vus, needed, files, needed));
+}
+
+WorkerConfig worker_config(const plan::RunPlan& plan) {
+  const plan::TransportOptions& t = plan.transport;
+  WorkerConfig w;
+  w.requests = plan.requests;
+  w.journey = plan.journey;
+  if (plan.journey) w.shared = std::make_shared<JourneyShared>(plan.journey->data.size());
+  w.keep_alive = t.keep_alive;
+  w.pipeline = t.pipeline;
+  w.max_streams = t.max_streams;
+  w.ws_binary = t.ws_binary;
+  w.ws_fire_and_forget = t.ws_fire_and_forget;
+  w.timeout_ns = t.timeout_ns;
+  w.connect_timeout_ns = t.connect_timeout_ns;
+  return w;
+}
+
+}  // namespace
+
+RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
+  RunConfig config;
+  config.plan = load::build_plan(plan.load);
+  if (resolve) check_open_files(plan, config.plan);
+  config.worker = worker_config(plan);
+  Contexts tls;
+  config.worker.origins = make_origins(plan, &tls);
+  if (resolve) {
+    resolve_origins(config.worker.origins, plan.transport.connect_timeout_ns);
+    negotiate_http2(plan, tls, config.worker.origins);
+  }
+  for (const auto& c : {tls.h1, tls.h2, tls.raw}) {
+    if (c) config.tls.push_back(c);
+  }
+  for (const plan::LoadGroup& g : plan.groups) {
+    LoadGroup group{config.worker, load::build_plan(g.load)};
+    group.worker.journey = g.journey;
+    config.groups.push_back(std::move(group));
+  }
+  config.threads = plan.threads > 0
+                       ? plan.threads
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  config.thresholds = plan.thresholds;
+  return config;
+}
+
+std::string protocol_name(const OriginConfig& o) {
+  if (o.ws || o.protocol != nullptr) return o.scheme;
+  if (o.h2) return o.tls != nullptr ? "h2" : "h2c";
+  return "http/1.1";
+}
+
+}  // namespace spiker::engine
