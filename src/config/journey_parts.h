@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/config_file.h"
 #include "config/section.h"
 #include "core/url.h"
 #include "plan/journey.h"
@@ -85,6 +86,13 @@ std::string query_encode(std::string_view s);
 Auth read_auth(Section& s);
 // The request keys shared by a Kaioken scenario and a native step.
 void read_request(Section& s, RawStep& r, const std::string& path);
+// [defaults] (with [target]'s host as the base for relative urls) (journey_sections.cc).
+Defaults read_defaults(const toml::table& root, Section& top, const TargetSection& target,
+                       const std::string& path);
+// [data.NAME] tables into the journey.
+void read_data(Section& top, plan::Journey& j, const std::string& path);
+// k6's per-scenario load: executor plus its keys, or nothing.
+std::optional<plan::ScenarioLoad> read_scenario_load(Section& s, const std::string& path);
 
 // Turns raw steps into plan steps: URLs into origins and targets, templates compiled against
 // the journey's variables, defaults applied, WebSocket actions tied to their scenario's

@@ -141,9 +141,14 @@ http {{
 class Target:
     """`loadspiker serve` on a free port."""
 
-    def __init__(self, threads=1, host="127.0.0.1", tls_cert_out=None):
-        """With tls_cert_out: TLS with a generated certificate, written to that file."""
+    def __init__(self, threads=1, host="127.0.0.1", tls_cert_out=None, echoes=False):
+        """With tls_cert_out: TLS with a generated certificate, written to that file. With
+        echoes: also the TCP and UDP echoes (tcp_port, udp_port)."""
         extra = ["--tls", "--cert-out", tls_cert_out] if tls_cert_out else []
+        self.tcp_port = self.udp_port = None
+        if echoes:
+            self.tcp_port, self.udp_port = free_port(), free_port()
+            extra += ["--tcp-echo", str(self.tcp_port), "--udp-echo", str(self.udp_port)]
         self.scheme = "https" if tls_cert_out else "http"
         self.proc = subprocess.Popen([LOADSPIKER, "serve", "--host", host, "--port", "0",
                                       "--threads", str(threads), *extra],
@@ -172,7 +177,7 @@ class TargetTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.target = Target(threads=1)
+        cls.target = Target(threads=1, echoes=True)
 
     @classmethod
     def tearDownClass(cls):

@@ -17,7 +17,9 @@ class Examples(TargetTestCase):
 
     def test_each_validates_and_runs(self):
         env = dict(os.environ, TARGET=f"http://127.0.0.1:{self.target.port}",
-                   WS_TARGET=f"ws://127.0.0.1:{self.target.port}")
+                   WS_TARGET=f"ws://127.0.0.1:{self.target.port}",
+                   TCP_TARGET=f"tcp://127.0.0.1:{self.target.tcp_port}",
+                   UDP_TARGET=f"udp://127.0.0.1:{self.target.udp_port}")
         for path in EXAMPLES:
             with self.subTest(example=os.path.basename(path)):
                 p = subprocess.run([LOADSPIKER, "validate", path], capture_output=True, text=True,
