@@ -76,6 +76,9 @@ void Worker::h2_send(H2Link& l, Connection& c) noexcept {
   c.stream = id;
   c.status = 0;
   ++l.active;
+  // --disable-keepalive: one request per connection, as for every connection protocol; the
+  // link closes when this stream ends and the next request connects anew.
+  if (!config_.keep_alive) l.goaway = true;
   c.state = ConnState::kReading;
   c.in_flight = 1;
   c.batch = 0;

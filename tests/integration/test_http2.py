@@ -47,6 +47,18 @@ class H2cNginx(unittest.TestCase):
         # Bytes on the wire: at least the bodies nginx sent, less than HTTP/1.1 would take.
         self.assertGreater(doc["summary"]["bytes_received"], 1000 * 612)
 
+    def test_disable_keepalive_makes_a_connection_per_request(self):
+        before = len(self.nginx.log_lines(settle=0))
+        rc, doc, err = run_cli(self.nginx.url("/index.html"), "--http2", "-c", "4",
+                               "--max-streams", "2", "-n", "60", "-t", "1",
+                               "--disable-keepalive")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["status_codes"], {"200": 60})
+        lines = self.h2_lines(before)
+        self.assertEqual(len(lines), 60)
+        self.assertEqual(len({l[7] for l in lines}), 60)  # nginx saw 60 connections
+        self.assertEqual(doc["connections"]["opened"], 60)
+
     def test_streams_multiplex_on_one_connection(self):
         start = time.monotonic()
         rc, one, err = run_cli(self.nginx.url("/delay/100"), "--http2", "-c", "1", "-n", "10",
