@@ -100,9 +100,9 @@ void Worker::h2_connect(H2Link& l) noexcept {
   if (fd < 0) {
     int err = -fd;
     l.fd = -1;
-    h2_link_failed(l, err == ECONNREFUSED              ? ErrorKind::kRefused
-                      : err == EMFILE || err == ENFILE ? ErrorKind::kOther
-                                                       : ErrorKind::kConnect);
+    // The same mapping as every other connection (proto::classify_errno).
+    h2_link_failed(l, err == EMFILE || err == ENFILE ? ErrorKind::kOther
+                                                     : proto::classify_errno(err));
     return;
   }
   l.fd = fd;
@@ -119,7 +119,7 @@ void Worker::on_link_event(H2Link& l, uint32_t events) noexcept {
     case H2Link::State::kConnecting: {
       int err = socket_error(l.fd);
       if (err != 0) {
-        h2_link_failed(l, err == ECONNREFUSED ? ErrorKind::kRefused : ErrorKind::kConnect);
+        h2_link_failed(l, proto::classify_errno(err));
         return;
       }
       int64_t now = this->now();
