@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/event_loop.h"
 #include "core/io_handler.h"
 #include "proto/session.h"
 #include "protocols/http1/cookie_jar.h"
@@ -92,8 +93,9 @@ struct WsState {
   }
 };
 
-struct Connection final : IoHandler {
+struct Connection final : IoHandler, TimerHandler {
   void on_io(uint32_t events) noexcept override;
+  void on_timer(uint64_t generation, uint64_t) noexcept override;
   Worker* worker = nullptr;  // whose loop handles its events
   int fd = -1;
   ssl_st* ssl = nullptr;

@@ -17,9 +17,6 @@ namespace spiker::engine {
 namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
-constexpr int kMaxEvents = 256;
-// Timers closer than this are waited for by polling, not sleeping: a sleep wakes late.
-constexpr int64_t kSpinNs = 50'000;
 // How often a ramping VU count is re-read.
 constexpr int64_t kRampCheckNs = 1'000'000;
 
@@ -39,8 +36,8 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       start_ns_(start_ns),
       end_ns_(plan.duration_ns > 0 ? start_ns + plan.duration_ns : INT64_MAX),
       warmup_end_ns_(plan.warmup_ns > 0 ? start_ns + plan.warmup_ns : 0),
+      loop_(clock),
       conns_(capacity(plan, index, count)),
-      clock_(clock),
       rng_(0x5eed0000u + static_cast<uint64_t>(index)),
       read_buf_(kReadBufferSize),
       shard_(std::make_unique<metrics::Shard>()) {
@@ -90,7 +87,6 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
 
 Worker::~Worker() {
   close_all();
-  if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 void Worker::close_all() noexcept {
@@ -102,14 +98,16 @@ void Worker::close_all() noexcept {
 }
 
 void Connection::on_io(uint32_t events) noexcept { worker->on_event(*this, events); }
+void Connection::on_timer(uint64_t generation, uint64_t) noexcept {
+  worker->on_timer(*this, static_cast<uint32_t>(generation));
+}
 void H2Link::on_io(uint32_t events) noexcept { worker->on_link_event(*this, events); }
 
-int64_t Worker::now() const noexcept { return clock_ != nullptr ? clock_->now() : mono_now_ns(); }
+int64_t Worker::now() const noexcept { return loop_.now(); }
 
 bool Worker::open_loop() {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   next_scan_ = now() + scan_every_;
-  return epoll_fd_ >= 0;
+  return loop_.open();
 }
 
 void Worker::run() {
@@ -125,7 +123,7 @@ void Worker::loop() {
   while (!abort_.load(std::memory_order_relaxed)) {
     int64_t wake = turn();
     if (wake < 0) break;
-    wait_for_events(queued_.empty() ? wake - now() : 0);
+    loop_.poll(queued_.empty() ? wake - now() : 0);
   }
 }
 
@@ -144,7 +142,7 @@ int64_t Worker::turn() {
     } else {
       drive_open(until);
     }
-    fire_timers(until);
+    loop_.fire_timers(until);
     if (now >= end_ns_ || asked) begin_stop();
   }
   run_queued();
@@ -167,27 +165,12 @@ int64_t Worker::next_wake(int64_t now) const {
   int64_t wake = start_ns_ + (last_tick_ + 1) * config_.publish_interval_ns;
   wake = std::min(wake, end_ns_);
   if (warmup_end_ns_ != 0) wake = std::min(wake, warmup_end_ns_);
-  if (!timers_.empty()) wake = std::min(wake, timers_.top().due_ns);
+  if (loop_.next_timer_ns() >= 0) wake = std::min(wake, loop_.next_timer_ns());
   if (arrivals_.next_ns() >= 0 && !stopping_) wake = std::min(wake, arrivals_.next_ns());
   if (plan_.model == load::Model::kClosed && vu_target_.ramping() && !stopping_) {
     wake = std::min(wake, now + kRampCheckNs);
   }
   return std::min(wake, now + 100'000'000);
-}
-
-void Worker::wait_for_events(int64_t timeout_ns) {
-  epoll_event events[kMaxEvents];
-  // Sleep until shortly before the next timer, then poll: precise starts for paced load.
-  int64_t sleep_ns = timeout_ns > kSpinNs ? timeout_ns - kSpinNs : 0;
-  timespec ts{static_cast<time_t>(sleep_ns / 1'000'000'000),
-              static_cast<long>(sleep_ns % 1'000'000'000)};
-  int n = epoll_pwait2(epoll_fd_, events, kMaxEvents, &ts, nullptr);
-  if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond sleeps
-    n = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(sleep_ns / 1'000'000));
-  }
-  for (int i = 0; i < n; ++i) {
-    static_cast<IoHandler*>(events[i].data.ptr)->on_io(events[i].events);
-  }
 }
 
 void Worker::begin_stop() {
@@ -203,7 +186,7 @@ void Worker::begin_stop() {
     if (!in_request(c.state)) deactivate(c);
   }
   queued_.clear();
-  timers_ = {};
+  loop_.clear_timers();
   arrivals_.close();
 }
 
@@ -267,30 +250,25 @@ void Worker::drive_open(int64_t now) {
 }
 
 void Worker::set_timer(Connection& c, int64_t due_ns) noexcept {
-  timers_.push({due_ns, &c, ++c.timer_generation});
+  loop_.add_timer(due_ns, &c, ++c.timer_generation);
 }
 
-void Worker::fire_timers(int64_t now) {
-  while (!timers_.empty() && timers_.top().due_ns <= now) {
-    Timer t = timers_.top();
-    timers_.pop();
-    Connection& c = *t.conn;
-    if (t.generation != c.timer_generation) continue;
-    if (c.state == ConnState::kStepPause) {
-      c.state = ConnState::kStepIdle;
-      complete_step(c, true);
-      continue;
-    }
-    if (c.state != ConnState::kWaiting) continue;
-    if (plan_.model == load::Model::kOpen) {
-      c.state = ConnState::kFree;  // think time over: ready for the next arrival
-      free_.push_back(&c);
-    } else if (retire_ > 0) {
-      --retire_;
-      deactivate(c);
-    } else {
-      begin_iteration(c, c.intended_ns);
-    }
+void Worker::timer_fired(Connection& c, uint32_t generation) noexcept {
+  if (generation != c.timer_generation) return;  // cancelled
+  if (c.state == ConnState::kStepPause) {
+    c.state = ConnState::kStepIdle;
+    complete_step(c, true);
+    return;
+  }
+  if (c.state != ConnState::kWaiting) return;
+  if (plan_.model == load::Model::kOpen) {
+    c.state = ConnState::kFree;  // think time over: ready for the next arrival
+    free_.push_back(&c);
+  } else if (retire_ > 0) {
+    --retire_;
+    deactivate(c);
+  } else {
+    begin_iteration(c, c.intended_ns);
   }
 }
 

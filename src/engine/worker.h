@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/event_loop.h"
 #include "core/tls.h"
 #include "engine/connection.h"
 #include "engine/worker_config.h"
@@ -63,29 +64,23 @@ class Worker : private http2::Listener, private proto::SessionHost {
   // Requests in flight, as of the last publish (for the stop message).
   uint64_t in_flight() const { return in_flight_published_.load(std::memory_order_relaxed); }
 
-  // Events of a VU's connection and of an HTTP/2 link (their IoHandler::on_io).
+  // Events and timers of a VU's connection and events of an HTTP/2 link.
   void on_event(Connection& c, uint32_t events) noexcept;
+  void on_timer(Connection& c, uint32_t generation) noexcept { timer_fired(c, generation); }
   void on_link_event(H2Link& l, uint32_t events) noexcept;
 
  private:
-  struct Timer {
-    int64_t due_ns;
-    Connection* conn;
-    uint32_t generation;
-    bool operator>(const Timer& o) const { return due_ns > o.due_ns; }
-  };
-
   // Load model (worker.cc).
   void loop();
   void close_all() noexcept;
   void begin_stop();
   void drive_closed(int64_t now_ns);
   void drive_open(int64_t now_ns);
-  void fire_timers(int64_t now_ns);
+  // A VU's (or lane's) timer: think time or pacing over, or a step's pause.
+  void timer_fired(Connection& c, uint32_t generation) noexcept;
   void run_queued();
   bool done() const;
   int64_t next_wake(int64_t now_ns) const;
-  void wait_for_events(int64_t timeout_ns);
   void begin_iteration(Connection& c, int64_t intended_ns) noexcept;
   void end_iteration(Connection& c, int64_t now_ns, bool socket_ok) noexcept;
   void deactivate(Connection& c) noexcept;
@@ -165,7 +160,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept;
   std::string_view payload(Connection& c, const plan::ProtocolRequest& r) noexcept;
   void on_outcome(Connection& c, const proto::Outcome& o) noexcept;
-  int epoll_fd() const noexcept override { return epoll_fd_; }
+  int epoll_fd() const noexcept override { return loop_.epoll_fd(); }
   int64_t now() const noexcept override;
   metrics::Shard& shard() noexcept override { return *shard_; }
   char* read_buffer(size_t* cap) noexcept override {
@@ -209,14 +204,13 @@ class Worker : private http2::Listener, private proto::SessionHost {
   int64_t start_ns_;
   int64_t end_ns_;         // the schedule's end (INT64_MAX: none)
   int64_t warmup_end_ns_;  // 0 once past
-  int epoll_fd_ = -1;
   size_t next_address_ = 0;
   bool stopping_ = false;
   bool exhausted_ = false;  // the shared iteration budget is used up
   load::IterationBudget budget_;  // this worker's share of shared iterations
   load::ArrivalStream arrivals_;  // open: this worker's arrivals
   load::VuTarget vu_target_;      // closed: this worker's VUs over time
-  const Clock* clock_;
+  EventLoop loop_;  // epoll, timers and the clock
   int64_t next_scan_ = 0;
   int64_t scan_every_ = 0;
   std::vector<Connection> conns_;    // the VUs; never resized after construction
@@ -227,7 +221,6 @@ class Worker : private http2::Listener, private proto::SessionHost {
   std::vector<Connection*> free_;    // open: VUs waiting for an arrival
   std::vector<Connection*> queued_;  // to begin their iteration on the next turn
   std::vector<Connection*> starting_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::mt19937_64 rng_;
   std::vector<char> read_buf_;
   std::string body_buf_;

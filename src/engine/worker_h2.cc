@@ -107,11 +107,10 @@ void Worker::h2_connect(H2Link& l) noexcept {
   }
   l.fd = fd;
   l.deadline_ns = l.phase_start_ns + config_.connect_timeout_ns;
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-  ev.data.ptr = static_cast<IoHandler*>(&l);
   ++shard_->connections_opened;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) h2_link_failed(l, ErrorKind::kOther);
+  if (loop_.add(fd, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, &l) != 0) {
+    h2_link_failed(l, ErrorKind::kOther);
+  }
 }
 
 void Worker::on_link_event(H2Link& l, uint32_t events) noexcept {

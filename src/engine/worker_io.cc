@@ -49,10 +49,9 @@ void Worker::connect(Connection& c) noexcept {
   c.reused = false;
   c.peer_closed = false;
   c.deadline_ns = c.phase_start_ns + config_.connect_timeout_ns;
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-  ev.data.ptr = static_cast<IoHandler*>(&c);
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) fail(c, ErrorKind::kOther);
+  if (loop_.add(fd, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, &c) != 0) {
+    fail(c, ErrorKind::kOther);
+  }
   ++shard_->connections_opened;
 }
 

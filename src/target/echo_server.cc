@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/error.h"
+#include "core/event_loop.h"
 #include "core/resolver.h"
 #include "core/socket.h"
 
@@ -36,13 +39,6 @@ int bind_udp(const std::string& host, int port) {
   return fd;
 }
 
-void add(int epfd, int fd, uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = fd;
-  epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
 }  // namespace
 
 EchoServer::EchoServer(const std::string& host, int tcp_port, int udp_port) {
@@ -61,65 +57,111 @@ EchoServer::~EchoServer() {
   if (udp_fd_ >= 0) ::close(udp_fd_);
 }
 
-void EchoServer::run(const std::atomic<bool>& stop) {
-  int epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (tcp_fd_ >= 0) add(epfd, tcp_fd_, EPOLLIN);
-  if (udp_fd_ >= 0) add(epfd, udp_fd_, EPOLLIN);
-  std::unordered_map<int, std::string> pending;  // per TCP connection: bytes not yet written
-  std::vector<char> buf(64 * 1024);
-  auto drop = [&](int fd) {
-    pending.erase(fd);
-    ::close(fd);
-  };
-  // Writes what `fd` owes; false when the connection is gone.
-  auto flush = [&](int fd, std::string& out) {
-    while (!out.empty()) {
-      ssize_t n = ::write(fd, out.data(), out.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno == EAGAIN && out.size() <= kMaxPending;
-      out.erase(0, static_cast<size_t>(n));
-    }
-    return true;
-  };
-  epoll_event events[128];
-  while (!stop.load(std::memory_order_relaxed)) {
-    int n = epoll_wait(epfd, events, 128, 100);
-    for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
-      if (fd == tcp_fd_) {
-        for (int c; (c = accept4(tcp_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
-          add(epfd, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
-          pending[c];
-        }
-        continue;
+namespace {
+
+// The echoes on one event loop: a handler per socket, closed connections erased after the batch
+// of events that closed them.
+class EchoLoop final {
+ public:
+  EchoLoop(int tcp_fd, int udp_fd) : tcp_fd_(tcp_fd), udp_fd_(udp_fd), buf_(64 * 1024) {}
+  ~EchoLoop() {
+    for (auto& [fd, c] : conns_) ::close(fd);
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    if (!loop_.open()) return;
+    if (tcp_fd_ >= 0) loop_.add(tcp_fd_, EPOLLIN, &acceptor_);
+    if (udp_fd_ >= 0) loop_.add(udp_fd_, EPOLLIN, &datagrams_);
+    while (!stop.load(std::memory_order_relaxed)) {
+      loop_.poll(100'000'000);
+      for (int fd : dead_) {
+        conns_.erase(fd);
+        ::close(fd);
       }
-      if (fd == udp_fd_) {
-        for (;;) {
-          sockaddr_storage from{};
-          socklen_t len = sizeof from;
-          ssize_t got = recvfrom(udp_fd_, buf.data(), buf.size(), 0,
-                                 reinterpret_cast<sockaddr*>(&from), &len);
-          if (got < 0) break;
-          sendto(udp_fd_, buf.data(), static_cast<size_t>(got), 0,
-                 reinterpret_cast<sockaddr*>(&from), len);
-        }
-        continue;
-      }
-      std::string& out = pending[fd];
-      bool alive = flush(fd, out);
-      while (alive) {
-        ssize_t got = ::read(fd, buf.data(), buf.size());
-        if (got < 0 && errno == EINTR) continue;
-        if (got == 0 || (got < 0 && errno != EAGAIN)) alive = false;
-        if (got <= 0) break;
-        out.append(buf.data(), static_cast<size_t>(got));
-        alive = flush(fd, out);
-      }
-      if (!alive) drop(fd);
+      dead_.clear();
     }
   }
-  for (auto& [fd, out] : pending) ::close(fd);
-  ::close(epfd);
-}
+
+ private:
+  struct Acceptor final : IoHandler {
+    EchoLoop* loop;
+    explicit Acceptor(EchoLoop* l) : loop(l) {}
+    void on_io(uint32_t) noexcept override { loop->accept_all(); }
+  };
+  struct Datagrams final : IoHandler {
+    EchoLoop* loop;
+    explicit Datagrams(EchoLoop* l) : loop(l) {}
+    void on_io(uint32_t) noexcept override { loop->echo_datagrams(); }
+  };
+  struct Conn final : IoHandler {
+    EchoLoop* loop;
+    int fd;
+    bool dead = false;
+    std::string pending;  // bytes not yet written back
+    Conn(EchoLoop* l, int f) : loop(l), fd(f) {}
+    void on_io(uint32_t) noexcept override {
+      if (!dead) loop->echo(*this);
+    }
+  };
+
+  void accept_all() {
+    for (int c; (c = accept4(tcp_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+      auto conn = std::make_unique<Conn>(this, c);
+      loop_.add(c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, conn.get());
+      conns_[c] = std::move(conn);
+    }
+  }
+
+  void echo_datagrams() {
+    for (;;) {
+      sockaddr_storage from{};
+      socklen_t len = sizeof from;
+      ssize_t got = recvfrom(udp_fd_, buf_.data(), buf_.size(), 0,
+                             reinterpret_cast<sockaddr*>(&from), &len);
+      if (got < 0) return;
+      sendto(udp_fd_, buf_.data(), static_cast<size_t>(got), 0,
+             reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+
+  // Writes what `c` owes; false when the connection is gone.
+  static bool flush(Conn& c) {
+    while (!c.pending.empty()) {
+      ssize_t n = ::write(c.fd, c.pending.data(), c.pending.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno == EAGAIN && c.pending.size() <= kMaxPending;
+      c.pending.erase(0, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  void echo(Conn& c) {
+    bool alive = flush(c);
+    while (alive) {
+      ssize_t got = ::read(c.fd, buf_.data(), buf_.size());
+      if (got < 0 && errno == EINTR) continue;
+      if (got == 0 || (got < 0 && errno != EAGAIN)) alive = false;
+      if (got <= 0) break;
+      c.pending.append(buf_.data(), static_cast<size_t>(got));
+      alive = flush(c);
+    }
+    if (!alive) {
+      c.dead = true;
+      dead_.push_back(c.fd);
+    }
+  }
+
+  int tcp_fd_, udp_fd_;
+  EventLoop loop_;
+  Acceptor acceptor_{this};
+  Datagrams datagrams_{this};
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
+  std::vector<int> dead_;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
+void EchoServer::run(const std::atomic<bool>& stop) { EchoLoop(tcp_fd_, udp_fd_).run(stop); }
 
 }  // namespace spiker::target

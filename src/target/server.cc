@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "core/event_loop.h"
 #include "core/socket.h"
 #include "core/strings.h"
 #include "core/tls.h"
@@ -25,8 +26,20 @@ namespace {
 
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+class Loop;
+
+// A connection's handler on the event loop: routes its events to the loop by fd and
+// generation, so an event for a connection closed earlier in the same batch finds nothing.
+struct ConnIo final : IoHandler {
+  void on_io(uint32_t events) noexcept override;
+  Loop* loop = nullptr;
+  int fd = -1;
+  uint64_t generation = 0;
+};
+
 struct Conn {
   enum class Mode : uint8_t { kDetect, kHttp1, kH2, kWs };
+  ConnIo io;
   int fd = -1;
   uint64_t generation = 0;
   ssl_st* ssl = nullptr;
@@ -44,53 +57,65 @@ struct Conn {
   std::unique_ptr<websocket::Reader> ws;
 };
 
-struct Timer {
-  int64_t due_ns;
-  int fd;
-  uint64_t generation;
-  int32_t stream;  // HTTP/2: the stream to answer; 0: HTTP/1.1
-  bool operator>(const Timer& o) const { return due_ns > o.due_ns; }
-};
 
-// One thread's loop: its listener, its connections, its timers.
-class Loop {
+// One thread's loop: its listener, its connections, its timers (on core's EventLoop).
+class Loop final : IoHandler, TimerHandler {
  public:
   Loop(int listen_fd, RouteContext& ctx, std::atomic<bool>& stop, const TlsServerContext* tls,
        bool h2)
       : listen_fd_(listen_fd), ctx_(ctx), stop_(stop), tls_(tls), h2_(h2), buf_(64 * 1024) {}
 
   void run() {
-    epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listen_fd_;
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-    epoll_event events[256];
+    if (!loop_.open()) return;
+    loop_.add(listen_fd_, EPOLLIN, this);
     while (!stop_.load(std::memory_order_relaxed)) {
-      int64_t now = mono_now_ns();
-      int timeout_ms = 100;
-      if (!timers_.empty()) {
-        timeout_ms = static_cast<int>(
-            std::clamp<int64_t>((timers_.top().due_ns - now + 999'999) / 1'000'000, 0, 100));
+      int64_t now = loop_.now();
+      int64_t timeout = 100'000'000;
+      if (loop_.next_timer_ns() >= 0) {
+        timeout = std::clamp<int64_t>(loop_.next_timer_ns() - now, 0, timeout);
       }
-      int n = epoll_wait(epfd_, events, 256, timeout_ms);
-      for (int i = 0; i < n; ++i) {
-        if (events[i].data.fd == listen_fd_) {
-          accept_all();
-        } else {
-          on_event(events[i].data.fd, events[i].events);
-        }
-      }
-      fire_timers(mono_now_ns());
+      loop_.poll(timeout);
+      reap();
+      loop_.fire_timers(loop_.now());
+      reap();
     }
     for (auto& [fd, c] : conns_) {
+      if (c.fd < 0) continue;
       if (c.ssl != nullptr) tls_free(c.ssl);
       ::close(fd);
     }
-    ::close(epfd_);
+  }
+
+  // Events of connection `fd` (generation `generation`).
+  void on_event(int fd, uint64_t generation, uint32_t events) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end() || it->second.fd < 0 || it->second.generation != generation) return;
+    on_conn_event(it->second, events);
   }
 
  private:
+  void on_io(uint32_t) noexcept override { accept_all(); }  // the listener
+
+  // A delayed response is due: `a` the connection's generation, `b` its fd and stream.
+  void on_timer(uint64_t a, uint64_t b) noexcept override {
+    fire(static_cast<int>(b >> 32), a, static_cast<int32_t>(b & 0xffffffffu), loop_.now());
+  }
+  void add_timer(int64_t due, int fd, uint64_t generation, int32_t stream) {
+    loop_.add_timer(due, this, generation,
+                    (static_cast<uint64_t>(fd) << 32) | static_cast<uint32_t>(stream));
+  }
+
+  // Connections closed during a batch of events are erased after it.
+  void reap() {
+    for (auto [fd, generation] : dead_) {
+      auto it = conns_.find(fd);
+      if (it != conns_.end() && it->second.fd < 0 && it->second.generation == generation) {
+        conns_.erase(it);
+      }
+    }
+    dead_.clear();
+  }
+
   void accept_all() {
     for (;;) {
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -101,21 +126,18 @@ class Loop {
       c = Conn{};
       c.fd = fd;
       c.generation = ++generation_;
+      c.io.loop = this;
+      c.io.fd = fd;
+      c.io.generation = c.generation;
       if (tls_ != nullptr) {
         c.ssl = tls_->new_session(fd);
         c.handshaking = true;
       }
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLRDHUP;
-      ev.data.fd = fd;
-      epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+      loop_.add(fd, EPOLLIN | EPOLLRDHUP, &c.io);
     }
   }
 
-  void on_event(int fd, uint32_t events) {
-    auto it = conns_.find(fd);
-    if (it == conns_.end()) return;
-    Conn& c = it->second;
+  void on_conn_event(Conn& c, uint32_t events) {
     if (c.handshaking) {
       handshake(c);
       return;
@@ -182,7 +204,7 @@ class Loop {
     uint64_t generation = c.generation;
     c.h2 = std::make_unique<H2Server>([this, fd, generation](int32_t stream, const Request& req) {
       auto it = conns_.find(fd);
-      if (it == conns_.end() || it->second.generation != generation) return;
+      if (it == conns_.end() || it->second.fd < 0 || it->second.generation != generation) return;
       Conn& conn = it->second;
       int64_t now = mono_now_ns();
       Response r = route(req, ctx_, now);
@@ -191,7 +213,7 @@ class Loop {
                              ctx_.stall_until_ns.load(std::memory_order_relaxed));
       if (due > now) {
         conn.h2_pending[stream] = {std::move(r), head};
-        timers_.push({due, fd, generation, stream});
+        add_timer(due, fd, generation, stream);
       } else {
         conn.h2->respond(stream, r, head);
       }
@@ -264,7 +286,7 @@ class Loop {
       if (due > now) {
         c.pending = std::move(wire);
         c.waiting = true;
-        timers_.push({due, c.fd, c.generation, 0});
+        add_timer(due, c.fd, c.generation, 0);
       } else {
         c.out += wire;
       }
@@ -327,34 +349,30 @@ class Loop {
     flush(c);
   }
 
-  void fire_timers(int64_t now) {
-    while (!timers_.empty() && timers_.top().due_ns <= now) {
-      Timer t = timers_.top();
-      timers_.pop();
-      auto it = conns_.find(t.fd);
-      if (it == conns_.end() || it->second.generation != t.generation) continue;
-      Conn& c = it->second;
-      int64_t stall = ctx_.stall_until_ns.load(std::memory_order_relaxed);
-      if (stall > now) {  // the stall was extended meanwhile
-        timers_.push({stall, t.fd, t.generation, t.stream});
-        continue;
-      }
-      if (t.stream != 0) {
-        auto p = c.h2_pending.find(t.stream);
-        if (p == c.h2_pending.end()) continue;
-        c.h2->respond(t.stream, p->second.first, p->second.second);
-        c.h2_pending.erase(p);
-        c.h2->take_output(c.out);
-        flush(c);
-        continue;
-      }
-      c.out += c.pending;
-      c.pending.clear();
-      c.waiting = false;
-      bool closing = c.close_after;
-      if (!flush(c) || closing) continue;
-      process(c, now);
+  void fire(int fd, uint64_t generation, int32_t stream, int64_t now) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end() || it->second.fd < 0 || it->second.generation != generation) return;
+    Conn& c = it->second;
+    int64_t stall = ctx_.stall_until_ns.load(std::memory_order_relaxed);
+    if (stall > now) {  // the stall was extended meanwhile
+      add_timer(stall, fd, generation, stream);
+      return;
     }
+    if (stream != 0) {
+      auto p = c.h2_pending.find(stream);
+      if (p == c.h2_pending.end()) return;
+      c.h2->respond(stream, p->second.first, p->second.second);
+      c.h2_pending.erase(p);
+      c.h2->take_output(c.out);
+      flush(c);
+      return;
+    }
+    c.out += c.pending;
+    c.pending.clear();
+    c.waiting = false;
+    bool closing = c.close_after;
+    if (!flush(c) || closing) return;
+    process(c, now);
   }
 
   // Writes what it can; returns false when the connection was closed.
@@ -402,17 +420,16 @@ class Loop {
   void arm_write(Conn& c, bool on) {
     if (c.want_write == on) return;
     c.want_write = on;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
-    ev.data.fd = c.fd;
-    epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+    loop_.modify(c.fd, EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u), &c.io);
   }
 
   void close_conn(Conn& c) {
-    int fd = c.fd;
+    if (c.fd < 0) return;
     if (c.ssl != nullptr) tls_free(c.ssl);
-    ::close(fd);
-    conns_.erase(fd);
+    c.ssl = nullptr;
+    ::close(c.fd);
+    dead_.emplace_back(c.fd, c.generation);
+    c.fd = -1;  // erased after this batch of events (reap)
   }
 
   int listen_fd_;
@@ -420,12 +437,14 @@ class Loop {
   std::atomic<bool>& stop_;
   const TlsServerContext* tls_;
   bool h2_;
-  int epfd_ = -1;
+  EventLoop loop_;
+  std::vector<std::pair<int, uint64_t>> dead_;  // closed connections: fd, generation
   uint64_t generation_ = 0;
   std::vector<char> buf_;
   std::unordered_map<int, Conn> conns_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
 };
+
+void ConnIo::on_io(uint32_t events) noexcept { loop->on_event(fd, generation, events); }
 
 }  // namespace
 
