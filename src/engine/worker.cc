@@ -81,6 +81,17 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
   } else {
     arrivals_ = load::ArrivalStream(*plan.arrivals, plan.stripe, index, count, start_ns);
   }
+  for (const OriginConfig& o : config_.origins) {
+    proto::SessionOptions so;
+    so.endpoint.addresses = &o.addresses;
+    so.endpoint.host = o.host;
+    so.endpoint.tls = o.tls;
+    so.endpoint.scheme = o.scheme;
+    so.keep_alive = config_.keep_alive;
+    so.connect_timeout_ns = config_.connect_timeout_ns;
+    so.tls_cache = &tls_sessions_;
+    session_options_.push_back(std::move(so));
+  }
   scan_every_ = std::clamp<int64_t>(
       std::min(config_.timeout_ns, config_.connect_timeout_ns) / 20, 1'000'000, 50'000'000);
 }

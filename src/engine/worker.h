@@ -211,6 +211,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   load::ArrivalStream arrivals_;  // open: this worker's arrivals
   load::VuTarget vu_target_;      // closed: this worker's VUs over time
   EventLoop loop_;  // epoll, timers and the clock
+  std::vector<proto::SessionOptions> session_options_;  // per origin, for sessions
   int64_t next_scan_ = 0;
   int64_t scan_every_ = 0;
   std::vector<Connection> conns_;    // the VUs; never resized after construction

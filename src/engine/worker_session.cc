@@ -8,22 +8,6 @@
 
 namespace spiker::engine {
 
-namespace {
-
-proto::SessionOptions session_options(const OriginConfig& o, const WorkerConfig& w,
-                                      TlsSessionCache* cache) {
-  proto::SessionOptions s;
-  s.endpoint.addresses = &o.addresses;
-  s.endpoint.host = o.host;
-  s.endpoint.tls = o.tls;
-  s.endpoint.scheme = o.scheme;
-  s.keep_alive = w.keep_alive;
-  s.connect_timeout_ns = w.connect_timeout_ns;
-  s.tls_cache = cache;
-  return s;
-}
-
-}  // namespace
 
 std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) noexcept {
   if (r.verb == static_cast<uint8_t>(proto::Verb::kReceive)) return {};
@@ -66,7 +50,7 @@ void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeo
 void Worker::session_start(Connection& c) noexcept {
   const OriginConfig& o = origin_of(c);
   if (!c.session) {
-    c.session = o.protocol->make_session(*this, session_options(o, config_, &tls_sessions_));
+    c.session = o.protocol->make_session(*this, session_options_[c.origin]);
     c.session->owner = &c;
   }
   c.phase_start_ns = now();
@@ -93,7 +77,7 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
     made->origin = static_cast<uint8_t>(st.origin);
     made->protocol = st.proto->protocol;
     const OriginConfig& o = config_.origins[st.origin];
-    made->session = o.protocol->make_session(*this, session_options(o, config_, &tls_sessions_));
+    made->session = o.protocol->make_session(*this, session_options_[st.origin]);
     made->session->owner = made.get();
     lanes_.push_back(made.get());
     j.lanes.push_back(std::move(made));

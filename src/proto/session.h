@@ -47,6 +47,7 @@ struct Endpoint {
   std::string scheme;                                   // as in the URL: "tcp", "tls", "udp"
 };
 
+// Per origin, owned by the worker for the whole run: sessions keep a reference.
 struct SessionOptions {
   Endpoint endpoint;
   bool keep_alive = true;  // false: a connection per exchange (--disable-keepalive)
@@ -77,8 +78,12 @@ class SessionHost {
 struct Exchange {
   const plan::ProtocolRequest* request = nullptr;  // the protocol's own compiled request
   Verb verb = Verb::kExchange;
-  std::string_view payload;  // rendered; the session copies what it cannot write at once
-  int64_t deadline_ns = 0;   // absolute; 0: none
+  std::string_view payload;  // rendered; copied by the session unless `stable_payload`
+  bool stable_payload = false;  // the payload outlives the exchange (a request serialized once)
+  uint16_t count = 1;       // requests in the payload (pipelined): one Outcome each
+  bool head = false;        // HTTP: HEAD requests (responses have no body)
+  bool capture = false;     // keep headers and body for checks and extractors (Outcome::parts)
+  int64_t deadline_ns = 0;  // absolute; 0: none
 };
 
 class Session : public IoHandler {

@@ -12,9 +12,16 @@ void TransportSession::submit(const Exchange& x) noexcept {
   busy_ = true;
   retried_ = false;
   started_ns_ = 0;
-  out_.clear();
+  out_ = {};
   out_off_ = 0;
-  if (x.verb != Verb::kReceive) out_.assign(x.payload.data(), x.payload.size());
+  if (x.verb != Verb::kReceive) {
+    if (x.stable_payload) {
+      out_ = x.payload;
+    } else {
+      out_copy_.assign(x.payload.data(), x.payload.size());
+      out_ = out_copy_;
+    }
+  }
   if (!transport_.is_open()) {
     if (transport_.phase() == Transport::Phase::kClosed) connect();
     return;  // opened() starts it
@@ -40,10 +47,13 @@ void TransportSession::connect() noexcept {
 void TransportSession::opened() noexcept {
   connect_deadline_ns_ = 0;
   int64_t now = host_.now();
-  if (kind_ != Transport::Kind::kUdp) {
+  if (kind_ == Transport::Kind::kTcp) {
     host_.shard().connect_us.record((now - connect_start_ns_) / 1000);
   }
-  if (kind_ == Transport::Kind::kTls && transport_.resumed()) ++host_.shard().tls_resumed;
+  if (kind_ == Transport::Kind::kTls) {
+    host_.shard().tls_handshake_us.record((now - handshake_start_ns_) / 1000);
+    if (transport_.resumed()) ++host_.shard().tls_resumed;
+  }
   account();
   if (!busy_) return;
   started_ns_ = now;
@@ -51,21 +61,21 @@ void TransportSession::opened() noexcept {
 }
 
 void TransportSession::on_io(uint32_t events) noexcept {
-  if (transport_.phase() == Transport::Phase::kConnecting ||
-      transport_.phase() == Transport::Phase::kHandshaking) {
-    bool handshaking = transport_.phase() == Transport::Phase::kHandshaking;
-    int64_t before = host_.now();
+  Transport::Phase before = transport_.phase();
+  if (before == Transport::Phase::kConnecting || before == Transport::Phase::kHandshaking) {
+    int64_t at = host_.now();
     Transport::Io r = transport_.progress(options_.endpoint.tls, options_.endpoint.host,
                                           options_.tls_cache);
     account();
+    if (before == Transport::Phase::kConnecting && kind_ == Transport::Kind::kTls &&
+        transport_.phase() != Transport::Phase::kConnecting) {
+      host_.shard().connect_us.record((at - connect_start_ns_) / 1000);  // TCP's part
+      handshake_start_ns_ = at;
+    }
     if (r == Transport::Io::kAgain) return;
     if (r != Transport::Io::kOk) {
       fail(classify_errno(transport_.error()));
       return;
-    }
-    if (kind_ == Transport::Kind::kTls) {
-      if (!handshaking) host_.shard().connect_us.record((before - connect_start_ns_) / 1000);
-      host_.shard().tls_handshake_us.record((host_.now() - before) / 1000);
     }
     opened();
     return;
@@ -110,6 +120,13 @@ bool TransportSession::resend_on_stale() noexcept {
   out_off_ = 0;
   connect();
   return true;
+}
+
+void TransportSession::complete_one(Outcome& o, bool last) noexcept {
+  if (o.ok) reused_ = true;
+  if (o.sent_ns == 0) o.sent_ns = started_ns_ != 0 ? started_ns_ : host_.now();
+  if (last) end();
+  host_.complete(*this, o);
 }
 
 void TransportSession::finish(std::string_view body, int status) noexcept {

@@ -38,6 +38,8 @@ class TransportSession : public Session {
   void account() noexcept;
   // Ends the exchange: ok with `body` as what checks read (status: the protocol's).
   void finish(std::string_view body, int status = 0) noexcept;
+  // Reports one finished request of a pipelined exchange; `last` ends the exchange.
+  void complete_one(Outcome& o, bool last) noexcept;
   // Ends the exchange with `kind`; the connection is closed.
   void fail(metrics::ErrorKind kind) noexcept;
   bool busy() const { return busy_; }
@@ -47,11 +49,12 @@ class TransportSession : public Session {
   bool resend_on_stale() noexcept;
 
   SessionHost& host_;
-  SessionOptions options_;
+  const SessionOptions& options_;
   Transport::Kind kind_;
   Transport transport_;
   Exchange exchange_;
-  std::string out_;  // bytes to write for the current exchange
+  std::string_view out_;  // bytes to write for the current exchange (the payload, or out_copy_)
+  std::string out_copy_;
   size_t out_off_ = 0;
   int64_t started_ns_ = 0;  // the exchange's service start (first byte written / wait begun)
 
@@ -64,6 +67,7 @@ class TransportSession : public Session {
   bool reused_ = false;   // an exchange finished on this connection
   bool retried_ = false;  // the current exchange was sent again after a stale close
   int64_t connect_start_ns_ = 0;
+  int64_t handshake_start_ns_ = 0;
   int64_t connect_deadline_ns_ = 0;
 };
 
