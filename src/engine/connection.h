@@ -93,6 +93,8 @@ struct WsState {
   }
 };
 
+inline constexpr uint16_t kHttpLane = 0xffff;  // Connection::protocol of HTTP lanes and VUs
+
 struct Connection final : IoHandler, TimerHandler {
   void on_io(uint32_t events) noexcept override;
   void on_timer(uint64_t generation, uint64_t) noexcept override;
@@ -111,7 +113,7 @@ struct Connection final : IoHandler, TimerHandler {
   uint8_t step = 0;               // journeys: the step (index in its scenario) on this lane
   uint8_t origin = 0;             // the host the socket is connected to
   uint8_t redirects = 0;          // journeys: redirects followed for the current step
-  uint16_t protocol = 0;          // journeys: the registered protocol of `session`
+  uint16_t protocol = kHttpLane;  // journeys: a registered protocol's lane (its index)
   uint16_t in_flight = 0;         // requests written, responses not yet complete
   uint32_t written = 0;           // bytes of the current batch written
   uint32_t iterations = 0;        // iterations this VU completed

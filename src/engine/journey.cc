@@ -152,9 +152,12 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   // An idle lane connected to this host, else one with no socket, else a new lane (a VU keeps
   // a connection per host it talks to, as browsers do), up to a bound; past it, one is reused.
   auto rank = [&](const Connection& l) {
-    if (l.state != ConnState::kStepIdle || l.ws) return 0;  // the WebSocket lane is the ws.*'s
-    if (l.fd >= 0 && l.origin == origin) return 3;
-    return l.fd < 0 ? 2 : 1;
+    // The WebSocket lane is the ws.*'s; registered protocols' lanes are their steps'.
+    if (l.state != ConnState::kStepIdle || l.ws || l.protocol != kHttpLane) return 0;
+    bool connected = l.session ? l.session->connected() : l.fd >= 0;
+    int at = l.session ? l.session->origin : l.origin;
+    if (connected && at == origin) return 3;
+    return connected ? 1 : 2;
   };
   Connection* best = nullptr;
   int best_rank = 0;

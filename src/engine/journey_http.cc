@@ -108,6 +108,16 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
   step_finished(lane, ok);
 }
 
+bool Worker::after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept {
+  VuJourney& j = *lane.vu->journey;
+  if (journey_->cookie_jar) {
+    for (const auto& [name, value] : r.headers) {
+      if (iequals(name, "set-cookie")) http1::store_cookie(j.cookies, value, origin_of(lane).host);
+    }
+  }
+  return r.status >= 300 && r.status < 400 && follow_redirect(lane, r);
+}
+
 bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept {
   int status = r.status;
   if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {

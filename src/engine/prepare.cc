@@ -139,6 +139,9 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
     resolve_origins(config.worker.origins, plan.transport.connect_timeout_ns);
     negotiate_http2(plan, tls, config.worker.origins);
   }
+  for (OriginConfig& o : config.worker.origins) {  // HTTP/1.1 runs on its registered session
+    if (o.protocol == nullptr && !o.h2 && !o.ws) o.protocol = proto::Registry::by_scheme(o.scheme);
+  }
   for (const auto& c : {tls.h1, tls.h2, tls.raw}) {
     if (c) config.tls.push_back(c);
   }
@@ -155,7 +158,8 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
 }
 
 std::string protocol_name(const OriginConfig& o) {
-  if (o.ws || o.protocol != nullptr) return o.scheme;
+  if (o.protocol != nullptr) return o.protocol->label.empty() ? o.scheme : o.protocol->label;
+  if (o.ws) return o.scheme;
   if (o.h2) return o.tls != nullptr ? "h2" : "h2c";
   return "http/1.1";
 }

@@ -139,6 +139,7 @@ void Worker::loop() {
 }
 
 int64_t Worker::turn() {
+  retired_sessions_.clear();
   int64_t now = this->now();
   bool asked = stop_.load(std::memory_order_relaxed) ||
                (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed));

@@ -158,6 +158,10 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void session_start(Connection& c) noexcept;
   void session_step(Connection& vu, uint8_t index) noexcept;
   void submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept;
+  void submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexcept;
+  void ensure_session(Connection& c) noexcept;
+  // A journey's HTTP response: its cookies stored; true when a redirect is followed instead.
+  bool after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept;
   std::string_view payload(Connection& c, const plan::ProtocolRequest& r) noexcept;
   void on_outcome(Connection& c, const proto::Outcome& o) noexcept;
   int epoll_fd() const noexcept override { return loop_.epoll_fd(); }
@@ -212,6 +216,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   load::VuTarget vu_target_;      // closed: this worker's VUs over time
   EventLoop loop_;  // epoll, timers and the clock
   std::vector<proto::SessionOptions> session_options_;  // per origin, for sessions
+  std::vector<std::unique_ptr<proto::Session>> retired_sessions_;  // freed on the next turn
   int64_t next_scan_ = 0;
   int64_t scan_every_ = 0;
   std::vector<Connection> conns_;    // the VUs; never resized after construction

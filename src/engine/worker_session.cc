@@ -34,27 +34,68 @@ std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) 
   return body_buf_;
 }
 
+void Worker::submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexcept {
+  x.timeout_ns = timeout_ns;
+  c.deadline_ns = now() + timeout_ns;  // kept for a receive that skips replies (match)
+  c.state = ConnState::kReading;       // in a request until its Outcomes
+  c.in_flight = x.count;
+  c.batch = 0;
+  c.session->submit(x);
+}
+
 void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept {
   proto::Exchange x;
   x.request = &r;
   x.verb = static_cast<proto::Verb>(r.verb);
   x.payload = payload(c, r);
-  x.deadline_ns = now() + timeout_ns;
-  c.deadline_ns = x.deadline_ns;  // kept for a receive that skips replies (match)
-  c.state = ConnState::kReading;  // in a request until its Outcome
-  c.in_flight = 1;
-  c.batch = 0;
-  c.session->submit(x);
+  submit(c, x, timeout_ns);
+}
+
+// The VU's (or lane's) session for its origin: made on first use, made again when a lane moves
+// to another host (a redirect, a step on another origin).
+void Worker::ensure_session(Connection& c) noexcept {
+  if (c.session && c.session->origin == c.origin) return;
+  if (c.session) {
+    // Its callback may be on the stack (a redirect to another host): freed on the next turn.
+    c.session->close();
+    retired_sessions_.push_back(std::move(c.session));
+  }
+  const OriginConfig& o = origin_of(c);
+  c.session = o.protocol->make_session(*this, session_options_[c.origin]);
+  c.session->owner = &c;
+  c.session->origin = c.origin;
 }
 
 void Worker::session_start(Connection& c) noexcept {
-  const OriginConfig& o = origin_of(c);
-  if (!c.session) {
-    c.session = o.protocol->make_session(*this, session_options_[c.origin]);
-    c.session->owner = &c;
-  }
+  ensure_session(c);
   c.phase_start_ns = now();
-  submit(c, *config_.requests[c.variant].proto, config_.timeout_ns);
+  if (journeys()) {  // an HTTP step (registered protocols' steps come by session_step)
+    const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
+    render_step(c);
+    proto::Exchange x;
+    x.payload = *c.rendered;
+    x.stable_payload = true;  // c.rendered stays until the step ends
+    x.head = st.method == "HEAD" && c.scratch->redirect_target.empty();
+    x.capture = st.capture_headers;
+    submit(c, x, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
+    return;
+  }
+  const RequestVariant& v = config_.requests[c.variant];
+  if (v.proto) {
+    submit(c, *v.proto, config_.timeout_ns);
+    return;
+  }
+  proto::Exchange x;  // HTTP: the request serialized once (pipelined: repeated), or rendered
+  if (v.dynamic) {
+    render(c);
+    x.payload = *c.rendered;
+  } else {
+    x.payload = std::string_view(wires_[c.variant]).substr(0, v.wire.size() * c.batch);
+  }
+  x.stable_payload = true;
+  x.count = c.batch;
+  x.head = v.head;
+  submit(c, x, config_.timeout_ns);
 }
 
 void Worker::session_step(Connection& vu, uint8_t index) noexcept {
@@ -76,9 +117,7 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
     made->vu = &vu;
     made->origin = static_cast<uint8_t>(st.origin);
     made->protocol = st.proto->protocol;
-    const OriginConfig& o = config_.origins[st.origin];
-    made->session = o.protocol->make_session(*this, session_options_[st.origin]);
-    made->session->owner = made.get();
+    ensure_session(*made);
     lanes_.push_back(made.get());
     j.lanes.push_back(std::move(made));
     lane = j.lanes.back().get();
@@ -114,8 +153,7 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
   uint16_t slot = st != nullptr ? st->id : c.variant;
   int64_t latency_us = (o.done_ns - o.sent_ns) / 1000;
   ++s.scenario_requests[slot];
-  c.in_flight = 0;
-  c.batch = 0;
+  if (c.in_flight > 0) --c.in_flight;
   if (!o.ok) {
     s.record_error(o.error);
     ++s.step_failed[slot];
@@ -124,26 +162,34 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     ++s.responses;
     s.latency_us.record(latency_us);
     Connection& vu = st != nullptr ? *c.vu : c;
-    bool first = st == nullptr || st->deps.empty();
+    bool first = st == nullptr || (st->deps.empty() && c.redirects == 0);
     if (vu.intended_ns != 0 && plan_.correct_latency && first) {
       s.corrected_us.record((o.done_ns - vu.intended_ns) / 1000);
       s.queue_us.record((o.sent_ns - vu.intended_ns) / 1000);
     }
     if (o.status != 0) s.record_status(o.status);
+    if (o.status >= 400) {
+      ++s.failed;
+      ++s.step_failed[slot];
+    }
     if (st != nullptr || weight_upto_.size() > 1) s.step_latency(slot).record(latency_us);
   }
   if (st == nullptr) {
-    end_iteration(c, o.done_ns, o.ok);
+    if (c.in_flight == 0) end_iteration(c, o.done_ns, c.session->connected());
     return;
   }
   c.state = ConnState::kStepIdle;
-  bool ok = o.ok;
-  if (ok) {
-    plan::CapturedResponse& r = captured_;
-    r = o.parts;
-    r.latency_us = latency_us;
-    ok = judge_step(*st, r, true, o.status, *c.vu->journey);
+  if (!o.ok) {
+    step_finished(c, false);
+    return;
   }
+  plan::CapturedResponse& r = captured_;
+  r = o.parts;
+  r.status = o.status;
+  r.latency_us = latency_us;
+  // HTTP: cookies stored and redirects followed before the step is judged.
+  if (st->action == plan::Action::kHttp && o.parts_ok && after_http_response(c, r)) return;
+  bool ok = judge_step(*st, r, o.parts_ok, o.status, *c.vu->journey);
   step_finished(c, ok);
 }
 

@@ -55,6 +55,7 @@ struct Protocol {
   std::string name;                  // "tcp"
   std::vector<std::string> schemes;  // "tcp", "tls"
   std::string summary;               // one line for `--help`
+  std::string label;                 // what reports call it ("http/1.1"); empty: the scheme
   bool datagram = false;             // no connection: addresses are not probed by connecting
   std::vector<FlagDef> flags;
   std::vector<ActionDef> actions;

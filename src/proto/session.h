@@ -37,6 +37,7 @@ struct Outcome {
   int64_t sent_ns = 0;  // first byte written (receives: when the wait began): service time's start
   int64_t done_ns = 0;  // last byte read (or written, for sends)
   plan::CapturedResponse parts;  // what checks and extractors read; valid during the call only
+  bool parts_ok = true;          // false: the response could not be read for checks
 };
 
 // Where a session connects: one of the run's origins.
@@ -83,7 +84,8 @@ struct Exchange {
   uint16_t count = 1;       // requests in the payload (pipelined): one Outcome each
   bool head = false;        // HTTP: HEAD requests (responses have no body)
   bool capture = false;     // keep headers and body for checks and extractors (Outcome::parts)
-  int64_t deadline_ns = 0;  // absolute; 0: none
+  int64_t timeout_ns = 0;   // from the exchange's start (connected, first byte written)
+  int64_t deadline_ns = 0;  // absolute instead (a receive that goes on waiting); 0: none
 };
 
 class Session : public IoHandler {
@@ -101,6 +103,7 @@ class Session : public IoHandler {
   virtual bool connected() const noexcept = 0;
 
   void* owner = nullptr;  // the engine's: the VU lane this session works for
+  int origin = -1;        // the engine's: the origin it connects to
 };
 
 // errno (or Transport::kTlsError) to an error kind: the one mapping every session uses.

@@ -2,6 +2,8 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "core/socket.h"
 #include "metrics/shard.h"
 
@@ -26,7 +28,14 @@ void TransportSession::submit(const Exchange& x) noexcept {
     if (transport_.phase() == Transport::Phase::kClosed) connect();
     return;  // opened() starts it
   }
+  begin();
+}
+
+void TransportSession::begin() noexcept {
   started_ns_ = host_.now();
+  if (exchange_.deadline_ns == 0 && exchange_.timeout_ns > 0) {
+    exchange_.deadline_ns = started_ns_ + exchange_.timeout_ns;
+  }
   start();
 }
 
@@ -56,8 +65,7 @@ void TransportSession::opened() noexcept {
   }
   account();
   if (!busy_) return;
-  started_ns_ = now;
-  start();
+  begin();
 }
 
 void TransportSession::on_io(uint32_t events) noexcept {
@@ -118,6 +126,7 @@ bool TransportSession::resend_on_stale() noexcept {
   account();
   transport_.close();
   out_off_ = 0;
+  exchange_.deadline_ns = 0;  // from the new start
   connect();
   return true;
 }
@@ -146,13 +155,17 @@ void TransportSession::fail(metrics::ErrorKind kind) noexcept {
   account();
   transport_.close();
   if (!busy_) return;  // between exchanges: the next one reconnects
-  Outcome o;
-  o.ok = false;
-  o.error = kind;
-  o.sent_ns = started_ns_ != 0 ? started_ns_ : host_.now();
-  o.done_ns = host_.now();
-  busy_ = false;
-  host_.complete(*this, o);
+  uint16_t n = std::max<uint16_t>(unanswered(), 1);
+  int64_t now = host_.now();
+  for (uint16_t i = 0; i < n; ++i) {
+    Outcome o;
+    o.ok = false;
+    o.error = kind;
+    o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
+    o.done_ns = now;
+    if (i + 1 == n) busy_ = false;
+    host_.complete(*this, o);
+  }
 }
 
 void TransportSession::timed_out() noexcept { fail(metrics::ErrorKind::kTimeout); }

@@ -30,6 +30,8 @@ class TransportSession : public Session {
   virtual void on_events(uint32_t events) noexcept = 0;
   // The exchange's deadline passed (after connecting); default: fail it as a timeout and close.
   virtual void timed_out() noexcept;
+  // Requests of the exchange not answered yet (a failure reports one Outcome each).
+  virtual uint16_t unanswered() const noexcept { return exchange_.count; }
 
   // Writes `out_` from `out_off_`: true when all of it is written (false: EPOLLOUT resumes, or
   // it failed and the exchange ended).
@@ -61,6 +63,7 @@ class TransportSession : public Session {
  private:
   void connect() noexcept;
   void opened() noexcept;
+  void begin() noexcept;
   void end() noexcept;
 
   bool busy_ = false;

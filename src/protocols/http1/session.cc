@@ -1,0 +1,207 @@
+// The HTTP/1.1 client on one transport (TCP or TLS): the exchange's requests (several when
+// pipelined) written as given, the responses parsed as they come, one Outcome each. A kept
+// connection the server closed before answering anything gets the requests again on a new
+// connection, once, as browsers do. Registered for http:// and https:// (HTTP/1.1 origins).
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "metrics/shard.h"
+#include "plan/extract.h"
+#include "proto/protocol.h"
+#include "proto/transport_session.h"
+#include "protocols/http1/response_parser.h"
+
+namespace spiker::http1 {
+namespace {
+
+using metrics::ErrorKind;
+
+constexpr size_t kMaxCapture = 8u << 20;  // bodies kept for checks: 8 MiB at most
+
+class Session final : public proto::TransportSession {
+ public:
+  using TransportSession::TransportSession;
+
+ protected:
+  void start() noexcept override {
+    ++seq_;
+    in_flight_ = exchange_.count;
+    parser_.start(exchange_.head);
+    capture_.clear();
+    writing_ = true;
+    read_pending_ = false;
+    write();
+  }
+
+  uint16_t unanswered() const noexcept override {
+    return writing_ || in_flight_ == 0 ? exchange_.count : in_flight_;
+  }
+
+  void on_events(uint32_t events) noexcept override {
+    constexpr uint32_t kIn = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
+    if (!busy()) {
+      // Between exchanges the server closed the connection (or sent what nobody asked for):
+      // the next exchange connects anew.
+      if ((events & kIn) != 0) close();
+      return;
+    }
+    if ((events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0) peer_closed_ = true;
+    if (writing_) {
+      if ((events & kIn) != 0) read_pending_ = true;
+      if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) write();
+      return;
+    }
+    if ((events & kIn) != 0) read();
+  }
+
+ private:
+  void write() noexcept {
+    while (out_off_ < out_.size()) {
+      size_t n = 0;
+      Transport::Io r = transport_.write(out_.data() + out_off_, out_.size() - out_off_, &n);
+      if (r == Transport::Io::kAgain) {
+        account();
+        return;  // EPOLLOUT (edge-triggered) resumes
+      }
+      if (r != Transport::Io::kOk) {
+        account();
+        int err = transport_.error();
+        if (err == EPIPE || err == ECONNRESET || err == Transport::kTlsError) {
+          eof();  // the server closed: classified by what came back
+        } else {
+          fail(proto::classify_errno(err));
+        }
+        return;
+      }
+      out_off_ += n;
+    }
+    account();
+    writing_ = false;
+    if (read_pending_) read();
+  }
+
+  void read() noexcept {
+    size_t cap = 0;
+    char* buf = host_.read_buffer(&cap);
+    bool tls = kind_ == Transport::Kind::kTls;
+    for (;;) {
+      size_t got = 0;
+      Transport::Io r = transport_.read(buf, cap, &got);
+      account();
+      if (r == Transport::Io::kAgain) return;
+      if (r == Transport::Io::kEof) return eof();
+      if (r == Transport::Io::kError) {
+        // A reset is a close, classified by what was received; a broken TLS record in a
+        // response is TLS's.
+        if (tls && parser_.started()) return fail(ErrorKind::kTls);
+        return eof();
+      }
+      if (!on_bytes(buf, got)) return;
+      // A short plain read drained the socket: the next edge tells of new data. A close that
+      // came with this edge brings no other: read on to the end of the stream.
+      if (!tls && got < cap && !peer_closed_) return;
+      if (!busy() || writing_) return;
+    }
+  }
+
+  // False when the exchange ended (or a new one began) and reading stops here.
+  bool on_bytes(const char* data, size_t len) noexcept {
+    size_t off = 0;
+    while (off < len) {
+      if (in_flight_ == 0) {  // bytes nobody asked for
+        fail(ErrorKind::kHttp);
+        return false;
+      }
+      size_t used = 0;
+      ParseStatus s = parser_.feed(data + off, len - off, &used);
+      if (exchange_.capture) {
+        size_t room = kMaxCapture - std::min(capture_.size(), kMaxCapture);
+        capture_.append(data + off, std::min(used, room));
+      }
+      off += used;
+      if (s == ParseStatus::kNeedMore) return true;
+      if (s == ParseStatus::kError) {
+        fail(parser_.error_kind());
+        return false;
+      }
+      uint32_t seq = seq_;
+      response(parser_.status(), parser_.keep_alive());
+      // The next exchange may have begun (writing), or the connection gone.
+      if (seq != seq_ || !busy() || writing_) return transport_.is_open() && off == len;
+    }
+    return true;
+  }
+
+  void response(int status, bool keep_alive) noexcept {
+    proto::Outcome o;
+    o.status = status;
+    o.done_ns = host_.now();
+    o.parts.status = status;
+    if (exchange_.capture) {
+      o.parts_ok = plan::parse_captured(capture_, exchange_.head, &o.parts, &body_);
+      o.parts.status = status;
+    }
+    --in_flight_;
+    uint16_t lost = 0;
+    if (!keep_alive) {
+      lost = in_flight_;  // the server ends the connection: requests still pipelined are lost
+      in_flight_ = 0;
+      close();
+    } else if (in_flight_ > 0) {
+      parser_.start(exchange_.head);  // the next pipelined response
+      capture_.clear();
+    }
+    peer_closed_ = false;
+    complete_one(o, in_flight_ == 0 && lost == 0);
+    for (uint16_t i = 0; i < lost; ++i) {
+      proto::Outcome e;
+      e.ok = false;
+      e.error = ErrorKind::kReset;
+      e.done_ns = o.done_ns;
+      complete_one(e, i + 1 == lost);
+    }
+  }
+
+  void eof() noexcept {
+    if (in_flight_ > 0 && !writing_ && parser_.finish_eof() == ParseStatus::kComplete) {
+      response(parser_.status(), false);  // a close-delimited body ended
+      return;
+    }
+    bool nothing_received = !parser_.started();
+    if (in_flight_ == exchange_.count && nothing_received && resend_on_stale()) return;
+    ErrorKind kind = in_flight_ > 0 ? parser_.error_kind() : ErrorKind::kReset;
+    if (nothing_received) kind = ErrorKind::kReset;
+    fail(kind);
+  }
+
+  ResponseParser parser_;
+  uint32_t seq_ = 0;        // exchanges started: tells whether a completion began the next
+  uint16_t in_flight_ = 0;  // responses still due
+  bool writing_ = false;
+  bool read_pending_ = false;  // a readable edge came while writing
+  bool peer_closed_ = false;   // the peer's FIN (or an error) came with an edge already seen
+  std::string capture_;        // the raw response, when the exchange keeps it
+  std::string body_;           // its body, de-chunked
+};
+
+std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
+                                             const proto::SessionOptions& o) {
+  return std::make_unique<Session>(
+      host, o, o.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp);
+}
+
+}  // namespace
+}  // namespace spiker::http1
+
+void spiker_register_http1() {
+  using namespace spiker;
+  proto::Protocol p;
+  p.name = "http1";
+  p.schemes = {"http", "https"};  // HTTP/1.1 origins (h2 and WebSocket ones have their paths)
+  p.summary = "HTTP/1.1";
+  p.label = "http/1.1";
+  p.make_session = http1::make_session;
+  proto::Registry::add(std::move(p));
+}
