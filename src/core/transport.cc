@@ -76,15 +76,17 @@ Transport::Io Transport::progress(const TlsContext* tls, const std::string& host
   return phase_ == Phase::kOpen ? Io::kOk : Io::kError;
 }
 
-Transport::Io Transport::read(char* buf, size_t cap, size_t* got) noexcept {
+Transport::Io Transport::read_tls(char* buf, size_t cap, size_t* got) noexcept {
   *got = 0;
-  if (ssl_ != nullptr) {
-    TlsIo r = tls_read(ssl_, buf, cap, got);
-    if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return Io::kAgain;
-    if (r == TlsIo::kEof) return Io::kEof;
-    if (r == TlsIo::kError) error_ = kTlsError;
-    return r == TlsIo::kDone ? Io::kOk : Io::kError;
-  }
+  TlsIo r = tls_read(ssl_, buf, cap, got);
+  if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return Io::kAgain;
+  if (r == TlsIo::kEof) return Io::kEof;
+  if (r == TlsIo::kError) error_ = kTlsError;
+  return r == TlsIo::kDone ? Io::kOk : Io::kError;
+}
+
+Transport::Io Transport::read_plain(char* buf, size_t cap, size_t* got) noexcept {
+  *got = 0;
   for (;;) {
     ssize_t n = ::read(fd_, buf, cap);
     if (n < 0 && errno == EINTR) continue;
@@ -101,14 +103,16 @@ Transport::Io Transport::read(char* buf, size_t cap, size_t* got) noexcept {
   }
 }
 
-Transport::Io Transport::write(const char* p, size_t len, size_t* wrote) noexcept {
+Transport::Io Transport::write_tls(const char* p, size_t len, size_t* wrote) noexcept {
   *wrote = 0;
-  if (ssl_ != nullptr) {
-    TlsIo r = tls_write(ssl_, p, len, wrote);
-    if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return Io::kAgain;
-    if (r != TlsIo::kDone) error_ = kTlsError;
-    return r == TlsIo::kDone ? Io::kOk : Io::kError;
-  }
+  TlsIo r = tls_write(ssl_, p, len, wrote);
+  if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return Io::kAgain;
+  if (r != TlsIo::kDone) error_ = kTlsError;
+  return r == TlsIo::kDone ? Io::kOk : Io::kError;
+}
+
+Transport::Io Transport::write_plain(const char* p, size_t len, size_t* wrote) noexcept {
+  *wrote = 0;
   for (;;) {
     ssize_t n = ::write(fd_, p, len);
     if (n < 0 && errno == EINTR) continue;
@@ -125,19 +129,13 @@ Transport::Io Transport::write(const char* p, size_t len, size_t* wrote) noexcep
 
 bool Transport::resumed() const { return ssl_ != nullptr && tls_resumed(ssl_); }
 
-void Transport::take_bytes(uint64_t* in, uint64_t* out) noexcept {
-  if (ssl_ != nullptr) {
-    uint64_t r = 0, w = 0;
-    tls_wire_bytes(ssl_, &r, &w);
-    *in = r - tls_in_;
-    *out = w - tls_out_;
-    tls_in_ = r;
-    tls_out_ = w;
-    return;
-  }
-  *in = in_;
-  *out = out_;
-  in_ = out_ = 0;
+void Transport::take_tls_bytes(uint64_t* in, uint64_t* out) noexcept {
+  uint64_t r = 0, w = 0;
+  tls_wire_bytes(ssl_, &r, &w);
+  *in = r - tls_in_;
+  *out = w - tls_out_;
+  tls_in_ = r;
+  tls_out_ = w;
 }
 
 void Transport::close() noexcept {

@@ -36,8 +36,12 @@ class Transport {
   // Moves connect and handshake on (call on any event while not open). kOk: open now;
   // kAgain: wait for the next event; kError: error() says why.
   Io progress(const TlsContext* tls, const std::string& host, TlsSessionCache* cache) noexcept;
-  Io read(char* buf, size_t cap, size_t* got) noexcept;
-  Io write(const char* p, size_t len, size_t* wrote) noexcept;
+  Io read(char* buf, size_t cap, size_t* got) noexcept {
+    return ssl_ == nullptr ? read_plain(buf, cap, got) : read_tls(buf, cap, got);
+  }
+  Io write(const char* p, size_t len, size_t* wrote) noexcept {
+    return ssl_ == nullptr ? write_plain(p, len, wrote) : write_tls(p, len, wrote);
+  }
   void close() noexcept;
 
   Phase phase() const { return phase_; }
@@ -46,9 +50,20 @@ class Transport {
   int error() const { return error_; }
   bool resumed() const;  // TLS: the handshake resumed a session
   // Wire bytes since the last call (TLS records included).
-  void take_bytes(uint64_t* in, uint64_t* out) noexcept;
+  void take_bytes(uint64_t* in, uint64_t* out) noexcept {
+    if (ssl_ != nullptr) return take_tls_bytes(in, out);
+    *in = in_;
+    *out = out_;
+    in_ = out_ = 0;
+  }
 
  private:
+  Io read_plain(char* buf, size_t cap, size_t* got) noexcept;
+  Io read_tls(char* buf, size_t cap, size_t* got) noexcept;
+  Io write_plain(const char* p, size_t len, size_t* wrote) noexcept;
+  Io write_tls(const char* p, size_t len, size_t* wrote) noexcept;
+  void take_tls_bytes(uint64_t* in, uint64_t* out) noexcept;
+
   int fd_ = -1;
   ssl_st* ssl_ = nullptr;
   Kind kind_ = Kind::kTcp;

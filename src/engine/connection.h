@@ -11,7 +11,6 @@
 #include "core/io_handler.h"
 #include "proto/session.h"
 #include "protocols/http1/cookie_jar.h"
-#include "protocols/http1/response_parser.h"
 #include "protocols/http2/session.h"
 #include "protocols/http2/stats.h"
 #include "protocols/websocket/codec.h"
@@ -103,10 +102,7 @@ struct Connection final : IoHandler, TimerHandler {
   ssl_st* ssl = nullptr;
   ConnState state = ConnState::kInactive;
   bool finished = false;          // per-VU iterations done: never activated again
-  bool reused = false;            // a response already completed on this socket
   bool retried = false;           // the current batch was re-sent after a stale keep-alive close
-  bool read_pending = false;      // readable edge seen while still writing
-  bool peer_closed = false;       // the peer's FIN (or an error) came with an edge already seen
   uint16_t batch = 0;             // requests claimed for the current iteration
   uint8_t variant = 0;            // which of the config's requests this iteration sends (journeys:
                                   // the step's id)
@@ -115,7 +111,6 @@ struct Connection final : IoHandler, TimerHandler {
   uint8_t redirects = 0;          // journeys: redirects followed for the current step
   uint16_t protocol = kHttpLane;  // journeys: a registered protocol's lane (its index)
   uint16_t in_flight = 0;         // requests written, responses not yet complete
-  uint32_t written = 0;           // bytes of the current batch written
   uint32_t iterations = 0;        // iterations this VU completed
   uint32_t timer_generation = 0;  // bumping it cancels a pending timer
   int64_t intended_ns = 0;        // intended start of the current iteration (0: none)
@@ -123,7 +118,6 @@ struct Connection final : IoHandler, TimerHandler {
   int64_t deadline_ns = 0;        // 0: none
   uint64_t tls_read = 0;          // TLS wire bytes already accounted
   uint64_t tls_written = 0;
-  http1::ResponseParser parser;
   H2Link* link = nullptr;                 // HTTP/2: the connection this VU's streams ride on
   int32_t stream = 0;                     // HTTP/2: the stream in flight (0: none)
   uint16_t status = 0;                    // HTTP/2: the response's status

@@ -81,7 +81,6 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
     ++s.step_failed[st.id];
   }
   lane.in_flight = 0;
-  lane.reused = true;
   lane.retried = false;
   if (!keep_alive) close_socket(lane);
   lane.state = ConnState::kStepIdle;

@@ -81,6 +81,9 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
   } else {
     arrivals_ = load::ArrivalStream(*plan.arrivals, plan.stripe, index, count, start_ns);
   }
+  host_loop_ = &loop_;  // what sessions read of the worker
+  host_shard_ = &shard_;
+  host_read_buffer_ = &read_buf_;
   for (const OriginConfig& o : config_.origins) {
     proto::SessionOptions so;
     so.endpoint.addresses = &o.addresses;
@@ -113,8 +116,6 @@ void Connection::on_timer(uint64_t generation, uint64_t) noexcept {
   worker->on_timer(*this, static_cast<uint32_t>(generation));
 }
 void H2Link::on_io(uint32_t events) noexcept { worker->on_link_event(*this, events); }
-
-int64_t Worker::now() const noexcept { return loop_.now(); }
 
 bool Worker::open_loop() {
   next_scan_ = now() + scan_every_;

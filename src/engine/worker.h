@@ -96,11 +96,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void on_connected(Connection& c) noexcept;
   void handshake(Connection& c) noexcept;
   void start_write(Connection& c) noexcept;
-  void write_some(Connection& c) noexcept;
-  void read_some(Connection& c) noexcept;
-  bool on_bytes(Connection& c, const char* data, size_t len) noexcept;
   void on_response(Connection& c, int64_t now_ns, int status, bool keep_alive) noexcept;
-  void on_eof(Connection& c) noexcept;
   void fail(Connection& c, metrics::ErrorKind kind) noexcept;
   void close_socket(Connection& c) noexcept;
   void account_tls(Connection& c) noexcept { count_tls(c.ssl, c.tls_read, c.tls_written); }
@@ -159,18 +155,16 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void session_step(Connection& vu, uint8_t index) noexcept;
   void submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept;
   void submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexcept;
-  void ensure_session(Connection& c) noexcept;
+  void ensure_session(Connection& c) noexcept {
+    if (!c.session || c.session->origin != c.origin) make_session(c);
+  }
+  void make_session(Connection& c) noexcept;
+  void release_idle_session(Connection& c) noexcept;
   // A journey's HTTP response: its cookies stored; true when a redirect is followed instead.
   bool after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept;
   std::string_view payload(Connection& c, const plan::ProtocolRequest& r) noexcept;
   void on_outcome(Connection& c, const proto::Outcome& o) noexcept;
-  int epoll_fd() const noexcept override { return loop_.epoll_fd(); }
-  int64_t now() const noexcept override;
-  metrics::Shard& shard() noexcept override { return *shard_; }
-  char* read_buffer(size_t* cap) noexcept override {
-    *cap = read_buf_.size();
-    return read_buf_.data();
-  }
+  int64_t now() const noexcept { return loop_.now(); }
   uint64_t random() noexcept override { return rng_(); }
   const SocketAddress& next_address(const proto::Endpoint& e) noexcept override {
     return (*e.addresses)[next_address_++ % e.addresses->size()];

@@ -13,7 +13,6 @@
 namespace spiker::engine {
 namespace {
 
-using http1::ParseStatus;
 using metrics::ErrorKind;
 
 using proto::classify_errno;
@@ -46,8 +45,6 @@ void Worker::connect(Connection& c) noexcept {
     return;
   }
   c.fd = fd;
-  c.reused = false;
-  c.peer_closed = false;
   c.deadline_ns = c.phase_start_ns + config_.connect_timeout_ns;
   if (loop_.add(fd, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, &c) != 0) {
     fail(c, ErrorKind::kOther);
@@ -56,10 +53,8 @@ void Worker::connect(Connection& c) noexcept {
 }
 
 void Worker::on_event(Connection& c, uint32_t events) noexcept {
-  if (c.ws && c.state != ConnState::kConnecting && c.state != ConnState::kHandshaking) {
-    ws_on_event(c, events);
-    return;
-  }
+  // The worker's own sockets are WebSocket connections (every other protocol's session
+  // handles its own events).
   switch (c.state) {
     case ConnState::kConnecting:
       on_connected(c);
@@ -67,19 +62,12 @@ void Worker::on_event(Connection& c, uint32_t events) noexcept {
     case ConnState::kHandshaking:
       handshake(c);
       return;
-    case ConnState::kWriting:
-      if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.read_pending = true;
-      if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.peer_closed = true;
-      if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) write_some(c);
-      return;
-    case ConnState::kReading:
-      if (events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) c.peer_closed = true;
-      if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) read_some(c);
-      return;
     default:
-      // Between iterations the server closed the socket (or sent what nobody asked for):
-      // the next iteration reconnects.
-      close_socket(c);
+      if (c.ws) {
+        ws_on_event(c, events);
+      } else {
+        close_socket(c);
+      }
       return;
   }
 }
@@ -147,39 +135,13 @@ void Worker::render(Connection& c) {
   }
 }
 
+// Connected (and TLS done): the WebSocket upgrade, or the next message.
 void Worker::start_write(Connection& c) noexcept {
-  if (c.ws) {  // connected (and TLS done): the upgrade, or the next message
-    if (c.ws->open) {
-      ws_send(c);
-    } else {
-      ws_upgrade(c);
-    }
-    return;
+  if (c.ws->open) {
+    ws_send(c);
+  } else {
+    ws_upgrade(c);
   }
-  c.state = ConnState::kWriting;
-  c.written = 0;
-  if (journeys()) {
-    render_step(c);
-    c.read_pending = false;
-    c.phase_start_ns = now();
-    const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
-    c.deadline_ns = c.phase_start_ns + (st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
-    c.in_flight = c.batch;
-    c.parser.start(st.method == "HEAD" && c.scratch->redirect_target.empty());
-    write_some(c);
-    return;
-  }
-  if (config_.requests[c.variant].dynamic) {
-    render(c);
-  } else if (c.rendered) {
-    c.rendered->clear();  // this iteration's variant is static
-  }
-  c.read_pending = false;
-  c.phase_start_ns = now();
-  c.deadline_ns = c.phase_start_ns + config_.timeout_ns;
-  c.in_flight = c.batch;
-  c.parser.start(config_.requests[c.variant].head);
-  write_some(c);
 }
 
 void Worker::count_tls(ssl_st* ssl, uint64_t& read, uint64_t& written) noexcept {
@@ -229,105 +191,7 @@ Worker::Io Worker::io_write(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls
   }
 }
 
-void Worker::write_some(Connection& c) noexcept {
-  bool rendered = c.rendered && !c.rendered->empty();  // always, for journeys
-  const char* base = rendered ? c.rendered->data() : wires_[c.variant].data();
-  size_t total = rendered ? c.rendered->size() : config_.requests[c.variant].wire.size() * c.batch;
-  while (c.written < total) {
-    const char* p = base + c.written;
-    size_t left = total - c.written;
-    if (c.ssl != nullptr) {
-      size_t n = 0;
-      TlsIo r = tls_write(c.ssl, p, left, &n);
-      account_tls(c);
-      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
-      if (r != TlsIo::kDone) {
-        on_eof(c);
-        return;
-      }
-      c.written += static_cast<uint32_t>(n);
-    } else {
-      ssize_t n = ::write(c.fd, p, left);
-      if (n < 0) {
-        if (errno == EAGAIN) return;  // EPOLLOUT (edge-triggered) resumes us
-        if (errno == EINTR) continue;
-        if (errno == EPIPE || errno == ECONNRESET) {
-          on_eof(c);
-        } else {
-          fail(c, classify_errno(errno));
-        }
-        return;
-      }
-      c.written += static_cast<uint32_t>(n);
-      shard_->bytes_sent += static_cast<uint64_t>(n);
-    }
-  }
-  c.state = ConnState::kReading;
-  c.batch = 0;
-  if (c.read_pending) read_some(c);
-}
-
-void Worker::read_some(Connection& c) noexcept {
-  char* buf = read_buf_.data();
-  size_t cap = read_buf_.size();
-  for (;;) {
-    size_t got = 0;
-    if (c.ssl != nullptr) {
-      TlsIo r = tls_read(c.ssl, buf, cap, &got);
-      account_tls(c);
-      if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
-      if (r == TlsIo::kEof) return on_eof(c);
-      if (r == TlsIo::kError) {
-        if (c.parser.started()) return fail(c, ErrorKind::kTls);
-        return on_eof(c);
-      }
-    } else {
-      ssize_t n = ::read(c.fd, buf, cap);
-      if (n < 0) {
-        if (errno == EAGAIN) return;
-        if (errno == EINTR) continue;
-        return on_eof(c);  // reset: the same as a close, classified by what was received
-      }
-      if (n == 0) return on_eof(c);
-      got = static_cast<size_t>(n);
-      shard_->bytes_received += got;
-    }
-    if (!on_bytes(c, buf, got)) return;
-    // A short plain read drained the socket: the next edge tells us about new data. A close
-    // that came with this edge brings no other: read on to the end of the stream.
-    if (c.ssl == nullptr && got < cap && !c.peer_closed) return;
-    if (c.state != ConnState::kReading) return;
-  }
-}
-
-bool Worker::on_bytes(Connection& c, const char* data, size_t len) noexcept {
-  size_t off = 0;
-  while (off < len) {
-    if (c.in_flight == 0) {  // bytes nobody asked for
-      fail(c, ErrorKind::kHttp);
-      return false;
-    }
-    size_t used = 0;
-    ParseStatus s = c.parser.feed(data + off, len - off, &used);
-    if (c.scratch && c.scratch->capturing) {
-      // Bounded: heads are 64 KiB at most; bodies are read up to 8 MiB.
-      std::string& cap = c.scratch->capture;
-      size_t room = (8u << 20) - std::min<size_t>(cap.size(), 8u << 20);
-      cap.append(data + off, std::min(used, room));
-    }
-    off += used;
-    if (s == ParseStatus::kNeedMore) return true;
-    if (s == ParseStatus::kError) {
-      fail(c, c.parser.error_kind());
-      return false;
-    }
-    on_response(c, now(), c.parser.status(), c.parser.keep_alive());
-    // The next request may already be written (kReading again) or pending, or the socket gone.
-    if (c.state != ConnState::kReading) return c.fd >= 0 && off == len;
-  }
-  return true;
-}
-
+// An HTTP/2 stream's response (HTTP/1.1 and registered protocols complete through on_outcome).
 void Worker::on_response(Connection& c, int64_t now_ns, int status, bool keep_alive) noexcept {
   if (journeys()) {
     on_step_response(c, now_ns, status, keep_alive);
@@ -349,43 +213,9 @@ void Worker::on_response(Connection& c, int64_t now_ns, int status, bool keep_al
   }
   if (weight_upto_.size() > 1) s.step_latency(c.variant).record((now_ns - c.phase_start_ns) / 1000);
   --c.in_flight;
-  c.reused = true;
   c.retried = false;
-  if (c.in_flight > 0 && keep_alive) {
-    c.parser.start(config_.requests[c.variant].head);  // the next pipelined response
-    return;
-  }
-  if (!keep_alive) {
-    // The server ends the connection here; requests still pipelined on it are lost.
-    s.scenario_requests[c.variant] += c.in_flight;
-    s.step_failed[c.variant] += c.in_flight;
-    for (; c.in_flight > 0; --c.in_flight) s.record_error(ErrorKind::kReset);
-    close_socket(c);
-  }
-  end_iteration(c, now_ns, c.fd >= 0 || c.link != nullptr);
-}
-
-void Worker::on_eof(Connection& c) noexcept {
-  if (c.in_flight > 0 && c.parser.finish_eof() == ParseStatus::kComplete) {
-    on_response(c, now(), c.parser.status(),
-                c.parser.keep_alive());  // a close-delimited body ended
-    return;
-  }
-  bool nothing_received = !c.parser.started();
-  if (c.in_flight > 0 && nothing_received && c.reused && !c.retried && !stopping_) {
-    // The server closed an idle keep-alive connection as we reused it: it never saw these
-    // requests. Send them again on a new connection, once, as browsers do.
-    c.batch = c.in_flight;
-    c.in_flight = 0;
-    c.retried = true;
-    close_socket(c);
-    c.state = ConnState::kQueued;
-    queued_.push_back(&c);
-    return;
-  }
-  ErrorKind kind = c.in_flight > 0 ? c.parser.error_kind() : ErrorKind::kReset;
-  if (c.in_flight > 0 && nothing_received) kind = ErrorKind::kReset;
-  fail(c, kind);
+  if (!keep_alive) close_socket(c);
+  end_iteration(c, now_ns, c.link != nullptr);
 }
 
 void Worker::fail(Connection& c, ErrorKind kind) noexcept {

@@ -36,8 +36,7 @@ std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) 
 
 void Worker::submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexcept {
   x.timeout_ns = timeout_ns;
-  c.deadline_ns = now() + timeout_ns;  // kept for a receive that skips replies (match)
-  c.state = ConnState::kReading;       // in a request until its Outcomes
+  c.state = ConnState::kReading;  // in a request until its Outcomes
   c.in_flight = x.count;
   c.batch = 0;
   c.session->submit(x);
@@ -53,8 +52,7 @@ void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeo
 
 // The VU's (or lane's) session for its origin: made on first use, made again when a lane moves
 // to another host (a redirect, a step on another origin).
-void Worker::ensure_session(Connection& c) noexcept {
-  if (c.session && c.session->origin == c.origin) return;
+void Worker::make_session(Connection& c) noexcept {
   if (c.session) {
     // Its callback may be on the stack (a redirect to another host): freed on the next turn.
     c.session->close();
@@ -68,7 +66,6 @@ void Worker::ensure_session(Connection& c) noexcept {
 
 void Worker::session_start(Connection& c) noexcept {
   ensure_session(c);
-  c.phase_start_ns = now();
   if (journeys()) {  // an HTTP step (registered protocols' steps come by session_step)
     const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
     render_step(c);
@@ -105,7 +102,7 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
   // protocol and host, kept across iterations like HTTP keep-alive.
   Connection* lane = nullptr;
   for (auto& l : j.lanes) {
-    if (l->session && l->protocol == st.proto->protocol && l->origin == st.origin &&
+    if (l->protocol == st.proto->protocol && l->origin == st.origin &&
         l->state == ConnState::kStepIdle) {
       lane = l.get();
       break;
@@ -117,16 +114,15 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
     made->vu = &vu;
     made->origin = static_cast<uint8_t>(st.origin);
     made->protocol = st.proto->protocol;
-    ensure_session(*made);
     lanes_.push_back(made.get());
     j.lanes.push_back(std::move(made));
     lane = j.lanes.back().get();
   }
+  ensure_session(*lane);
   lane->step = index;
   lane->variant = static_cast<uint8_t>(st.id);
   j.state[index] = VuJourney::kRunning;
   ++j.pending;
-  lane->phase_start_ns = now();
   submit(*lane, *st.proto, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
 }
 
@@ -144,7 +140,7 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
       proto::Exchange x;
       x.request = st->proto.get();
       x.verb = proto::Verb::kReceive;
-      x.deadline_ns = c.deadline_ns;
+      x.deadline_ns = c.session->deadline_ns();  // the same wait goes on
       c.session->submit(x);
       return;
     }
@@ -175,12 +171,16 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     if (st != nullptr || weight_upto_.size() > 1) s.step_latency(slot).record(latency_us);
   }
   if (st == nullptr) {
-    if (c.in_flight == 0) end_iteration(c, o.done_ns, c.session->connected());
+    if (c.in_flight == 0) {
+      end_iteration(c, o.done_ns, c.session->connected());
+      if (!config_.keep_alive) release_idle_session(c);
+    }
     return;
   }
   c.state = ConnState::kStepIdle;
   if (!o.ok) {
     step_finished(c, false);
+    release_idle_session(c);
     return;
   }
   plan::CapturedResponse& r = captured_;
@@ -191,6 +191,14 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
   if (st->action == plan::Action::kHttp && o.parts_ok && after_http_response(c, r)) return;
   bool ok = judge_step(*st, r, o.parts_ok, o.status, *c.vu->journey);
   step_finished(c, ok);
+  release_idle_session(c);
+}
+
+// A session with no connection and nothing to do is freed (on the next turn: its callback is
+// on the stack): a thinking VU without a socket holds none.
+void Worker::release_idle_session(Connection& c) noexcept {
+  if (!c.session || c.session->connected() || in_request(c.state)) return;
+  retired_sessions_.push_back(std::move(c.session));
 }
 
 }  // namespace spiker::engine

@@ -58,11 +58,5 @@ IterationBudget::IterationBudget(uint64_t total, const Stripe& stripe, int index
   budget_ = worker_share(stripe.count_below(total), index, count);
 }
 
-uint64_t IterationBudget::claim(uint64_t want) {
-  if (!limited_) return want;
-  uint64_t n = std::min(want, budget_ - std::min(claimed_, budget_));
-  claimed_ += n;
-  return n;
-}
 
 }  // namespace spiker::load

@@ -10,6 +10,7 @@
 // - IterationBudget (shared iterations): claimed exactly, never more than the worker's share.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "load/schedule.h"
@@ -75,7 +76,12 @@ class IterationBudget {
   // This worker's share of `total` iterations of the whole test (0: no limit).
   IterationBudget(uint64_t total, const Stripe& stripe, int index, int count);
   // Up to `want` iterations; 0 once the budget is used up.
-  uint64_t claim(uint64_t want);
+  uint64_t claim(uint64_t want) {
+    if (!limited_) return want;
+    uint64_t n = std::min(want, budget_ - std::min(claimed_, budget_));
+    claimed_ += n;
+    return n;
+  }
   bool limited() const { return limited_; }
   bool exhausted() const { return limited_ && claimed_ >= budget_; }
   uint64_t budget() const { return budget_; }

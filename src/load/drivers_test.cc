@@ -114,7 +114,9 @@ TEST(VuTarget, RampingSharesAddUpToTheSchedule) {
     uint64_t sum = 0;
     for (const VuTarget& v : workers) sum += v.at(t);
     EXPECT_EQ(sum, schedule.vus_at(t - 5 * kSec)) << t;
-    if (t <= 15 * kSec) EXPECT_GE(sum, last);
+    if (t <= 15 * kSec) {
+      EXPECT_GE(sum, last);
+    }
     last = sum;
   }
   EXPECT_EQ(workers[0].at(15 * kSec) + workers[1].at(15 * kSec) + workers[2].at(15 * kSec), 10u);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/event_loop.h"
 #include "core/io_handler.h"
 #include "metrics/error_kind.h"
 #include "plan/extract.h"
@@ -61,11 +62,16 @@ class Session;
 // The worker, as its sessions see it.
 class SessionHost {
  public:
-  virtual int epoll_fd() const noexcept = 0;
-  virtual int64_t now() const noexcept = 0;
-  virtual metrics::Shard& shard() noexcept = 0;
+  // The worker's loop (epoll, clock), its current metrics shard and its read buffer: plain
+  // reads on the hot path, set once by the worker.
+  int epoll_fd() const noexcept { return host_loop_->epoll_fd(); }
+  int64_t now() const noexcept { return host_loop_->now(); }
+  metrics::Shard& shard() noexcept { return **host_shard_; }
   // The worker's read buffer, shared by every session of the worker.
-  virtual char* read_buffer(size_t* cap) noexcept = 0;
+  char* read_buffer(size_t* cap) noexcept {
+    *cap = host_read_buffer_->size();
+    return host_read_buffer_->data();
+  }
   virtual uint64_t random() noexcept = 0;
   // The next address of `e` to connect to (round-robin across the worker's connections).
   virtual const SocketAddress& next_address(const Endpoint& e) noexcept = 0;
@@ -74,6 +80,9 @@ class SessionHost {
 
  protected:
   ~SessionHost() = default;
+  const EventLoop* host_loop_ = nullptr;
+  std::unique_ptr<metrics::Shard>* host_shard_ = nullptr;  // the worker's: swapped on publish
+  std::vector<char>* host_read_buffer_ = nullptr;
 };
 
 struct Exchange {
@@ -101,6 +110,8 @@ class Session : public IoHandler {
   // Closes the connection; nothing in flight is reported.
   virtual void close() noexcept = 0;
   virtual bool connected() const noexcept = 0;
+  // When the current exchange times out (absolute; 0: not started or none).
+  virtual int64_t deadline_ns() const noexcept { return 0; }
 
   void* owner = nullptr;  // the engine's: the VU lane this session works for
   int origin = -1;        // the engine's: the origin it connects to

@@ -20,8 +20,9 @@ void TransportSession::submit(const Exchange& x) noexcept {
     if (x.stable_payload) {
       out_ = x.payload;
     } else {
-      out_copy_.assign(x.payload.data(), x.payload.size());
-      out_ = out_copy_;
+      if (!out_copy_) out_copy_ = std::make_unique<std::string>();
+      out_copy_->assign(x.payload.data(), x.payload.size());
+      out_ = *out_copy_;
     }
   }
   if (!transport_.is_open()) {
@@ -107,13 +108,7 @@ bool TransportSession::flush() noexcept {
   return out_off_ == out_.size();
 }
 
-void TransportSession::account() noexcept {
-  uint64_t in = 0, out = 0;
-  transport_.take_bytes(&in, &out);
-  metrics::Shard& s = host_.shard();
-  s.bytes_received += in;
-  s.bytes_sent += out;
-}
+
 
 void TransportSession::end() noexcept {
   busy_ = false;
@@ -131,12 +126,7 @@ bool TransportSession::resend_on_stale() noexcept {
   return true;
 }
 
-void TransportSession::complete_one(Outcome& o, bool last) noexcept {
-  if (o.ok) reused_ = true;
-  if (o.sent_ns == 0) o.sent_ns = started_ns_ != 0 ? started_ns_ : host_.now();
-  if (last) end();
-  host_.complete(*this, o);
-}
+
 
 void TransportSession::finish(std::string_view body, int status) noexcept {
   reused_ = true;

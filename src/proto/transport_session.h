@@ -4,9 +4,11 @@
 // implements what happens once the transport is open and when it is readable or writable.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/transport.h"
+#include "metrics/shard.h"
 #include "proto/session.h"
 
 namespace spiker::proto {
@@ -22,6 +24,7 @@ class TransportSession : public Session {
   void check_deadline(int64_t now) noexcept override;
   void close() noexcept override;
   bool connected() const noexcept override { return transport_.is_open(); }
+  int64_t deadline_ns() const noexcept override { return exchange_.deadline_ns; }
 
  protected:
   // The transport is open and `exchange_` is set: start it (write the payload, ...).
@@ -37,11 +40,25 @@ class TransportSession : public Session {
   // it failed and the exchange ended).
   bool flush() noexcept;
   // Counts wire bytes since the last call into the shard.
-  void account() noexcept;
+  void account() noexcept {
+    uint64_t in = 0, out = 0;
+    transport_.take_bytes(&in, &out);
+    add_bytes(in, out);
+  }
+  void add_bytes(uint64_t in, uint64_t out) noexcept {
+    metrics::Shard& s = host_.shard();
+    s.bytes_received += in;
+    s.bytes_sent += out;
+  }
   // Ends the exchange: ok with `body` as what checks read (status: the protocol's).
   void finish(std::string_view body, int status = 0) noexcept;
   // Reports one finished request of a pipelined exchange; `last` ends the exchange.
-  void complete_one(Outcome& o, bool last) noexcept;
+  void complete_one(Outcome& o, bool last) noexcept {
+    if (o.ok) reused_ = true;
+    if (o.sent_ns == 0) o.sent_ns = started_ns_;
+    if (last) end();
+    host_.complete(*this, o);
+  }
   // Ends the exchange with `kind`; the connection is closed.
   void fail(metrics::ErrorKind kind) noexcept;
   bool busy() const { return busy_; }
@@ -56,7 +73,7 @@ class TransportSession : public Session {
   Transport transport_;
   Exchange exchange_;
   std::string_view out_;  // bytes to write for the current exchange (the payload, or out_copy_)
-  std::string out_copy_;
+  std::unique_ptr<std::string> out_copy_;  // an unstable payload's copy, made when needed
   size_t out_off_ = 0;
   int64_t started_ns_ = 0;  // the exchange's service start (first byte written / wait begun)
 

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <string>
 
 #include "metrics/shard.h"
 #include "plan/extract.h"
@@ -29,7 +31,10 @@ class Session final : public proto::TransportSession {
     ++seq_;
     in_flight_ = exchange_.count;
     parser_.start(exchange_.head);
-    capture_.clear();
+    if (exchange_.capture) {
+      if (!capture_) capture_ = std::make_unique<Capture>();
+      capture_->raw.clear();
+    }
     writing_ = true;
     read_pending_ = false;
     write();
@@ -61,12 +66,8 @@ class Session final : public proto::TransportSession {
     while (out_off_ < out_.size()) {
       size_t n = 0;
       Transport::Io r = transport_.write(out_.data() + out_off_, out_.size() - out_off_, &n);
-      if (r == Transport::Io::kAgain) {
-        account();
-        return;  // EPOLLOUT (edge-triggered) resumes
-      }
+      if (r == Transport::Io::kAgain) return;  // EPOLLOUT (edge-triggered) resumes
       if (r != Transport::Io::kOk) {
-        account();
         int err = transport_.error();
         if (err == EPIPE || err == ECONNRESET || err == Transport::kTlsError) {
           eof();  // the server closed: classified by what came back
@@ -77,8 +78,7 @@ class Session final : public proto::TransportSession {
       }
       out_off_ += n;
     }
-    account();
-    writing_ = false;
+    writing_ = false;  // bytes are counted with the response (account)
     if (read_pending_) read();
   }
 
@@ -89,7 +89,6 @@ class Session final : public proto::TransportSession {
     for (;;) {
       size_t got = 0;
       Transport::Io r = transport_.read(buf, cap, &got);
-      account();
       if (r == Transport::Io::kAgain) return;
       if (r == Transport::Io::kEof) return eof();
       if (r == Transport::Io::kError) {
@@ -117,8 +116,9 @@ class Session final : public proto::TransportSession {
       size_t used = 0;
       ParseStatus s = parser_.feed(data + off, len - off, &used);
       if (exchange_.capture) {
-        size_t room = kMaxCapture - std::min(capture_.size(), kMaxCapture);
-        capture_.append(data + off, std::min(used, room));
+        std::string& raw = capture_->raw;
+        size_t room = kMaxCapture - std::min(raw.size(), kMaxCapture);
+        raw.append(data + off, std::min(used, room));
       }
       off += used;
       if (s == ParseStatus::kNeedMore) return true;
@@ -135,12 +135,13 @@ class Session final : public proto::TransportSession {
   }
 
   void response(int status, bool keep_alive) noexcept {
+    account();  // the wire bytes of this exchange so far
     proto::Outcome o;
     o.status = status;
     o.done_ns = host_.now();
     o.parts.status = status;
     if (exchange_.capture) {
-      o.parts_ok = plan::parse_captured(capture_, exchange_.head, &o.parts, &body_);
+      o.parts_ok = plan::parse_captured(capture_->raw, exchange_.head, &o.parts, &capture_->body);
       o.parts.status = status;
     }
     --in_flight_;
@@ -151,7 +152,7 @@ class Session final : public proto::TransportSession {
       close();
     } else if (in_flight_ > 0) {
       parser_.start(exchange_.head);  // the next pipelined response
-      capture_.clear();
+      if (capture_) capture_->raw.clear();
     }
     peer_closed_ = false;
     complete_one(o, in_flight_ == 0 && lost == 0);
@@ -162,6 +163,8 @@ class Session final : public proto::TransportSession {
       e.done_ns = o.done_ns;
       complete_one(e, i + 1 == lost);
     }
+    // An idle connection keeps no response text: a thinking VU stays small.
+    if (!busy() && capture_) capture_.reset();
   }
 
   void eof() noexcept {
@@ -182,8 +185,11 @@ class Session final : public proto::TransportSession {
   bool writing_ = false;
   bool read_pending_ = false;  // a readable edge came while writing
   bool peer_closed_ = false;   // the peer's FIN (or an error) came with an edge already seen
-  std::string capture_;        // the raw response, when the exchange keeps it
-  std::string body_;           // its body, de-chunked
+  struct Capture {
+    std::string raw;   // the response as received, when the exchange keeps it
+    std::string body;  // its body, de-chunked
+  };
+  std::unique_ptr<Capture> capture_;
 };
 
 std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
