@@ -64,8 +64,8 @@ std::string describe_journey(const plan::Journey& j) {
       if (!st.think.none()) extra += "  then thinks " + st.think.to_string();
       bool ws_use = st.action != plan::Action::kHttp && st.action != plan::Action::kWsConnect;
       if (ws_use) {  // on the WebSocket its scenario's ws.connect opened
-        out += fmt::format("    {}. {:<14} {}{}\n", i + 1, st.name, plan::step_action_name(st),
-                           extra);
+        out +=
+            fmt::format("    {}. {:<14} {}{}\n", i + 1, st.name, plan::step_action_name(st), extra);
         continue;
       }
       out +=

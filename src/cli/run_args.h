@@ -89,8 +89,7 @@ bool flag_given(const RunArgs& a, const char* flag);
 // time; returns the interval (0 for other targets, which must not carry WebSocket flags).
 int64_t websocket_target(RunArgs& a, const Url& url);
 // The upgrade's head and the message (-b) of a ws:// target's one request.
-void websocket_variant(const http1::RequestSpec& spec,
-                       std::vector<plan::Request>& requests);
+void websocket_variant(const http1::RequestSpec& spec, std::vector<plan::Request>& requests);
 // A tcp://, udp://, ... URL: its protocol's request compiled from -b/--body-file and the
 // protocol's flags into the run's one variant (run_protocol.cc). Returns the protocol.
 const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
@@ -103,8 +102,7 @@ std::string read_file(const std::string& path, const char* flag);
 // Throws SetupError unless `m` looks like an HTTP method.
 void validate_method(const std::string& m);
 // One request, serialized once, or compiled to render per send when it has placeholders.
-plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where,
-                                    uint32_t weight);
+plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where, uint32_t weight);
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a);
 // The requests of the run: the URL's, or one per [[scenarios]] (all on one host).

@@ -24,7 +24,6 @@
 namespace spiker::cli {
 namespace {
 
-
 // One line for the live view's title: the load shape.
 std::string describe(const load::LoadPlan& plan, const load::LoadSpec& spec) {
   auto d = [](int64_t ns) { return format_duration(std::chrono::nanoseconds(ns)); };
@@ -77,7 +76,6 @@ void fill_load_info(const load::LoadPlan& plan, const load::LoadSpec& spec, repo
     info.segment = plan.stripe.from().to_string() + ":" + plan.stripe.to().to_string();
   }
 }
-
 
 // --dry-run and `validate`: the plan, checked; nothing resolved or sent.
 void print_plan(const plan::RunPlan& p, const engine::RunConfig& config) {
@@ -217,11 +215,11 @@ int run(RunArgs args) {
   }
   engine::RunConfig config = engine::prepare(plan);
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
-  live::LiveView view(mode,
-                      fmt::format("loadspiker  {}{}{}  ·  {}", plan.about.kind,
-                                  plan.about.kind.empty() ? "" : " ", plan.about.url,
-                                  describe(config.plan, plan.load)),
-                      stderr);
+  live::LiveView view(
+      mode,
+      fmt::format("loadspiker  {}{}{}  ·  {}", plan.about.kind, plan.about.kind.empty() ? "" : " ",
+                  plan.about.url, describe(config.plan, plan.load)),
+      stderr);
   engine::install_stop_signals();
   engine::RunResult result =
       engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });

@@ -185,9 +185,9 @@ plan::TransportOptions transport(const RunArgs& a, const std::vector<Url>& origi
   t.tls.sni = a.sni;
   t.tls.resume = !a.no_tls_resume;
   t.tls_used = std::any_of(origins.begin(), origins.end(), [](const Url& u) { return u.tls(); });
-  if (!t.tls_used && (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() ||
-                      !a.tls_min.empty() || !a.tls_max.empty() || !a.ciphers.empty() ||
-                      !a.sni.empty())) {
+  if (!t.tls_used &&
+      (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() || !a.tls_min.empty() ||
+       !a.tls_max.empty() || !a.ciphers.empty() || !a.sni.empty())) {
     throw SetupError(
         "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need an https://, wss:// or "
         "tls:// URL");
@@ -254,15 +254,15 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
     p.about.scenarios.push_back(
         {sc.name, specs[i].url.to_string(), specs[i].method, sc.weight, sc.tags});
   }
-  p.about.target_line = fmt::format(
-      "{} {}  ({} headers, body {} bytes{})", a.method, url.to_string(), spec.headers.size(),
-      spec.body.size(), p.requests[0].dynamic ? ", rendered per request" : "");
+  p.about.target_line = fmt::format("{} {}  ({} headers, body {} bytes{})", a.method,
+                                    url.to_string(), spec.headers.size(), spec.body.size(),
+                                    p.requests[0].dynamic ? ", rendered per request" : "");
   if (url.websocket()) websocket_variant(spec, p.requests);
   if (const proto::Protocol* proto = protocol_target(a, url, p.requests)) {
     p.about.method.clear();
     p.about.kind.clear();
-    p.about.target_line = fmt::format("{}  ({})", url.to_string(),
-                                      proto->describe(*p.requests[0].proto));
+    p.about.target_line =
+        fmt::format("{}  ({})", url.to_string(), proto->describe(*p.requests[0].proto));
   }
 }
 

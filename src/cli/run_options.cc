@@ -142,7 +142,6 @@ std::function<int()> add_run_command(CLI::App& app) {
   return [args] { return run(*args); };
 }
 
-
 std::function<int()> add_validate_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("validate", "Check a config file and print its plan");

@@ -12,8 +12,9 @@ namespace spiker::cli {
 
 void check_scheme(const Url& url, std::string_view what) {
   if (url.web() || proto::Registry::by_scheme(url.scheme) != nullptr) return;
-  throw SetupError(fmt::format("{} '{}': unsupported scheme '{}' (http://, https://, ws://, wss://, {} are)",
-                               what, url.to_string(), url.scheme, proto::Registry::scheme_list()));
+  throw SetupError(
+      fmt::format("{} '{}': unsupported scheme '{}' (http://, https://, ws://, wss://, {} are)",
+                  what, url.to_string(), url.scheme, proto::Registry::scheme_list()));
 }
 
 const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
@@ -23,24 +24,24 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
     for (const auto& [name, value] : a.protocol_flags) {
       if (value.empty()) continue;
       throw SetupError(fmt::format(
-          "--{} applies to a URL of {} on the command line{}", name,
-          proto::Registry::scheme_list(),
+          "--{} applies to a URL of {} on the command line{}", name, proto::Registry::scheme_list(),
           a.journey ? "; in a journey, give the step's own keys (expect_bytes, until, ...)"
                     : ", not " + url.to_string()));
     }
     return p;
   }
   if (!a.scenarios.empty()) {
-    throw SetupError(fmt::format("{}: [[scenarios]] with a {}:// url: use [[scenarios.steps]] "
-                                 "with {}.send and {}.receive actions",
-                                 a.config, url.scheme, p->name, p->name));
+    throw SetupError(
+        fmt::format("{}: [[scenarios]] with a {}:// url: use [[scenarios.steps]] "
+                    "with {}.send and {}.receive actions",
+                    a.config, url.scheme, p->name, p->name));
   }
-  for (const char* flag : {"--method", "--header", "--pipeline", "--max-streams", "--http2",
-                           "--http1", "--ws-message-interval", "--ws-binary",
-                           "--ws-fire-and-forget"}) {
+  for (const char* flag :
+       {"--method", "--header", "--pipeline", "--max-streams", "--http2", "--http1",
+        "--ws-message-interval", "--ws-binary", "--ws-fire-and-forget"}) {
     if (flag_given(a, flag)) {
-      throw SetupError(fmt::format("{} does not apply to a {}:// URL ({})", flag, url.scheme,
-                                   a.url));
+      throw SetupError(
+          fmt::format("{} does not apply to a {}:// URL ({})", flag, url.scheme, a.url));
     }
   }
   proto::RequestInput in;
@@ -53,8 +54,8 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
     bool known = false;
     for (const proto::FlagDef& f : p->flags) known = known || f.name == name;
     if (!known) {
-      throw SetupError(fmt::format("--{} does not apply to a {}:// URL ({})", name, url.scheme,
-                                   a.url));
+      throw SetupError(
+          fmt::format("--{} does not apply to a {}:// URL ({})", name, url.scheme, a.url));
     }
     in.options.push_back({name, value, "--" + name});
   }
@@ -64,8 +65,8 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
   if (!r->payload_literal) {
     plan::Template t = plan::Template::compile(r->payload, "-b/--body");
     if (!t.is_static()) {
-      v.dynamic = std::make_shared<plan::DynamicRequest>(
-          plan::DynamicRequest{plan::Template{}, t, false});
+      v.dynamic =
+          std::make_shared<plan::DynamicRequest>(plan::DynamicRequest{plan::Template{}, t, false});
     }
   }
   if (!v.dynamic) v.message = r->payload;

@@ -47,8 +47,7 @@ int64_t websocket_target(RunArgs& a, const Url& url) {
   return 0;
 }
 
-void websocket_variant(const http1::RequestSpec& spec,
-                       std::vector<plan::Request>& requests) {
+void websocket_variant(const http1::RequestSpec& spec, std::vector<plan::Request>& requests) {
   // The upgrade's head; the message is the body (-b), rendered per send when it has ${...}.
   http1::RequestSpec up = spec;
   up.method = "GET";

@@ -26,14 +26,14 @@ using detail::Pairs;
 using detail::RawScenario;
 using detail::RawStep;
 using detail::read_auth;
+using detail::read_data;
+using detail::read_defaults;
 using detail::read_request;
+using detail::read_scenario_load;
 using detail::read_string_table;
 using detail::read_whole;
 using detail::resolve_path;
 using detail::StepCompiler;
-using detail::read_defaults;
-using detail::read_data;
-using detail::read_scenario_load;
 
 namespace {
 

@@ -53,7 +53,8 @@ plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
   if (!origin.web()) {
     std::string actions;
     for (const proto::Protocol* p : proto::Registry::all()) {
-      for (const proto::ActionDef& a : p->actions) actions += (actions.empty() ? "" : ", ") + a.name;
+      for (const proto::ActionDef& a : p->actions)
+        actions += (actions.empty() ? "" : ", ") + a.name;
     }
     throw ConfigError(fmt::format(
         "{}: step '{}' has a {}:// url; HTTP steps take http(s)://, ws.connect ws(s)://; "

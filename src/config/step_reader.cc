@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "config/journey_parts.h"
-#include "proto/protocol.h"
 #include "core/base64.h"
 #include "core/error.h"
+#include "proto/protocol.h"
 
 namespace spiker::config::detail {
 
@@ -173,7 +173,8 @@ Auth read_auth(Section& s) {
 void read_request(Section& s, RawStep& r, const std::string& path) {
   r.action = s.str("action");
   int action = -1;
-  if (const proto::Protocol* p = r.action ? proto::Registry::by_action(*r.action, &action) : nullptr) {
+  if (const proto::Protocol* p =
+          r.action ? proto::Registry::by_action(*r.action, &action) : nullptr) {
     for (const std::string& key : p->actions[action].keys) {
       const toml::node* n = s.get(key);
       if (n == nullptr) continue;

@@ -69,8 +69,8 @@ class Transport {
   Kind kind_ = Kind::kTcp;
   Phase phase_ = Phase::kClosed;
   int error_ = 0;
-  uint64_t in_ = 0, out_ = 0;            // plain bytes not yet taken
-  uint64_t tls_in_ = 0, tls_out_ = 0;    // TLS wire totals already taken
+  uint64_t in_ = 0, out_ = 0;          // plain bytes not yet taken
+  uint64_t tls_in_ = 0, tls_out_ = 0;  // TLS wire totals already taken
 };
 
 }  // namespace spiker

@@ -28,8 +28,8 @@ Url parse_url(std::string_view text, std::string_view what) {
   for (char c : text.substr(0, sep)) {
     url.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  bool web = url.scheme == "http" || url.scheme == "https" || url.scheme == "ws" ||
-             url.scheme == "wss";
+  bool web =
+      url.scheme == "http" || url.scheme == "https" || url.scheme == "ws" || url.scheme == "wss";
   bool name_ok = !url.scheme.empty() && std::isalpha(static_cast<unsigned char>(url.scheme[0]));
   for (char c : url.scheme) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
@@ -69,8 +69,8 @@ Url parse_url(std::string_view text, std::string_view what) {
   url.port = url.tls() ? 443 : 80;
   if (!web && port_text.empty()) {
     // Other schemes (tcp://, udp://, ...) have no default port; the caller checks the scheme.
-    bad_url(what, text, fmt::format("{}:// needs a port, e.g. {}://127.0.0.1:9000", url.scheme,
-                                    url.scheme));
+    bad_url(what, text,
+            fmt::format("{}:// needs a port, e.g. {}://127.0.0.1:9000", url.scheme, url.scheme));
   }
   if (!port_text.empty() || authority.ends_with(":")) {
     unsigned long port = 0;

@@ -118,14 +118,14 @@ struct Connection final : IoHandler, TimerHandler {
   int64_t deadline_ns = 0;        // 0: none
   uint64_t tls_read = 0;          // TLS wire bytes already accounted
   uint64_t tls_written = 0;
-  H2Link* link = nullptr;                 // HTTP/2: the connection this VU's streams ride on
-  int32_t stream = 0;                     // HTTP/2: the stream in flight (0: none)
-  uint16_t status = 0;                    // HTTP/2: the response's status
-  std::unique_ptr<std::string> rendered;  // the current send, for dynamic requests only
-  Connection* vu = nullptr;               // journeys: the VU this lane works for
-  std::unique_ptr<VuJourney> journey;     // journeys: on the VU's own connection
-  std::unique_ptr<LaneScratch> scratch;   // journeys
-  std::unique_ptr<WsState> ws;            // WebSocket VUs
+  H2Link* link = nullptr;                   // HTTP/2: the connection this VU's streams ride on
+  int32_t stream = 0;                       // HTTP/2: the stream in flight (0: none)
+  uint16_t status = 0;                      // HTTP/2: the response's status
+  std::unique_ptr<std::string> rendered;    // the current send, for dynamic requests only
+  Connection* vu = nullptr;                 // journeys: the VU this lane works for
+  std::unique_ptr<VuJourney> journey;       // journeys: on the VU's own connection
+  std::unique_ptr<LaneScratch> scratch;     // journeys
+  std::unique_ptr<WsState> ws;              // WebSocket VUs
   std::unique_ptr<proto::Session> session;  // registered protocols (tcp, udp, ...)
 };
 

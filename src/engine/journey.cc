@@ -235,8 +235,7 @@ void Worker::journey_context(const Connection& lane, plan::RenderContext& ctx,
   ctx.rng = &rng_;
   ctx.vars = j.vars.data();
   ctx.table_rows = rows;
-  ctx.request_id =
-      request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+  ctx.request_id = next_request_id();
 }
 
 bool Worker::judge_step(const plan::Step& st, const plan::CapturedResponse& r, bool parsed,

@@ -81,9 +81,9 @@ void negotiate_http2(const plan::RunPlan& plan, const Contexts& tls,
     o.h2 = h2;
     if (h2) o.tls = tls.h2.get();
     if (chosen && !h2 && plan.transport.http2) {
-      throw SetupError(fmt::format(
-          "--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run HTTP/1.1", o.host,
-          chosen->empty() ? "nothing" : *chosen));
+      throw SetupError(
+          fmt::format("--http2: {} chose '{}' by ALPN, not h2; drop --http2 to run HTTP/1.1",
+                      o.host, chosen->empty() ? "nothing" : *chosen));
     }
   }
 }

@@ -95,13 +95,11 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
     so.tls_cache = &tls_sessions_;
     session_options_.push_back(std::move(so));
   }
-  scan_every_ = std::clamp<int64_t>(
-      std::min(config_.timeout_ns, config_.connect_timeout_ns) / 20, 1'000'000, 50'000'000);
+  scan_every_ = std::clamp<int64_t>(std::min(config_.timeout_ns, config_.connect_timeout_ns) / 20,
+                                    1'000'000, 50'000'000);
 }
 
-Worker::~Worker() {
-  close_all();
-}
+Worker::~Worker() { close_all(); }
 
 void Worker::close_all() noexcept {
   for (Connection& c : conns_) close_socket(c);

@@ -109,6 +109,12 @@ class Worker : private http2::Listener, private proto::SessionHost {
               size_t* wrote) noexcept;
   void scan_deadlines(int64_t now_ns) noexcept;
   void render(Connection& c);
+  // A plain run's render context for VU `c`: its number, iteration and the worker's RNG.
+  void plain_context(const Connection& c, plan::RenderContext& ctx) noexcept;
+  // The next ${REQUEST_ID} of this worker (unique across the process's workers).
+  uint64_t next_request_id() noexcept {
+    return request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+  }
 
   // WebSocket (worker_ws.cc): a VU holds one connection; an iteration sends one message
   // (echo: and waits for its reply).
@@ -204,11 +210,11 @@ class Worker : private http2::Listener, private proto::SessionHost {
   int64_t warmup_end_ns_;  // 0 once past
   size_t next_address_ = 0;
   bool stopping_ = false;
-  bool exhausted_ = false;  // the shared iteration budget is used up
-  load::IterationBudget budget_;  // this worker's share of shared iterations
-  load::ArrivalStream arrivals_;  // open: this worker's arrivals
-  load::VuTarget vu_target_;      // closed: this worker's VUs over time
-  EventLoop loop_;  // epoll, timers and the clock
+  bool exhausted_ = false;                              // the shared iteration budget is used up
+  load::IterationBudget budget_;                        // this worker's share of shared iterations
+  load::ArrivalStream arrivals_;                        // open: this worker's arrivals
+  load::VuTarget vu_target_;                            // closed: this worker's VUs over time
+  EventLoop loop_;                                      // epoll, timers and the clock
   std::vector<proto::SessionOptions> session_options_;  // per origin, for sessions
   std::vector<std::unique_ptr<proto::Session>> retired_sessions_;  // freed on the next turn
   int64_t next_scan_ = 0;

@@ -19,7 +19,6 @@ using metrics::ErrorKind;
 
 constexpr size_t kOutChunk = 64 * 1024;  // frames gathered per write
 
-
 }  // namespace
 
 H2Link& Worker::link_for(const Connection& c) {
@@ -101,8 +100,8 @@ void Worker::h2_connect(H2Link& l) noexcept {
     int err = -fd;
     l.fd = -1;
     // The same mapping as every other connection (proto::classify_errno).
-    h2_link_failed(l, err == EMFILE || err == ENFILE ? ErrorKind::kOther
-                                                     : proto::classify_errno(err));
+    h2_link_failed(l,
+                   err == EMFILE || err == ENFILE ? ErrorKind::kOther : proto::classify_errno(err));
     return;
   }
   l.fd = fd;

@@ -109,19 +109,22 @@ void Worker::handshake(Connection& c) noexcept {
   start_write(c);
 }
 
+void Worker::plain_context(const Connection& c, plan::RenderContext& ctx) noexcept {
+  ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
+              static_cast<uint64_t>(index_) + 1;
+  ctx.iteration = c.iterations;
+  ctx.rng = &rng_;
+}
+
 void Worker::render(Connection& c) {
   const DynamicRequest& d = *config_.requests[c.variant].dynamic;
   if (!c.rendered) c.rendered = std::make_unique<std::string>();
   std::string& out = *c.rendered;
   out.clear();
   plan::RenderContext ctx;
-  ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
-              static_cast<uint64_t>(index_) + 1;
-  ctx.iteration = c.iterations;
-  ctx.rng = &rng_;
+  plain_context(c, ctx);
   for (uint16_t i = 0; i < c.batch; ++i) {
-    ctx.request_id =
-        request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+    ctx.request_id = next_request_id();
     d.head.render(out, ctx);
     body_buf_.clear();
     d.body.render(body_buf_, ctx);
@@ -222,7 +225,8 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
   if (c.ws) {  // how the connection ended, for the websocket section (once: ws_lost closes
                // the socket of a connection it has accounted for)
     if (c.ws->open) {
-      if (c.fd >= 0) websocket::count(*shard_, websocket::kClosedByUs);  // a reply timed out: the socket goes
+      if (c.fd >= 0)
+        websocket::count(*shard_, websocket::kClosedByUs);  // a reply timed out: the socket goes
     } else if (c.ws->upgrade_sent) {
       websocket::count(*shard_, websocket::kHandshakeFailed);
     } else {

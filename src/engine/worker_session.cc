@@ -8,7 +8,6 @@
 
 namespace spiker::engine {
 
-
 std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) noexcept {
   if (r.verb == static_cast<uint8_t>(proto::Verb::kReceive)) return {};
   plan::RenderContext ctx;
@@ -22,12 +21,8 @@ std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) 
     const RequestVariant& v = config_.requests[c.variant];
     if (!v.dynamic) return v.message;
     body = &v.dynamic->body;
-    ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
-                static_cast<uint64_t>(index_) + 1;
-    ctx.iteration = c.iterations;
-    ctx.rng = &rng_;
-    ctx.request_id =
-        request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+    plain_context(c, ctx);
+    ctx.request_id = next_request_id();
   }
   body_buf_.clear();
   body->render(body_buf_, ctx);

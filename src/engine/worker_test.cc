@@ -1,12 +1,13 @@
 // The worker in virtual time: a ManualClock, a fake protocol whose sessions answer when the
 // test says, and Worker::turn() called at chosen instants. No sockets, no sleeping.
+#include "engine/worker.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <memory>
 #include <vector>
 
-#include "engine/worker.h"
 #include "load/drivers.h"
 #include "proto/protocol.h"
 
@@ -74,7 +75,7 @@ class FakeSession final : public proto::Session {
 };
 
 const proto::Protocol& fake_protocol() {
-  static const proto::Protocol& p = [] () -> const proto::Protocol& {
+  static const proto::Protocol& p = []() -> const proto::Protocol& {
     proto::Protocol f;
     f.name = "fake";
     f.schemes = {"fake"};
@@ -122,7 +123,8 @@ Totals run(const load::LoadPlan& plan, FakeServer& server, int64_t step, Each ea
   for (int64_t t = 0; t < 30 * kSec; t += step) {
     clock.set(t);
     if (stop_at >= 0 && t >= stop_at) w.stop();
-    for (size_t i = 0; i < FakeSession::sessions().size(); ++i) FakeSession::sessions()[i]->answer(t);
+    for (size_t i = 0; i < FakeSession::sessions().size(); ++i)
+      FakeSession::sessions()[i]->answer(t);
     int64_t wake = w.turn();
     for (Sample& s : w.take_samples()) {
       add(*s.shard);
@@ -153,12 +155,15 @@ void open_model_under_a_stall(int64_t step) {
   server.stall_to = 600 * kMs;
   load::Stripe whole;
   load::ArrivalStream due(*plan.arrivals, whole, 0, 1, 0);
-  Totals r = run(plan, server, step, [&](int64_t t, uint64_t started, uint64_t dropped) {
-    // At every instant, what was due has started or been dropped: nothing in between.
-    ASSERT_EQ(due.due_by(std::min(t, kSec - 1)), started + dropped) << "at " << t;
-  }, kSec);
+  Totals r = run(
+      plan, server, step,
+      [&](int64_t t, uint64_t started, uint64_t dropped) {
+        // At every instant, what was due has started or been dropped: nothing in between.
+        ASSERT_EQ(due.due_by(std::min(t, kSec - 1)), started + dropped) << "at " << t;
+      },
+      kSec);
   EXPECT_EQ(r.iterations + r.dropped, 5000u);  // including the last ones before the deadline
-  EXPECT_GE(r.dropped, 1470u);                  // the stall held all 20 VUs for 300 ms
+  EXPECT_GE(r.dropped, 1470u);                 // the stall held all 20 VUs for 300 ms
   EXPECT_LE(r.dropped, 1500u);
   EXPECT_EQ(r.requests, r.iterations);  // every started iteration was sent and answered
   EXPECT_EQ(server.submitted, r.iterations);
@@ -169,7 +174,9 @@ void open_model_under_a_stall(int64_t step) {
   EXPECT_LE(r.done_at, kSec + 2 * kMs + step);  // stops at the deadline (plus the last answers)
 }
 
-TEST(WorkerVirtualTime, OpenModelUnderAStallCountsEveryArrival) { open_model_under_a_stall(37 * kUs); }
+TEST(WorkerVirtualTime, OpenModelUnderAStallCountsEveryArrival) {
+  open_model_under_a_stall(37 * kUs);
+}
 
 TEST(WorkerVirtualTime, OpenModelWakingLateCountsEveryArrival) {
   open_model_under_a_stall(1300 * kUs);

@@ -62,12 +62,8 @@ void Worker::ws_send(Connection& c) noexcept {
     message = v.message;
   } else {
     plan::RenderContext ctx;
-    ctx.vu_id = static_cast<uint64_t>(&c - conns_.data()) * static_cast<uint64_t>(count_) +
-                static_cast<uint64_t>(index_) + 1;
-    ctx.iteration = c.iterations;
-    ctx.rng = &rng_;
-    ctx.request_id =
-        request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
+    plain_context(c, ctx);
+    ctx.request_id = next_request_id();
     body_buf_.clear();
     config_.requests[c.variant].dynamic->body.render(body_buf_, ctx);
     message = body_buf_;
@@ -175,8 +171,8 @@ void Worker::ws_read(Connection& c) noexcept {
 // Frames received: a reply ends the iteration (echo); pings are answered; a close or an invalid
 // frame ends the connection. False when the connection is gone.
 bool Worker::ws_frames(Connection& c) noexcept {
-for (;;) {
-  if (c.fd < 0 || !c.ws->open) return false;
+  for (;;) {
+    if (c.fd < 0 || !c.ws->open) return false;
     websocket::Event e = c.ws->reader.next();
     if (e.kind == websocket::Event::kNone) break;
     metrics::Shard& s = *shard_;

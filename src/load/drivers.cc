@@ -58,5 +58,4 @@ IterationBudget::IterationBudget(uint64_t total, const Stripe& stripe, int index
   budget_ = worker_share(stripe.count_below(total), index, count);
 }
 
-
 }  // namespace spiker::load

@@ -35,7 +35,7 @@ class ArrivalStream {
   void close() { next_ns_ = -1; }
   // This worker's arrivals due at or before `t` since the start.
   uint64_t due_by(int64_t t) const;
-  uint64_t taken() const { return next_; }  // started + dropped so far
+  uint64_t taken() const { return next_; }   // started + dropped so far
   uint64_t total() const { return total_; }  // this worker's arrivals in the whole schedule
 
  private:
@@ -46,7 +46,7 @@ class ArrivalStream {
   const Stripe* stripe_ = nullptr;
   int index_ = 0, count_ = 1;
   int64_t start_ns_ = 0;
-  uint64_t next_ = 0;   // the next arrival's local index
+  uint64_t next_ = 0;  // the next arrival's local index
   uint64_t total_ = 0;
   int64_t next_ns_ = -1;
 };
@@ -54,10 +54,14 @@ class ArrivalStream {
 class VuTarget {
  public:
   VuTarget() = default;
-  VuTarget(const VuSchedule& schedule, const Stripe& stripe, int index, int count,
-           int64_t start_ns, uint64_t capacity)
-      : schedule_(&schedule), stripe_(&stripe), index_(index), count_(count),
-        start_ns_(start_ns), capacity_(capacity) {}
+  VuTarget(const VuSchedule& schedule, const Stripe& stripe, int index, int count, int64_t start_ns,
+           uint64_t capacity)
+      : schedule_(&schedule),
+        stripe_(&stripe),
+        index_(index),
+        count_(count),
+        start_ns_(start_ns),
+        capacity_(capacity) {}
   // This worker's VUs that should run at `t` (absolute).
   uint64_t at(int64_t t) const;
   bool ramping() const { return schedule_->ramping(); }

@@ -28,8 +28,8 @@ struct Shard {
   uint64_t bytes_sent = 0;      // wire bytes written (TLS records included)
   uint64_t bytes_received = 0;  // wire bytes read (TLS records included)
   uint64_t connections_opened = 0;
-  uint64_t tls_resumed = 0;     // TLS handshakes that resumed a session
-  uint64_t dropped_iterations = 0;   // arrivals that found no free VU under the cap
+  uint64_t tls_resumed = 0;         // TLS handshakes that resumed a session
+  uint64_t dropped_iterations = 0;  // arrivals that found no free VU under the cap
   uint64_t vus = 0;  // gauge: VUs running when the shard was published (not summed by merge)
   std::array<uint64_t, kErrorKindCount> errors{};
   std::array<uint64_t, kMaxStatus> status{};

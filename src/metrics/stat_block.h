@@ -20,9 +20,9 @@ struct StatBlock;
 // Kaioken's websocket section).
 struct StatSectionInput {
   const StatBlock* block = nullptr;
-  const uint64_t* counters = nullptr;      // the block's counters, in declared order
-  const Histogram* histograms = nullptr;   // the block's histograms, in declared order
-  const Shard* run = nullptr;              // the run's totals (errors by kind, latency, ...)
+  const uint64_t* counters = nullptr;     // the block's counters, in declared order
+  const Histogram* histograms = nullptr;  // the block's histograms, in declared order
+  const Shard* run = nullptr;             // the run's totals (errors by kind, latency, ...)
   double measured_s = 0;
   const std::vector<std::pair<std::string, std::string>>* facts = nullptr;  // the run's
   bool merged = false;  // a merge of results: set-up percentiles of the run are not known
@@ -35,10 +35,10 @@ using StatSection = std::string (*)(const StatSectionInput& in);
 // A derived figure of a block's section (a rate, a ratio), computed from its counters and the
 // measured seconds; recomputed after a merge.
 using StatDerive = std::vector<std::pair<std::string, double>> (*)(const uint64_t* counters,
-                                                                    double measured_s);
+                                                                   double measured_s);
 
 struct StatBlockDef {
-  std::string name;  // the JSON section and summary label: "tcp", "udp"
+  std::string name;   // the JSON section and summary label: "tcp", "udp"
   std::string title;  // for the summary: "TCP"
   std::vector<std::string> counters;
   std::vector<std::string> histograms;  // microseconds; reported as NAME_us

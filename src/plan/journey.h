@@ -41,11 +41,11 @@ enum class Action : uint8_t { kHttp, kWsConnect, kWsSend, kWsReceive, kWsClose, 
 // session reads its own subclass.
 struct ProtocolRequest {
   virtual ~ProtocolRequest() = default;
-  uint16_t protocol = 0;   // index in the protocol registry
-  uint8_t action = 0;      // index in the protocol's actions
-  uint8_t verb = 0;        // proto::Verb: exchange, send or receive
-  std::string action_name;  // "tcp.send", for messages and graphs
-  std::string payload;      // what is sent, decoded by the protocol (escapes, hex)
+  uint16_t protocol = 0;         // index in the protocol registry
+  uint8_t action = 0;            // index in the protocol's actions
+  uint8_t verb = 0;              // proto::Verb: exchange, send or receive
+  std::string action_name;       // "tcp.send", for messages and graphs
+  std::string payload;           // what is sent, decoded by the protocol (escapes, hex)
   bool payload_literal = false;  // bytes as they are: no ${...} rendering
 };
 
@@ -84,10 +84,10 @@ struct Step {
   bool has_body = false;
   std::vector<Extractor> extracts;
   std::vector<Check> checks;
-  std::vector<Check> match;    // ws.receive: the message waited for (others are skipped)
-  bool binary = false;         // ws.send: a binary frame (default text)
+  std::vector<Check> match;  // ws.receive: the message waited for (others are skipped)
+  bool binary = false;       // ws.send: a binary frame (default text)
   std::shared_ptr<const ProtocolRequest> proto;  // action == kProtocol
-  std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
+  std::vector<uint16_t> deps;                    // steps of the same scenario this one waits for
   Condition cond;
   bool once = false;       // runs once per VU (a login): later iterations skip it once it passed
   uint16_t once_key = 0;   // steps with the same key are one login (shared across scenarios)

@@ -20,13 +20,13 @@ namespace spiker::plan {
 
 // How the run reaches its hosts.
 struct TransportOptions {
-  TlsOptions tls;            // every TLS origin's (ALPN is set per protocol when prepared)
-  bool tls_used = false;     // some origin is TLS: contexts are made
-  bool http1 = false;        // https:// stays on HTTP/1.1 (no h2 offered)
-  bool http2 = false;        // h2c with prior knowledge for http://; h2 required for https://
-  int max_streams = 1;       // HTTP/2: VUs sharing one connection
-  int pipeline = 1;          // HTTP/1.1: requests in flight per connection
-  bool keep_alive = true;    // false: a connection per request (every connection protocol)
+  TlsOptions tls;          // every TLS origin's (ALPN is set per protocol when prepared)
+  bool tls_used = false;   // some origin is TLS: contexts are made
+  bool http1 = false;      // https:// stays on HTTP/1.1 (no h2 offered)
+  bool http2 = false;      // h2c with prior knowledge for http://; h2 required for https://
+  int max_streams = 1;     // HTTP/2: VUs sharing one connection
+  int pipeline = 1;        // HTTP/1.1: requests in flight per connection
+  bool keep_alive = true;  // false: a connection per request (every connection protocol)
   int64_t timeout_ns = 5'000'000'000;
   int64_t connect_timeout_ns = 2'000'000'000;
   bool ws_binary = false;
@@ -64,7 +64,7 @@ struct RunDescription {
 struct RunPlan {
   std::vector<Url> origins;  // [0]: the plain run's host; journeys name theirs per step
   TransportOptions transport;
-  std::vector<Request> requests;    // a plain run's requests (at least one), chosen by weight
+  std::vector<Request> requests;     // a plain run's requests (at least one), chosen by weight
   std::shared_ptr<Journey> journey;  // set: VUs run its scenarios instead of `requests`
   LoadModel load;                    // the main load
   std::vector<LoadGroup> groups;     // set: these run side by side instead of `load` alone

@@ -29,16 +29,26 @@ std::string decode_escapes(std::string_view text, std::string_view where) {
       continue;
     }
     if (i + 1 >= text.size()) {
-      throw SetupError(fmt::format("{}: the payload ends with a lone '\\'; write \\\\ for one",
-                                   where));
+      throw SetupError(
+          fmt::format("{}: the payload ends with a lone '\\'; write \\\\ for one", where));
     }
     char e = text[++i];
     switch (e) {
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case '0': out += '\0'; break;
-      case '\\': out += '\\'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      case '\\':
+        out += '\\';
+        break;
       case 'x': {
         int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
         int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
@@ -101,9 +111,8 @@ uint64_t positive_option(const Option& o) {
     n = n * 10 + static_cast<uint64_t>(c - '0');
   }
   if (!ok || n == 0) {
-    throw SetupError(
-        fmt::format("{}: {} must be a whole number of bytes, 1 or more (got '{}')", o.where,
-                    o.key, o.value));
+    throw SetupError(fmt::format("{}: {} must be a whole number of bytes, 1 or more (got '{}')",
+                                 o.where, o.key, o.value));
   }
   return n;
 }

@@ -43,7 +43,7 @@ struct Option {
 // What a front end hands the protocol's compiler.
 struct RequestInput {
   Url url;
-  int action = -1;  // index in actions; -1: the plain run's exchange (flags)
+  int action = -1;      // index in actions; -1: the plain run's exchange (flags)
   std::string payload;  // -b / body as written (may hold ${...})
   bool payload_given = false;
   bool escapes = true;  // decode \n, \xHH, ... in text (the shell's); TOML has its own escapes

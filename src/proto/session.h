@@ -44,9 +44,9 @@ struct Outcome {
 // Where a session connects: one of the run's origins.
 struct Endpoint {
   const std::vector<SocketAddress>* addresses = nullptr;  // used round-robin
-  std::string host;                                     // SNI and certificate name
-  const TlsContext* tls = nullptr;                      // set: TLS over TCP
-  std::string scheme;                                   // as in the URL: "tcp", "tls", "udp"
+  std::string host;                                       // SNI and certificate name
+  const TlsContext* tls = nullptr;                        // set: TLS over TCP
+  std::string scheme;                                     // as in the URL: "tcp", "tls", "udp"
 };
 
 // Per origin, owned by the worker for the whole run: sessions keep a reference.
@@ -88,13 +88,13 @@ class SessionHost {
 struct Exchange {
   const plan::ProtocolRequest* request = nullptr;  // the protocol's own compiled request
   Verb verb = Verb::kExchange;
-  std::string_view payload;  // rendered; copied by the session unless `stable_payload`
+  std::string_view payload;     // rendered; copied by the session unless `stable_payload`
   bool stable_payload = false;  // the payload outlives the exchange (a request serialized once)
-  uint16_t count = 1;       // requests in the payload (pipelined): one Outcome each
-  bool head = false;        // HTTP: HEAD requests (responses have no body)
-  bool capture = false;     // keep headers and body for checks and extractors (Outcome::parts)
-  int64_t timeout_ns = 0;   // from the exchange's start (connected, first byte written)
-  int64_t deadline_ns = 0;  // absolute instead (a receive that goes on waiting); 0: none
+  uint16_t count = 1;           // requests in the payload (pipelined): one Outcome each
+  bool head = false;            // HTTP: HEAD requests (responses have no body)
+  bool capture = false;         // keep headers and body for checks and extractors (Outcome::parts)
+  int64_t timeout_ns = 0;       // from the exchange's start (connected, first byte written)
+  int64_t deadline_ns = 0;      // absolute instead (a receive that goes on waiting); 0: none
 };
 
 class Session : public IoHandler {

@@ -73,8 +73,8 @@ void TransportSession::on_io(uint32_t events) noexcept {
   Transport::Phase before = transport_.phase();
   if (before == Transport::Phase::kConnecting || before == Transport::Phase::kHandshaking) {
     int64_t at = host_.now();
-    Transport::Io r = transport_.progress(options_.endpoint.tls, options_.endpoint.host,
-                                          options_.tls_cache);
+    Transport::Io r =
+        transport_.progress(options_.endpoint.tls, options_.endpoint.host, options_.tls_cache);
     account();
     if (before == Transport::Phase::kConnecting && kind_ == Transport::Kind::kTls &&
         transport_.phase() != Transport::Phase::kConnecting) {
@@ -108,8 +108,6 @@ bool TransportSession::flush() noexcept {
   return out_off_ == out_.size();
 }
 
-
-
 void TransportSession::end() noexcept {
   busy_ = false;
   if (!options_.keep_alive) close();
@@ -125,8 +123,6 @@ bool TransportSession::resend_on_stale() noexcept {
   connect();
   return true;
 }
-
-
 
 void TransportSession::finish(std::string_view body, int status) noexcept {
   reused_ = true;

@@ -7,17 +7,17 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "live/live_view.h"
 #include "metrics/histogram_codec.h"
+#include "metrics/shard.h"
 #include "metrics/stat_block.h"
 #include "report/json_parts.h"
-#include "live/live_view.h"
-#include "metrics/shard.h"
 
 namespace spiker::report {
 
-using nlohmann::json;
 using live::format_count;
 using live::format_us;
+using nlohmann::json;
 
 namespace {
 
@@ -45,7 +45,6 @@ void put_derived(const metrics::StatBlock& b, const uint64_t* counters, double m
 std::string hist_key(const metrics::StatBlock& b, size_t i) {
   return b.def.name + "." + b.def.histograms[i] + "_us";
 }
-
 
 std::string latency_text(const metrics::Histogram& h) { return latency(h).dump(); }
 
@@ -97,7 +96,8 @@ void put_stat_sections(const metrics::Shard& t, double measured_s, const BlockFa
     doc[b.def.name] = section_of(b, counters, hists, t, measured_s, block_facts, false);
     // As recorded, for `report merge`: counters, facts and histograms.
     json raw = {{"counters", json::object()}, {"facts", facts_json(block_facts)}};
-    for (size_t i = 0; i < b.def.counters.size(); ++i) raw["counters"][b.def.counters[i]] = counters[i];
+    for (size_t i = 0; i < b.def.counters.size(); ++i)
+      raw["counters"][b.def.counters[i]] = counters[i];
     doc["stat_blocks"][b.def.name] = raw;
     for (size_t i = 0; i < b.def.histograms.size(); ++i) {
       doc["histograms"][hist_key(b, i)] =
@@ -135,8 +135,8 @@ void merge_stat_sections(const std::vector<json>& docs, const metrics::Shard& me
       out["histograms"][hist_key(b, i)] =
           metrics::base64_encode(metrics::encode_v2_compressed(hists[i]));
     }
-    out[b.def.name] = section_of(b, counters.data(), hists.empty() ? nullptr : hists.data(),
-                                 merged, measured_s, &facts, true);
+    out[b.def.name] = section_of(b, counters.data(), hists.empty() ? nullptr : hists.data(), merged,
+                                 measured_s, &facts, true);
   }
 }
 

@@ -31,8 +31,8 @@ int bind_udp(const std::string& host, int port) {
   if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&a.storage), a.len) != 0) {
     int err = errno;
     if (fd >= 0) ::close(fd);
-    throw SetupError(fmt::format("--udp-echo: cannot bind {}:{}: {}", host, port,
-                                 std::strerror(err)));
+    throw SetupError(
+        fmt::format("--udp-echo: cannot bind {}:{}: {}", host, port, std::strerror(err)));
   }
   int size = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -116,11 +116,11 @@ class EchoLoop final {
     for (;;) {
       sockaddr_storage from{};
       socklen_t len = sizeof from;
-      ssize_t got = recvfrom(udp_fd_, buf_.data(), buf_.size(), 0,
-                             reinterpret_cast<sockaddr*>(&from), &len);
+      ssize_t got =
+          recvfrom(udp_fd_, buf_.data(), buf_.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
       if (got < 0) return;
-      sendto(udp_fd_, buf_.data(), static_cast<size_t>(got), 0,
-             reinterpret_cast<sockaddr*>(&from), len);
+      sendto(udp_fd_, buf_.data(), static_cast<size_t>(got), 0, reinterpret_cast<sockaddr*>(&from),
+             len);
     }
   }
 

@@ -57,7 +57,6 @@ struct Conn {
   std::unique_ptr<websocket::Reader> ws;
 };
 
-
 // One thread's loop: its listener, its connections, its timers (on core's EventLoop).
 class Loop final : IoHandler, TimerHandler {
  public:

@@ -24,7 +24,13 @@ constexpr size_t kMaxBuffered = 1u << 20;
 
 const metrics::StatBlock* g_stats = nullptr;
 enum Counter : uint32_t {
-  kSent, kReceived, kBytesSent, kBytesReceived, kPeerClosed, kOverflow, kRetried
+  kSent,
+  kReceived,
+  kBytesSent,
+  kBytesReceived,
+  kPeerClosed,
+  kOverflow,
+  kRetried
 };
 
 struct Request : plan::ProtocolRequest {
@@ -168,8 +174,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   const std::string hex_name = step ? hex : "--" + hex;
   if (r->verb != static_cast<uint8_t>(Verb::kReceive)) proto::read_payload(in, hex, *r);
   if (r->verb != static_cast<uint8_t>(Verb::kReceive) && r->payload.empty()) {
-    throw SetupError(fmt::format("{}: nothing to send: give a payload (-b / body, or {})",
-                                 in.where, hex_name));
+    throw SetupError(
+        fmt::format("{}: nothing to send: give a payload (-b / body, or {})", in.where, hex_name));
   }
   const proto::Option* bytes = proto::find_option(in, step ? step_keys[0] : flags[0]);
   const proto::Option* until = proto::find_option(in, step ? step_keys[1] : flags[1]);
@@ -179,14 +185,16 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   }
   if (bytes != nullptr) r->expect_bytes = proto::positive_option(*bytes);
   if (bytes != nullptr && r->expect_bytes > kMaxBuffered) {
-    throw SetupError(fmt::format("{}: {} is at most {} bytes", bytes->where, bytes->key,
-                                 kMaxBuffered));
+    throw SetupError(
+        fmt::format("{}: {} is at most {} bytes", bytes->where, bytes->key, kMaxBuffered));
   }
   if (until != nullptr) {
     r->until = in.escapes ? proto::decode_escapes(until->value, until->where) : until->value;
     if (r->until.empty()) {
-      throw SetupError(fmt::format("{}: {} is empty; give the delimiter that ends a reply, "
-                                   "e.g. '\\n'", until->where, until->key));
+      throw SetupError(
+          fmt::format("{}: {} is empty; give the delimiter that ends a reply, "
+                      "e.g. '\\n'",
+                      until->where, until->key));
     }
   }
   return r;
@@ -197,7 +205,8 @@ std::string describe(const plan::ProtocolRequest& base) {
   std::string reply = r.expect_bytes > 0 ? fmt::format("{} bytes", r.expect_bytes)
                       : !r.until.empty() ? "up to the delimiter"
                                          : "the first bytes that arrive";
-  if (r.verb == static_cast<uint8_t>(Verb::kSend)) return fmt::format("send {} bytes", r.payload.size());
+  if (r.verb == static_cast<uint8_t>(Verb::kSend))
+    return fmt::format("send {} bytes", r.payload.size());
   if (r.verb == static_cast<uint8_t>(Verb::kReceive)) return "receive " + reply;
   return fmt::format("send {} bytes{}, read {}", r.payload.size(),
                      r.payload_literal ? " (hex)" : "", reply);
@@ -221,20 +230,21 @@ void spiker_register_tcp() {
   metrics::StatBlockDef stats;
   stats.name = "tcp";
   stats.title = "TCP";
-  stats.counters = {"messages_sent",  "messages_received", "bytes_sent",
-                    "bytes_received", "peer_closed",       "bytes_discarded",
-                    "retried"};
+  stats.counters = {"messages_sent", "messages_received", "bytes_sent", "bytes_received",
+                    "peer_closed",   "bytes_discarded",   "retried"};
   stats.summary = {"messages_sent", "messages_received", "peer_closed"};
   stats.derive = tcp::derive;
   tcp::g_stats = &metrics::StatBlocks::add(std::move(stats));
   proto::Protocol p;
   p.name = "tcp";
   p.schemes = {"tcp", "tls"};
-  p.summary = "raw TCP (tcp://host:port) or TLS (tls://host:port): -b payload, reply read to "
-              "--expect-bytes or --expect-until";
-  p.flags = {{"expect-bytes", "tcp/tls/udp: the reply is this many bytes"},
-             {"expect-until", "tcp/tls: the reply ends with this delimiter (escapes: \\n \\r \\xHH)"},
-             {"payload-hex", "tcp/tls/udp: the payload as hex bytes (\"48 49 0a\") instead of -b"}};
+  p.summary =
+      "raw TCP (tcp://host:port) or TLS (tls://host:port): -b payload, reply read to "
+      "--expect-bytes or --expect-until";
+  p.flags = {
+      {"expect-bytes", "tcp/tls/udp: the reply is this many bytes"},
+      {"expect-until", "tcp/tls: the reply ends with this delimiter (escapes: \\n \\r \\xHH)"},
+      {"payload-hex", "tcp/tls/udp: the payload as hex bytes (\"48 49 0a\") instead of -b"}};
   p.actions = {{"tcp.send", proto::Verb::kSend, {"payload_hex"}, true, false},
                {"tcp.receive", proto::Verb::kReceive, {"expect_bytes", "until"}, false, true}};
   p.stats = tcp::g_stats;

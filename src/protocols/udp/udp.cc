@@ -127,8 +127,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
 
 std::string describe(const plan::ProtocolRequest& base) {
   const auto& r = static_cast<const Request&>(base);
-  std::string reply = r.expect_bytes > 0 ? fmt::format("datagrams up to {} bytes", r.expect_bytes)
-                                         : "one datagram";
+  std::string reply =
+      r.expect_bytes > 0 ? fmt::format("datagrams up to {} bytes", r.expect_bytes) : "one datagram";
   if (r.verb == static_cast<uint8_t>(Verb::kSend)) {
     return fmt::format("send a {}-byte datagram", r.payload.size());
   }
@@ -155,8 +155,8 @@ void spiker_register_udp() {
   metrics::StatBlockDef stats;
   stats.name = "udp";
   stats.title = "UDP";
-  stats.counters = {"datagrams_sent", "datagrams_received", "bytes_sent",
-                    "bytes_received", "lost",               "unexpected"};
+  stats.counters = {"datagrams_sent", "datagrams_received", "bytes_sent", "bytes_received",
+                    "lost",           "unexpected"};
   stats.summary = {"datagrams_sent", "datagrams_received", "lost", "unexpected"};
   stats.derive = udp::derive;
   udp::g_stats = &metrics::StatBlocks::add(std::move(stats));

@@ -73,8 +73,8 @@ void spiker_register_websocket() {
   metrics::StatBlockDef d;
   d.name = "websocket";
   d.title = "WebSocket";
-  d.counters = {"messages_sent",  "messages_received", "bytes_sent",       "bytes_received",
-                "established",    "handshake_failed",  "connect_failed",   "disconnects",
+  d.counters = {"messages_sent",   "messages_received", "bytes_sent",     "bytes_received",
+                "established",     "handshake_failed",  "connect_failed", "disconnects",
                 "protocol_errors", "closed_by_us"};
   d.histograms = {"upgrade"};
   d.summary = {"messages_sent", "messages_received", "established", "disconnects",

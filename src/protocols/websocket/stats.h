@@ -10,9 +10,9 @@
 namespace spiker::websocket {
 
 enum Counter : uint32_t {
-  kSent,             // messages
+  kSent,  // messages
   kReceived,
-  kBytesSent,        // payload bytes
+  kBytesSent,  // payload bytes
   kBytesReceived,
   kEstablished,      // upgrades that got a valid 101
   kHandshakeFailed,  // upgrades refused or answered wrongly
