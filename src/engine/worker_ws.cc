@@ -103,6 +103,10 @@ void Worker::ws_send(Connection& c) noexcept {
   ++s.responses;
   ++s.scenario_requests[c.variant];
   c.in_flight = 0;
+  if (!config_.keep_alive) {  // --disable-keepalive: a connection per message
+    ws_goodbye(c);
+    close_socket(c);
+  }
   end_iteration(c, now(), false);
 }
 
@@ -141,6 +145,10 @@ void Worker::ws_on_event(Connection& c, uint32_t events) noexcept {
         ++shard_->responses;
         ++shard_->scenario_requests[c.variant];
         c.in_flight = 0;
+        if (!config_.keep_alive) {  // --disable-keepalive: a connection per message
+          ws_goodbye(c);
+          close_socket(c);
+        }
         end_iteration(c, now(), false);
       }
     }
@@ -195,7 +203,11 @@ bool Worker::ws_frames(Connection& c) noexcept {
           ++s.scenario_requests[c.variant];
           c.in_flight = 0;
           c.deadline_ns = 0;
-          end_iteration(c, now, true);
+          if (!config_.keep_alive) {  // --disable-keepalive: a connection per message
+            ws_goodbye(c);
+            close_socket(c);
+          }
+          end_iteration(c, now, c.fd >= 0);
         }
         break;
       }

@@ -70,6 +70,22 @@ class AgainstPythonWebsockets(unittest.TestCase):
         self.assertEqual(doc["summary"]["total_requests"], 400)
         self.assertEqual(ws["bytes_sent"], 400 * len("hello from loadspiker"))
 
+    def test_disable_keepalive_makes_a_connection_per_message(self):
+        server = EchoServer()
+        try:
+            rc, doc, err = run_cli(server.url("/echo"), "-c", "2", "-n", "30",
+                                   "--ws-message-interval", "0", "-t", "1",
+                                   "--disable-keepalive")
+        finally:
+            seen = server.stop()
+        self.assertEqual(rc, 0, err)
+        ws = doc["websocket"]
+        self.assertEqual(ws["messages_received"], 30)
+        self.assertEqual(seen["messages"], 30)
+        self.assertEqual(seen["connections"], 30)
+        self.assertEqual(ws["connections_established"], 30)
+        self.assertEqual(doc["connections"]["opened"], 30)
+
     def test_binary_frames(self):
         server = EchoServer()
         try:
