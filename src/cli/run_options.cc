@@ -59,7 +59,8 @@ void add_request_flags(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--cacert", args->cacert, "Trust the CAs in this PEM file");
   cmd->add_option("--cert", args->cert, "Client certificate (PEM)");
   cmd->add_option("--key", args->key, "Client private key (PEM)");
-  cmd->add_flag("--disable-keepalive", args->disable_keepalive, "A new connection per request (HTTP/1.1, HTTP/2, WebSocket message, TCP exchange)");
+  cmd->add_flag("--disable-keepalive", args->disable_keepalive,
+                "A new connection per request (HTTP/1.1, HTTP/2, WebSocket message, TCP exchange)");
   cmd->add_option("--pipeline", args->pipeline, "HTTP/1.1 requests in flight per connection")
       ->capture_default_str();
   cmd->add_flag("--http2", args->http2,
