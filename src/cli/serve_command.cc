@@ -18,7 +18,7 @@ struct ServeArgs {
   target::ServerOptions server;
   bool no_h2 = false;
   std::string cert_out;
-  int tcp_echo = 0, udp_echo = 0;
+  int tcp_echo = -1, udp_echo = -1;  // -1: off; 0: any free port
 };
 
 target::Server* g_server = nullptr;
@@ -37,7 +37,7 @@ int serve(const ServeArgs& args) {
     throw SetupError("--cert/--key/--cert-out go with --tls");
   }
   for (int p : {args.tcp_echo, args.udp_echo}) {
-    if (p < 0 || p > 65535) throw SetupError("--tcp-echo/--udp-echo: a port, 1..65535");
+    if (p < -1 || p > 65535) throw SetupError("--tcp-echo/--udp-echo: a port, 0..65535 (0: any)");
   }
   a.h2 = !args.no_h2;
   target::Server server(a);
@@ -96,9 +96,9 @@ std::function<int()> add_serve_command(CLI::App& app) {
                   "With --tls: write the certificate here (for clients' --cacert)");
   cmd->add_flag("--no-h2", args->no_h2, "HTTP/1.1 only: no h2c, no h2 by ALPN");
   cmd->add_option("--tcp-echo", args->tcp_echo,
-                  "Also echo raw TCP on this port (every byte written back)");
+                  "Also echo raw TCP on this port (every byte written back; 0: any free port)");
   cmd->add_option("--udp-echo", args->udp_echo,
-                  "Also echo UDP on this port (every datagram answered with itself)");
+                  "Also echo UDP on this port (every datagram answered with itself; 0: any)");
   return [args] { return serve(*args); };
 }
 

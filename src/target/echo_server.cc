@@ -42,11 +42,11 @@ int bind_udp(const std::string& host, int port) {
 }  // namespace
 
 EchoServer::EchoServer(const std::string& host, int tcp_port, int udp_port) {
-  if (tcp_port > 0) {
+  if (tcp_port >= 0) {
     tcp_fd_ = listen_tcp(host, tcp_port, false);
     tcp_port_ = local_port(tcp_fd_);
   }
-  if (udp_port > 0) {
+  if (udp_port >= 0) {
     udp_fd_ = bind_udp(host, udp_port);
     udp_port_ = local_port(udp_fd_);
   }

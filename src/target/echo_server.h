@@ -10,7 +10,7 @@ namespace spiker::target {
 
 class EchoServer {
  public:
-  // Binds the ports that are > 0 (0: that echo is off). Throws SetupError.
+  // Binds the ports that are >= 0 (0: any free port; -1: that echo is off). Throws SetupError.
   EchoServer(const std::string& host, int tcp_port, int udp_port);
   ~EchoServer();
   EchoServer(const EchoServer&) = delete;
