@@ -302,8 +302,7 @@ uint16_t Worker::claim() noexcept {
   return n;
 }
 
-uint8_t Worker::pick_variant() noexcept {
-  if (weight_upto_.size() == 1) return 0;
+uint8_t Worker::pick_weighted_variant() noexcept {
   uint32_t r = static_cast<uint32_t>(rng_() % weight_upto_.back());
   return static_cast<uint8_t>(std::upper_bound(weight_upto_.begin(), weight_upto_.end(), r) -
                               weight_upto_.begin());

@@ -87,7 +87,8 @@ class Worker : private http2::Listener, private proto::SessionHost {
   void set_timer(Connection& c, int64_t due_ns) noexcept;
   uint16_t claim() noexcept;
   int64_t stop_point() const noexcept { return end_ns_ == INT64_MAX ? INT64_MAX : end_ns_ - 1; }
-  uint8_t pick_variant() noexcept;
+  uint8_t pick_variant() noexcept { return weight_upto_.size() == 1 ? 0 : pick_weighted_variant(); }
+  uint8_t pick_weighted_variant() noexcept;
   void publish(int64_t tick);
 
   // One iteration's request (worker_io.cc).
@@ -170,6 +171,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   bool after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept;
   std::string_view payload(Connection& c, const plan::ProtocolRequest& r) noexcept;
   void on_outcome(Connection& c, const proto::Outcome& o) noexcept;
+  void on_step_outcome(Connection& lane, const proto::Outcome& o) noexcept;
   int64_t now() const noexcept { return loop_.now(); }
   uint64_t random() noexcept override { return rng_(); }
   const SocketAddress& next_address(const proto::Endpoint& e) noexcept override {

@@ -126,10 +126,44 @@ void Worker::complete(proto::Session& s, const proto::Outcome& o) noexcept {
 }
 
 void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
-  const plan::Step* st =
-      journeys() ? &journey_->scenarios[c.vu->journey->scenario].steps[c.step] : nullptr;
-  if (st != nullptr && o.ok && !st->match.empty()) {
-    plan::CapturedResponse r = o.parts;
+  if (journeys()) {
+    on_step_outcome(c, o);
+    return;
+  }
+  metrics::Shard& s = *shard_;
+  uint8_t slot = c.variant;
+  ++s.scenario_requests[slot];
+  if (c.in_flight > 0) --c.in_flight;
+  if (o.ok) {
+    int64_t latency_us = (o.done_ns - o.sent_ns) / 1000;
+    ++s.requests;
+    ++s.responses;
+    s.latency_us.record(latency_us);
+    if (c.intended_ns != 0 && plan_.correct_latency) {
+      s.corrected_us.record((o.done_ns - c.intended_ns) / 1000);
+      s.queue_us.record((o.sent_ns - c.intended_ns) / 1000);
+    }
+    if (o.status != 0) s.record_status(o.status);
+    if (o.status >= 400) {
+      ++s.failed;
+      ++s.step_failed[slot];
+    }
+    if (weight_upto_.size() > 1) s.step_latency(slot).record(latency_us);
+  } else {
+    s.record_error(o.error);
+    ++s.step_failed[slot];
+  }
+  if (c.in_flight > 0) return;  // more pipelined responses to come
+  end_iteration(c, o.done_ns, c.session->connected());
+  if (!config_.keep_alive) release_idle_session(c);
+}
+
+// A journey step's Outcome: metrics by step, then (HTTP) cookies and redirects, checks,
+// extraction, and the end of the step.
+void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
+  const plan::Step* st = &journey_->scenarios[c.vu->journey->scenario].steps[c.step];
+  if (o.ok && !st->match.empty()) {
+    plan::CapturedResponse r = o.parts != nullptr ? *o.parts : plan::CapturedResponse{};
     if (!st->match.front().passes(r, *extract_scratch_)) {
       // Not the reply this receive waits for: skipped; the wait goes on until the deadline.
       proto::Exchange x;
@@ -141,10 +175,10 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     }
   }
   metrics::Shard& s = *shard_;
-  uint16_t slot = st != nullptr ? st->id : c.variant;
+  uint16_t slot = st->id;
   int64_t latency_us = (o.done_ns - o.sent_ns) / 1000;
   ++s.scenario_requests[slot];
-  if (c.in_flight > 0) --c.in_flight;
+  c.in_flight = 0;
   if (!o.ok) {
     s.record_error(o.error);
     ++s.step_failed[slot];
@@ -152,9 +186,8 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     ++s.requests;
     ++s.responses;
     s.latency_us.record(latency_us);
-    Connection& vu = st != nullptr ? *c.vu : c;
-    bool first = st == nullptr || (st->deps.empty() && c.redirects == 0);
-    if (vu.intended_ns != 0 && plan_.correct_latency && first) {
+    Connection& vu = *c.vu;
+    if (vu.intended_ns != 0 && plan_.correct_latency && st->deps.empty() && c.redirects == 0) {
       s.corrected_us.record((o.done_ns - vu.intended_ns) / 1000);
       s.queue_us.record((o.sent_ns - vu.intended_ns) / 1000);
     }
@@ -163,14 +196,7 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
       ++s.failed;
       ++s.step_failed[slot];
     }
-    if (st != nullptr || weight_upto_.size() > 1) s.step_latency(slot).record(latency_us);
-  }
-  if (st == nullptr) {
-    if (c.in_flight == 0) {
-      end_iteration(c, o.done_ns, c.session->connected());
-      if (!config_.keep_alive) release_idle_session(c);
-    }
-    return;
+    s.step_latency(slot).record(latency_us);
   }
   c.state = ConnState::kStepIdle;
   if (!o.ok) {
@@ -179,7 +205,12 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     return;
   }
   plan::CapturedResponse& r = captured_;
-  r = o.parts;
+  if (o.parts != nullptr) {
+    r = *o.parts;
+  } else {
+    r.headers.clear();
+    r.body = {};
+  }
   r.status = o.status;
   r.latency_us = latency_us;
   // HTTP: cookies stored and redirects followed before the step is judged.

@@ -65,7 +65,9 @@ class FakeSession final : public proto::Session {
     proto::Outcome o;
     o.sent_ns = sent_;
     o.done_ns = t;
-    o.parts.body = "ok";
+    static plan::CapturedResponse parts;
+    parts.body = "ok";
+    o.parts = &parts;
     host_.complete(*this, o);
   }
 

@@ -37,8 +37,10 @@ struct Outcome {
   int status = 0;       // the protocol's status (HTTP status, close code, ...); 0: none
   int64_t sent_ns = 0;  // first byte written (receives: when the wait began): service time's start
   int64_t done_ns = 0;  // last byte read (or written, for sends)
-  plan::CapturedResponse parts;  // what checks and extractors read; valid during the call only
-  bool parts_ok = true;          // false: the response could not be read for checks
+  // What checks and extractors read (headers, body or message), valid during the call only;
+  // null when the exchange kept nothing (HTTP without `capture`).
+  const plan::CapturedResponse* parts = nullptr;
+  bool parts_ok = true;  // false: the response could not be read for checks
 };
 
 // Where a session connects: one of the run's origins.

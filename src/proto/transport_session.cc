@@ -131,8 +131,10 @@ void TransportSession::finish(std::string_view body, int status) noexcept {
   o.status = status;
   o.sent_ns = started_ns_;
   o.done_ns = host_.now();
-  o.parts.status = status;
-  o.parts.body = body;
+  plan::CapturedResponse parts;
+  parts.status = status;
+  parts.body = body;
+  o.parts = &parts;
   end();
   host_.complete(*this, o);
 }

@@ -20,7 +20,7 @@ class TransportSession : public Session {
   ~TransportSession() override { transport_.close(); }
 
   void submit(const Exchange& x) noexcept final;
-  void on_io(uint32_t events) noexcept final;
+  void on_io(uint32_t events) noexcept override;
   void check_deadline(int64_t now) noexcept override;
   void close() noexcept override;
   bool connected() const noexcept override { return transport_.is_open(); }

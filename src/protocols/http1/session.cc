@@ -40,11 +40,21 @@ class Session final : public proto::TransportSession {
     write();
   }
 
+  void on_io(uint32_t events) noexcept override {
+    if (transport_.is_open()) {
+      events_open(events);  // the common case, without the base's dispatch
+      return;
+    }
+    TransportSession::on_io(events);
+  }
+
   uint16_t unanswered() const noexcept override {
     return writing_ || in_flight_ == 0 ? exchange_.count : in_flight_;
   }
 
-  void on_events(uint32_t events) noexcept override {
+  void on_events(uint32_t events) noexcept override { events_open(events); }
+
+  void events_open(uint32_t events) noexcept {
     constexpr uint32_t kIn = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
     if (!busy()) {
       // Between exchanges the server closed the connection (or sent what nobody asked for):
@@ -139,10 +149,11 @@ class Session final : public proto::TransportSession {
     proto::Outcome o;
     o.status = status;
     o.done_ns = host_.now();
-    o.parts.status = status;
     if (exchange_.capture) {
-      o.parts_ok = plan::parse_captured(capture_->raw, exchange_.head, &o.parts, &capture_->body);
-      o.parts.status = status;
+      plan::CapturedResponse& parts = capture_->parts;
+      o.parts_ok = plan::parse_captured(capture_->raw, exchange_.head, &parts, &capture_->body);
+      parts.status = status;
+      o.parts = &parts;
     }
     --in_flight_;
     uint16_t lost = 0;
@@ -188,6 +199,7 @@ class Session final : public proto::TransportSession {
   struct Capture {
     std::string raw;   // the response as received, when the exchange keeps it
     std::string body;  // its body, de-chunked
+    plan::CapturedResponse parts;
   };
   std::unique_ptr<Capture> capture_;
 };
