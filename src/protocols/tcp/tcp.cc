@@ -128,7 +128,7 @@ class Session final : public proto::TransportSession {
     bool waiting = busy() && out_off_ == out_.size() && exchange_.verb != Verb::kSend;
     bool open_ended = request_ != nullptr && request_->expect_bytes == 0 && request_->until.empty();
     bool partial = waiting && !in_.empty();
-    if (busy() && in_.empty() && kind == ErrorKind::kReset) {
+    if (busy() && in_.empty() && kind == ErrorKind::kReset && exchange_.verb != Verb::kReceive) {
       // Nothing of the reply came: a kept connection the server had closed. Once, anew.
       if (resend_on_stale()) {
         host_.shard().add(g_stats->counter(kRetried));
