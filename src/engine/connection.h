@@ -10,7 +10,7 @@
 #include "core/event_loop.h"
 #include "core/io_handler.h"
 #include "proto/session.h"
-#include "protocols/http1/cookie_jar.h"
+#include "plan/cookie_jar.h"
 #include "protocols/http2/session.h"
 #include "protocols/http2/stats.h"
 #include "protocols/websocket/codec.h"
@@ -57,7 +57,7 @@ struct VuJourney {
   std::vector<std::string> vars;
   std::vector<uint8_t> state;  // per step of the scenario
   std::vector<uint32_t> rows;  // per data table: this iteration's row
-  std::vector<http1::Cookie> cookies;
+  std::vector<plan::Cookie> cookies;
   std::vector<std::unique_ptr<Connection>> lanes;  // connections for concurrent steps
   Connection* ws = nullptr;  // the lane holding the VU's WebSocket (ws.* steps), once made
 };

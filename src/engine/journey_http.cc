@@ -44,7 +44,7 @@ void Worker::render_step(Connection& lane) {
     out += "\r\n";
   }
   if (journey_->cookie_jar) {
-    http1::add_cookie_header(j.cookies, o.host, o.tls != nullptr, path, out);
+    plan::add_cookie_header(j.cookies, o.host, o.tls != nullptr, path, out);
   }
   if (!config_.keep_alive) out += "Connection: close\r\n";
   if (with_body) {
@@ -97,7 +97,7 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
     if (parsed && journey_->cookie_jar) {
       for (const auto& [name, value] : r.headers) {
         if (iequals(name, "set-cookie"))
-          http1::store_cookie(j.cookies, value, origin_of(lane).host);
+          plan::store_cookie(j.cookies, value, origin_of(lane).host);
       }
     }
     if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
@@ -111,7 +111,7 @@ bool Worker::after_http_response(Connection& lane, const plan::CapturedResponse&
   VuJourney& j = *lane.vu->journey;
   if (journey_->cookie_jar) {
     for (const auto& [name, value] : r.headers) {
-      if (iequals(name, "set-cookie")) http1::store_cookie(j.cookies, value, origin_of(lane).host);
+      if (iequals(name, "set-cookie")) plan::store_cookie(j.cookies, value, origin_of(lane).host);
     }
   }
   return r.status >= 300 && r.status < 400 && follow_redirect(lane, r);

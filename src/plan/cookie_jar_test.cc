@@ -1,8 +1,8 @@
-#include "protocols/http1/cookie_jar.h"
+#include "plan/cookie_jar.h"
 
 #include <gtest/gtest.h>
 
-namespace spiker::http1 {
+namespace spiker::plan {
 namespace {
 
 constexpr int64_t kNow = 1'800'000'000'000;  // 2027-01-15, Unix ms
@@ -62,4 +62,4 @@ TEST(CookieJar, SecureCookiesGoOverTlsOnly) {
 }
 
 }  // namespace
-}  // namespace spiker::http1
+}  // namespace spiker::plan

@@ -1,4 +1,4 @@
-#include "protocols/http1/cookie_jar.h"
+#include "plan/cookie_jar.h"
 
 #include <strings.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/strings.h"
 
-namespace spiker::http1 {
+namespace spiker::plan {
 namespace {
 
 int64_t unix_ms() {
@@ -115,4 +115,4 @@ void add_cookie_header(const std::vector<Cookie>& jar, std::string_view host, bo
   if (!first) out += "\r\n";
 }
 
-}  // namespace spiker::http1
+}  // namespace spiker::plan

@@ -1,4 +1,4 @@
-// A cookie jar as browsers keep one (RFC 6265, the parts load tests meet): Set-Cookie with
+// A VU's cookie jar, as browsers keep one (RFC 6265, the parts load tests meet): Set-Cookie with
 // Path, Domain, Expires, Max-Age and Secure in; a Cookie header with the cookies that match a
 // request's host, path and scheme out.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace spiker::http1 {
+namespace spiker::plan {
 
 struct Cookie {
   std::string name, value, domain, path;
@@ -25,4 +25,4 @@ void store_cookie(std::vector<Cookie>& jar, std::string_view set_cookie, std::st
 void add_cookie_header(const std::vector<Cookie>& jar, std::string_view host, bool tls,
                        std::string_view path, std::string& out, int64_t now_unix_ms = 0);
 
-}  // namespace spiker::http1
+}  // namespace spiker::plan
