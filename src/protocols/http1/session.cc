@@ -179,11 +179,11 @@ class Session final : public proto::TransportSession {
   }
 
   void eof() noexcept {
+    bool nothing_received = !parser_.started();  // (finish_eof moves the parser on)
     if (in_flight_ > 0 && !writing_ && parser_.finish_eof() == ParseStatus::kComplete) {
       response(parser_.status(), false);  // a close-delimited body ended
       return;
     }
-    bool nothing_received = !parser_.started();
     if (in_flight_ == exchange_.count && nothing_received && resend_on_stale()) return;
     ErrorKind kind = in_flight_ > 0 ? parser_.error_kind() : ErrorKind::kReset;
     if (nothing_received) kind = ErrorKind::kReset;
