@@ -82,7 +82,8 @@ int serve(const ServeArgs& args) {
 std::function<int()> add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Run the embedded target: HTTP/1.1, HTTP/2 and a WebSocket echo at /ws");
+      "serve",
+      "Run the embedded target: HTTP/1.1, HTTP/2, a WebSocket echo at /ws, TCP and UDP echoes");
   cmd->add_option("--host", args->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("-p,--port", args->server.port, "Port (0 = any free port)")
       ->capture_default_str();
