@@ -38,8 +38,10 @@ class LoadModels(TargetTestCase):
         rc, doc, err = run_cli(self.target.url("/"), "--arrival-rate", "2000", "-d", "5s")
         self.assertEqual(rc, 0, err)
         total = doc["summary"]["total_requests"]
-        self.assertAlmostEqual(total, 10_000, delta=50)  # +-0.5%
         arrivals = doc["summary"]["arrival_rate"]
+        self.assertAlmostEqual(total, 10_000, delta=50,  # +-0.5%
+                               msg=f"arrival_rate {arrivals}, latency max "
+                                   f"{doc['latency_us']['max']} us")
         self.assertEqual(arrivals["target_rps"], 2000)
         self.assertAlmostEqual(arrivals["achieved_rps"], 2000, delta=20)
         self.assertEqual(arrivals["dropped_iterations"], 0)
