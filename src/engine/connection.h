@@ -9,8 +9,8 @@
 
 #include "core/event_loop.h"
 #include "core/io_handler.h"
-#include "proto/session.h"
 #include "plan/cookie_jar.h"
+#include "proto/session.h"
 #include "protocols/http2/session.h"
 #include "protocols/http2/stats.h"
 #include "protocols/websocket/codec.h"

@@ -94,13 +94,8 @@ void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
   if (lane.scratch->capturing) {
     parsed = plan::parse_captured(lane.scratch->capture, st.method == "HEAD", &r, &body_buf_);
     r.status = status;
-    if (parsed && journey_->cookie_jar) {
-      for (const auto& [name, value] : r.headers) {
-        if (iequals(name, "set-cookie"))
-          plan::store_cookie(j.cookies, value, origin_of(lane).host);
-      }
-    }
-    if (parsed && status >= 300 && status < 400 && follow_redirect(lane, r)) return;
+    // Cookies stored and redirects followed as for HTTP/1.1 (on_step_outcome).
+    if (parsed && after_http_response(lane, r)) return;
   }
   bool ok = judge_step(st, r, parsed, status, j);
   if (lane.scratch->capture.capacity() > (64u << 10)) std::string().swap(lane.scratch->capture);
