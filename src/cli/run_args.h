@@ -89,7 +89,8 @@ bool flag_given(const RunArgs& a, const char* flag);
 // time; returns the interval (0 for other targets, which must not carry WebSocket flags).
 int64_t websocket_target(RunArgs& a, const Url& url);
 // The upgrade's head and the message (-b) of a ws:// target's one request.
-void websocket_variant(const http1::RequestSpec& spec, std::vector<plan::Request>& requests);
+void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec,
+                       std::vector<plan::Request>& requests);
 // A tcp://, udp://, ... URL: its protocol's request compiled from -b/--body-file and the
 // protocol's flags into the run's one variant (run_protocol.cc). Returns the protocol.
 const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,

@@ -257,7 +257,7 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   p.about.target_line = fmt::format("{} {}  ({} headers, body {} bytes{})", a.method,
                                     url.to_string(), spec.headers.size(), spec.body.size(),
                                     p.requests[0].dynamic ? ", rendered per request" : "");
-  if (url.websocket()) websocket_variant(spec, p.requests);
+  if (url.websocket()) websocket_variant(a, spec, p.requests);
   if (const proto::Protocol* proto = protocol_target(a, url, p.requests)) {
     p.about.method.clear();
     p.about.kind.clear();

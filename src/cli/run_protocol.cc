@@ -12,9 +12,8 @@ namespace spiker::cli {
 
 void check_scheme(const Url& url, std::string_view what) {
   if (url.web() || proto::Registry::by_scheme(url.scheme) != nullptr) return;
-  throw SetupError(
-      fmt::format("{} '{}': unsupported scheme '{}' (http://, https://, ws://, wss://, {} are)",
-                  what, url.to_string(), url.scheme, proto::Registry::scheme_list()));
+  throw SetupError(fmt::format("{} '{}': unsupported scheme '{}' ({} are)", what, url.to_string(),
+                               url.scheme, proto::Registry::scheme_list()));
 }
 
 const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,

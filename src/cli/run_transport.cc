@@ -47,19 +47,29 @@ int64_t websocket_target(RunArgs& a, const Url& url) {
   return 0;
 }
 
-void websocket_variant(const http1::RequestSpec& spec, std::vector<plan::Request>& requests) {
+void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec,
+                       std::vector<plan::Request>& requests) {
   // The upgrade's head; the message is the body (-b), rendered per send when it has ${...}.
+  // The WebSocket protocol compiles them into its request.
   http1::RequestSpec up = spec;
   up.method = "GET";
   up.body.clear();
   up.keep_alive = true;
+  proto::RequestInput in;
+  in.url = spec.url;
+  in.where = "the command line";
+  in.payload = spec.body.empty() ? "hello from loadspiker" : spec.body;
+  in.payload_given = true;
+  in.options = {
+      {"head", http1::build_request_head(up), "--header"},
+      {"binary", a.ws_binary ? "true" : "false", "--ws-binary"},
+      {"fire-and-forget", a.ws_fire_and_forget ? "true" : "false", "--ws-fire-and-forget"}};
   plan::Request& v = requests.at(0);
-  v.ws_head = http1::build_request_head(up);
-  std::string message = spec.body.empty() ? "hello from loadspiker" : spec.body;
-  plan::Template t = plan::Template::compile(message, "-b/--body");
+  v.proto = proto::Registry::by_scheme(spec.url.scheme)->compile(in);
+  plan::Template t = plan::Template::compile(in.payload, "-b/--body");
   v.dynamic = nullptr;
   if (t.is_static()) {
-    v.message = message;
+    v.message = in.payload;
   } else {
     v.dynamic =
         std::make_shared<plan::DynamicRequest>(plan::DynamicRequest{plan::Template{}, t, false});

@@ -13,8 +13,6 @@
 #include "proto/session.h"
 #include "protocols/http2/session.h"
 #include "protocols/http2/stats.h"
-#include "protocols/websocket/codec.h"
-#include "protocols/websocket/stats.h"
 
 struct ssl_st;
 
@@ -71,35 +69,11 @@ struct LaneScratch {
   bool head_done = false;  // HTTP/2: the captured head is complete (body or trailers follow)
 };
 
-// A VU's WebSocket: the upgrade, then frames each way. Made when the VU first connects.
-struct WsState {
-  websocket::Reader reader{false};
-  std::string out;  // frames (or the upgrade request) to write
-  size_t out_off = 0;
-  std::string head;  // the upgrade response so far
-  std::string key;   // Sec-WebSocket-Key sent
-  bool upgrade_sent = false;
-  bool open = false;      // the 101 was valid: frames flow
-  bool awaiting = false;  // echo: the reply to the last message is due (journeys: a ws.receive)
-  std::vector<std::string> inbox;  // journeys: messages no ws.receive has taken yet (bounded)
-  void reset() {
-    inbox.clear();
-    reader = websocket::Reader(false);
-    out.clear();
-    out_off = 0;
-    head.clear();
-    upgrade_sent = open = awaiting = false;
-  }
-};
-
 inline constexpr uint16_t kHttpLane = 0xffff;  // Connection::protocol of HTTP lanes and VUs
 
-struct Connection final : IoHandler, TimerHandler {
-  void on_io(uint32_t events) noexcept override;
+struct Connection final : TimerHandler {
   void on_timer(uint64_t generation, uint64_t) noexcept override;
   Worker* worker = nullptr;  // whose loop handles its events
-  int fd = -1;
-  ssl_st* ssl = nullptr;
   ConnState state = ConnState::kInactive;
   bool finished = false;          // per-VU iterations done: never activated again
   bool retried = false;           // the current batch was re-sent after a stale keep-alive close
@@ -116,17 +90,14 @@ struct Connection final : IoHandler, TimerHandler {
   int64_t intended_ns = 0;        // intended start of the current iteration (0: none)
   int64_t phase_start_ns = 0;     // connect, handshake or request start (first byte written)
   int64_t deadline_ns = 0;        // 0: none
-  uint64_t tls_read = 0;          // TLS wire bytes already accounted
-  uint64_t tls_written = 0;
-  H2Link* link = nullptr;                   // HTTP/2: the connection this VU's streams ride on
-  int32_t stream = 0;                       // HTTP/2: the stream in flight (0: none)
-  uint16_t status = 0;                      // HTTP/2: the response's status
+  H2Link* link = nullptr;         // HTTP/2: the connection this VU's streams ride on
+  int32_t stream = 0;             // HTTP/2: the stream in flight (0: none)
+  uint16_t status = 0;            // HTTP/2: the response's status
   std::unique_ptr<std::string> rendered;    // the current send, for dynamic requests only
   Connection* vu = nullptr;                 // journeys: the VU this lane works for
   std::unique_ptr<VuJourney> journey;       // journeys: on the VU's own connection
   std::unique_ptr<LaneScratch> scratch;     // journeys
-  std::unique_ptr<WsState> ws;              // WebSocket VUs
-  std::unique_ptr<proto::Session> session;  // registered protocols (tcp, udp, ...)
+  std::unique_ptr<proto::Session> session;  // registered protocols (http/1.1, ws, tcp, ...)
 };
 
 // An HTTP/2 connection shared by the VUs of one slot (up to --max-streams of them) for one

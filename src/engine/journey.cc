@@ -153,8 +153,8 @@ Connection& Worker::idle_lane(Connection& vu, uint16_t origin) {
   // a connection per host it talks to, as browsers do), up to a bound; past it, one is reused.
   auto rank = [&](const Connection& l) {
     // The WebSocket lane is the ws.*'s; registered protocols' lanes are their steps'.
-    if (l.state != ConnState::kStepIdle || l.ws || l.protocol != kHttpLane) return 0;
-    bool connected = l.session ? l.session->connected() : l.fd >= 0;
+    if (l.state != ConnState::kStepIdle || l.protocol != kHttpLane) return 0;
+    bool connected = l.session && l.session->connected();
     int at = l.session ? l.session->origin : l.origin;
     if (connected && at == origin) return 3;
     return connected ? 1 : 2;
@@ -185,31 +185,11 @@ void Worker::start_step(Connection& vu, uint8_t index) noexcept {
     session_step(vu, index);
     return;
   }
-  if (st.action != plan::Action::kHttp) {
-    // WebSocket steps share one dedicated lane: the VU's WebSocket.
-    if (j.ws == nullptr) {
-      auto lane = std::make_unique<Connection>();
-      lane->worker = this;
-      lane->vu = &vu;
-      lane->state = ConnState::kStepIdle;
-      lane->ws = std::make_unique<WsState>();
-      lanes_.push_back(lane.get());
-      j.ws = lane.get();
-      j.lanes.push_back(std::move(lane));
-    }
-    Connection& lane = *j.ws;
-    lane.step = index;
-    lane.variant = static_cast<uint8_t>(st.id);
-    lane.batch = 1;
-    if (!lane.scratch) lane.scratch = std::make_unique<LaneScratch>();
-    lane.scratch->capturing = false;
-    j.state[index] = VuJourney::kRunning;
-    ++j.pending;
-    ws_step(lane, st);
+  if (st.action != plan::Action::kHttp) {  // WebSocket steps share the VU's WebSocket lane
+    ws_step(vu, index);
     return;
   }
   Connection& lane = idle_lane(vu, st.origin);
-  if (lane.fd >= 0 && lane.origin != st.origin) close_socket(lane);
   lane.origin = static_cast<uint8_t>(st.origin);
   lane.step = index;
   lane.variant = static_cast<uint8_t>(st.id);
@@ -311,10 +291,7 @@ void Worker::complete_step(Connection& lane, bool ok) noexcept {
 void Worker::finish_journey(Connection& vu) noexcept {
   VuJourney& j = *vu.journey;
   if (j.failed) ++shard_->iterations_failed;
-  if (j.ws != nullptr && j.ws->fd >= 0) {  // a WebSocket lives for one iteration
-    ws_goodbye(*j.ws);
-    close_socket(*j.ws);
-  }
+  if (j.ws != nullptr && j.ws->session) j.ws->session->close();  // lives for one iteration
 
   if (stopping_) {
     --in_request_;

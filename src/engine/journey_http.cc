@@ -157,7 +157,6 @@ bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) 
     current = current.substr(0, current.find('?'));
     target = current.substr(0, current.rfind('/') + 1) + std::string(location);
   }
-  if (lane.fd >= 0 && lane.origin != origin) close_socket(lane);
   lane.origin = origin;
   ++lane.redirects;
   const plan::Step& st = journey_->scenarios[lane.vu->journey->scenario].steps[lane.step];

@@ -139,8 +139,8 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
     resolve_origins(config.worker.origins, plan.transport.connect_timeout_ns);
     negotiate_http2(plan, tls, config.worker.origins);
   }
-  for (OriginConfig& o : config.worker.origins) {  // HTTP/1.1 runs on its registered session
-    if (o.protocol == nullptr && !o.h2 && !o.ws) o.protocol = proto::Registry::by_scheme(o.scheme);
+  for (OriginConfig& o : config.worker.origins) {  // HTTP/1.1 and WebSocket: registered sessions
+    if (o.protocol == nullptr && !o.h2) o.protocol = proto::Registry::by_scheme(o.scheme);
   }
   for (const auto& c : {tls.h1, tls.h2, tls.raw}) {
     if (c) config.tls.push_back(c);

@@ -109,7 +109,6 @@ void Worker::close_all() noexcept {
   }
 }
 
-void Connection::on_io(uint32_t events) noexcept { worker->on_event(*this, events); }
 void Connection::on_timer(uint64_t generation, uint64_t) noexcept {
   worker->on_timer(*this, static_cast<uint32_t>(generation));
 }
@@ -123,7 +122,6 @@ bool Worker::open_loop() {
 void Worker::run() {
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // timers wake on time, not up to 50 us late
   if (open_loop()) loop();
-  for (Connection& c : conns_) ws_goodbye(c);
   close_all();
   publish(last_tick_ + 1);
   finished_.store(true, std::memory_order_release);

@@ -64,8 +64,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   // Requests in flight, as of the last publish (for the stop message).
   uint64_t in_flight() const { return in_flight_published_.load(std::memory_order_relaxed); }
 
-  // Events and timers of a VU's connection and events of an HTTP/2 link.
-  void on_event(Connection& c, uint32_t events) noexcept;
+  // Timers of a VU (or lane) and events of an HTTP/2 link.
   void on_timer(Connection& c, uint32_t generation) noexcept { timer_fired(c, generation); }
   void on_link_event(H2Link& l, uint32_t events) noexcept;
 
@@ -93,14 +92,9 @@ class Worker : private http2::Listener, private proto::SessionHost {
 
   // One iteration's request (worker_io.cc).
   void start_request(Connection& c) noexcept;
-  void connect(Connection& c) noexcept;
-  void on_connected(Connection& c) noexcept;
-  void handshake(Connection& c) noexcept;
-  void start_write(Connection& c) noexcept;
   void on_response(Connection& c, int64_t now_ns, int status, bool keep_alive) noexcept;
   void fail(Connection& c, metrics::ErrorKind kind) noexcept;
   void close_socket(Connection& c) noexcept;
-  void account_tls(Connection& c) noexcept { count_tls(c.ssl, c.tls_read, c.tls_written); }
   // Socket or TLS I/O with wire bytes counted, for the HTTP/2 and WebSocket paths.
   enum class Io : uint8_t { kOk, kAgain, kEof, kError };
   void count_tls(ssl_st* ssl, uint64_t& read, uint64_t& written) noexcept;
@@ -117,23 +111,9 @@ class Worker : private http2::Listener, private proto::SessionHost {
     return request_seq_++ * static_cast<uint64_t>(count_) + static_cast<uint64_t>(index_) + 1;
   }
 
-  // WebSocket (worker_ws.cc): a VU holds one connection; an iteration sends one message
-  // (echo: and waits for its reply).
-  void ws_start(Connection& c) noexcept;
-  void ws_upgrade(Connection& c) noexcept;
-  void ws_send(Connection& c) noexcept;
-  void ws_on_event(Connection& c, uint32_t events) noexcept;
-  bool ws_flush(Connection& c) noexcept;
-  void ws_read(Connection& c) noexcept;
-  bool ws_frames(Connection& c) noexcept;
-  bool ws_take_head(Connection& c) noexcept;
-  void ws_lost(Connection& c, metrics::ErrorKind kind) noexcept;
-  void ws_goodbye(Connection& c) noexcept;
-  void ws_step(Connection& lane, const plan::Step& st) noexcept;
-  void ws_step_done(Connection& lane, std::string_view message) noexcept;
-  void ws_receive_timed_out(Connection& lane) noexcept;
-  void ws_journey_message(Connection& lane, std::string_view message) noexcept;
-  bool ws_matches(const plan::Step& st, std::string_view message) noexcept;
+  // WebSocket steps (journey_ws.cc): ws.* on the VU's WebSocket lane, through its session.
+  Connection& ws_lane(Connection& vu);
+  void ws_step(Connection& vu, uint8_t index) noexcept;
 
   // HTTP/2 (worker_h2.cc): VUs' requests as streams on links shared by --max-streams VUs.
   H2Link& link_for(const Connection& c);
@@ -212,6 +192,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
   int64_t warmup_end_ns_;  // 0 once past
   size_t next_address_ = 0;
   bool stopping_ = false;
+  bool submitting_ = false;                             // inside a session's submit()
   bool exhausted_ = false;                              // the shared iteration budget is used up
   load::IterationBudget budget_;                        // this worker's share of shared iterations
   load::ArrivalStream arrivals_;                        // open: this worker's arrivals

@@ -22,91 +22,9 @@ using proto::classify_errno;
 void Worker::start_request(Connection& c) noexcept {
   if (origin_of(c).protocol != nullptr) {
     session_start(c);
-  } else if (origin_of(c).h2) {
-    h2_start(c);
-  } else if (origin_of(c).ws) {
-    ws_start(c);
-  } else if (c.fd < 0) {
-    connect(c);
   } else {
-    start_write(c);
+    h2_start(c);
   }
-}
-
-void Worker::connect(Connection& c) noexcept {
-  c.state = ConnState::kConnecting;
-  const OriginConfig& o = origin_of(c);
-  const SocketAddress& addr = o.addresses[next_address_++ % o.addresses.size()];
-  c.phase_start_ns = now();
-  int fd = start_connect(addr);
-  if (fd < 0) {
-    int err = -fd;
-    fail(c, err == EMFILE || err == ENFILE ? ErrorKind::kOther : classify_errno(err));
-    return;
-  }
-  c.fd = fd;
-  c.deadline_ns = c.phase_start_ns + config_.connect_timeout_ns;
-  if (loop_.add(fd, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, &c) != 0) {
-    fail(c, ErrorKind::kOther);
-  }
-  ++shard_->connections_opened;
-}
-
-void Worker::on_event(Connection& c, uint32_t events) noexcept {
-  // The worker's own sockets are WebSocket connections (every other protocol's session
-  // handles its own events).
-  switch (c.state) {
-    case ConnState::kConnecting:
-      on_connected(c);
-      return;
-    case ConnState::kHandshaking:
-      handshake(c);
-      return;
-    default:
-      if (c.ws) {
-        ws_on_event(c, events);
-      } else {
-        close_socket(c);
-      }
-      return;
-  }
-}
-
-void Worker::on_connected(Connection& c) noexcept {
-  int err = socket_error(c.fd);
-  if (err != 0) {
-    fail(c, classify_errno(err));
-    return;
-  }
-  int64_t now = this->now();
-  shard_->connect_us.record((now - c.phase_start_ns) / 1000);
-  const OriginConfig& o = origin_of(c);
-  if (o.tls == nullptr) {
-    start_write(c);
-    return;
-  }
-  c.ssl = o.tls->new_session(c.fd, o.host, &tls_sessions_);
-  if (c.ssl == nullptr) {
-    fail(c, ErrorKind::kOther);
-    return;
-  }
-  c.tls_read = c.tls_written = 0;
-  c.state = ConnState::kHandshaking;
-  c.phase_start_ns = now;
-  handshake(c);
-}
-
-void Worker::handshake(Connection& c) noexcept {
-  TlsIo r = tls_handshake(c.ssl);
-  account_tls(c);
-  if (r == TlsIo::kWantRead || r == TlsIo::kWantWrite) return;
-  if (r != TlsIo::kDone) {
-    fail(c, ErrorKind::kTls);
-    return;
-  }
-  shard_->tls_handshake_us.record((now() - c.phase_start_ns) / 1000);
-  if (tls_resumed(c.ssl)) ++shard_->tls_resumed;
-  start_write(c);
 }
 
 void Worker::plain_context(const Connection& c, plan::RenderContext& ctx) noexcept {
@@ -135,15 +53,6 @@ void Worker::render(Connection& c) {
     }
     out += "\r\n";
     out += body_buf_;
-  }
-}
-
-// Connected (and TLS done): the WebSocket upgrade, or the next message.
-void Worker::start_write(Connection& c) noexcept {
-  if (c.ws->open) {
-    ws_send(c);
-  } else {
-    ws_upgrade(c);
   }
 }
 
@@ -222,17 +131,6 @@ void Worker::on_response(Connection& c, int64_t now_ns, int status, bool keep_al
 }
 
 void Worker::fail(Connection& c, ErrorKind kind) noexcept {
-  if (c.ws) {  // how the connection ended, for the websocket section (once: ws_lost closes
-               // the socket of a connection it has accounted for)
-    if (c.ws->open) {
-      if (c.fd >= 0)
-        websocket::count(*shard_, websocket::kClosedByUs);  // a reply timed out: the socket goes
-    } else if (c.ws->upgrade_sent) {
-      websocket::count(*shard_, websocket::kHandshakeFailed);
-    } else {
-      websocket::count(*shard_, websocket::kConnectFailed);
-    }
-  }
   uint16_t n = std::max(c.in_flight, c.batch);  // requests this failure ends
   for (uint16_t i = 0; i < n; ++i) shard_->record_error(kind);
   shard_->scenario_requests[c.variant] += n;
@@ -253,14 +151,6 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
 void Worker::close_socket(Connection& c) noexcept {
   if (c.session) c.session->close();
   if (c.link != nullptr) h2_detach(c);
-  if (c.ssl != nullptr) {
-    tls_free(c.ssl);
-    c.ssl = nullptr;
-  }
-  if (c.fd >= 0) {
-    ::close(c.fd);
-    c.fd = -1;
-  }
   c.deadline_ns = 0;
 }
 
@@ -268,10 +158,6 @@ void Worker::scan_deadlines(int64_t now_ns) noexcept {
   auto check = [&](Connection& c) {
     if (c.session || c.deadline_ns == 0 || now_ns < c.deadline_ns || !in_request(c.state)) return;
     bool connecting = c.state == ConnState::kConnecting || c.state == ConnState::kHandshaking;
-    if (!connecting && c.ws && c.ws->awaiting && journeys()) {
-      ws_receive_timed_out(c);  // the step fails; its WebSocket stays open
-      return;
-    }
     fail(c, connecting ? ErrorKind::kConnect : ErrorKind::kTimeout);
   };
   for (Connection& c : conns_) {

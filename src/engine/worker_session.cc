@@ -34,7 +34,9 @@ void Worker::submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexc
   c.state = ConnState::kReading;  // in a request until its Outcomes
   c.in_flight = x.count;
   c.batch = 0;
+  submitting_ = true;  // an Outcome from inside submit must not start the next iteration there
   c.session->submit(x);
+  submitting_ = false;
 }
 
 void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept {
@@ -134,7 +136,10 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
   uint8_t slot = c.variant;
   ++s.scenario_requests[slot];
   if (c.in_flight > 0) --c.in_flight;
-  if (o.ok) {
+  if (!o.timed) {  // a fire-and-forget send: counted, nothing to time
+    ++s.requests;
+    ++s.responses;
+  } else if (o.ok) {
     int64_t latency_us = (o.done_ns - o.sent_ns) / 1000;
     ++s.requests;
     ++s.responses;
@@ -154,7 +159,7 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     ++s.step_failed[slot];
   }
   if (c.in_flight > 0) return;  // more pipelined responses to come
-  end_iteration(c, o.done_ns, c.session->connected());
+  end_iteration(c, o.done_ns, c.session->connected() && !submitting_);
   if (!config_.keep_alive) release_idle_session(c);
 }
 

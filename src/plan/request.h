@@ -23,7 +23,6 @@ struct Request {
   std::string wire;                               // serialized once (when not dynamic)
   std::shared_ptr<const DynamicRequest> dynamic;  // set: rendered per send instead
   bool head = false;                              // HEAD: responses have no body
-  std::string ws_head;  // WebSocket: the upgrade's request line and headers, no blank line
   std::string message;  // WebSocket and registered protocols: the payload (when not dynamic)
   std::shared_ptr<const ProtocolRequest> proto;  // registered protocols: the request
   uint32_t weight = 1;                           // chosen in proportion to this

@@ -27,8 +27,10 @@ struct Shard;
 
 namespace spiker::proto {
 
-// What an exchange does: send and wait for the reply, only send, or only wait for what comes.
-enum class Verb : uint8_t { kExchange, kSend, kReceive };
+// What an exchange does: send and wait for the reply, only send, or only wait for what comes;
+// open the connection (the payload: what opens it, e.g. a WebSocket upgrade's head) or close it
+// (the protocol's goodbye; ends at once).
+enum class Verb : uint8_t { kExchange, kSend, kReceive, kConnect, kClose };
 
 // One finished exchange, whatever the protocol.
 struct Outcome {
@@ -41,6 +43,7 @@ struct Outcome {
   // null when the exchange kept nothing (HTTP without `capture`).
   const plan::CapturedResponse* parts = nullptr;
   bool parts_ok = true;  // false: the response could not be read for checks
+  bool timed = true;     // false: nothing was waited for (a fire-and-forget send): no latency
 };
 
 // Where a session connects: one of the run's origins.
@@ -94,6 +97,7 @@ struct Exchange {
   bool stable_payload = false;  // the payload outlives the exchange (a request serialized once)
   uint16_t count = 1;           // requests in the payload (pipelined): one Outcome each
   bool head = false;            // HTTP: HEAD requests (responses have no body)
+  bool binary = false;          // the payload is bytes, not text (WebSocket: a binary frame)
   bool capture = false;         // keep headers and body for checks and extractors (Outcome::parts)
   int64_t timeout_ns = 0;       // from the exchange's start (connected, first byte written)
   int64_t deadline_ns = 0;      // absolute instead (a receive that goes on waiting); 0: none

@@ -14,6 +14,7 @@ void TransportSession::submit(const Exchange& x) noexcept {
   busy_ = true;
   retried_ = false;
   started_ns_ = 0;
+  submitted_ns_ = 0;
   out_ = {};
   out_off_ = 0;
   if (x.verb != Verb::kReceive) {
@@ -25,6 +26,12 @@ void TransportSession::submit(const Exchange& x) noexcept {
       out_ = *out_copy_;
     }
   }
+  if (x.verb == Verb::kClose) {  // the protocol's goodbye (close()), then done
+    close();
+    started_ns_ = submitted_ns_ = host_.now();
+    finish({});
+    return;
+  }
   if (!transport_.is_open()) {
     if (transport_.phase() == Transport::Phase::kClosed) connect();
     return;  // opened() starts it
@@ -34,6 +41,7 @@ void TransportSession::submit(const Exchange& x) noexcept {
 
 void TransportSession::begin() noexcept {
   started_ns_ = host_.now();
+  if (submitted_ns_ == 0) submitted_ns_ = started_ns_;
   if (exchange_.deadline_ns == 0 && exchange_.timeout_ns > 0) {
     exchange_.deadline_ns = started_ns_ + exchange_.timeout_ns;
   }
@@ -43,6 +51,7 @@ void TransportSession::begin() noexcept {
 void TransportSession::connect() noexcept {
   const SocketAddress& addr = host_.next_address(options_.endpoint);
   connect_start_ns_ = host_.now();
+  if (busy_ && submitted_ns_ == 0) submitted_ns_ = connect_start_ns_;
   int err = transport_.open(addr, kind_, host_.epoll_fd(), this);
   if (err != 0) {
     fail(err == EMFILE || err == ENFILE ? metrics::ErrorKind::kOther : classify_errno(err));
@@ -139,7 +148,18 @@ void TransportSession::finish(std::string_view body, int status) noexcept {
   host_.complete(*this, o);
 }
 
+void TransportSession::give_up(metrics::ErrorKind kind) noexcept {
+  Outcome o;
+  o.ok = false;
+  o.error = kind;
+  o.done_ns = host_.now();
+  o.sent_ns = started_ns_ != 0 ? started_ns_ : o.done_ns;
+  busy_ = false;
+  host_.complete(*this, o);
+}
+
 void TransportSession::fail(metrics::ErrorKind kind) noexcept {
+  on_failure(kind);
   account();
   transport_.close();
   if (!busy_) return;  // between exchanges: the next one reconnects

@@ -35,7 +35,20 @@ class TransportSession : public Session {
   virtual void timed_out() noexcept;
   // Requests of the exchange not answered yet (a failure reports one Outcome each).
   virtual uint16_t unanswered() const noexcept { return exchange_.count; }
+  // The connection is failing with `kind` (before anything is reported; also between
+  // exchanges): a protocol counts how it ended.
+  virtual void on_failure(metrics::ErrorKind) noexcept {}
 
+  // Reads what the transport has into the worker's read buffer (`*data`, `*got` of `*cap`),
+  // wire bytes counted: kOk, kAgain (drained), kEof or kError (transport_.error()).
+  Transport::Io read_chunk(const char** data, size_t* got, size_t* cap) noexcept {
+    char* buf = host_.read_buffer(cap);
+    *data = buf;
+    *got = 0;
+    Transport::Io r = transport_.read(buf, *cap, got);
+    account();
+    return r;
+  }
   // Writes `out_` from `out_off_`: true when all of it is written (false: EPOLLOUT resumes, or
   // it failed and the exchange ended).
   bool flush() noexcept;
@@ -61,6 +74,8 @@ class TransportSession : public Session {
   }
   // Ends the exchange with `kind`; the connection is closed.
   void fail(metrics::ErrorKind kind) noexcept;
+  // Ends the exchange with `kind`; the connection stays (a receive that waited in vain).
+  void give_up(metrics::ErrorKind kind) noexcept;
   bool busy() const { return busy_; }
   // The peer closed a connection that had served an exchange before this one was sent (a
   // keep-alive connection gone stale): sends the exchange again on a new connection, once.
@@ -75,7 +90,8 @@ class TransportSession : public Session {
   std::string_view out_;  // bytes to write for the current exchange (the payload, or out_copy_)
   std::unique_ptr<std::string> out_copy_;  // an unstable payload's copy, made when needed
   size_t out_off_ = 0;
-  int64_t started_ns_ = 0;  // the exchange's service start (first byte written / wait begun)
+  int64_t started_ns_ = 0;    // the exchange's service start (first byte written / wait begun)
+  int64_t submitted_ns_ = 0;  // when it was submitted (connecting included)
 
  private:
   void connect() noexcept;

@@ -64,12 +64,10 @@ class Session final : public proto::TransportSession {
   }
 
   void read() noexcept {
-    size_t cap = 0;
-    char* buf = host_.read_buffer(&cap);
     for (;;) {
-      size_t got = 0;
-      Transport::Io r = transport_.read(buf, cap, &got);
-      account();
+      const char* buf = nullptr;
+      size_t got = 0, cap = 0;
+      Transport::Io r = read_chunk(&buf, &got, &cap);
       if (r == Transport::Io::kAgain) return;
       if (r != Transport::Io::kOk) {
         // ICMP port unreachable comes back as ECONNREFUSED on a connected socket.

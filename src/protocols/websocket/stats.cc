@@ -81,4 +81,5 @@ void spiker_register_websocket() {
                "protocol_errors"};
   d.section = websocket::section;
   websocket::g_block = &metrics::StatBlocks::add(std::move(d));
+  websocket::register_protocol();
 }

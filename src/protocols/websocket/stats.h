@@ -23,6 +23,9 @@ enum Counter : uint32_t {
 };
 enum Hist : uint32_t { kHandshakeUs };  // upgrade: request written to 101 read
 
+// Registers the WebSocket protocol (its session; session.cc).
+void register_protocol();
+
 // The registered block (registered by spiker_register_websocket()).
 const metrics::StatBlock& stats();
 
