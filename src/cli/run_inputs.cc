@@ -12,7 +12,9 @@
 #include "cli/run_args.h"
 #include "config/env_interpolate.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "plan/template.h"
+#include "proto/http_message.h"
 
 namespace spiker::cli {
 
@@ -44,13 +46,32 @@ plan::Request make_variant(const http1::RequestSpec& spec, std::string_view wher
   plan::Request v;
   v.head = spec.method == "HEAD";
   v.weight = weight;
-  plan::Template head = plan::Template::compile(http1::build_request_head(spec), "URL/-H");
-  plan::Template body = plan::Template::compile(spec.body, where);
-  if (head.is_static() && body.is_static()) {
-    v.wire = http1::build_request(spec);
+  auto t = std::make_shared<plan::HttpTemplate>();
+  t->method = spec.method;
+  t->authority = spec.url.host_header;
+  t->target = plan::Template::compile(spec.url.target, "URL");
+  bool has_ua = false, has_accept = false;
+  for (const auto& [name, value] : spec.headers) {
+    has_ua |= iequals(name, "user-agent");
+    has_accept |= iequals(name, "accept");
+  }
+  if (!has_ua) t->headers.emplace_back("User-Agent", plan::Template::literal("loadspiker/0.1"));
+  if (!has_accept) t->headers.emplace_back("Accept", plan::Template::literal("*/*"));
+  for (const auto& [name, value] : spec.headers) {
+    if (iequals(name, "host")) {
+      t->authority = value;
+      continue;
+    }
+    t->headers.emplace_back(name, plan::Template::compile(value, "-H/--header"));
+  }
+  t->body = plan::Template::compile(spec.body, where);
+  t->length = http1::needs_content_length(spec);
+  t->close = !spec.keep_alive;
+  if (t->is_static()) {
+    t->render(v.http, plan::RenderContext{});
+    proto::append_http1(v.http, v.wire);
   } else {
-    v.dynamic = std::make_shared<plan::DynamicRequest>(
-        plan::DynamicRequest{head, body, http1::needs_content_length(spec)});
+    v.dynamic = std::move(t);
   }
   return v;
 }

@@ -64,8 +64,7 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
   if (!r->payload_literal) {
     plan::Template t = plan::Template::compile(r->payload, "-b/--body");
     if (!t.is_static()) {
-      v.dynamic =
-          std::make_shared<plan::DynamicRequest>(plan::DynamicRequest{plan::Template{}, t, false});
+      v.dynamic = std::make_shared<plan::HttpTemplate>(plan::HttpTemplate{.body = t});
     }
   }
   if (!v.dynamic) v.message = r->payload;

@@ -71,8 +71,7 @@ void websocket_variant(const RunArgs& a, const http1::RequestSpec& spec,
   if (t.is_static()) {
     v.message = in.payload;
   } else {
-    v.dynamic =
-        std::make_shared<plan::DynamicRequest>(plan::DynamicRequest{plan::Template{}, t, false});
+    v.dynamic = std::make_shared<plan::HttpTemplate>(plan::HttpTemplate{.body = t});
   }
 }
 

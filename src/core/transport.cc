@@ -128,6 +128,9 @@ Transport::Io Transport::write_plain(const char* p, size_t len, size_t* wrote) n
 }
 
 bool Transport::resumed() const { return ssl_ != nullptr && tls_resumed(ssl_); }
+std::string_view Transport::alpn() const {
+  return ssl_ != nullptr ? tls_alpn(ssl_) : std::string_view();
+}
 
 void Transport::take_tls_bytes(uint64_t* in, uint64_t* out) noexcept {
   uint64_t r = 0, w = 0;

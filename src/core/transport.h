@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/io_handler.h"
 
@@ -48,7 +49,8 @@ class Transport {
   bool is_open() const { return phase_ == Phase::kOpen; }
   int fd() const { return fd_; }
   int error() const { return error_; }
-  bool resumed() const;  // TLS: the handshake resumed a session
+  bool resumed() const;           // TLS: the handshake resumed a session
+  std::string_view alpn() const;  // TLS: the protocol the server chose ("" for none)
   // Wire bytes since the last call (TLS records included).
   void take_bytes(uint64_t* in, uint64_t* out) noexcept {
     if (ssl_ != nullptr) return take_tls_bytes(in, out);

@@ -10,11 +10,8 @@
 #include "core/event_loop.h"
 #include "core/io_handler.h"
 #include "plan/cookie_jar.h"
+#include "plan/request.h"
 #include "proto/session.h"
-#include "protocols/http2/session.h"
-#include "protocols/http2/stats.h"
-
-struct ssl_st;
 
 namespace spiker::engine {
 
@@ -38,7 +35,6 @@ enum class ConnState : uint8_t {
 inline bool in_request(ConnState s) { return s >= ConnState::kConnecting; }
 
 struct Connection;
-struct H2Link;
 class Worker;
 
 // A journey VU's state: its variables, cookies, data rows and this iteration's step states.
@@ -62,11 +58,9 @@ struct VuJourney {
 
 // Per-lane buffers, made when a step first needs them.
 struct LaneScratch {
-  std::string capture;          // the raw response, when the step reads it
+  plan::HttpMessage message;    // the step's request, rendered
   std::string redirect_target;  // set: the next send follows a redirect here
   bool redirect_get = false;    // ... as a GET without body
-  bool capturing = false;
-  bool head_done = false;  // HTTP/2: the captured head is complete (body or trailers follow)
 };
 
 inline constexpr uint16_t kHttpLane = 0xffff;  // Connection::protocol of HTTP lanes and VUs
@@ -76,7 +70,6 @@ struct Connection final : TimerHandler {
   Worker* worker = nullptr;  // whose loop handles its events
   ConnState state = ConnState::kInactive;
   bool finished = false;          // per-VU iterations done: never activated again
-  bool retried = false;           // the current batch was re-sent after a stale keep-alive close
   uint16_t batch = 0;             // requests claimed for the current iteration
   uint8_t variant = 0;            // which of the config's requests this iteration sends (journeys:
                                   // the step's id)
@@ -88,40 +81,13 @@ struct Connection final : TimerHandler {
   uint32_t iterations = 0;        // iterations this VU completed
   uint32_t timer_generation = 0;  // bumping it cancels a pending timer
   int64_t intended_ns = 0;        // intended start of the current iteration (0: none)
-  int64_t phase_start_ns = 0;     // connect, handshake or request start (first byte written)
-  int64_t deadline_ns = 0;        // 0: none
-  H2Link* link = nullptr;         // HTTP/2: the connection this VU's streams ride on
-  int32_t stream = 0;             // HTTP/2: the stream in flight (0: none)
-  uint16_t status = 0;            // HTTP/2: the response's status
-  std::unique_ptr<std::string> rendered;    // the current send, for dynamic requests only
+  // Plain runs' dynamic requests: this iteration's, rendered (one per pipelined request).
+  std::unique_ptr<std::vector<plan::HttpMessage>> rendered;
   Connection* vu = nullptr;                 // journeys: the VU this lane works for
   std::unique_ptr<VuJourney> journey;       // journeys: on the VU's own connection
   std::unique_ptr<LaneScratch> scratch;     // journeys
-  std::unique_ptr<proto::Session> session;  // registered protocols (http/1.1, ws, tcp, ...)
-};
-
-// An HTTP/2 connection shared by the VUs of one slot (up to --max-streams of them) for one
-// origin: each VU's request is a stream on it.
-struct H2Link final : IoHandler {
-  void on_io(uint32_t events) noexcept override;
-  Worker* worker = nullptr;
-  enum class State : uint8_t { kIdle, kConnecting, kHandshaking, kOpen };
-  int fd = -1;
-  ssl_st* ssl = nullptr;
-  State state = State::kIdle;
-  uint8_t origin = 0;
-  bool goaway = false;    // the server said GOAWAY: no new streams; reconnect when drained
-  bool want_out = false;  // a write met EAGAIN: EPOLLOUT resumes the flush
-  bool dirty = false;     // frames queued: flushed before the loop waits
-  uint32_t active = 0;    // streams open
-  int64_t phase_start_ns = 0;
-  int64_t deadline_ns = 0;  // connect + handshake
-  uint64_t tls_read = 0;
-  uint64_t tls_written = 0;
-  std::unique_ptr<http2::Session> session;
-  std::vector<Connection*> waiting;  // VUs waiting for the connection or a free stream
-  std::string out;                   // frames to write
-  size_t out_off = 0;
+  std::unique_ptr<proto::Session> session;  // its own session (HTTP/1.1, WebSocket, TCP, ...)
+  proto::Session* shared = nullptr;         // or a shared one's exchanges (HTTP/2 streams)
 };
 
 }  // namespace spiker::engine

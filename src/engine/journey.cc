@@ -195,10 +195,8 @@ void Worker::start_step(Connection& vu, uint8_t index) noexcept {
   lane.variant = static_cast<uint8_t>(st.id);
   lane.batch = 1;
   lane.redirects = 0;
-  lane.retried = false;
   if (!lane.scratch) lane.scratch = std::make_unique<LaneScratch>();
   lane.scratch->redirect_target.clear();
-  lane.scratch->capturing = st.capture_headers;
   j.state[index] = VuJourney::kRunning;
   ++j.pending;
   start_request(lane);
@@ -264,7 +262,6 @@ void Worker::step_finished(Connection& lane, bool ok) noexcept {
   lane.batch = 0;
   // A lane between steps keeps only its socket: the request and response text go, so a
   // thinking VU holds its variables, cookies and little else (well under 1 KiB).
-  lane.rendered.reset();
   lane.scratch.reset();
   if (ok && !st.think.none() && !stopping_) {
     lane.state = ConnState::kStepPause;

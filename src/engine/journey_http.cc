@@ -15,91 +15,40 @@ void Worker::render_step(Connection& lane) {
   const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
   const OriginConfig& o = origin_of(lane);
   LaneScratch& x = *lane.scratch;
-  x.capture.clear();
-  if (!lane.rendered) lane.rendered = std::make_unique<std::string>();
-  std::string& out = *lane.rendered;
-  out.clear();
+  plan::HttpMessage& m = x.message;
   const std::string* rows[plan::kMaxSteps];
   plan::RenderContext ctx;
   journey_context(lane, ctx, rows);
   bool redirected = !x.redirect_target.empty();
   bool with_body = st.has_body && !(redirected && x.redirect_get);
-  out += redirected && x.redirect_get ? std::string_view("GET") : std::string_view(st.method);
-  out += ' ';
-  size_t path_at = out.size();
+  m.method = redirected && x.redirect_get ? std::string_view("GET") : std::string_view(st.method);
+  m.target.clear();
   if (redirected) {
-    out += x.redirect_target;
+    m.target = x.redirect_target;
   } else {
-    st.target.render(out, ctx);
+    st.target.render(m.target, ctx);
   }
-  std::string path = out.substr(path_at);
-  out += " HTTP/1.1\r\nHost: ";
-  out += o.host_header;
-  out += "\r\n";
+  m.authority = o.host_header;
+  size_t n = 0;  // the strings of the last request are reused
+  auto put = [&](std::string_view name) -> std::string& {
+    if (n == m.headers.size()) m.headers.emplace_back();
+    m.headers[n].first.assign(name);
+    m.headers[n].second.clear();
+    return m.headers[n++].second;
+  };
   for (const auto& [name, value] : st.headers) {
     if (!with_body && iequals(name, "content-type")) continue;
-    out += name;
-    out += ": ";
-    value.render(out, ctx);
-    out += "\r\n";
+    value.render(put(name), ctx);
   }
   if (journey_->cookie_jar) {
-    plan::add_cookie_header(j.cookies, o.host, o.tls != nullptr, path, out);
+    std::string cookies = plan::cookie_header(j.cookies, o.host, o.tls != nullptr, m.target);
+    if (!cookies.empty()) put("Cookie") = std::move(cookies);
   }
-  if (!config_.keep_alive) out += "Connection: close\r\n";
-  if (with_body) {
-    body_buf_.clear();
-    st.body.render(body_buf_, ctx);
-    out += "Content-Length: ";
-    out += std::to_string(body_buf_.size());
-    out += "\r\n\r\n";
-    out += body_buf_;
-  } else {
-    out += "\r\n";
-  }
-}
-
-void Worker::on_step_response(Connection& lane, int64_t now_ns, int status,
-                              bool keep_alive) noexcept {
-  metrics::Shard& s = *shard_;
-  Connection& vu = *lane.vu;
-  VuJourney& j = *vu.journey;
-  const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
-  int64_t latency_us = (now_ns - lane.phase_start_ns) / 1000;
-  s.latency_us.record(latency_us);
-  if (st.deps.empty() && vu.intended_ns != 0 && plan_.correct_latency && lane.redirects == 0) {
-    s.corrected_us.record((now_ns - vu.intended_ns) / 1000);
-    s.queue_us.record((lane.phase_start_ns - vu.intended_ns) / 1000);
-  }
-  ++s.requests;
-  ++s.responses;
-  ++s.scenario_requests[st.id];
-  s.step_latency(st.id).record(latency_us);
-  s.record_status(status);
-  if (status >= 400) {
-    ++s.failed;
-    ++s.step_failed[st.id];
-  }
-  lane.in_flight = 0;
-  lane.retried = false;
-  if (!keep_alive) close_socket(lane);
-  lane.state = ConnState::kStepIdle;
-
-  plan::CapturedResponse& r = captured_;
-  r.headers.clear();
-  r.body = {};
-  r.status = status;
-  r.latency_us = latency_us;
-  bool parsed = true;
-  if (lane.scratch->capturing) {
-    parsed = plan::parse_captured(lane.scratch->capture, st.method == "HEAD", &r, &body_buf_);
-    r.status = status;
-    // Cookies stored and redirects followed as for HTTP/1.1 (on_step_outcome).
-    if (parsed && after_http_response(lane, r)) return;
-  }
-  bool ok = judge_step(st, r, parsed, status, j);
-  if (lane.scratch->capture.capacity() > (64u << 10)) std::string().swap(lane.scratch->capture);
-  step_finished(lane, ok);
+  m.headers.resize(n);
+  m.close = !config_.keep_alive;
+  m.length = with_body;
+  m.body.clear();
+  if (with_body) st.body.render(m.body, ctx);
 }
 
 bool Worker::after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept {
@@ -151,9 +100,7 @@ bool Worker::follow_redirect(Connection& lane, const plan::CapturedResponse& r) 
     target = std::string(location);
   } else {
     // Relative to the current path's directory.
-    std::string current =
-        lane.rendered ? lane.rendered->substr(0, lane.rendered->find(" HTTP/1.1")) : "";
-    current = current.substr(current.find(' ') + 1);
+    std::string current = lane.scratch->message.target;
     current = current.substr(0, current.find('?'));
     target = current.substr(0, current.rfind('/') + 1) + std::string(location);
   }

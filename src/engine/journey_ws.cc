@@ -41,8 +41,8 @@ void Worker::ws_step(Connection& vu, uint8_t index) noexcept {
     if (!lane.scratch) lane.scratch = std::make_unique<LaneScratch>();
     render_step(lane);  // its headers, cookies and variables
     x.verb = proto::Verb::kConnect;
-    x.payload = std::string_view(*lane.rendered).substr(0, lane.rendered->size() - 2);
-    x.stable_payload = true;  // lane.rendered stays until the step ends
+    x.message = &lane.scratch->message;  // stays until the step ends
+    x.stable_payload = true;
     submit(lane, x, timeout_ns);
     return;
   }

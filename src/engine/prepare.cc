@@ -139,8 +139,9 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
     resolve_origins(config.worker.origins, plan.transport.connect_timeout_ns);
     negotiate_http2(plan, tls, config.worker.origins);
   }
-  for (OriginConfig& o : config.worker.origins) {  // HTTP/1.1 and WebSocket: registered sessions
-    if (o.protocol == nullptr && !o.h2) o.protocol = proto::Registry::by_scheme(o.scheme);
+  for (OriginConfig& o : config.worker.origins) {  // web origins: HTTP/1.1, HTTP/2, WebSocket
+    if (o.protocol != nullptr) continue;
+    o.protocol = o.h2 ? proto::Registry::by_name("http2") : proto::Registry::by_scheme(o.scheme);
   }
   for (const auto& c : {tls.h1, tls.h2, tls.raw}) {
     if (c) config.tls.push_back(c);
@@ -158,9 +159,8 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
 }
 
 std::string protocol_name(const OriginConfig& o) {
-  if (o.protocol != nullptr) return o.protocol->label.empty() ? o.scheme : o.protocol->label;
-  if (o.ws) return o.scheme;
   if (o.h2) return o.tls != nullptr ? "h2" : "h2c";
+  if (o.protocol != nullptr) return o.protocol->label.empty() ? o.scheme : o.protocol->label;
   return "http/1.1";
 }
 

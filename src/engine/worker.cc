@@ -60,14 +60,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
   config_.max_streams = std::max(config_.max_streams, 1);
   bool any_h2 = false;
   for (const OriginConfig& o : config_.origins) any_h2 = any_h2 || o.h2;
-  if (any_h2) {
-    config_.pipeline = 1;  // streams, not pipelining
-    for (const RequestVariant& v : config_.requests) {
-      http2::Request r;
-      if (!v.dynamic) http2::from_http1(v.wire, config_.origins[0].scheme, &r);
-      h2_requests_.push_back(std::move(r));
-    }
-  }
+  if (any_h2) config_.pipeline = 1;  // streams, not pipelining
   for (Connection& c : conns_) c.worker = this;
   queued_.reserve(conns_.size());
   starting_.reserve(conns_.size());
@@ -93,6 +86,8 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
     so.keep_alive = config_.keep_alive;
     so.connect_timeout_ns = config_.connect_timeout_ns;
     so.tls_cache = &tls_sessions_;
+    so.streams = static_cast<uint32_t>(config_.max_streams);
+    so.window = config_.h2_window;
     session_options_.push_back(std::move(so));
   }
   scan_every_ = std::clamp<int64_t>(std::min(config_.timeout_ns, config_.connect_timeout_ns) / 20,
@@ -104,15 +99,14 @@ Worker::~Worker() { close_all(); }
 void Worker::close_all() noexcept {
   for (Connection& c : conns_) close_socket(c);
   for (Connection* l : lanes_) close_socket(*l);
-  for (auto& l : links_) {
-    if (l) h2_close_link(*l);
+  for (auto& s : shared_) {
+    if (s) s->close();
   }
 }
 
 void Connection::on_timer(uint64_t generation, uint64_t) noexcept {
   worker->on_timer(*this, static_cast<uint32_t>(generation));
 }
-void H2Link::on_io(uint32_t events) noexcept { worker->on_link_event(*this, events); }
 
 bool Worker::open_loop() {
   next_scan_ = now() + scan_every_;
@@ -166,7 +160,7 @@ int64_t Worker::turn() {
     scan_deadlines(now);
     next_scan_ = now + scan_every_;
   }
-  flush_links();
+  flush_sessions();
   return std::min(next_wake(now), next_scan_);
 }
 

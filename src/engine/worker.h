@@ -31,7 +31,7 @@ struct Sample {
   std::unique_ptr<metrics::Shard> shard;
 };
 
-class Worker : private http2::Listener, private proto::SessionHost {
+class Worker : private proto::SessionHost {
  public:
   // Worker `index` of `count`; `start_ns` is the run's start on the monotonic clock.
   // `clock`: the monotonic clock when null; tests give a ManualClock and call turn().
@@ -64,9 +64,8 @@ class Worker : private http2::Listener, private proto::SessionHost {
   // Requests in flight, as of the last publish (for the stop message).
   uint64_t in_flight() const { return in_flight_published_.load(std::memory_order_relaxed); }
 
-  // Timers of a VU (or lane) and events of an HTTP/2 link.
+  // Timers of a VU (or lane).
   void on_timer(Connection& c, uint32_t generation) noexcept { timer_fired(c, generation); }
-  void on_link_event(H2Link& l, uint32_t events) noexcept;
 
  private:
   // Load model (worker.cc).
@@ -92,16 +91,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
 
   // One iteration's request (worker_io.cc).
   void start_request(Connection& c) noexcept;
-  void on_response(Connection& c, int64_t now_ns, int status, bool keep_alive) noexcept;
-  void fail(Connection& c, metrics::ErrorKind kind) noexcept;
   void close_socket(Connection& c) noexcept;
-  // Socket or TLS I/O with wire bytes counted, for the HTTP/2 and WebSocket paths.
-  enum class Io : uint8_t { kOk, kAgain, kEof, kError };
-  void count_tls(ssl_st* ssl, uint64_t& read, uint64_t& written) noexcept;
-  Io io_read(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls_out, char* buf, size_t cap,
-             size_t* got) noexcept;
-  Io io_write(int fd, ssl_st* ssl, uint64_t& tls_in, uint64_t& tls_out, const char* p, size_t len,
-              size_t* wrote) noexcept;
   void scan_deadlines(int64_t now_ns) noexcept;
   void render(Connection& c);
   // A plain run's render context for VU `c`: its number, iteration and the worker's RNG.
@@ -115,27 +105,6 @@ class Worker : private http2::Listener, private proto::SessionHost {
   Connection& ws_lane(Connection& vu);
   void ws_step(Connection& vu, uint8_t index) noexcept;
 
-  // HTTP/2 (worker_h2.cc): VUs' requests as streams on links shared by --max-streams VUs.
-  H2Link& link_for(const Connection& c);
-  void h2_start(Connection& c) noexcept;
-  void h2_send(H2Link& l, Connection& c) noexcept;
-  void h2_connect(H2Link& l) noexcept;
-  void h2_handshake(H2Link& l) noexcept;
-  void h2_open(H2Link& l) noexcept;
-  void h2_read(H2Link& l) noexcept;
-  void h2_flush(H2Link& l) noexcept;
-  void h2_after_io(H2Link& l) noexcept;
-  void h2_pump(H2Link& l) noexcept;
-  void h2_link_failed(H2Link& l, metrics::ErrorKind kind) noexcept;
-  void h2_close_link(H2Link& l) noexcept;
-  void h2_detach(Connection& c) noexcept;
-  void flush_links() noexcept;
-  bool wants_headers(void* stream) override;
-  void on_h2_header(void* stream, std::string_view name, std::string_view value) override;
-  void on_h2_data(void* stream, const char* data, size_t len) override;
-  void on_h2_close(void* stream, uint32_t error_code, bool refused) override;
-  void on_h2_goaway(int32_t last_stream_id, uint32_t error_code) override;
-
   // Registered protocols (worker_session.cc): a VU's (or lane's) proto::Session, and the one
   // completion path of their Outcomes.
   void session_start(Connection& c) noexcept;
@@ -146,6 +115,12 @@ class Worker : private http2::Listener, private proto::SessionHost {
     if (!c.session || c.session->origin != c.origin) make_session(c);
   }
   void make_session(Connection& c) noexcept;
+  // The session `c`'s exchange goes to: its own, or its slot's shared one for its origin.
+  proto::Session& session_for(Connection& c) noexcept;
+  proto::Session* session_of(const Connection& c) const noexcept {
+    return c.shared != nullptr ? c.shared : c.session.get();
+  }
+  void flush_sessions() noexcept;
   void release_idle_session(Connection& c) noexcept;
   // A journey's HTTP response: its cookies stored; true when a redirect is followed instead.
   bool after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept;
@@ -158,6 +133,7 @@ class Worker : private http2::Listener, private proto::SessionHost {
     return (*e.addresses)[next_address_++ % e.addresses->size()];
   }
   void complete(proto::Session& s, const proto::Outcome& o) noexcept override;
+  void defer_flush(proto::Session& s) noexcept override { flush_queue_.push_back(&s); }
 
   // Journeys (journey.cc): an iteration runs a scenario's steps, concurrently where the DAG
   // allows, each on a lane of the VU.
@@ -173,7 +149,6 @@ class Worker : private http2::Listener, private proto::SessionHost {
                        const std::string** rows) noexcept;
   bool judge_step(const plan::Step& st, const plan::CapturedResponse& r, bool parsed, int status,
                   VuJourney& j) noexcept;
-  void on_step_response(Connection& lane, int64_t now_ns, int status, bool keep_alive) noexcept;
   bool follow_redirect(Connection& lane, const plan::CapturedResponse& r) noexcept;
   void step_finished(Connection& lane, bool ok) noexcept;
   void complete_step(Connection& lane, bool ok) noexcept;
@@ -223,11 +198,9 @@ class Worker : private http2::Listener, private proto::SessionHost {
   std::vector<Connection*> lanes_;  // every extra lane of every VU (deadlines, in-flight count)
   std::unique_ptr<plan::ExtractScratch> extract_scratch_;
   plan::CapturedResponse captured_;
-  std::vector<std::unique_ptr<H2Link>> links_;  // by slot * origins + origin, made when needed
-  std::vector<H2Link*> dirty_links_;
-  std::vector<http2::Request> h2_requests_;  // static variants in HTTP/2 form
-  http2::Request h2_scratch_;                // a rendered request in HTTP/2 form
-  H2Link* h2_current_ = nullptr;             // the link whose bytes are being processed
+  // Shared sessions (HTTP/2): by slot (--max-streams VUs) * origins + origin, made when needed.
+  std::vector<std::unique_ptr<proto::Session>> shared_;
+  std::vector<proto::Session*> flush_queue_;  // sessions with output queued this turn
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> abort_{false};

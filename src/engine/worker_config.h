@@ -20,7 +20,6 @@ struct Protocol;
 
 namespace spiker::engine {
 
-using DynamicRequest = plan::DynamicRequest;
 using RequestVariant = plan::Request;
 
 // The most request variants (scenarios) one run carries.

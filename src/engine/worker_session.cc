@@ -31,12 +31,33 @@ std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) 
 
 void Worker::submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexcept {
   x.timeout_ns = timeout_ns;
+  x.owner = &c;
   c.state = ConnState::kReading;  // in a request until its Outcomes
   c.in_flight = x.count;
   c.batch = 0;
+  proto::Session& s = session_for(c);
   submitting_ = true;  // an Outcome from inside submit must not start the next iteration there
-  c.session->submit(x);
+  s.submit(x);
   submitting_ = false;
+}
+
+proto::Session& Worker::session_for(Connection& c) noexcept {
+  const OriginConfig& o = origin_of(c);
+  if (!o.protocol->shared) {
+    c.shared = nullptr;  // a lane that spoke HTTP/2 before (another host)
+    ensure_session(c);
+    return *c.session;
+  }
+  const Connection& vu = c.vu != nullptr ? *c.vu : c;
+  size_t slot = static_cast<size_t>(&vu - conns_.data()) / static_cast<size_t>(config_.max_streams);
+  size_t index = slot * config_.origins.size() + c.origin;
+  if (index >= shared_.size()) shared_.resize(index + 1);
+  if (!shared_[index]) {
+    shared_[index] = o.protocol->make_session(*this, session_options_[c.origin]);
+    shared_[index]->origin = c.origin;
+  }
+  c.shared = shared_[index].get();
+  return *c.shared;
 }
 
 void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeout_ns) noexcept {
@@ -62,13 +83,12 @@ void Worker::make_session(Connection& c) noexcept {
 }
 
 void Worker::session_start(Connection& c) noexcept {
-  ensure_session(c);
-  if (journeys()) {  // an HTTP step (registered protocols' steps come by session_step)
+  proto::Exchange x;
+  x.stable_payload = true;  // what it points at stays until the step or iteration ends
+  if (journeys()) {         // an HTTP step (registered protocols' steps come by session_step)
     const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
     render_step(c);
-    proto::Exchange x;
-    x.payload = *c.rendered;
-    x.stable_payload = true;  // c.rendered stays until the step ends
+    x.message = &c.scratch->message;
     x.head = st.method == "HEAD" && c.scratch->redirect_target.empty();
     x.capture = st.capture_headers;
     submit(c, x, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
@@ -79,14 +99,14 @@ void Worker::session_start(Connection& c) noexcept {
     submit(c, *v.proto, config_.timeout_ns);
     return;
   }
-  proto::Exchange x;  // HTTP: the request serialized once (pipelined: repeated), or rendered
-  if (v.dynamic) {
+  if (v.dynamic) {  // HTTP: rendered per send, each protocol writes its form
     render(c);
-    x.payload = *c.rendered;
-  } else {
+    x.message = c.rendered->data();
+  } else {  // serialized once (pipelined: repeated) for HTTP/1.1; the message for the others
     x.payload = std::string_view(wires_[c.variant]).substr(0, v.wire.size() * c.batch);
+    x.message = &v.http;
+    x.constant = true;
   }
-  x.stable_payload = true;
   x.count = c.batch;
   x.head = v.head;
   submit(c, x, config_.timeout_ns);
@@ -124,7 +144,7 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
 }
 
 void Worker::complete(proto::Session& s, const proto::Outcome& o) noexcept {
-  on_outcome(*static_cast<Connection*>(s.owner), o);
+  on_outcome(*static_cast<Connection*>(o.owner != nullptr ? o.owner : s.owner), o);
 }
 
 void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
@@ -159,7 +179,7 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     ++s.step_failed[slot];
   }
   if (c.in_flight > 0) return;  // more pipelined responses to come
-  end_iteration(c, o.done_ns, c.session->connected() && !submitting_);
+  end_iteration(c, o.done_ns, session_of(c)->connected() && !submitting_);
   if (!config_.keep_alive) release_idle_session(c);
 }
 

@@ -96,8 +96,9 @@ void store_cookie(std::vector<Cookie>& jar, std::string_view set_cookie, std::st
   if (!remove) jar.push_back(std::move(c));
 }
 
-void add_cookie_header(const std::vector<Cookie>& jar, std::string_view host, bool tls,
-                       std::string_view path, std::string& out, int64_t now) {
+std::string cookie_header(const std::vector<Cookie>& jar, std::string_view host, bool tls,
+                          std::string_view path, int64_t now) {
+  std::string out;
   bool first = true;
   for (const Cookie& c : jar) {
     if (c.secure && !tls) continue;
@@ -106,13 +107,13 @@ void add_cookie_header(const std::vector<Cookie>& jar, std::string_view host, bo
       if (now == 0) now = unix_ms();
       if (c.expires_unix_ms <= now) continue;
     }
-    out += first ? "Cookie: " : "; ";
+    if (!first) out += "; ";
     out += c.name;
     out += '=';
     out += c.value;
     first = false;
   }
-  if (!first) out += "\r\n";
+  return out;
 }
 
 }  // namespace spiker::plan

@@ -21,8 +21,9 @@ struct Cookie {
 void store_cookie(std::vector<Cookie>& jar, std::string_view set_cookie, std::string_view host,
                   int64_t now_unix_ms = 0);
 
-// Appends "Cookie: a=1; b=2\r\n" for a request to `host` and `path` (nothing when none match).
-void add_cookie_header(const std::vector<Cookie>& jar, std::string_view host, bool tls,
-                       std::string_view path, std::string& out, int64_t now_unix_ms = 0);
+// The Cookie header's value ("a=1; b=2") for a request to `host` and `path`; empty when none
+// match.
+std::string cookie_header(const std::vector<Cookie>& jar, std::string_view host, bool tls,
+                          std::string_view path, int64_t now_unix_ms = 0);
 
 }  // namespace spiker::plan

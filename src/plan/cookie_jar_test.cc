@@ -9,9 +9,8 @@ constexpr int64_t kNow = 1'800'000'000'000;  // 2027-01-15, Unix ms
 
 std::string header(const std::vector<Cookie>& jar, std::string_view host, std::string_view path,
                    bool tls = false, int64_t now = kNow) {
-  std::string out;
-  add_cookie_header(jar, host, tls, path, out, now);
-  return out;
+  std::string value = cookie_header(jar, host, tls, path, now);
+  return value.empty() ? "" : "Cookie: " + value + "\r\n";
 }
 
 TEST(CookieJar, SendsBackWhatMatchesHostAndPath) {

@@ -57,6 +57,9 @@ struct Protocol {
   std::string summary;               // one line for `--help`
   std::string label;                 // what reports call it ("http/1.1"); empty: the scheme
   bool datagram = false;             // no connection: addresses are not probed by connecting
+  // One session carries the exchanges of several VUs at once (HTTP/2 streams): the worker
+  // keeps one per origin for every --max-streams VUs and passes Exchange::owner.
+  bool shared = false;
   std::vector<FlagDef> flags;
   std::vector<ActionDef> actions;
   const metrics::StatBlock* stats = nullptr;
@@ -75,6 +78,7 @@ class Registry {
   static const std::vector<const Protocol*>& all();
   static const Protocol* by_scheme(std::string_view scheme);
   static const Protocol& at(uint16_t index);
+  static const Protocol* by_name(std::string_view name);  // "http2"; nullptr when none
   // The protocol and action index of an action name ("tcp.send"); nullptr when none.
   static const Protocol* by_action(std::string_view action, int* index);
   // "tcp://, tls://, udp://": every registered scheme, for messages.

@@ -64,6 +64,13 @@ const Protocol* Registry::by_scheme(std::string_view scheme) {
 
 const Protocol& Registry::at(uint16_t index) { return *store().list.at(index); }
 
+const Protocol* Registry::by_name(std::string_view name) {
+  for (const Protocol* p : store().list) {
+    if (p->name == name) return p;
+  }
+  return nullptr;
+}
+
 const Protocol* Registry::by_action(std::string_view action, int* index) {
   for (const Protocol* p : store().list) {
     for (size_t i = 0; i < p->actions.size(); ++i) {

@@ -15,6 +15,7 @@
 #include "metrics/error_kind.h"
 #include "plan/extract.h"
 #include "plan/journey.h"
+#include "plan/request.h"
 
 namespace spiker {
 struct SocketAddress;
@@ -42,8 +43,9 @@ struct Outcome {
   // What checks and extractors read (headers, body or message), valid during the call only;
   // null when the exchange kept nothing (HTTP without `capture`).
   const plan::CapturedResponse* parts = nullptr;
-  bool parts_ok = true;  // false: the response could not be read for checks
-  bool timed = true;     // false: nothing was waited for (a fire-and-forget send): no latency
+  bool parts_ok = true;   // false: the response could not be read for checks
+  bool timed = true;      // false: nothing was waited for (a fire-and-forget send): no latency
+  void* owner = nullptr;  // the exchange's owner (shared sessions); null: the session's
 };
 
 // Where a session connects: one of the run's origins.
@@ -60,6 +62,8 @@ struct SessionOptions {
   bool keep_alive = true;  // false: a connection per exchange (--disable-keepalive)
   int64_t connect_timeout_ns = 2'000'000'000;
   TlsSessionCache* tls_cache = nullptr;  // tickets for resumption (the worker's)
+  uint32_t streams = 1;                  // shared sessions: exchanges at once (--max-streams)
+  uint32_t window = (1u << 30) - 1;      // HTTP/2: receive window, per stream and connection
 };
 
 class Session;
@@ -82,6 +86,8 @@ class SessionHost {
   virtual const SocketAddress& next_address(const Endpoint& e) noexcept = 0;
   // A finished exchange: the one completion path (latency, status, checks, extraction, ...).
   virtual void complete(Session& s, const Outcome& o) noexcept = 0;
+  // `s` has queued output: flush() it before the loop next waits.
+  virtual void defer_flush(Session& s) noexcept = 0;
 
  protected:
   ~SessionHost() = default;
@@ -92,15 +98,22 @@ class SessionHost {
 
 struct Exchange {
   const plan::ProtocolRequest* request = nullptr;  // the protocol's own compiled request
+  // HTTP: the request(s) in no wire form (`count` of them), when `payload` does not already
+  // hold them as HTTP/1.1 text; each HTTP protocol writes its own form. Valid until the
+  // exchange ends.
+  const plan::HttpMessage* message = nullptr;
   Verb verb = Verb::kExchange;
   std::string_view payload;     // rendered; copied by the session unless `stable_payload`
   bool stable_payload = false;  // the payload outlives the exchange (a request serialized once)
   uint16_t count = 1;           // requests in the payload (pipelined): one Outcome each
   bool head = false;            // HTTP: HEAD requests (responses have no body)
   bool binary = false;          // the payload is bytes, not text (WebSocket: a binary frame)
+  bool constant = false;        // the request never changes (static): sessions may keep their
+                                // own form of it, keyed by its address
   bool capture = false;         // keep headers and body for checks and extractors (Outcome::parts)
   int64_t timeout_ns = 0;       // from the exchange's start (connected, first byte written)
   int64_t deadline_ns = 0;      // absolute instead (a receive that goes on waiting); 0: none
+  void* owner = nullptr;        // shared sessions: whose exchange (its Outcome says so)
 };
 
 class Session : public IoHandler {
@@ -118,9 +131,16 @@ class Session : public IoHandler {
   virtual bool connected() const noexcept = 0;
   // When the current exchange times out (absolute; 0: not started or none).
   virtual int64_t deadline_ns() const noexcept { return 0; }
+  // Shared sessions: abandons `owner`'s exchanges (a stop, the owner's own timeout); nothing
+  // is reported.
+  virtual void cancel(void* /*owner*/) noexcept {}
+  // Shared sessions: writes what submit() queued (the host calls it once per loop turn for the
+  // sessions that asked, so requests of many owners go out in one write).
+  virtual void flush() noexcept {}
 
-  void* owner = nullptr;  // the engine's: the VU lane this session works for
-  int origin = -1;        // the engine's: the origin it connects to
+  void* owner = nullptr;       // the engine's: the VU lane this session works for
+  int origin = -1;             // the engine's: the origin it connects to
+  bool flush_pending = false;  // the host's: queued for flush()
 };
 
 // errno (or Transport::kTlsError) to an error kind: the one mapping every session uses.

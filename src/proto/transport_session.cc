@@ -101,7 +101,7 @@ void TransportSession::on_io(uint32_t events) noexcept {
   if (transport_.is_open()) on_events(events);
 }
 
-bool TransportSession::flush() noexcept {
+bool TransportSession::write_payload() noexcept {
   while (out_off_ < out_.size()) {
     size_t n = 0;
     Transport::Io r = transport_.write(out_.data() + out_off_, out_.size() - out_off_, &n);

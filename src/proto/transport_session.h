@@ -51,7 +51,7 @@ class TransportSession : public Session {
   }
   // Writes `out_` from `out_off_`: true when all of it is written (false: EPOLLOUT resumes, or
   // it failed and the exchange ended).
-  bool flush() noexcept;
+  bool write_payload() noexcept;
   // Counts wire bytes since the last call into the shard.
   void account() noexcept {
     uint64_t in = 0, out = 0;

@@ -11,6 +11,7 @@
 
 #include "metrics/shard.h"
 #include "plan/extract.h"
+#include "proto/http_message.h"
 #include "proto/protocol.h"
 #include "proto/transport_session.h"
 #include "protocols/http1/response_parser.h"
@@ -28,6 +29,13 @@ class Session final : public proto::TransportSession {
 
  protected:
   void start() noexcept override {
+    if (exchange_.message != nullptr && out_.empty()) {  // rendered requests: written here
+      if (!text_) text_ = std::make_unique<std::string>();
+      text_->clear();
+      for (uint16_t i = 0; i < exchange_.count; ++i)
+        proto::append_http1(exchange_.message[i], *text_);
+      out_ = *text_;
+    }
     ++seq_;
     in_flight_ = exchange_.count;
     parser_.start(exchange_.head);
@@ -202,6 +210,7 @@ class Session final : public proto::TransportSession {
     plan::CapturedResponse parts;
   };
   std::unique_ptr<Capture> capture_;
+  std::unique_ptr<std::string> text_;  // rendered requests as written (static ones are not)
 };
 
 std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,

@@ -33,6 +33,7 @@ class Host final : public proto::SessionHost {
   const SocketAddress& next_address(const proto::Endpoint& e) noexcept override {
     return e.addresses->front();
   }
+  void defer_flush(proto::Session&) noexcept override {}
   void complete(proto::Session&, const proto::Outcome& o) noexcept override {
     outcomes.push_back(o);
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -104,7 +105,7 @@ class Pool {
   std::vector<void*> chunks_;
 };
 
-bool from_http1(std::string_view wire, std::string_view scheme, Request* out) {
+void from_message(const plan::HttpMessage& m, std::string_view scheme, Request* out) {
   // The strings of the last request are reused: rendering per send allocates nothing once the
   // fields have grown to size.
   auto& headers = out->headers;
@@ -116,37 +117,23 @@ bool from_http1(std::string_view wire, std::string_view scheme, Request* out) {
     v.assign(value);
     return k;
   };
-  out->body = {};
-  size_t head_end = wire.find("\r\n\r\n");
-  if (head_end == std::string_view::npos) return false;
-  std::string_view head = wire.substr(0, head_end + 2);
-  out->body = wire.substr(head_end + 4);
-  size_t eol = head.find("\r\n");
-  std::string_view line = head.substr(0, eol);
-  size_t sp1 = line.find(' ');
-  size_t sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 <= sp1) return false;
-  put(":method", line.substr(0, sp1));
-  put(":path", line.substr(sp1 + 1, sp2 - sp1 - 1));
+  put(":method", m.method);
+  put(":path", m.target);
   put(":scheme", scheme);
-  put(":authority", "");
-  head = head.substr(eol + 2);
-  while (!head.empty()) {
-    size_t e = head.find("\r\n");
-    std::string_view h = head.substr(0, e);
-    head = head.substr(e + 2);
-    size_t colon = h.find(':');
-    if (colon == std::string_view::npos || colon == 0) return false;
-    std::string_view name = h.substr(0, colon);
-    std::string_view value = trim(h.substr(colon + 1));
-    if (iequals(name, "host")) headers[3].second.assign(value);
+  put(":authority", m.authority);
+  for (const auto& [name, value] : m.headers) {
     if (connection_specific(name)) continue;
     if (iequals(name, "te") && !iequals(value, "trailers")) continue;
     for (char& c : put(name, value))
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
+  if (m.length) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, m.body.size());
+    put("content-length", std::string_view(digits, static_cast<size_t>(end - digits)));
+  }
   headers.resize(n);
-  return !headers[3].second.empty();
+  out->body = m.body;
 }
 
 // nghttp2's callbacks, with the Session as user data.

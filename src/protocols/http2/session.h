@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "plan/request.h"
+
 struct nghttp2_session;
 
 namespace spiker::http2 {
@@ -19,13 +21,14 @@ class Pool;
 // headers.
 struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string_view body;  // borrowed from the HTTP/1.1 text it was made from
+  std::string_view body;  // borrowed from the message it was made from
 };
 
-// Translates an HTTP/1.1 request's text ("GET /p HTTP/1.1\r\nHost: h\r\n...\r\n\r\nbody") for
-// `scheme`: Host becomes :authority; Connection, Keep-Alive, Transfer-Encoding, Upgrade and
-// Proxy-Connection are dropped. Returns false on text that is not one request.
-bool from_http1(std::string_view wire, std::string_view scheme, Request* out);
+// A request in HTTP/2 form for `scheme`: the authority becomes :authority; Connection,
+// Keep-Alive, Transfer-Encoding, Upgrade and Proxy-Connection are dropped, names lowered,
+// Content-Length given when the message says so. `out`'s strings are reused; its body borrows
+// `m`'s.
+void from_message(const plan::HttpMessage& m, std::string_view scheme, Request* out);
 
 // What a session reports, per stream with the pointer given to submit().
 class Listener {

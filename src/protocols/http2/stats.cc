@@ -39,4 +39,5 @@ void spiker_register_http2() {
   d.counters = {"goaways", "rst_streams", "retried"};
   d.section = http2::section;
   http2::g_block = &metrics::StatBlocks::add(std::move(d));
+  http2::register_protocol();
 }

@@ -16,6 +16,9 @@ enum Counter : uint32_t {
 
 const metrics::StatBlock& stats();
 
+// Registers the HTTP/2 protocol (its shared session; client.cc).
+void register_protocol();
+
 inline void count(metrics::Shard& s, Counter c, uint64_t n = 1) { s.add(stats().counter(c), n); }
 
 }  // namespace spiker::http2

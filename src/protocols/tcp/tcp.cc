@@ -53,13 +53,13 @@ class Session final : public proto::TransportSession {
     metrics::Shard& s = host_.shard();
     s.add(g_stats->counter(kSent));
     s.add(g_stats->counter(kBytesSent), out_.size());
-    if (!flush()) return;
+    if (!write_payload()) return;
     written();
   }
 
   void on_events(uint32_t events) noexcept override {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 && busy() && out_off_ < out_.size()) {
-      if (!flush()) return;
+      if (!write_payload()) return;
       written();
       if (!transport_.is_open()) return;
     }

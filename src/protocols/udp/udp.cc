@@ -38,13 +38,13 @@ class Session final : public proto::TransportSession {
     request_ = static_cast<const Request*>(exchange_.request);
     reply_.clear();
     if (exchange_.verb == Verb::kReceive) return;  // the next datagram
-    if (!flush()) return;
+    if (!write_payload()) return;
     sent();
   }
 
   void on_events(uint32_t events) noexcept override {
     if ((events & EPOLLOUT) != 0 && busy() && out_off_ < out_.size()) {
-      if (!flush()) return;
+      if (!write_payload()) return;
       sent();
     }
     if ((events & (EPOLLIN | EPOLLERR)) != 0) read();

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "metrics/shard.h"
+#include "proto/http_message.h"
 #include "proto/protocol.h"
 #include "proto/transport_session.h"
 #include "protocols/websocket/codec.h"
@@ -64,7 +65,9 @@ class Session final : public proto::TransportSession {
         done({});
         return;
       }
-      upgrade(exchange_.payload);
+      head_.clear();  // the step's request: its head is the upgrade's
+      if (exchange_.message != nullptr) proto::append_http1_head(*exchange_.message, head_);
+      upgrade(head_);
     } else if (phase_ == Phase::kOpen) {
       next();
     } else if (request_ != nullptr) {
@@ -137,6 +140,7 @@ class Session final : public proto::TransportSession {
   void upgrade(std::string_view head) noexcept {
     key_ = new_key(host_.random(), host_.random());
     wbuf_.assign(head.data(), head.size());
+    head_.clear();  // from here: the response
     wbuf_ += "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     wbuf_ += key_;
     wbuf_ += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
