@@ -11,6 +11,8 @@ namespace spiker::http1::chars {
 // Indexed by ResponseParser::Header.
 inline constexpr std::string_view kHeaderNames[] = {"", "content-length", "transfer-encoding",
                                                     "connection"};
+inline constexpr std::string_view kCanonicalNames[] = {"", "Content-Length", "Transfer-Encoding",
+                                                       "Connection"};
 inline constexpr uint8_t kAllCandidates = 0b1110;
 
 inline char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c; }

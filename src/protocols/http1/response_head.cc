@@ -25,13 +25,6 @@ bool is_word(std::string_view s, std::string_view lower_word) noexcept {
   return true;
 }
 
-// True when every char is a token char; branch-free so the loop stays cheap per byte.
-bool all_token(std::string_view name) noexcept {
-  unsigned ok = 1;
-  for (char c : name) ok &= kTokenChars[static_cast<unsigned char>(c)];
-  return ok != 0;
-}
-
 }  // namespace
 
 ResponseParser::Header ResponseParser::classify(std::string_view name) noexcept {
@@ -49,6 +42,9 @@ ResponseParser::Header ResponseParser::classify(std::string_view name) noexcept 
     default:
       return Header::kOther;
   }
+  // Most servers write the canonical case: one compare, before the case-insensitive one.
+  std::string_view canonical = kCanonicalNames[static_cast<size_t>(h)];
+  if (std::memcmp(name.data(), canonical.data(), canonical.size()) == 0) return h;
   return is_word(name, kHeaderNames[static_cast<size_t>(h)]) ? h : Header::kOther;
 }
 
@@ -111,12 +107,19 @@ size_t ResponseParser::parse_head_at_once(const char* data, size_t len) noexcept
       p = nl + 1;
       continue;
     }
-    nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    if (nl == nullptr) return 0;
-    const char* colon = static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(nl - p)));
-    if (colon == nullptr || colon == p || !all_token({p, static_cast<size_t>(colon - p)})) {
-      return kMalformed;
+    // The name: token chars up to the colon, in one pass (a line end or the buffer's end is
+    // not a token char, so the scan stops at the line at the latest).
+    const char* colon = p;
+    while (colon < end && is_token(*colon)) ++colon;
+    if (colon == end) return 0;
+    if (colon == p || *colon != ':') {
+      if (*colon == '\n' || std::memchr(colon, '\n', static_cast<size_t>(end - colon)) != nullptr) {
+        return kMalformed;
+      }
+      return 0;  // more of the line to come (it is malformed either way; say so when it ends)
     }
+    nl = static_cast<const char*>(std::memchr(colon, '\n', static_cast<size_t>(end - colon)));
+    if (nl == nullptr) return 0;
     Header h = classify({p, static_cast<size_t>(colon - p)});
     if (h != Header::kOther) {
       const char* line_end = nl[-1] == '\r' ? nl - 1 : nl;
