@@ -2,6 +2,7 @@
 // worker's read buffer is shared and requests are static), so an idle VU stays small.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,8 +50,9 @@ struct VuJourney {
   uint64_t vars_set = 0;
   uint64_t rows_kept = 0;  // data tables whose row this VU keeps (picked for a login)
   std::vector<std::string> vars;
-  std::vector<uint8_t> state;  // per step of the scenario
-  std::vector<uint32_t> rows;  // per data table: this iteration's row
+  uint8_t waiting = 0;                           // steps not started, skipped or done yet
+  std::array<uint8_t, plan::kMaxSteps> state{};  // per step of the scenario
+  std::vector<uint32_t> rows;                    // per data table: this iteration's row
   std::vector<plan::Cookie> cookies;
   std::vector<std::unique_ptr<Connection>> lanes;  // connections for concurrent steps
   Connection* ws = nullptr;  // the lane holding the VU's WebSocket (ws.* steps), once made

@@ -42,7 +42,8 @@ void Worker::start_journey(Connection& vu) noexcept {
     deactivate(vu);
     return;
   }
-  j.state.assign(sc.steps.size(), VuJourney::kWaiting);
+  std::fill_n(j.state.begin(), sc.steps.size(), VuJourney::kWaiting);
+  j.waiting = static_cast<uint8_t>(sc.steps.size());
   j.pending = 0;
   j.failed = false;
   vu.state = ConnState::kStepIdle;
@@ -51,6 +52,7 @@ void Worker::start_journey(Connection& vu) noexcept {
 }
 
 bool Worker::pick_rows(Connection& vu, VuJourney& j, const plan::Scenario& sc) noexcept {
+  if ((sc.tables_used | sc.tables_once) == 0) return true;  // its steps read no data table
   uint64_t number = plan_.stripe.global_index(vu_number(vu));
   for (size_t t = 0; t < journey_->data.size(); ++t) {
     bool once = (sc.tables_once >> t & 1) != 0;
@@ -110,7 +112,7 @@ void Worker::advance(Connection& vu) noexcept {
   j.advancing = true;
   const plan::Scenario& sc = journey_->scenarios[j.scenario];
   bool progress = true;
-  while (progress) {
+  while (progress && j.waiting > 0) {  // a pass that changed something may unblock others
     progress = false;
     for (size_t i = 0; i < sc.steps.size(); ++i) {
       if (j.state[i] != VuJourney::kWaiting) continue;
@@ -125,6 +127,7 @@ void Worker::advance(Connection& vu) noexcept {
       }
       if (!ready) continue;
       progress = true;
+      --j.waiting;
       if (stopping_) {
         j.state[i] = VuJourney::kNotRun;
       } else if (blocked) {
@@ -187,6 +190,14 @@ void Worker::start_step(Connection& vu, uint8_t index) noexcept {
   }
   if (st.action != plan::Action::kHttp) {  // WebSocket steps share the VU's WebSocket lane
     ws_step(vu, index);
+    return;
+  }
+  if (st.plain != nullptr) {  // a plain run's request: on the VU's own connection, its batch
+    vu.step = index;
+    vu.variant = static_cast<uint8_t>(st.id);
+    j.state[index] = VuJourney::kRunning;
+    ++j.pending;
+    start_request(vu);
     return;
   }
   Connection& lane = idle_lane(vu, st.origin);
@@ -296,8 +307,11 @@ void Worker::finish_journey(Connection& vu) noexcept {
     return;
   }
   // The VU's own connection may be closed while another lane keeps one open: next time the
-  // lanes are tried in order, so nothing is lost.
-  end_iteration(vu, now(), !j.failed);
+  // lanes are tried in order, so nothing is lost. A step that ended inside its submit (a send
+  // that completed at once) does not start the next iteration from there.
+  int64_t at = step_done_ns_ != 0 ? step_done_ns_ : now();
+  step_done_ns_ = 0;
+  end_iteration(vu, at, !j.failed && !submitting_);
 }
 
 void Worker::stop_journey(Connection& vu) noexcept {

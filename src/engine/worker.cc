@@ -42,21 +42,22 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       read_buf_(kReadBufferSize),
       shard_(std::make_unique<metrics::Shard>()) {
   config_.pipeline = std::clamp(config_.pipeline, 1, 1024);
-  uint32_t total_weight = 0;
   for (const RequestVariant& v : config_.requests) {
     std::string wire;
     for (int i = 0; i < config_.pipeline; ++i) wire += v.wire;
     wires_.push_back(std::move(wire));
-    weight_upto_.push_back(total_weight += v.weight);
   }
   if (config_.journey) {
     journey_ = config_.journey.get();
-    uint32_t w = 0;
-    for (const plan::Scenario& sc : journey_->scenarios)
-      scenario_weight_upto_.push_back(w += sc.weight);
-    extract_scratch_ = std::make_unique<plan::ExtractScratch>();
     config_.pipeline = 1;
+  } else {  // a plain run: one engine path, its requests as one-step scenarios
+    plain_journey_ = plan::one_step_journey(config_.requests);
+    journey_ = plain_journey_.get();
   }
+  uint32_t w = 0;
+  for (const plan::Scenario& sc : journey_->scenarios)
+    scenario_weight_upto_.push_back(w += sc.weight);
+  extract_scratch_ = std::make_unique<plan::ExtractScratch>();
   config_.max_streams = std::max(config_.max_streams, 1);
   bool any_h2 = false;
   for (const OriginConfig& o : config_.origins) any_h2 = any_h2 || o.h2;
@@ -294,12 +295,6 @@ uint16_t Worker::claim() noexcept {
   return n;
 }
 
-uint8_t Worker::pick_weighted_variant() noexcept {
-  uint32_t r = static_cast<uint32_t>(rng_() % weight_upto_.back());
-  return static_cast<uint8_t>(std::upper_bound(weight_upto_.begin(), weight_upto_.end(), r) -
-                              weight_upto_.begin());
-}
-
 void Worker::begin_iteration(Connection& c, int64_t intended_ns) noexcept {
   if (stopping_) {
     deactivate(c);
@@ -317,13 +312,7 @@ void Worker::begin_iteration(Connection& c, int64_t intended_ns) noexcept {
   }
   c.intended_ns = intended_ns;
   ++in_request_;
-  if (journeys()) {  // counted there: a data table may still refuse it
-    start_journey(c);
-    return;
-  }
-  ++shard_->iterations;
-  c.variant = pick_variant();
-  start_request(c);
+  start_journey(c);  // counted there: a data table may still refuse it
 }
 
 void Worker::end_iteration(Connection& c, int64_t now, bool socket_ok) noexcept {

@@ -85,8 +85,6 @@ class Worker : private proto::SessionHost {
   void set_timer(Connection& c, int64_t due_ns) noexcept;
   uint16_t claim() noexcept;
   int64_t stop_point() const noexcept { return end_ns_ == INT64_MAX ? INT64_MAX : end_ns_ - 1; }
-  uint8_t pick_variant() noexcept { return weight_upto_.size() == 1 ? 0 : pick_weighted_variant(); }
-  uint8_t pick_weighted_variant() noexcept;
   void publish(int64_t tick);
 
   // One iteration's request (worker_io.cc).
@@ -125,8 +123,12 @@ class Worker : private proto::SessionHost {
   // A journey's HTTP response: its cookies stored; true when a redirect is followed instead.
   bool after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept;
   std::string_view payload(Connection& c, const plan::ProtocolRequest& r) noexcept;
-  void on_outcome(Connection& c, const proto::Outcome& o) noexcept;
   void on_step_outcome(Connection& lane, const proto::Outcome& o) noexcept;
+  void plain_outcome(Connection& c, const plan::Step& st, const proto::Outcome& o) noexcept;
+  const plan::Step& step_of(const Connection& lane) const noexcept {
+    return journey_->scenarios[lane.vu->journey->scenario].steps[lane.step];
+  }
+  void plain_exchange(Connection& c, const plan::Request& v) noexcept;
   int64_t now() const noexcept { return loop_.now(); }
   uint64_t random() noexcept override { return rng_(); }
   const SocketAddress& next_address(const proto::Endpoint& e) noexcept override {
@@ -137,7 +139,6 @@ class Worker : private proto::SessionHost {
 
   // Journeys (journey.cc): an iteration runs a scenario's steps, concurrently where the DAG
   // allows, each on a lane of the VU.
-  bool journeys() const { return journey_ != nullptr; }
   void start_journey(Connection& vu) noexcept;
   bool pick_rows(Connection& vu, VuJourney& j, const plan::Scenario& sc) noexcept;
   void advance(Connection& vu) noexcept;
@@ -160,20 +161,20 @@ class Worker : private proto::SessionHost {
   WorkerConfig config_;
   const load::LoadPlan& plan_;
   int index_, count_;
-  std::vector<std::string> wires_;     // each variant's request repeated `pipeline` times
-  std::vector<uint32_t> weight_upto_;  // cumulative weights, for the weighted choice
+  std::vector<std::string> wires_;  // each variant's request repeated `pipeline` times
   int64_t start_ns_;
   int64_t end_ns_;         // the schedule's end (INT64_MAX: none)
   int64_t warmup_end_ns_;  // 0 once past
   size_t next_address_ = 0;
   bool stopping_ = false;
-  bool submitting_ = false;                             // inside a session's submit()
-  bool exhausted_ = false;                              // the shared iteration budget is used up
-  load::IterationBudget budget_;                        // this worker's share of shared iterations
-  load::ArrivalStream arrivals_;                        // open: this worker's arrivals
-  load::VuTarget vu_target_;                            // closed: this worker's VUs over time
-  EventLoop loop_;                                      // epoll, timers and the clock
-  std::vector<proto::SessionOptions> session_options_;  // per origin, for sessions
+  bool submitting_ = false;       // inside a session's submit()
+  int64_t step_done_ns_ = 0;      // when the step ending now got its Outcome (0: now)
+  bool exhausted_ = false;        // the shared iteration budget is used up
+  load::IterationBudget budget_;  // this worker's share of shared iterations
+  load::ArrivalStream arrivals_;  // open: this worker's arrivals
+  load::VuTarget vu_target_;      // closed: this worker's VUs over time
+  EventLoop loop_;                // epoll, timers and the clock
+  std::vector<proto::SessionOptions> session_options_;             // per origin, for sessions
   std::vector<std::unique_ptr<proto::Session>> retired_sessions_;  // freed on the next turn
   int64_t next_scan_ = 0;
   int64_t scan_every_ = 0;
@@ -193,7 +194,8 @@ class Worker : private proto::SessionHost {
   uint64_t request_seq_ = 0;      // this worker's sends, for ${REQUEST_ID}
   std::unique_ptr<metrics::Shard> shard_;
   int64_t last_tick_ = 0;
-  const plan::Journey* journey_ = nullptr;  // journeys, else null
+  const plan::Journey* journey_ = nullptr;        // the run's journey, or plain_journey_
+  std::unique_ptr<plan::Journey> plain_journey_;  // a plain run's requests as one-step scenarios
   std::vector<uint32_t> scenario_weight_upto_;
   std::vector<Connection*> lanes_;  // every extra lane of every VU (deadlines, in-flight count)
   std::unique_ptr<plan::ExtractScratch> extract_scratch_;

@@ -1,7 +1,7 @@
-// Registered protocols on the worker's loop. A VU (plain run) or a journey lane holds one
-// proto::Session; the worker submits exchanges and every Outcome comes back through
+// Sessions on the worker's loop. A VU or a journey lane holds one proto::Session (or uses its
+// slot's shared one); the worker submits exchanges and every Outcome comes back through
 // complete(), the one place where their latency, status, errors, per-step metrics, checks and
-// extraction are recorded and the step or the iteration ends.
+// extraction are recorded and the step ends. A plain run is a journey of one-step scenarios.
 #include "core/clock.h"
 #include "engine/worker.h"
 #include "proto/protocol.h"
@@ -10,19 +10,18 @@ namespace spiker::engine {
 
 std::string_view Worker::payload(Connection& c, const plan::ProtocolRequest& r) noexcept {
   if (r.verb == static_cast<uint8_t>(proto::Verb::kReceive)) return {};
+  const plan::Step& st = step_of(c);
   plan::RenderContext ctx;
   const std::string* rows[plan::kMaxSteps];
-  const plan::Template* body = nullptr;
-  if (journeys()) {
-    body = &journey_->scenarios[c.vu->journey->scenario].steps[c.step].body;
-    if (body->is_static()) return r.payload;
-    journey_context(c, ctx, rows);
-  } else {
-    const RequestVariant& v = config_.requests[c.variant];
-    if (!v.dynamic) return v.message;
-    body = &v.dynamic->body;
+  const plan::Template* body = &st.body;
+  if (st.plain != nullptr) {  // -b, rendered per send when it has ${...}
+    if (!st.plain->dynamic) return st.plain->message;
+    body = &st.plain->dynamic->body;
     plain_context(c, ctx);
     ctx.request_id = next_request_id();
+  } else {
+    if (body->is_static()) return r.payload;
+    journey_context(c, ctx, rows);
   }
   body_buf_.clear();
   body->render(body_buf_, ctx);
@@ -83,23 +82,30 @@ void Worker::make_session(Connection& c) noexcept {
 }
 
 void Worker::session_start(Connection& c) noexcept {
-  proto::Exchange x;
-  x.stable_payload = true;  // what it points at stays until the step or iteration ends
-  if (journeys()) {         // an HTTP step (registered protocols' steps come by session_step)
-    const plan::Step& st = journey_->scenarios[c.vu->journey->scenario].steps[c.step];
-    render_step(c);
-    x.message = &c.scratch->message;
-    x.head = st.method == "HEAD" && c.scratch->redirect_target.empty();
-    x.capture = st.capture_headers;
-    submit(c, x, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
+  const plan::Step& st = step_of(c);
+  if (st.plain != nullptr) {
+    plain_exchange(c, *st.plain);
     return;
   }
-  const RequestVariant& v = config_.requests[c.variant];
+  // An HTTP step (registered protocols' steps come by session_step).
+  render_step(c);
+  proto::Exchange x;
+  x.stable_payload = true;  // the message stays until the step ends
+  x.message = &c.scratch->message;
+  x.head = st.method == "HEAD" && c.scratch->redirect_target.empty();
+  x.capture = st.capture_headers;
+  submit(c, x, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
+}
+
+// A plain run's request: this iteration's batch (pipelined), static ones serialized once.
+void Worker::plain_exchange(Connection& c, const plan::Request& v) noexcept {
   if (v.proto) {
     submit(c, *v.proto, config_.timeout_ns);
     return;
   }
-  if (v.dynamic) {  // HTTP: rendered per send, each protocol writes its form
+  proto::Exchange x;
+  x.stable_payload = true;  // what it points at stays until the iteration ends
+  if (v.dynamic) {          // HTTP: rendered per send, each protocol writes its form
     render(c);
     x.message = c.rendered->data();
   } else {  // serialized once (pipelined: repeated) for HTTP/1.1; the message for the others
@@ -117,8 +123,9 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
   const plan::Step& st = journey_->scenarios[j.scenario].steps[index];
   // The VU's idle lane speaking this protocol to this host, else a new one: a connection per
   // protocol and host, kept across iterations like HTTP keep-alive.
-  Connection* lane = nullptr;
+  Connection* lane = st.plain != nullptr ? &vu : nullptr;  // a plain run: the VU's connection
   for (auto& l : j.lanes) {
+    if (lane != nullptr) break;
     if (l->protocol == st.proto->protocol && l->origin == st.origin &&
         l->state == ConnState::kStepIdle) {
       lane = l.get();
@@ -144,18 +151,16 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
 }
 
 void Worker::complete(proto::Session& s, const proto::Outcome& o) noexcept {
-  on_outcome(*static_cast<Connection*>(o.owner != nullptr ? o.owner : s.owner), o);
+  on_step_outcome(*static_cast<Connection*>(o.owner != nullptr ? o.owner : s.owner), o);
 }
 
-void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
-  if (journeys()) {
-    on_step_outcome(c, o);
-    return;
-  }
+// A plain run's Outcome (one of a pipelined batch): its metrics; the last ends the step.
+void Worker::plain_outcome(Connection& c, const plan::Step& st, const proto::Outcome& o) noexcept {
   metrics::Shard& s = *shard_;
-  uint8_t slot = c.variant;
+  uint16_t slot = st.id;
   ++s.scenario_requests[slot];
   if (c.in_flight > 0) --c.in_flight;
+  bool ok = o.ok;
   if (!o.timed) {  // a fire-and-forget send: counted, nothing to time
     ++s.requests;
     ++s.responses;
@@ -172,21 +177,29 @@ void Worker::on_outcome(Connection& c, const proto::Outcome& o) noexcept {
     if (o.status >= 400) {
       ++s.failed;
       ++s.step_failed[slot];
+      ok = false;
     }
-    if (weight_upto_.size() > 1) s.step_latency(slot).record(latency_us);
+    if (journey_->scenarios.size() > 1) s.step_latency(slot).record(latency_us);
   } else {
     s.record_error(o.error);
     ++s.step_failed[slot];
   }
   if (c.in_flight > 0) return;  // more pipelined responses to come
-  end_iteration(c, o.done_ns, session_of(c)->connected() && !submitting_);
+  c.state = ConnState::kStepIdle;
+  step_done_ns_ = o.done_ns;
+  step_finished(c, ok);
+  step_done_ns_ = 0;
   if (!config_.keep_alive) release_idle_session(c);
 }
 
 // A journey step's Outcome: metrics by step, then (HTTP) cookies and redirects, checks,
 // extraction, and the end of the step.
 void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
-  const plan::Step* st = &journey_->scenarios[c.vu->journey->scenario].steps[c.step];
+  const plan::Step* st = &step_of(c);
+  if (st->plain != nullptr) {
+    plain_outcome(c, *st, o);
+    return;
+  }
   if (o.ok && !st->match.empty()) {
     plan::CapturedResponse r = o.parts != nullptr ? *o.parts : plan::CapturedResponse{};
     if (!st->match.front().passes(r, *extract_scratch_)) {

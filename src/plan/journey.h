@@ -68,6 +68,7 @@ inline const char* action_name(Action a) {
 }
 
 struct Step;
+struct Request;
 // The step's action as written: "http", "ws.send", "tcp.receive", ...
 std::string step_action_name(const Step& st);
 
@@ -87,7 +88,10 @@ struct Step {
   std::vector<Check> match;  // ws.receive: the message waited for (others are skipped)
   bool binary = false;       // ws.send: a binary frame (default text)
   std::shared_ptr<const ProtocolRequest> proto;  // action == kProtocol
-  std::vector<uint16_t> deps;                    // steps of the same scenario this one waits for
+  // A plain run's request (`run URL`, a Kaioken [[scenarios]] entry): static requests are
+  // serialized once, pipelined requests go together; no checks, extraction or cookies.
+  const Request* plain = nullptr;
+  std::vector<uint16_t> deps;  // steps of the same scenario this one waits for
   Condition cond;
   bool once = false;       // runs once per VU (a login): later iterations skip it once it passed
   uint16_t once_key = 0;   // steps with the same key are one login (shared across scenarios)
@@ -153,6 +157,7 @@ struct Journey {
   std::vector<DataTable> data;
   bool cookie_jar = false;
   int max_redirects = 10;  // 0: redirects are not followed
+  bool plain = false;      // a plain run's requests, each a one-step scenario
   size_t step_count() const;
   const Step* step_by_id(uint16_t id) const;
 };

@@ -27,4 +27,24 @@ void HttpTemplate::render(HttpMessage& out, const RenderContext& ctx) const {
   out.close = close;
 }
 
+std::unique_ptr<Journey> one_step_journey(const std::vector<Request>& requests) {
+  auto j = std::make_unique<Journey>();
+  j->plain = true;
+  j->max_redirects = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const Request& r = requests[i];
+    Step st;
+    st.id = static_cast<uint16_t>(i);
+    st.action = r.proto ? Action::kProtocol : Action::kHttp;
+    st.proto = r.proto;
+    st.plain = &r;
+    st.method = r.head ? "HEAD" : "GET";
+    Scenario sc;
+    sc.weight = r.weight;
+    sc.steps.push_back(std::move(st));
+    j->scenarios.push_back(std::move(sc));
+  }
+  return j;
+}
+
 }  // namespace spiker::plan

@@ -58,4 +58,8 @@ struct Request {
   uint32_t weight = 1;                           // chosen in proportion to this
 };
 
+// A plain run as a journey: a one-step scenario per request, weighted as the requests are.
+// The steps point at `requests`, which must outlive it.
+std::unique_ptr<Journey> one_step_journey(const std::vector<Request>& requests);
+
 }  // namespace spiker::plan

@@ -62,6 +62,10 @@ bool ResponseParser::known_value(Header h, std::string_view value) noexcept {
     remaining_ = n;
     return true;
   }
+  if (h == Header::kConnection && value == "keep-alive") {  // the common case, at once
+    conn_keep_alive_ = true;
+    return true;
+  }
   // A list of tokens: Transfer-Encoding counts its last coding, Connection any token.
   for (;;) {
     size_t comma = value.find(',');
@@ -107,20 +111,17 @@ size_t ResponseParser::parse_head_at_once(const char* data, size_t len) noexcept
       p = nl + 1;
       continue;
     }
-    // The name: token chars up to the colon, in one pass (a line end or the buffer's end is
-    // not a token char, so the scan stops at the line at the latest).
-    const char* colon = p;
-    while (colon < end && is_token(*colon)) ++colon;
-    if (colon == end) return 0;
-    if (colon == p || *colon != ':') {
-      if (*colon == '\n' || std::memchr(colon, '\n', static_cast<size_t>(end - colon)) != nullptr) {
-        return kMalformed;
-      }
-      return 0;  // more of the line to come (it is malformed either way; say so when it ends)
-    }
-    nl = static_cast<const char*>(std::memchr(colon, '\n', static_cast<size_t>(end - colon)));
+    nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     if (nl == nullptr) return 0;
-    Header h = classify({p, static_cast<size_t>(colon - p)});
+    // The name: token chars up to the colon, in one pass with no bound to test ('\n' is not a
+    // token char, so the scan stops within the line).
+    const char* colon = p;
+    while (is_token(*colon)) ++colon;
+    if (colon == p || *colon != ':') return kMalformed;
+    // Only Content-Length, Connection and Transfer-Encoding matter for framing.
+    char first = static_cast<char>(*p | 0x20);
+    Header h = first == 'c' || first == 't' ? classify({p, static_cast<size_t>(colon - p)})
+                                            : Header::kOther;
     if (h != Header::kOther) {
       const char* line_end = nl[-1] == '\r' ? nl - 1 : nl;
       if (!known_value(h, {colon + 1, static_cast<size_t>(line_end - colon - 1)})) {
