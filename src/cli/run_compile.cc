@@ -199,8 +199,6 @@ plan::TransportOptions transport(const RunArgs& a, const std::vector<Url>& origi
   t.keep_alive = !a.disable_keepalive;
   t.timeout_ns = positive_ns(a.timeout, "--timeout");
   t.connect_timeout_ns = positive_ns(a.connect_timeout, "--connect-timeout");
-  t.ws_binary = a.ws_binary;
-  t.ws_fire_and_forget = a.ws_fire_and_forget;
   return t;
 }
 

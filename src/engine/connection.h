@@ -1,5 +1,7 @@
-// One VU of a worker and its connection: socket and parse state, nothing else (no buffers: the
-// worker's read buffer is shared and requests are static), so an idle VU stays small.
+// One VU of a worker (or a journey lane of one): its state, its journey and its session (the
+// connection, owned by a protocol's session; HTTP/2 VUs use their slot's shared one). No buffers
+// of its own (the worker's read buffer is shared, static requests are serialized once), so an
+// idle VU stays small.
 #pragma once
 
 #include <array>
@@ -27,13 +29,10 @@ enum class ConnState : uint8_t {
   kQueued,
   kStepIdle,   // journeys: a lane (or the VU's own connection) with no step, mid-iteration
   kStepPause,  // journeys: a step's think time after its response
-  kConnecting,
-  kHandshaking,
-  kWriting,
-  kReading,
+  kReading,  // an exchange submitted to its session: its Outcomes are due
 };
 
-inline bool in_request(ConnState s) { return s >= ConnState::kConnecting; }
+inline bool in_request(ConnState s) { return s >= ConnState::kReading; }
 
 struct Connection;
 class Worker;

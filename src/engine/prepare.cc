@@ -38,7 +38,6 @@ std::vector<OriginConfig> make_origins(const plan::RunPlan& plan, Contexts* tls)
   for (const Url& u : plan.origins) {
     OriginConfig o;
     o.host = u.host;
-    o.ws = u.websocket();
     o.host_header = u.host_header;
     o.scheme = u.scheme;
     o.port = u.port;
@@ -119,8 +118,6 @@ WorkerConfig worker_config(const plan::RunPlan& plan) {
   w.keep_alive = t.keep_alive;
   w.pipeline = t.pipeline;
   w.max_streams = t.max_streams;
-  w.ws_binary = t.ws_binary;
-  w.ws_fire_and_forget = t.ws_fire_and_forget;
   w.timeout_ns = t.timeout_ns;
   w.connect_timeout_ns = t.connect_timeout_ns;
   return w;

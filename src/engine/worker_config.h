@@ -1,4 +1,5 @@
-// What every worker needs to run HTTP/1.1 load: plain data decided once before the run.
+// What every worker needs to run: plain data decided once before the run (origins with their
+// protocol, the requests or the journey, transport settings).
 #pragma once
 
 #include <atomic>
@@ -34,7 +35,6 @@ struct OriginConfig {
   uint16_t port = 0;
   const TlsContext* tls = nullptr;  // null for plain TCP
   bool h2 = false;                  // HTTP/2 (h2c with prior knowledge, or h2 by ALPN)
-  bool ws = false;                  // WebSocket (ws:// or wss://): VUs hold one connection each
   const proto::Protocol* protocol = nullptr;  // a registered protocol (tcp://, udp://, ...)
 };
 
@@ -52,8 +52,6 @@ struct WorkerConfig {
   std::shared_ptr<JourneyShared> shared;         // with `journey`
   bool keep_alive = true;
   int pipeline = 1;                     // requests in flight per connection
-  bool ws_binary = false;               // WebSocket: binary frames instead of text
-  bool ws_fire_and_forget = false;      // WebSocket: send at the interval, count what comes back
   int max_streams = 1;                  // HTTP/2: VUs (streams) sharing one connection
   uint32_t h2_window = (1u << 30) - 1;  // HTTP/2 receive window, per stream and connection
   int64_t timeout_ns = 5'000'000'000;   // request: first byte written to last byte read

@@ -29,8 +29,6 @@ struct TransportOptions {
   bool keep_alive = true;  // false: a connection per request (every connection protocol)
   int64_t timeout_ns = 5'000'000'000;
   int64_t connect_timeout_ns = 2'000'000'000;
-  bool ws_binary = false;
-  bool ws_fire_and_forget = false;
   int64_t ws_interval_ns = 0;  // the pause between a WebSocket VU's messages
 };
 
