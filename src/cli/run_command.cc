@@ -115,8 +115,9 @@ report::RunInfo run_info(const plan::RunPlan& p, const engine::RunConfig& config
   info.pipeline = p.transport.pipeline;
   info.max_streams = p.transport.max_streams;
   const std::vector<engine::OriginConfig>& origins = config.worker.origins;
-  info.websocket = std::any_of(origins.begin(), origins.end(),
-                               [](const engine::OriginConfig& o) { return o.ws; });
+  info.websocket = std::any_of(origins.begin(), origins.end(), [](const engine::OriginConfig& o) {
+    return o.scheme == "ws" || o.scheme == "wss";
+  });
   info.protocol = engine::protocol_name(origins.front());
   if (info.websocket) {
     info.block_facts["websocket"] = {
