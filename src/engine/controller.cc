@@ -126,6 +126,7 @@ void install_stop_signals() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal: stop as for Ctrl-C, results written
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -202,16 +203,20 @@ class Run {
     return all_done;
   }
 
-  // The deadline and Ctrl-C: stop (in-flight requests finish); a second Ctrl-C aborts.
+  // The deadline and Ctrl-C: stop (in-flight requests finish). After a signal they get a
+  // second at most, whatever the peer does; a second signal aborts at once.
   void handle_signals(int64_t now) {
+    constexpr int64_t kSignalGraceNs = 1'000'000'000;
     int signals = g_stop_signals.load(std::memory_order_relaxed);
     bool time_up = duration_ns_ > 0 && now - start_ns_ >= duration_ns_;
+    if (signals >= 1 && signal_ns_ == 0) signal_ns_ = now;
     if (!stop_sent_ && (time_up || signals >= 1)) {
       for (auto& w : workers_) w->stop();
       stop_sent_ = true;
       result_.interrupted = signals >= 1 && !time_up;
     }
-    if (!abort_sent_ && signals >= 2) {
+    bool grace_over = signal_ns_ != 0 && now - signal_ns_ >= kSignalGraceNs;
+    if (!abort_sent_ && (signals >= 2 || grace_over)) {
       for (auto& w : workers_) w->abort();
       abort_sent_ = true;
     }
@@ -287,6 +292,7 @@ class Run {
   int64_t start_ns_ = 0;
   int64_t duration_ns_ = 0;  // the run's end when every group has one (0: none)
   bool stop_sent_ = false, abort_sent_ = false;
+  int64_t signal_ns_ = 0;  // when the first stop signal was seen
 };
 
 }  // namespace

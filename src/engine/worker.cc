@@ -126,11 +126,12 @@ void Worker::loop() {
   while (!abort_.load(std::memory_order_relaxed)) {
     int64_t wake = turn();
     if (wake < 0) break;
-    loop_.poll(queued_.empty() ? wake - now() : 0);
+    loop_.poll(queued_.empty() && flush_queue_.empty() ? wake - now() : 0);
   }
 }
 
 int64_t Worker::turn() {
+  flush_sessions();  // before retired sessions go: one may still be queued
   retired_sessions_.clear();
   int64_t now = this->now();
   bool asked = stop_.load(std::memory_order_relaxed) ||

@@ -38,11 +38,12 @@ void Worker::close_socket(Connection& c) noexcept {
 }
 
 void Worker::flush_sessions() noexcept {
-  for (size_t i = 0; i < flush_queue_.size(); ++i) {  // a flush may queue another
+  size_t n = flush_queue_.size();  // what a flush queues again waits for the next turn
+  for (size_t i = 0; i < n; ++i) {
     proto::Session* s = flush_queue_[i];
     if (s->flush_pending) s->flush();
   }
-  flush_queue_.clear();
+  flush_queue_.erase(flush_queue_.begin(), flush_queue_.begin() + static_cast<ptrdiff_t>(n));
 }
 
 void Worker::scan_deadlines(int64_t now_ns) noexcept {

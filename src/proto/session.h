@@ -134,8 +134,9 @@ class Session : public IoHandler {
   // Shared sessions: abandons `owner`'s exchanges (a stop, the owner's own timeout); nothing
   // is reported.
   virtual void cancel(void* /*owner*/) noexcept {}
-  // Shared sessions: writes what submit() queued (the host calls it once per loop turn for the
-  // sessions that asked, so requests of many owners go out in one write).
+  // Called on the next loop turn after the session asked (SessionHost::defer_flush): a shared
+  // session writes what submit() queued (requests of many owners go out in one write); a session
+  // that stopped reading a flooding peer reads on.
   virtual void flush() noexcept {}
 
   void* owner = nullptr;       // the engine's: the VU lane this session works for

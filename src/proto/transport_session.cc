@@ -78,7 +78,14 @@ void TransportSession::opened() noexcept {
   begin();
 }
 
+void TransportSession::flush() noexcept {
+  flush_pending = false;
+  reads_left_ = kReadsPerTurn;
+  if (transport_.is_open()) on_events(EPOLLIN);
+}
+
 void TransportSession::on_io(uint32_t events) noexcept {
+  reads_left_ = kReadsPerTurn;
   Transport::Phase before = transport_.phase();
   if (before == Transport::Phase::kConnecting || before == Transport::Phase::kHandshaking) {
     int64_t at = host_.now();

@@ -21,6 +21,8 @@ class TransportSession : public Session {
 
   void submit(const Exchange& x) noexcept final;
   void on_io(uint32_t events) noexcept override;
+  // Reading that defer_reading() left for this turn goes on.
+  void flush() noexcept override;
   void check_deadline(int64_t now) noexcept override;
   void close() noexcept override;
   bool connected() const noexcept override { return transport_.is_open(); }
@@ -42,6 +44,10 @@ class TransportSession : public Session {
   // Reads what the transport has into the worker's read buffer (`*data`, `*got` of `*cap`),
   // wire bytes counted: kOk, kAgain (drained), kEof or kError (transport_.error()).
   Transport::Io read_chunk(const char** data, size_t* got, size_t* cap) noexcept {
+    if (--reads_left_ < 0) {  // a peer that floods must not hold the loop
+      defer_reading();
+      return Transport::Io::kAgain;
+    }
     char* buf = host_.read_buffer(cap);
     *data = buf;
     *got = 0;
@@ -49,6 +55,17 @@ class TransportSession : public Session {
     account();
     return r;
   }
+  // Reads in one go before the rest waits for the next loop turn, so that a peer sending
+  // faster than we read cannot keep the worker from its deadlines, timers and other VUs.
+  static constexpr int kReadsPerTurn = 16;
+  // Leaves what the peer sent for the next loop turn: flush() goes on reading (edge-triggered
+  // epoll would not tell again).
+  void defer_reading() noexcept {
+    if (flush_pending) return;
+    flush_pending = true;
+    host_.defer_flush(*this);
+  }
+  int reads_left_ = kReadsPerTurn;  // reset on every event and every resumption
   // Writes `out_` from `out_off_`: true when all of it is written (false: EPOLLOUT resumes, or
   // it failed and the exchange ended).
   bool write_payload() noexcept;

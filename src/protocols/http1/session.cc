@@ -50,6 +50,7 @@ class Session final : public proto::TransportSession {
 
   void on_io(uint32_t events) noexcept override {
     if (transport_.is_open()) {
+      reads_left_ = kReadsPerTurn;
       events_open(events);  // the common case, without the base's dispatch
       return;
     }
@@ -105,6 +106,7 @@ class Session final : public proto::TransportSession {
     char* buf = host_.read_buffer(&cap);
     bool tls = kind_ == Transport::Kind::kTls;
     for (;;) {
+      if (--reads_left_ < 0) return defer_reading();  // a flood waits for the next turn
       size_t got = 0;
       Transport::Io r = transport_.read(buf, cap, &got);
       if (r == Transport::Io::kAgain) return;

@@ -26,6 +26,7 @@ using metrics::ErrorKind;
 
 constexpr size_t kOutChunk = 64 * 1024;   // frames gathered per write
 constexpr size_t kMaxCapture = 8u << 20;  // bodies kept for checks: 8 MiB at most
+constexpr int kReadsPerTurn = 16;         // reads in one go; the rest on the next loop turn
 
 class Client final : public proto::Session, private Listener {
  public:
@@ -53,6 +54,11 @@ class Client final : public proto::Session, private Listener {
 
   void flush() noexcept override {
     flush_pending = false;
+    if (read_deferred_ && open_session()) {  // a flood left for this turn: read on
+      read_deferred_ = false;
+      read();
+      return;
+    }
     write_out();
   }
 
@@ -276,7 +282,12 @@ class Client final : public proto::Session, private Listener {
   }
 
   void read() noexcept {
-    for (;;) {
+    for (int reads = 0;; ++reads) {
+      if (reads == kReadsPerTurn) {  // a peer that floods must not hold the loop
+        read_deferred_ = true;
+        want_flush();
+        break;
+      }
       size_t cap = 0;
       char* buf = host_.read_buffer(&cap);
       size_t got = 0;
@@ -465,9 +476,10 @@ class Client final : public proto::Session, private Listener {
   Request scratch_;  // a rendered request in HTTP/2 form
   std::string out_;  // frames to write
   size_t out_off_ = 0;
-  uint32_t open_ = 0;      // streams open
-  bool goaway_ = false;    // no new streams; reconnect when drained
-  bool want_out_ = false;  // a write met EAGAIN: EPOLLOUT resumes
+  uint32_t open_ = 0;           // streams open
+  bool goaway_ = false;         // no new streams; reconnect when drained
+  bool want_out_ = false;       // a write met EAGAIN: EPOLLOUT resumes
+  bool read_deferred_ = false;  // reading stopped for this turn: flush() goes on
   int64_t connect_start_ns_ = 0;
   int64_t handshake_start_ns_ = 0;
   int64_t connect_deadline_ns_ = 0;

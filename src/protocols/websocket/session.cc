@@ -25,8 +25,12 @@ namespace {
 using metrics::ErrorKind;
 using proto::Verb;
 
-constexpr size_t kMaxHead = 16 * 1024;  // an upgrade response with no end in sight
-constexpr size_t kMaxInbox = 64;        // messages kept for a later receive: the oldest go
+// What a peer can make us hold, in bytes (README: "Limits"):
+constexpr size_t kMaxHead = 16 * 1024;       // an upgrade response with no end in sight
+constexpr size_t kMaxMessage = 4u << 20;     // one message (fragments joined): larger is an error
+constexpr size_t kMaxInboxBytes = 4u << 20;  // messages kept for a later ws.receive: the oldest go
+constexpr size_t kMaxInbox = 64;             // ... and at most this many
+constexpr size_t kMaxUnsent = 256 * 1024;    // queued for a peer that does not read: no more pongs
 
 // A plain run's compiled request: the upgrade's head (request line and headers, no blank
 // line) and how messages go.
@@ -134,7 +138,8 @@ class Session final : public proto::TransportSession {
     sending_ = awaiting_ = false;
     head_.clear();
     inbox_.clear();
-    reader_ = Reader(false);
+    inbox_bytes_ = 0;
+    reader_ = Reader(false, kMaxMessage);
   }
 
   void upgrade(std::string_view head) noexcept {
@@ -157,6 +162,7 @@ class Session final : public proto::TransportSession {
       if (!inbox_.empty()) {  // one that came before the step
         reply_ = std::move(inbox_.front());
         inbox_.erase(inbox_.begin());
+        inbox_bytes_ -= reply_.size();
         done(reply_);
         return;
       }
@@ -188,6 +194,7 @@ class Session final : public proto::TransportSession {
       return;
     }
     inbox_.clear();  // echo: the reply is what comes after the message
+    inbox_bytes_ = 0;
     awaiting_ = true;
   }
 
@@ -305,6 +312,9 @@ class Session final : public proto::TransportSession {
           message(e.payload);
           break;
         case Event::kPing:
+          // A peer that pings and never reads would have pongs pile up: past the bound they
+          // are not queued (a pong answers the latest ping; missing ones harm nobody).
+          if (wbuf_.size() - woff_ > kMaxUnsent) break;
           append_frame(wbuf_, Opcode::kPong, e.payload, true, mask());
           if (!write_out()) return false;
           break;
@@ -332,7 +342,12 @@ class Session final : public proto::TransportSession {
       return;
     }
     if (!keep_inbox_) return;  // a plain run: counted, nobody waits for it
-    if (inbox_.size() >= kMaxInbox) inbox_.erase(inbox_.begin());
+    while (!inbox_.empty() &&
+           (inbox_.size() >= kMaxInbox || inbox_bytes_ + m.size() > kMaxInboxBytes)) {
+      inbox_bytes_ -= inbox_.front().size();
+      inbox_.erase(inbox_.begin());
+    }
+    inbox_bytes_ += m.size();
     inbox_.emplace_back(m);
   }
 
@@ -348,8 +363,9 @@ class Session final : public proto::TransportSession {
   std::string head_;        // the upgrade response so far
   std::string key_;         // Sec-WebSocket-Key sent
   int64_t upgrade_ns_ = 0;
-  Reader reader_{false};
+  Reader reader_{false, kMaxMessage};
   std::vector<std::string> inbox_;
+  size_t inbox_bytes_ = 0;
   std::string reply_;
 };
 

@@ -1,0 +1,178 @@
+"""Hostile peers: servers that flood, never read, or loop a client through GOAWAYs. Whatever the
+peer does, a run ends within its duration plus its timeouts, a signal stops it, and memory stays
+bounded by configuration (issue 12)."""
+import base64
+import hashlib
+import os
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from helpers import LOADSPIKER, free_port, run_cli
+
+
+def peak_child_rss_mb():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+class HostileServer:
+    """A TCP server on loopback; `behave(conn)` runs per connection in a thread."""
+
+    def __init__(self, behave):
+        self.port = free_port()
+        self.behave = behave
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(64)
+        self.connections = 0
+        self.stopping = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.run_one, args=(conn,), daemon=True).start()
+
+    def run_one(self, conn):
+        try:
+            with conn:
+                self.behave(self, conn)
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+
+
+def ws_handshake(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    key = [l.split(b":", 1)[1].strip() for l in data.split(b"\r\n")
+           if l.lower().startswith(b"sec-websocket-key")][0]
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+
+
+def ws_frame(opcode, payload):
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + payload
+
+
+def ping_flood(server, conn):
+    """Pings as fast as the socket takes them; never reads what the client sends."""
+    ws_handshake(conn)
+    frames = ws_frame(0x9, b"p" * 100) * 500
+    while not server.stopping:
+        conn.sendall(frames)
+
+
+class WebSocketFloods(unittest.TestCase):
+    def test_a_ping_flood_that_never_reads_ends_on_time_with_bounded_memory(self):
+        server = HostileServer(ping_flood)
+        try:
+            started = time.monotonic()
+            rc, doc, err = run_cli(f"ws://127.0.0.1:{server.port}/", "-c", "2", "-d", "2s",
+                                   "--timeout", "1s", "--ws-message-interval", "0", "-t", "1",
+                                   timeout=60)
+            took = time.monotonic() - started
+        finally:
+            server.stop()
+        self.assertLess(took, 8, err)  # 2 s + the 1 s timeout, plus start-up and the report
+        self.assertEqual(rc, 1, err)   # no message was echoed: every one failed
+        self.assertGreater(doc["errors"].get("timeout", 0), 0, doc["errors"])
+        self.assertLess(peak_child_rss_mb(), 150)
+
+    def test_a_signal_stops_a_run_held_by_a_ping_flood_within_a_second(self):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            server = HostileServer(ping_flood)
+            try:
+                p = subprocess.Popen([LOADSPIKER, "run", f"ws://127.0.0.1:{server.port}/", "-c",
+                                      "2", "-d", "60s", "--timeout", "30s",
+                                      "--ws-message-interval", "0", "-t", "1", "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                time.sleep(1.5)
+                p.send_signal(sig)
+                sent = time.monotonic()
+                try:
+                    out, err = p.communicate(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+                    self.fail(f"{sig.name} did not stop the run")
+                # Requests in flight get a second after the signal; then the run ends, with
+                # its partial results.
+                self.assertLess(time.monotonic() - sent, 3, sig.name)
+                self.assertIn('"websocket"', out, sig.name)
+                self.assertIn('"interrupted": true', out, sig.name)
+            finally:
+                server.stop()
+
+    def test_big_unread_messages_stay_within_the_inbox_bound(self):
+        def flood_big(server, conn):
+            ws_handshake(conn)
+            big = ws_frame(0x2, b"x" * (3 << 20))  # 3 MiB each, never asked for
+            for _ in range(60):
+                if server.stopping:
+                    return
+                conn.sendall(big)
+            while not server.stopping:
+                time.sleep(0.1)
+
+        server = HostileServer(flood_big)
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "hold.toml")
+        with open(path, "w") as f:
+            f.write(f"""
+[defaults]
+base_url = "ws://127.0.0.1:{server.port}"
+[load]
+vus = 1
+iterations = 1
+[[scenarios]]
+name = "hold"
+[[scenarios.steps]]
+name = "connect"
+action = "ws.connect"
+url = "/"
+think_time = "4s"
+[[scenarios.steps]]
+name = "close"
+action = "ws.close"
+""")
+        try:
+            rc, doc, err = run_cli("-f", path, "-t", "1", timeout=60)
+        finally:
+            server.stop()
+            shutil.rmtree(d)
+        self.assertEqual(rc, 0, err)
+        self.assertGreater(doc["websocket"]["messages_received"], 5)  # the flood did arrive
+        # 180 MiB came in; the inbox keeps at most 4 MiB of it.
+        self.assertLess(peak_child_rss_mb(), 150)
+
+
+if __name__ == "__main__":
+    unittest.main()
