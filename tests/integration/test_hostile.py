@@ -174,5 +174,74 @@ action = "ws.close"
         self.assertLess(peak_child_rss_mb(), 150)
 
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    return struct.pack("!I", len(payload))[1:] + struct.pack("!BBI", kind, flags, stream) + payload
+
+
+def h2_greet(conn):
+    """Reads the client's preface and answers with our SETTINGS (and an ACK of theirs)."""
+    data = b""
+    while len(data) < len(H2_PREFACE):
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    conn.sendall(h2_frame(4, 0, 0) + h2_frame(4, 1, 0))
+
+
+def hold_open(server, conn):
+    """Reads and discards what comes until the client closes: TCP stays open."""
+    conn.settimeout(0.2)
+    while not server.stopping:
+        try:
+            if not conn.recv(65536):
+                return
+        except socket.timeout:
+            continue
+
+
+class Http2Hostile(unittest.TestCase):
+    def run_h2c(self, server):
+        started = time.monotonic()
+        try:
+            rc, doc, err = run_cli(f"http://127.0.0.1:{server.port}/", "--http2", "-c", "2",
+                                   "-d", "2s", "--timeout", "1s", "-t", "1", timeout=60)
+        finally:
+            server.stop()
+        return rc, doc, err, time.monotonic() - started
+
+    def test_goaway_on_every_connection_ends_on_time_and_is_counted(self):
+        def refuse(server, conn):
+            h2_greet(conn)
+            conn.sendall(h2_frame(7, 0, 0, struct.pack("!II", 0, 0)))  # GOAWAY, last stream 0
+            hold_open(server, conn)
+
+        rc, doc, err, took = self.run_h2c(HostileServer(refuse))
+        self.assertLess(took, 8, err)  # 2 s + the 1 s timeout, plus start-up and the report
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(doc["summary"]["successful"], 0)
+        self.assertGreater(doc["http2"]["refused"], 0, doc["http2"])
+        self.assertGreater(doc["errors"].get("reset", 0), 0, doc["errors"])
+        self.assertNotIn("timeout", doc["errors"])  # refused, not left waiting
+
+    def test_a_protocol_error_with_tcp_kept_open_is_counted_and_reconnected(self):
+        def garbage(server, conn):
+            h2_greet(conn)
+            conn.sendall(h2_frame(0, 0, 0, b"data on stream 0"))  # a connection error
+            hold_open(server, conn)
+
+        server = HostileServer(garbage)
+        rc, doc, err, took = self.run_h2c(server)
+        self.assertLess(took, 8, err)
+        self.assertEqual(rc, 1, err)
+        self.assertNotIn("timeout", doc["errors"])  # not left idle until the timeout
+        self.assertGreater(doc["errors"].get("http", 0), 2, doc["errors"])
+        self.assertGreater(doc["http2"]["connection_errors"], 2, doc["http2"])
+        self.assertGreater(server.connections, 2)  # it reconnected
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -27,6 +27,7 @@ using metrics::ErrorKind;
 constexpr size_t kOutChunk = 64 * 1024;   // frames gathered per write
 constexpr size_t kMaxCapture = 8u << 20;  // bodies kept for checks: 8 MiB at most
 constexpr int kReadsPerTurn = 16;         // reads in one go; the rest on the next loop turn
+constexpr int kMaxRefusals = 2;  // connections in a row drained by GOAWAY, nothing answered
 
 class Client final : public proto::Session, private Listener {
  public:
@@ -41,6 +42,7 @@ class Client final : public proto::Session, private Listener {
     Stream* s = acquire();
     s->x = x;
     s->owner = x.owner;
+    s->submitted_ns = host_.now();
     waiting_.push_back(s);
     if (transport_.phase() == Transport::Phase::kClosed) {
       connect();
@@ -77,6 +79,18 @@ class Client final : public proto::Session, private Listener {
     if (connect_deadline_ns_ != 0 && now >= connect_deadline_ns_ && !transport_.is_open()) {
       link_failed(ErrorKind::kConnect);
       return;
+    }
+    // An exchange that could not even be sent within its timeout (a server that keeps
+    // refusing, a connection that never frees a stream) times out too.
+    for (size_t i = 0; i < waiting_.size();) {
+      Stream* s = waiting_[i];
+      if (s->x.timeout_ns == 0 || now < s->submitted_ns + s->x.timeout_ns) {
+        ++i;
+        continue;
+      }
+      waiting_.erase(waiting_.begin() + static_cast<ptrdiff_t>(i));
+      report_failure(s, ErrorKind::kTimeout);
+      i = 0;  // a report may submit or fail others
     }
     for (size_t i = 0; i < active_.size();) {
       Stream* s = active_[i];
@@ -132,6 +146,7 @@ class Client final : public proto::Session, private Listener {
     bool head_done = false;  // captured head complete (body or trailers follow)
     int64_t sent_ns = 0;
     int64_t deadline_ns = 0;
+    int64_t submitted_ns = 0;
     std::vector<std::pair<std::string, std::string>> headers;  // captured
     std::string body;
   };
@@ -299,8 +314,7 @@ class Client final : public proto::Session, private Listener {
         return;
       }
       if (!session_->receive(buf, got)) {  // a protocol error: the session is over
-        write_out();                       // our GOAWAY, when it can go
-        link_failed(ErrorKind::kHttp);
+        connection_error();
         return;
       }
       if (!transport_.is_open()) return;
@@ -311,9 +325,20 @@ class Client final : public proto::Session, private Listener {
 
   void after_io() noexcept {
     if (goaway_ && open_ == 0) {
-      // Drained after a GOAWAY: exchanges still waiting get a new connection.
+      // Drained after a GOAWAY: exchanges still waiting get a new connection, unless
+      // connections keep ending that way with nothing answered (a server that refuses every
+      // stream): then they fail rather than loop through connections.
+      bool answered = answered_on_link_;
       close_link();
-      if (!waiting_.empty()) connect();
+      refusals_in_a_row_ = answered ? 0 : refusals_in_a_row_ + 1;
+      if (refusals_in_a_row_ >= kMaxRefusals) {
+        refusals_in_a_row_ = 0;
+        std::vector<Stream*> refused;
+        refused.swap(waiting_);
+        count(host_.shard(), kRefused, refused.size());
+        for (Stream* s : refused) report_failure(s, ErrorKind::kReset);
+      }
+      if (!waiting_.empty() && transport_.phase() == Transport::Phase::kClosed) connect();
       return;
     }
     pump();
@@ -348,10 +373,34 @@ class Client final : public proto::Session, private Listener {
     }
     account();
     want_out_ = false;
-    if (goaway_ && open_ == 0 && session_->finished()) close_link();
+    if (!session_->finished()) return;
+    if (goaway_ && open_ == 0) {
+      close_link();
+    } else if (!goaway_) {
+      // nghttp2 ended the session on a protocol error (its GOAWAY is out) while the server
+      // keeps TCP open: nothing more would come on it.
+      connection_error();
+    }
+  }
+
+  // The connection broke the protocol: counted; streams on it fail as `http`, and exchanges
+  // waiting get a new connection.
+  void connection_error() noexcept {
+    count(host_.shard(), kConnectionErrors);
+    if (out_off_ < out_.size() || !session_->finished()) {  // our GOAWAY, when it can go
+      size_t wrote = 0;
+      if (out_off_ == out_.size()) {
+        out_.clear();
+        out_off_ = 0;
+        session_->take_output(out_, kOutChunk);
+      }
+      transport_.write(out_.data() + out_off_, out_.size() - out_off_, &wrote);
+    }
+    link_failed(ErrorKind::kHttp);
   }
 
   void close_link() noexcept {
+    answered_on_link_ = false;
     account();
     transport_.close();
     session_.reset();
@@ -431,6 +480,7 @@ class Client final : public proto::Session, private Listener {
       report_failure(s, ErrorKind::kReset);
       return;
     }
+    answered_on_link_ = true;
     proto::Outcome o;
     o.status = s->status;
     o.sent_ns = s->sent_ns;
@@ -460,6 +510,13 @@ class Client final : public proto::Session, private Listener {
       }
       session_->forget(s->id);
       drop_stream(s);
+      if (s->retried) {  // refused once already: it fails rather than go round again
+        count(host_.shard(), kRefused);
+        report_failure(s, ErrorKind::kReset);
+        i = 0;
+        continue;
+      }
+      s->retried = true;
       count(host_.shard(), kRetried);
       waiting_.push_back(s);
     }
@@ -476,10 +533,12 @@ class Client final : public proto::Session, private Listener {
   Request scratch_;  // a rendered request in HTTP/2 form
   std::string out_;  // frames to write
   size_t out_off_ = 0;
-  uint32_t open_ = 0;           // streams open
-  bool goaway_ = false;         // no new streams; reconnect when drained
-  bool want_out_ = false;       // a write met EAGAIN: EPOLLOUT resumes
-  bool read_deferred_ = false;  // reading stopped for this turn: flush() goes on
+  uint32_t open_ = 0;              // streams open
+  bool goaway_ = false;            // no new streams; reconnect when drained
+  bool want_out_ = false;          // a write met EAGAIN: EPOLLOUT resumes
+  bool read_deferred_ = false;     // reading stopped for this turn: flush() goes on
+  bool answered_on_link_ = false;  // a stream completed on this connection
+  int refusals_in_a_row_ = 0;      // connections drained by GOAWAY with nothing answered
   int64_t connect_start_ns_ = 0;
   int64_t handshake_start_ns_ = 0;
   int64_t connect_deadline_ns_ = 0;

@@ -22,6 +22,8 @@ std::string section(const metrics::StatSectionInput& in) {
   doc["goaways"] = in.counters[kGoaways];
   doc["rst_streams"] = in.counters[kRstStreams];
   doc["retried"] = in.counters[kRetried];
+  doc["connection_errors"] = in.counters[kConnectionErrors];
+  doc["refused"] = in.counters[kRefused];
   return doc.dump();
 }
 
@@ -36,7 +38,7 @@ void spiker_register_http2() {
   metrics::StatBlockDef d;
   d.name = "http2";
   d.title = "HTTP/2";
-  d.counters = {"goaways", "rst_streams", "retried"};
+  d.counters = {"goaways", "rst_streams", "retried", "connection_errors", "refused"};
   d.section = http2::section;
   http2::g_block = &metrics::StatBlocks::add(std::move(d));
   http2::register_protocol();

@@ -9,9 +9,11 @@
 namespace spiker::http2 {
 
 enum Counter : uint32_t {
-  kGoaways,     // GOAWAY frames received
-  kRstStreams,  // streams the server reset (failed requests)
-  kRetried,     // requests refused unprocessed and sent again
+  kGoaways,           // GOAWAY frames received
+  kRstStreams,        // streams the server reset (failed requests)
+  kRetried,           // requests refused unprocessed and sent again
+  kConnectionErrors,  // connections that broke the protocol while the server kept TCP open
+  kRefused,           // requests the server refused again (GOAWAY) after their one retry
 };
 
 const metrics::StatBlock& stats();
