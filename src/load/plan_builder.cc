@@ -15,6 +15,16 @@ void conflict(bool a, bool b, const char* what) {
   if (a && b) throw SetupError(what);
 }
 
+// A rate no machine can start: refused before the run rather than dropped for its length.
+void check_startable(double rate, const std::string& what) {
+  constexpr double kMaxRate = 10'000'000;
+  if (rate <= kMaxRate) return;
+  throw SetupError(fmt::format(
+      "{}: {:g} iterations/s is more than one machine can start (at most 10,000,000/s); split "
+      "the load across machines with --execution-segment (e.g. 0:1/4 on each of 4)",
+      what, rate));
+}
+
 }  // namespace
 
 LoadPlan build_plan(const LoadSpec& spec) {
@@ -25,11 +35,13 @@ LoadPlan build_plan(const LoadSpec& spec) {
   if (spec.arrival_rate < 0 || !std::isfinite(spec.arrival_rate)) {
     throw SetupError("--arrival-rate: must be >= 0");
   }
+  check_startable(spec.arrival_rate, "--arrival-rate");
   std::vector<Stage> stages;
   bool rate_stages = false;
   for (const std::string& text : spec.stages) {
     bool is_rate = false;
     stages.push_back(parse_stage(text, &is_rate));
+    if (is_rate) check_startable(stages.back().target, "--stage '" + text + "'");
     if (!stages.empty() && stages.size() > 1 && is_rate != rate_stages) {
       throw SetupError("--stage: VU stages (30s:100) and rate stages (30s:100/s) do not mix");
     }

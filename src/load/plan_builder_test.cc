@@ -43,6 +43,19 @@ TEST(PlanBuilder, PicksTheExecutorFromTheOptions) {
   EXPECT_TRUE(p.has_intended_times());
 }
 
+TEST(PlanBuilder, RefusesRatesNoMachineCanStart) {
+  LoadSpec spec;
+  spec.arrival_rate = 1e18;
+  spec.duration_ns = 1'000'000'000;
+  EXPECT_THROW(build_plan(spec), SetupError);
+  spec.arrival_rate = 0;
+  spec.duration_ns.reset();
+  spec.stages = {"1s:5e7/s"};
+  EXPECT_THROW(build_plan(spec), SetupError);
+  spec.stages = {"1s:10000000/s"};  // the most one machine is asked to start
+  EXPECT_NO_THROW(build_plan(spec));
+}
+
 TEST(PlanBuilder, WarmupComesBeforeTheDuration) {
   LoadSpec s;
   s.duration_ns = 5 * kSec;
