@@ -1,10 +1,39 @@
 // loadspiker: main only dispatches to subcommands and maps errors to exit codes.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "proto/protocol.h"
+
+namespace {
+
+// What a command printed must have reached standard output (a full disk, a closed pipe): a
+// result that was not written is an error, whatever the command's own verdict.
+int checked_stdout(int rc) {
+  if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return rc;
+  std::fprintf(stderr, "error: could not write to standard output: %s\n", std::strerror(errno));
+  return rc == spiker::kExitOk ? spiker::kExitError : rc;
+}
+
+int dispatch(CLI::App& app, const std::vector<std::pair<const char*, std::function<int()>>>& cmds) {
+  try {
+    for (const auto& [name, command] : cmds) {
+      if (app.got_subcommand(name)) return command();
+    }
+  } catch (const spiker::SetupError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return spiker::kExitError;
+  }
+  return spiker::kExitUsage;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   spiker::proto::register_protocols();  // before flags are made and metrics are kept
@@ -25,21 +54,12 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? spiker::kExitOk : spiker::kExitUsage;
   }
-  try {
-    if (app.got_subcommand("run")) return run();
-    if (app.got_subcommand("serve")) return serve();
-    if (app.got_subcommand("validate")) return validate();
-    if (app.got_subcommand("init")) return init();
-    if (app.got_subcommand("graph")) return graph();
-    if (app.got_subcommand("report")) return report();
-    if (app.got_subcommand("merge")) return merge();
-    if (app.got_subcommand("compare")) return compare();
-  } catch (const spiker::SetupError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return spiker::kExitError;
-  }
-  return spiker::kExitUsage;
+  return checked_stdout(dispatch(app, {{"run", run},
+                                       {"serve", serve},
+                                       {"validate", validate},
+                                       {"init", init},
+                                       {"graph", graph},
+                                       {"report", report},
+                                       {"merge", merge},
+                                       {"compare", compare}}));
 }

@@ -1,11 +1,15 @@
 // `loadspiker run`: compile (run_compile.cc) -> prepare (engine/prepare.cc) -> run -> report.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <utility>
 
@@ -158,6 +162,22 @@ report::RunInfo run_info(const plan::RunPlan& p, const engine::RunConfig& config
   return info;
 }
 
+// An output that cannot be written is found before the first request, not after the run: the
+// file is opened for appending (created and removed again when it was not there).
+void check_writable(const std::string& path) {
+  struct stat st {};
+  bool existed = ::stat(path.c_str(), &st) == 0;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw SetupError(
+        fmt::format("-o/--output '{}': cannot write there ({}); give a file in a "
+                    "folder you can write to",
+                    path, std::strerror(errno)));
+  }
+  ::close(fd);
+  if (!existed) ::unlink(path.c_str());
+}
+
 // Outputs (-o), the summary or JSON on stdout, and the exit code.
 int report_run(report::RunReport& rep, const engine::RunConfig& config,
                const engine::RunResult& result, const RunArgs& a,
@@ -172,12 +192,17 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
   }
   std::string json = report::to_json(rep);
   bool written = true;
+  std::vector<std::string> done;
   for (size_t i = 0; i < a.outputs.size(); ++i) {
     std::ofstream out(a.outputs[i], std::ios::binary);
     out << report::render(json, formats[i]);
+    out.close();
     if (!out) {
-      std::fprintf(stderr, "error: -o/--output: cannot write '%s'\n", a.outputs[i].c_str());
+      std::fprintf(stderr, "error: -o/--output: could not write '%s': %s\n", a.outputs[i].c_str(),
+                   std::strerror(errno));
       written = false;
+    } else {
+      done.push_back(a.outputs[i]);
     }
   }
   if (a.json) {
@@ -186,7 +211,7 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
     std::fputs(report::render(json, report::format_for("", a.format)).c_str(), stdout);
   } else if (!a.quiet) {
     std::fputs(report::format_summary(rep, isatty(STDOUT_FILENO) != 0).c_str(), stdout);
-    for (const std::string& o : a.outputs) std::printf("  Result written to %s\n", o.c_str());
+    for (const std::string& o : done) std::printf("  Result written to %s\n", o.c_str());
   }
   if (!written) return kExitError;
   std::fflush(stdout);
@@ -209,6 +234,7 @@ int run(RunArgs args) {
   plan::RunPlan plan = compile_run(a);
   std::vector<report::Format> formats;  // checked before anything runs
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
+  for (const std::string& o : a.outputs) check_writable(o);
   if (!a.format.empty() && a.outputs.empty()) report::format_for("", a.format);
   if (a.dry_run) {  // everything is checked; nothing is sent
     print_plan(plan, engine::prepare(plan, false));

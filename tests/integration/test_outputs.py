@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import zlib
 
@@ -112,6 +113,24 @@ error_rate = "< 0.000001"
         p = cli("run", self.target.url("/"), "-n", "1", "-o", os.path.join(self.dir, "x.txt"))
         self.assertEqual(p.returncode, 2)
         self.assertIn("cannot tell the format", p.stderr)
+
+    def test_an_unwritable_output_is_refused_before_the_run(self):
+        started = time.monotonic()
+        p = cli("run", self.target.url("/"), "-d", "10s", "-o",
+                os.path.join(self.dir, "no-such-folder", "r.json"))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertLess(time.monotonic() - started, 5)  # refused up front, not after 10 s
+        self.assertIn("cannot write there", p.stderr)
+        self.assertNotIn("Result written", p.stdout)
+
+    def test_a_full_stdout_is_an_error(self):
+        with open("/dev/full", "w") as full:
+            for args in (["report", self.files[".json"]],
+                         ["run", self.target.url("/"), "-n", "10", "--json"]):
+                p = subprocess.run([LOADSPIKER, *args], stdout=full, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+                self.assertEqual(p.returncode, 1, args)
+                self.assertIn("could not write to standard output", p.stderr, args)
 
     def test_compare_exit_codes(self):
         base = os.path.join(self.dir, "base.json")
