@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 #include <sstream>
 
 #include "cli/commands.h"

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 #include <sstream>
 
 #include "config/env_interpolate.h"

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <map>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 #include <string>
 #include <utility>
 #include <vector>

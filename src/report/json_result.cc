@@ -6,7 +6,7 @@
 
 #include <cmath>
 #include <ctime>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 #include <thread>
 
 #include "core/redact.h"

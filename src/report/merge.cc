@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "metrics/histogram_codec.h"
 #include "report/json_parts.h"
 
@@ -44,7 +44,46 @@ void add_counts(json& into, const json& from) {
 
 }  // namespace
 
+namespace {
+
+// A result read with checked access (core/json.h) that lacks what it needs, or holds the wrong
+// type, is named in the error rather than crashing or merging garbage.
+template <typename F>
+auto checked(const std::vector<std::string>& names, F&& f) {
+  try {
+    return f();
+  } catch (const SetupError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw SetupError(fmt::format("{}: not a complete LoadSpiker result ({})", list, e.what()),
+                     kExitError);
+  }
+}
+
+}  // namespace
+
+// The work, with unchecked errors (below).
+Merged merge_unchecked(const std::vector<std::string>& texts,
+                       const std::vector<std::string>& names);
+Comparison compare_unchecked(const std::string& base_text, const std::string& cur_text,
+                             const std::string& base_name, const std::string& cur_name,
+                             const CompareOptions& o);
+
 Merged merge_results(const std::vector<std::string>& texts, const std::vector<std::string>& names) {
+  return checked(names, [&] { return merge_unchecked(texts, names); });
+}
+
+Comparison compare_results(const std::string& base_text, const std::string& cur_text,
+                           const std::string& base_name, const std::string& cur_name,
+                           const CompareOptions& o) {
+  return checked({base_name, cur_name},
+                 [&] { return compare_unchecked(base_text, cur_text, base_name, cur_name, o); });
+}
+
+Merged merge_unchecked(const std::vector<std::string>& texts,
+                       const std::vector<std::string>& names) {
   if (texts.size() < 2) throw SetupError("merge: give at least two results", kExitUsage);
   std::vector<json> docs;
   for (size_t i = 0; i < texts.size(); ++i) docs.push_back(parse_result(texts[i], names[i]));
@@ -247,9 +286,9 @@ std::string with_thresholds(const std::string& text, const std::string& threshol
   return d.dump(2) + "\n";
 }
 
-Comparison compare_results(const std::string& base_text, const std::string& cur_text,
-                           const std::string& base_name, const std::string& cur_name,
-                           const CompareOptions& o) {
+Comparison compare_unchecked(const std::string& base_text, const std::string& cur_text,
+                             const std::string& base_name, const std::string& cur_name,
+                             const CompareOptions& o) {
   json b = parse_result(base_text, base_name), c = parse_result(cur_text, cur_name);
   Comparison out;
   json warnings = json::array();

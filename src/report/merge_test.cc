@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "proto/protocol.h"
 #include "report/json_result.h"
 
@@ -118,6 +118,22 @@ TEST(Merge, WebSocketAndHttp2SectionsAddUp) {
 TEST(Merge, RefusesOtherShapes) {
   EXPECT_THROW(merge_results({"{}", "{}"}, {"a", "b"}), SetupError);
   EXPECT_THROW(merge_results({result_of({1}, 0)}, {"a"}), SetupError);
+}
+
+TEST(Merge, ResultsMissingPartsAreNamedNotCrashedOn) {
+  std::string whole = result_of({1, 2, 3}, 0);
+  const std::pair<const char*, const char*> cuts[] = {
+      {"/metadata", "load"}, {"", "metadata"}, {"/histograms", "latency_us"}};
+  for (const auto& [parent, key] : cuts) {
+    nlohmann::json d = nlohmann::json::parse(whole);
+    d[nlohmann::json::json_pointer(parent)].erase(key);
+    try {
+      merge_results({whole, d.dump()}, {"a.json", "b.json"});
+      ADD_FAILURE() << "merged a result without " << parent << "/" << key;
+    } catch (const SetupError& e) {
+      EXPECT_NE(std::string(e.what()).find("b.json"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Compare, RegressionsByThresholdAndModelMismatch) {

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <initializer_list>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 #include <string>
 #include <string_view>
 

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "metrics/histogram_codec.h"
 #include "report/output_parts.h"
 
@@ -343,23 +343,30 @@ std::string render(std::string_view json_result, Format format) {
     throw SetupError("not a LoadSpiker or Kaioken JSON result (no summary or latency_us)",
                      kExitError);
   }
-  switch (format) {
-    case Format::kJson:
-      return std::string(json_result);
-    case Format::kCsv:
-      return to_csv(d);
-    case Format::kMarkdown:
-      return to_markdown(d);
-    case Format::kHtml:
-      return to_html(d);
-    case Format::kJunit:
-      return to_junit(d);
-    case Format::kHlog:
-      return to_hlog(d);
-    case Format::kSeriesCsv:
-      return to_series_csv(d);
-    case Format::kSeriesJsonl:
-      return to_series_jsonl(d);
+  try {  // read with checked access (core/json.h): what is missing is an error, not a crash
+    switch (format) {
+      case Format::kJson:
+        return std::string(json_result);
+      case Format::kCsv:
+        return to_csv(d);
+      case Format::kMarkdown:
+        return to_markdown(d);
+      case Format::kHtml:
+        return to_html(d);
+      case Format::kJunit:
+        return to_junit(d);
+      case Format::kHlog:
+        return to_hlog(d);
+      case Format::kSeriesCsv:
+        return to_series_csv(d);
+      case Format::kSeriesJsonl:
+        return to_series_jsonl(d);
+    }
+  } catch (const SetupError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw SetupError(fmt::format("not a complete LoadSpiker or Kaioken result ({})", e.what()),
+                     kExitError);
   }
   return {};
 }

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 
 #include "live/live_view.h"
 #include "metrics/histogram_codec.h"

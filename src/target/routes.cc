@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 
 namespace spiker::target {
 namespace {

@@ -1,6 +1,6 @@
 #include "protocols/http2/stats.h"
 
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 
 namespace spiker::http2 {
 namespace {

@@ -1,7 +1,7 @@
 #include "protocols/websocket/stats.h"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
+#include "core/json.h"
 
 #include "metrics/histogram.h"
 
