@@ -50,11 +50,11 @@ ResponseParser::Header ResponseParser::classify(std::string_view name) noexcept 
 
 bool ResponseParser::known_value(Header h, std::string_view value) noexcept {
   value = trim(value);
-  if (h == Header::kContentLength) {
-    if (value.empty() || value.size() > 19) return false;
+  if (h == Header::kContentLength) {  // 1*DIGIT (leading zeros too), as long as it fits
+    if (value.empty()) return false;
     uint64_t n = 0;
     for (char c : value) {
-      if (!is_digit(c)) return false;
+      if (!is_digit(c) || n > (UINT64_MAX - 9) / 10) return false;
       n = n * 10 + static_cast<uint64_t>(c - '0');
     }
     if (has_length_ && n != remaining_) return false;  // conflicting lengths

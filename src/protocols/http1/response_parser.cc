@@ -89,6 +89,7 @@ bool ResponseParser::status_line_byte(char c) noexcept {
 
 bool ResponseParser::header_name_byte(char c) noexcept {
   if (c == ':') {
+    if (pos_ == 0) return false;  // an empty name
     header_ = Header::kOther;
     for (uint8_t h = 1; h < 4; ++h) {
       if ((name_candidates_ & (1u << h)) && kHeaderNames[h].size() == pos_) {
@@ -142,11 +143,19 @@ bool ResponseParser::header_value_byte(char c) noexcept {
     }
     return false;
   }
-  if (is_ws(c)) return true;
-  if (c == ',') {
-    header_value_token_end();
+  // Tokens as the whole-head path reads them: whitespace around a token is skipped, whitespace
+  // inside one makes it another word ("chun ked" is not "chunked").
+  if (is_ws(c)) {
+    value_ended_ = value_digits_;
     return true;
   }
+  if (c == ',') {
+    header_value_token_end();
+    value_digits_ = value_ended_ = false;
+    return true;
+  }
+  if (value_ended_) token_pos_ = token_pos2_ = -1;
+  value_digits_ = true;
   c = lower(c);
   if (header_ == Header::kTransferEncoding) {
     match(token_pos_, "chunked", c);

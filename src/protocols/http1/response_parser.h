@@ -88,8 +88,8 @@ class ResponseParser {
   bool chunked_ = false;
   bool conn_close_ = false;
   bool conn_keep_alive_ = false;
-  bool value_digits_ = false;    // Content-Length: digits seen
-  bool value_ended_ = false;     // Content-Length: whitespace after the digits
+  bool value_digits_ = false;    // digits (Content-Length) or a token's chars seen
+  bool value_ended_ = false;     // whitespace after them
   uint8_t name_candidates_ = 0;  // bit per known header name still matching
   int8_t token_pos_ = 0;         // chars of the current value token matched (-1: differs)
   int8_t token_pos2_ = 0;        // same, for the second word (Connection: keep-alive)

@@ -145,6 +145,45 @@ TEST(ResponseParser, RejectsMalformed) {
   }
 }
 
+// The whole-head fast path and the byte-wise states are one grammar: a head parses the same
+// way whether it arrives at once or split anywhere (the cases an audit found differing).
+TEST(ResponseParser, WholeAndSplitHeadsAgree) {
+  const char* heads[] = {
+      "HTTP/1.1 200 OK\r\nContent-Length: 00000000000000000005\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chun ked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked \r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nConnection: clo se\r\nContent-Length: 2\r\n\r\nhi",
+      "HTTP/1.1 200 OK\r\nConnection:  close \r\nContent-Length: 2\r\n\r\nhi",
+      "HTTP/1.1 200 OK\r\n: empty name\r\nContent-Length: 2\r\n\r\nhi",
+      "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551610\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
+  };
+  for (const char* h : heads) {
+    std::string wire = h;
+    Outcome whole = parse(wire, {}, false, true);
+    for (size_t cut = 1; cut < wire.size(); ++cut) {
+      Outcome split = parse(wire, {cut}, false, true);
+      EXPECT_EQ(split.status, whole.status) << h << " cut " << cut;
+      EXPECT_EQ(split.code, whole.code) << h << " cut " << cut;
+      EXPECT_EQ(split.body, whole.body) << h << " cut " << cut;
+      EXPECT_EQ(split.keep_alive, whole.keep_alive) << h << " cut " << cut;
+      if (whole.status == ParseStatus::kComplete) EXPECT_EQ(split.end, whole.end) << h << cut;
+    }
+  }
+  // What they mean: leading zeros are a length; "chun ked" is not chunked (the body runs to the
+  // close); "clo se" is not close; an empty name is malformed.
+  EXPECT_EQ(parse(heads[0], {}).body, 5u);
+  Outcome te = parse(heads[1], {}, false, true);
+  EXPECT_EQ(te.status, ParseStatus::kComplete);
+  EXPECT_FALSE(te.keep_alive);
+  EXPECT_EQ(parse(heads[2], {}).body, 5u);
+  EXPECT_TRUE(parse(heads[3], {}).keep_alive);
+  EXPECT_FALSE(parse(heads[4], {}).keep_alive);
+  EXPECT_EQ(parse(heads[5], {}).status, ParseStatus::kError);
+  EXPECT_EQ(parse(heads[6], {}).status, ParseStatus::kError);
+}
+
 TEST(ResponseParser, HugeHeadIsRejected) {
   std::string wire = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70'000, 'a') + "\r\n\r\n";
   EXPECT_EQ(parse(wire, {}).status, ParseStatus::kError);
