@@ -17,7 +17,10 @@ namespace spiker::cli {
 
 void add_header_flags(plan::Journey& j, const std::vector<std::string>& headers) {
   for (const std::string& h : headers) {
-    auto [name, value] = http1::parse_header_arg(h);
+    // Named, not a structured binding: clang 14 cannot capture those in the lambda below.
+    std::pair<std::string, std::string> header = http1::parse_header_arg(h);
+    const std::string& name = header.first;
+    const std::string& value = header.second;
     for (plan::Scenario& sc : j.scenarios) {
       for (plan::Step& st : sc.steps) {
         std::erase_if(st.headers, [&](const auto& x) {

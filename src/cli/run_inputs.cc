@@ -169,10 +169,11 @@ std::vector<http1::RequestSpec> request_specs(const RunArgs& a, const http1::Req
     spec.url = parse_url(sc.url, where);
     if (sc.method) spec.method = *sc.method;
     validate_method(spec.method);
-    for (const auto& [name, value] : sc.headers) {
+    for (const auto& header : sc.headers) {  // (no structured binding in the lambda: clang 14)
+      const std::string& name = header.first;
       std::erase_if(spec.headers,
                     [&](const auto& h) { return strcasecmp(h.first.c_str(), name.c_str()) == 0; });
-      spec.headers.emplace_back(name, value);
+      spec.headers.emplace_back(name, header.second);
     }
     spec.body = sc.body_file ? read_file(*sc.body_file, "body_file") : sc.body.value_or("");
     const Url& first = specs.empty() ? spec.url : specs.front().url;
