@@ -9,7 +9,7 @@ namespace spiker::metrics {
 
 Histogram::Histogram(int64_t lowest, int64_t highest, int significant_digits)
     : lowest_(lowest), highest_(highest), digits_(significant_digits) {
-  if (lowest < 1 || highest < 2 * lowest || significant_digits < 1 || significant_digits > 5) {
+  if (lowest < 1 || highest / 2 < lowest || significant_digits < 1 || significant_digits > 5) {
     throw std::invalid_argument("histogram: bad range or precision");
   }
   int64_t single_unit_resolution = 2 * static_cast<int64_t>(std::pow(10, significant_digits));
@@ -17,6 +17,9 @@ Histogram::Histogram(int64_t lowest, int64_t highest, int significant_digits)
       static_cast<int32_t>(std::ceil(std::log2(static_cast<double>(single_unit_resolution))));
   sub_bucket_half_count_magnitude_ = std::max(sub_bucket_count_magnitude, 1) - 1;
   unit_magnitude_ = static_cast<int32_t>(std::floor(std::log2(static_cast<double>(lowest))));
+  if (unit_magnitude_ + sub_bucket_half_count_magnitude_ > 61) {  // its buckets would not fit
+    throw std::invalid_argument("histogram: lowest value too large for the precision");
+  }
   sub_bucket_count_ = 1 << (sub_bucket_half_count_magnitude_ + 1);
   sub_bucket_half_count_ = sub_bucket_count_ / 2;
   sub_bucket_mask_ = (int64_t{sub_bucket_count_} - 1) << unit_magnitude_;

@@ -132,18 +132,29 @@ Histogram decode_v2(std::string_view bytes) {
   auto lowest = static_cast<int64_t>(get_be(bytes, 16, 8));
   auto highest = static_cast<int64_t>(get_be(bytes, 24, 8));
   if (kHeaderSize + payload > bytes.size()) throw std::runtime_error("hdr: truncated counts");
-  Histogram h(lowest, highest, digits);
+  Histogram h = [&] {
+    try {
+      return Histogram(lowest, highest, digits);
+    } catch (const std::invalid_argument&) {
+      throw std::runtime_error("hdr: a range or precision no histogram has");
+    }
+  }();
   std::string_view counts = bytes.substr(kHeaderSize, payload);
   size_t at = 0;
-  int32_t index = 0;
+  int64_t index = 0;  // 64 bits, checked: a crafted run of zeros must not wrap it
+  int64_t total = 0;
+  constexpr int64_t kMaxTotal = int64_t{1} << 56;  // far beyond any run, far from overflow
   while (at < counts.size()) {
     int64_t c = get_zigzag(counts, at);
     if (c < 0) {
-      index += static_cast<int32_t>(-c);
+      if (c < -int64_t{h.counts_length()}) throw std::runtime_error("hdr: zero run out of range");
+      index += -c;
       continue;
     }
     if (index >= h.counts_length()) throw std::runtime_error("hdr: count index out of range");
-    h.add_at_index(index++, c);
+    if (c > kMaxTotal - total) throw std::runtime_error("hdr: counts beyond any run");
+    total += c;
+    h.add_at_index(static_cast<int32_t>(index++), c);
   }
   return h;
 }

@@ -58,5 +58,42 @@ TEST(HistogramCodec, RejectsGarbage) {
                std::runtime_error);
 }
 
+// Crafted headers and counts (what an audit fed `report` and `merge`): errors, never an
+// out-of-bounds write or signed overflow (the ASan+UBSan unit build runs this).
+TEST(HistogramCodec, RejectsCraftedCounts) {
+  Histogram h;
+  h.record(1000);
+  std::string raw = encode_v2(h);
+  std::string head = raw.substr(0, 40);
+  auto with_counts = [&](const std::string& counts) {
+    std::string out = head;
+    for (int i = 0; i < 4; ++i)
+      out[4 + i] = static_cast<char>((counts.size() >> (8 * (3 - i))) & 0xff);
+    return out + counts;
+  };
+  auto zz = [](int64_t value) {  // HdrHistogram's ZigZag LEB128, as the encoder writes it
+    uint64_t v = (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+    std::string out;
+    for (int i = 0; i < 8 && (v >> 7) != 0; ++i, v >>= 7) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    }
+    out.push_back(static_cast<char>(v));
+    return out;
+  };
+  // Zero runs that wrap a 32-bit index negative, INT64_MIN, and one past the end.
+  for (int64_t run : {-(int64_t{1} << 31), INT64_MIN, -int64_t{h.counts_length()} - 5}) {
+    EXPECT_THROW(decode_v2(with_counts(zz(run) + zz(1))), std::runtime_error) << run;
+  }
+  // Counts whose total would overflow.
+  EXPECT_THROW(decode_v2(with_counts(zz(INT64_MAX) + zz(INT64_MAX))), std::runtime_error);
+  // A range or precision no histogram has.
+  std::string bad = raw;
+  bad[15] = 9;  // significant digits
+  EXPECT_THROW(decode_v2(bad), std::runtime_error);
+  bad = raw;
+  bad[16] = 0x40;  // lowest trackable value 2^62
+  EXPECT_THROW(decode_v2(bad), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace spiker::metrics
