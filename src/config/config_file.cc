@@ -11,6 +11,7 @@
 
 #include "config/env_interpolate.h"
 #include "config/journey_reader.h"
+#include "config/nesting.h"
 #include "config/section.h"
 #include "core/base64.h"
 #include "core/duration.h"
@@ -203,6 +204,7 @@ std::vector<plan::Threshold> read_thresholds(const toml::table& table, const std
 
 ConfigFile parse_config(const std::string& raw, const std::string& path) {
   std::string text = interpolate_env(raw, path);
+  check_nesting(text, path);  // before toml++ recurses into it
   toml::table root;
   try {
     root = toml::parse(text, path);

@@ -16,6 +16,23 @@ std::string error_of(const std::string& text) {
   return "";
 }
 
+TEST(ConfigFile, DeepNestingIsRefusedBeforeTheParserRecurses) {
+  std::string deep_key = "a";
+  for (int i = 0; i < 50'000; ++i) deep_key += ".a";
+  EXPECT_NE(error_of(deep_key + " = 1\n").find("t.toml:1:"), std::string::npos);
+  EXPECT_NE(error_of("[" + deep_key + "]\n").find("nested more than 64 deep"), std::string::npos);
+  std::string deep_array = "x = " + std::string(50'000, '[') + std::string(50'000, ']') + "\n";
+  EXPECT_NE(error_of(deep_array).find("t.toml:1:"), std::string::npos);
+  std::string deep_inline = "[target]\nx = ";
+  for (int i = 0; i < 1000; ++i) deep_inline += "{a = ";
+  EXPECT_NE(error_of(deep_inline + "1" + std::string(1000, '}')).find("t.toml:2:"),
+            std::string::npos);
+  // Dots in strings, comments and numbers are not nesting.
+  std::string fine = "# " + std::string(500, '.') + "\n[target]\nurl = \"http://h/" +
+                     std::string(500, '.') + "\"\n";
+  EXPECT_EQ(error_of(fine), "");
+}
+
 TEST(ConfigFile, ReadsKaiokenTargetLoadAndStages) {
   ConfigFile c = parse_config(R"(
 [target]
