@@ -87,9 +87,42 @@ void negotiate_http2(const plan::RunPlan& plan, const Contexts& tls,
   }
 }
 
-// Sockets the run may hold at once must fit the open-file limit.
+// Connections one VU of `j` may hold at once: a lane per step that runs at the same time as
+// others (steps at one level of the DAG), per host it talks to, and its WebSocket; at most what
+// the engine's lane bound allows (origins + 8, and the VU's own).
+uint64_t sockets_per_vu(const plan::Journey& j) {
+  uint64_t most = 1;
+  for (const plan::Scenario& sc : j.scenarios) {
+    std::vector<uint32_t> level(sc.steps.size(), 0), at_level(sc.steps.size() + 1, 0);
+    std::vector<bool> origin_used(j.origins.size() + 1, false);
+    uint64_t origins = 0, ws = 0;
+    for (size_t i = 0; i < sc.steps.size(); ++i) {  // steps come after their dependencies
+      const plan::Step& st = sc.steps[i];
+      for (uint16_t d : st.deps) level[i] = std::max(level[i], level[d] + 1);
+      ++at_level[level[i]];
+      if (st.action != plan::Action::kHttp && st.action != plan::Action::kProtocol) {
+        ws = 1;
+      } else if (st.origin < origin_used.size() && !origin_used[st.origin]) {
+        origin_used[st.origin] = true;
+        ++origins;
+      }
+    }
+    uint64_t width = *std::max_element(at_level.begin(), at_level.end());
+    most = std::max(most, std::min<uint64_t>(std::max(width, origins), j.origins.size() + 9) + ws);
+  }
+  return most;
+}
+
+// Sockets the run may hold at once must fit the open-file limit: every VU (of every load group)
+// with the lanes its journey can open.
 void check_open_files(const plan::RunPlan& plan, const load::LoadPlan& lp) {
-  uint64_t sockets = lp.stripe.count_below(lp.max_vus);
+  uint64_t per_vu = plan.journey ? sockets_per_vu(*plan.journey) : 1;
+  uint64_t sockets = 0;
+  if (plan.groups.empty()) sockets = lp.stripe.count_below(lp.max_vus) * per_vu;
+  for (const plan::LoadGroup& g : plan.groups) {  // groups run instead of the main load
+    load::LoadPlan glp = load::build_plan(g.load);
+    sockets += glp.stripe.count_below(glp.max_vus) * (g.journey ? sockets_per_vu(*g.journey) : 1);
+  }
   int streams = plan.transport.max_streams;
   if (streams > 1) sockets = (sockets + static_cast<uint64_t>(streams) - 1) / streams + 1;
   uint64_t needed = sockets + 64;
@@ -104,9 +137,12 @@ void check_open_files(const plan::RunPlan& plan, const load::LoadPlan& lp) {
     return;
   }
   throw SetupError(fmt::format(
-      "{} VUs need {} open files but the limit is {}; raise it (ulimit -n {}) or use fewer "
+      "{} VUs{} need {} open files but the limit is {}; raise it (ulimit -n {}) or use fewer "
       "(-c, --max-vus)",
-      lp.max_vus, needed, files, needed));
+      lp.max_vus,
+      per_vu > 1 ? fmt::format(" with up to {} connections each (steps at once, hosts)", per_vu)
+                 : "",
+      needed, files, needed));
 }
 
 WorkerConfig worker_config(const plan::RunPlan& plan) {

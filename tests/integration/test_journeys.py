@@ -427,5 +427,48 @@ class DataAndBadFiles(unittest.TestCase):
         self.assertEqual(self.nginx.log_lines(), [])  # nothing ran
 
 
+class OpenFiles(unittest.TestCase):
+    def test_the_open_files_check_counts_the_lanes_of_a_dag(self):
+        """100 VUs with four steps at once need four connections each: refused before the run
+        with a 256-file limit, not failing mid-run on EMFILE."""
+        import resource
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "fan.toml")
+            with open(path, "w") as f:
+                f.write(textwrap.dedent("""
+                    [defaults]
+                    base_url = "http://127.0.0.1:9"
+                    [load]
+                    vus = 100
+                    duration = "1s"
+                    [[scenarios]]
+                    name = "fan"
+                    [[scenarios.steps]]
+                    name = "a"
+                    url = "/a"
+                    [[scenarios.steps]]
+                    name = "b"
+                    url = "/b"
+                    depends_on = []
+                    [[scenarios.steps]]
+                    name = "c"
+                    url = "/c"
+                    depends_on = []
+                    [[scenarios.steps]]
+                    name = "d"
+                    url = "/d"
+                    depends_on = []
+                    """))
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+            p = subprocess.run([LOADSPIKER, "run", path, "--json"], capture_output=True,
+                               text=True, timeout=60, preexec_fn=limit)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("up to 4 connections each", p.stderr)
+        self.assertIn("need 464 open files", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
