@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/run_args.h"
 #include "config/config_file.h"
+#include "core/redact.h"
 #include "protocols/http1/request_builder.h"
 
 namespace spiker::cli {
@@ -93,12 +94,12 @@ std::vector<report::ScenarioInfo> step_infos(const plan::Journey& j) {
       report::ScenarioInfo& info = out.at(st.id);
       info.name = sc.steps.size() > 1 ? sc.name + "/" + st.name : sc.name;
       info.scenario = sc.name;
-      info.url = st.url_text;
+      info.url = redact_url(st.url_text);
       info.method = st.method;
       if (st.action != plan::Action::kHttp) {
         info.method = plan::step_action_name(st);
-        info.url = j.origins[st.origin].url.to_string();
-        if (st.action == plan::Action::kWsConnect) info.url = st.url_text;
+        info.url = redact_url(j.origins[st.origin].url.to_string());
+        if (st.action == plan::Action::kWsConnect) info.url = redact_url(st.url_text);
       }
       info.weight = sc.weight;
       info.tags = st.tags;

@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include "core/json.h"
 #include <sstream>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "engine/thresholds.h"
 #include "plan/threshold.h"
 #include "report/merge.h"

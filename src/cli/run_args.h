@@ -46,6 +46,7 @@ struct RunArgs {
   int threads = 0;  // 0: one per core
   std::string method = "GET";
   std::vector<std::string> headers;
+  std::vector<std::string> redact;  // header / query names whose values outputs hide
   std::string body;
   std::string body_file;
   std::string timeout = "5s";

@@ -9,6 +9,7 @@
 #include "config/env_interpolate.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/redact.h"
 #include "load/plan_builder.h"
 #include "plan/run_plan.h"
 #include "proto/protocol.h"
@@ -250,17 +251,17 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   for (size_t i = 0; i < a.scenarios.size(); ++i) {
     const config::ScenarioSection& sc = a.scenarios[i];
     p.about.scenarios.push_back(
-        {sc.name, specs[i].url.to_string(), specs[i].method, sc.weight, sc.tags});
+        {sc.name, redact_url(specs[i].url.to_string()), specs[i].method, sc.weight, sc.tags});
   }
-  p.about.target_line = fmt::format("{} {}  ({} headers, body {} bytes{})", a.method,
-                                    url.to_string(), spec.headers.size(), spec.body.size(),
-                                    p.requests[0].dynamic ? ", rendered per request" : "");
+  p.about.target_line = fmt::format(
+      "{} {}  ({} headers, body {} bytes{})", a.method, redact_url(url.to_string()),
+      spec.headers.size(), spec.body.size(), p.requests[0].dynamic ? ", rendered per request" : "");
   if (url.websocket()) websocket_variant(a, spec, p.requests);
   if (const proto::Protocol* proto = protocol_target(a, url, p.requests)) {
     p.about.method.clear();
     p.about.kind.clear();
     p.about.target_line =
-        fmt::format("{}  ({})", url.to_string(), proto->describe(*p.requests[0].proto));
+        fmt::format("{}  ({})", redact_url(url.to_string()), proto->describe(*p.requests[0].proto));
   }
 }
 
@@ -268,12 +269,13 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
 
 plan::RunPlan compile_run(RunArgs& a) {
   plan::RunPlan p;
+  add_secret_names(a.redact);  // before anything prints a header or a URL
   Url url = target_url(a);
   p.transport.ws_interval_ns = websocket_target(a, url);  // may set the think time
   check_flags(a);
   p.load = load_model(a);
   p.about.source = a.config.empty() ? "the command line" : a.config;
-  p.about.url = url.to_string();
+  p.about.url = redact_url(url.to_string());  // what outputs print
   p.about.concurrency = a.concurrency;
   p.origins = {url};
   if (a.journey) {

@@ -126,6 +126,7 @@ RunArgs with_config_file(RunArgs a) {
   }
   headers.insert(headers.end(), a.headers.begin(), a.headers.end());
   a.headers = headers;
+  a.redact.insert(a.redact.end(), f.redact.begin(), f.redact.end());  // both lists count
   const config::LoadSection& l = f.load;
   take("--concurrency", a.concurrency, l.concurrency);
   take("--duration", a.duration, l.duration);

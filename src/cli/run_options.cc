@@ -50,6 +50,9 @@ void add_request_flags(CLI::App* cmd, RunArgs& a) {
   RunArgs* args = &a;
   cmd->add_option("-m,--method", args->method, "HTTP method")->capture_default_str();
   cmd->add_option("-H,--header", args->headers, "Request header 'Name: value' (repeatable)");
+  cmd->add_option("--redact", args->redact,
+                  "Hide this header's or query parameter's value in every output (repeatable; "
+                  "names with auth, token, key, secret, session, password or cookie always are)");
   cmd->add_option("-b,--body", args->body, "Request body");
   cmd->add_option("--body-file", args->body_file, "Request body from a file");
   cmd->add_option("--timeout", args->timeout, "Request timeout")->capture_default_str();

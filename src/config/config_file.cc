@@ -282,6 +282,16 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     }
     s.finish();
   }
+  if (const toml::node* r = top.get("redact")) {
+    const toml::array* arr = r->as_array();
+    bool ok = arr != nullptr;
+    for (size_t i = 0; ok && i < arr->size(); ++i) {
+      const auto* name = arr->get(i)->as_string();
+      ok = name != nullptr && !name->get().empty();
+      if (ok) cfg.redact.push_back(name->get());
+    }
+    if (!ok) top.wrong_type("redact", *r, "a list of header or query parameter names");
+  }
   top.finish();
   return cfg;
 }

@@ -60,6 +60,7 @@ struct ConfigFile {
   // then `scenarios` is empty and the journey holds every request.
   std::shared_ptr<plan::Journey> journey;
   std::vector<plan::Threshold> thresholds;  // [thresholds], in file order per key
+  std::vector<std::string> redact;          // redact = ["X-Session", ...]: values outputs hide
 };
 
 // Reads, interpolates environment variables, parses and checks `path`. Throws SetupError.

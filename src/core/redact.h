@@ -1,21 +1,24 @@
-// Which header values are secrets: outputs print "<redacted>" instead of them.
+// Secrets in outputs. Header and query-parameter names that look like credentials (auth, token,
+// key, secret, session, password, cookie, ...) and the names a user adds (--redact, TOML
+// `redact`) have their values printed as "<redacted>"; URL user-info is never printed.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spiker {
 
-// Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, and any name containing
-// token, secret or password (case-insensitive).
-inline bool is_secret_header(std::string_view name) {
-  std::string n(name);
-  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie" ||
-         n == "x-api-key" || n.find("token") != std::string::npos ||
-         n.find("secret") != std::string::npos || n.find("password") != std::string::npos;
-}
-
 inline constexpr std::string_view kRedacted = "<redacted>";
+
+// True when a header or query parameter called `name` carries a secret (case-insensitive).
+bool is_secret_name(std::string_view name);
+inline bool is_secret_header(std::string_view name) { return is_secret_name(name); }
+
+// Names to treat as secrets besides the patterns; call before the run (not thread-safe).
+void add_secret_names(const std::vector<std::string>& names);
+
+// `url` as it may be printed: user-info ("user:pass@") and secret query values redacted.
+std::string redact_url(std::string_view url);
 
 }  // namespace spiker

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/redact.h"
 
 namespace spiker {
 namespace {
@@ -11,7 +12,7 @@ namespace {
   throw SetupError(
       fmt::format("{} '{}': {}; expected e.g. http://127.0.0.1:8080/path or "
                   "https://example.test/",
-                  what, text, why));
+                  what, redact_url(text), why));
 }
 
 }  // namespace

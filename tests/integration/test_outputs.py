@@ -132,6 +132,37 @@ error_rate = "< 0.000001"
                 self.assertEqual(p.returncode, 1, args)
                 self.assertIn("could not write to standard output", p.stderr, args)
 
+    def test_secrets_are_redacted_everywhere(self):
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(d, "s.toml")
+            with open(config, "w") as f:
+                f.write('redact = ["X-Tenant"]\n')
+            outs = [os.path.join(d, "r" + ext) for ext in (".json", ".md", ".html", ".csv")]
+            args = [self.target.url("/?token=tok-123&page=2&api_key=key-456"), "-n", "5",
+                    "-f", config, "-H", "X-Session-Id: sess-789", "-H", "X-Custom-Auth: auth-000",
+                    "-H", "X-Tenant: tenant-111", "-H", "X-Trace: visible-222", "--redact",
+                    "X-Other"]
+            for o in outs:
+                args += ["-o", o]
+            p = cli("run", *args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            texts = [p.stdout, p.stderr]
+            for o in outs:
+                with open(o) as f:
+                    texts.append(f.read())
+        for text in texts:
+            for secret in ("tok-123", "key-456", "sess-789", "auth-000", "tenant-111"):
+                self.assertNotIn(secret, text)
+        joined = "\n".join(texts)
+        self.assertIn("visible-222", joined)  # not every header is a secret
+        self.assertIn("page=2", joined)
+        self.assertIn("token=<redacted>", joined)
+        # Credentials in a URL are refused without being echoed.
+        p = cli("run", "http://admin:hunter2@127.0.0.1:9/", "-n", "1")
+        self.assertEqual(p.returncode, 2)
+        self.assertNotIn("hunter2", p.stderr + p.stdout)
+        self.assertIn("credentials in the URL", p.stderr)
+
     def test_compare_exit_codes(self):
         base = os.path.join(self.dir, "base.json")
         slow = os.path.join(self.dir, "slow.json")
