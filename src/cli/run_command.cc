@@ -215,6 +215,10 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
   }
   if (!written) return kExitError;
   std::fflush(stdout);
+  if (result.interrupted) {  // partial results: not a pass, whatever they say
+    std::fprintf(stderr, "note: the run was interrupted; its partial results are written\n");
+    return kExitInterrupted;
+  }
   if (result.totals.requests == 0) {
     std::fprintf(stderr, "error: no request completed\n");
     return kExitError;
@@ -223,6 +227,13 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
     std::fprintf(stderr, "error: thresholds failed%s\n",
                  result.aborted_by >= 0 ? " (abort_on_fail stopped the run)" : "");
     return kExitThresholds;
+  }
+  const metrics::Shard& t = result.totals;
+  if (rep.info.journeys && t.iterations > 0 && t.iterations_failed * 2 > t.iterations) {
+    std::fprintf(stderr, "error: %llu of %llu iterations failed\n",
+                 static_cast<unsigned long long>(t.iterations_failed),
+                 static_cast<unsigned long long>(t.iterations));
+    return kExitError;
   }
   return rep.error_rate() > 0.5 ? kExitError : kExitOk;
 }

@@ -15,6 +15,7 @@ enum ExitCode : int {
   kExitRegression = 3,
   kExitThresholds = 4,
   kExitModelMismatch = 5,
+  kExitInterrupted = 130,  // stopped by SIGINT, SIGTERM or SIGHUP: partial results written
 };
 
 // A user-facing error: what was wrong, where, and what to do instead. `main` maps it to an exit

@@ -54,6 +54,23 @@ class Journeys(TargetTestCase):
         self.assertGreater(wall, 0.85)
         self.assertLess(wall, 1.5, f"three iterations took {wall:.2f}s: steps did not overlap")
 
+    def test_every_iteration_failing_fails_the_run(self):
+        # Every request is a 200, but no iteration passes (the extraction finds nothing):
+        # the run must not exit 0.
+        path = write(self.base() + """
+            [[scenarios]]
+            name = "miss"
+              [[scenarios.steps]]
+              name = "get"
+              url = "/json"
+              extract = { id = "json:$.no_such_field" }
+            """)
+        rc, doc, err = run_cli(path, "-c", "1", "--iterations", "5")
+        self.assertEqual(doc["errors"], {})
+        self.assertEqual(doc["journeys"]["iterations_failed"], 5)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("5 of 5 iterations failed", err)
+
     def test_tokens_and_cookies_reach_the_target(self):
         # /me answers 200 only with the bearer token /login issued; /cart only with its cookie.
         path = write(self.base() + """
