@@ -1,11 +1,13 @@
 # Thin wrapper over scripts, CMake and ctest. See README.md.
 BUILD   ?= build
 ASAN    ?= build-asan
+FUZZ    ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS    ?= 2
 CMAKE   ?= cmake
 BIN     := $(BUILD)/src/cli/loadspiker
 
-.PHONY: all deps build asan test unit demo bench fmt clean
+.PHONY: all deps build asan fuzz-build fuzz test unit demo bench fmt clean
 
 all: build
 
@@ -21,9 +23,19 @@ asan:
 	$(CMAKE) -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPIKER_SANITIZE=ON -DSPIKER_UNIT_TESTS_ONLY=ON
 	ninja -C $(ASAN) -j$(JOBS)
 
-test: deps build asan
+# The libFuzzer harnesses (clang, ASan + UBSan) and only what they fuzz.
+fuzz-build:
+	CC=clang CXX=clang++ $(CMAKE) -S . -B $(FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPIKER_FUZZ=ON
+	ninja -C $(FUZZ) -j$(JOBS)
+
+# Each harness for FUZZ_SECONDS (default 60) on its seed corpus.
+fuzz: deps fuzz-build
+	scripts/fuzz $(FUZZ) $(FUZZ_SECONDS)
+
+test: deps build asan fuzz-build
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure
+	scripts/fuzz $(FUZZ) 5
 
 demo: deps build
 	scripts/demo $(BIN)

@@ -277,14 +277,25 @@ ParseStatus ResponseParser::feed(const char* data, size_t len, size_t* consumed)
         }
         break;
       }
-      case State::kHeaderValue: {
+      case State::kHeaderValue:
+      case State::kHeaderValueCr: {
+        // As the whole-head path reads a line: it ends at LF (CRLF); a CR not before the LF
+        // is part of the value.
         char c = data[i++];
         ++head_bytes_;
-        if (c == '\r' || c == '\n') {
+        if (c == '\n') {
           if (!header_line_end()) return fail(ErrorKind::kHttp);
-          state_ = c == '\n' ? State::kHeaderStart : State::kHeaderSkip;
-        } else if (!header_value_byte(c)) {
-          return fail(ErrorKind::kHttp);
+          state_ = State::kHeaderStart;
+        } else {
+          if (state_ == State::kHeaderValueCr && !header_value_byte('\r')) {
+            return fail(ErrorKind::kHttp);
+          }
+          if (c == '\r') {
+            state_ = State::kHeaderValueCr;
+          } else {
+            state_ = State::kHeaderValue;
+            if (!header_value_byte(c)) return fail(ErrorKind::kHttp);
+          }
         }
         if (head_bytes_ > kMaxHeadBytes) return fail(ErrorKind::kHttp);
         break;

@@ -44,6 +44,7 @@ class ResponseParser {
     kHeaderName,
     kHeaderNameOther,
     kHeaderValue,
+    kHeaderValueCr,  // a CR in a framing header's value: the line ends only with LF next
     kHeaderSkip,
     kHeadEndLf,
     kBody,

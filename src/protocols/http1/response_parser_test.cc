@@ -158,6 +158,8 @@ TEST(ResponseParser, WholeAndSplitHeadsAgree) {
       "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551610\r\n\r\nx",
       "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.0 200 OK\r\nContent-Length: 1\r\x9b\n\r\nhi",  // found by fuzz_http1_response
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\r\n\r\nabc",
   };
   for (const char* h : heads) {
     std::string wire = h;
