@@ -47,6 +47,7 @@ bench: build
 	bench/pacing $(BIN)
 	bench/h2-vs-h2load $(BIN)
 	bench/ws-echo $(BIN)
+	bench/soak $(BIN)
 	bench/raw-echo $(BIN)
 
 fmt:
