@@ -127,7 +127,8 @@ int64_t Histogram::lowest_equivalent(int64_t value) const noexcept {
 }
 
 int64_t Histogram::highest_equivalent(int64_t value) const noexcept {
-  return lowest_equivalent(value) + size_of_equivalent_range(value) - 1;
+  return lowest_equivalent(value) +
+         (size_of_equivalent_range(value) - 1);  // no overflow at the top
 }
 
 int64_t Histogram::median_equivalent(int64_t value) const noexcept {

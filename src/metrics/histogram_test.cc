@@ -94,5 +94,14 @@ TEST(Histogram, KnownSmallDistribution) {
   EXPECT_NEAR(h.stddev(), 28.866, 0.001);
 }
 
+// The top bucket of a histogram that reaches INT64_MAX: its highest equivalent value is
+// INT64_MAX itself, computed without overflow (UBSan checks this in the sanitizer build).
+TEST(Histogram, TopBucketDoesNotOverflow) {
+  Histogram h(1, INT64_MAX, 3);
+  h.record(INT64_MAX - 1);
+  EXPECT_EQ(h.max(), INT64_MAX);
+  EXPECT_GT(h.mean(), 0);
+}
+
 }  // namespace
 }  // namespace spiker::metrics
