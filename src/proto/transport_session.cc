@@ -89,6 +89,13 @@ void TransportSession::on_io(uint32_t events) noexcept {
   Transport::Phase before = transport_.phase();
   if (before == Transport::Phase::kConnecting || before == Transport::Phase::kHandshaking) {
     int64_t at = host_.now();
+    if (connect_deadline_ns_ != 0 && at >= connect_deadline_ns_) {
+      // Its time is up, even when the loop sees the connection before the deadline scan does:
+      // --connect-timeout holds however busy the worker is.
+      connect_deadline_ns_ = 0;
+      fail(metrics::ErrorKind::kConnect);
+      return;
+    }
     Transport::Io r =
         transport_.progress(options_.endpoint.tls, options_.endpoint.host, options_.tls_cache);
     account();

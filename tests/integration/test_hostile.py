@@ -174,6 +174,29 @@ action = "ws.close"
         self.assertLess(peak_child_rss_mb(), 150)
 
 
+class ConnectStorms(unittest.TestCase):
+    def test_connects_a_server_never_accepts_time_out_on_time_and_are_counted(self):
+        # A listener that never accepts: its backlog fills, later SYNs go unanswered.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        port = free_port()
+        sock.bind(("127.0.0.1", port))
+        sock.listen(1)
+        try:
+            started = time.monotonic()
+            rc, doc, err = run_cli(f"http://127.0.0.1:{port}/", "-c", "200", "-d", "2s",
+                                   "--connect-timeout", "500ms", "--timeout", "1s", "-t", "1",
+                                   timeout=60)
+            took = time.monotonic() - started
+        finally:
+            sock.close()
+        self.assertLess(took, 8, err)
+        self.assertEqual(rc, 1, err)
+        self.assertGreater(doc["errors"].get("connect", 0), 200, doc["errors"])
+        # No connection counts as made after its --connect-timeout, however busy the loop.
+        self.assertLessEqual(doc["connections"]["connect_time_us"].get("max", 0), 500_000)
+
+
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 

@@ -209,6 +209,10 @@ class Client final : public proto::Session, private Listener {
     Transport::Phase before = transport_.phase();
     if (before == Transport::Phase::kClosed) return;
     int64_t now = host_.now();
+    if (connect_deadline_ns_ != 0 && now >= connect_deadline_ns_) {  // --connect-timeout holds
+      link_failed(ErrorKind::kConnect);
+      return;
+    }
     Transport::Io r =
         transport_.progress(options_.endpoint.tls, options_.endpoint.host, options_.tls_cache);
     account();
