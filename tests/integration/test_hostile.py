@@ -174,6 +174,67 @@ action = "ws.close"
         self.assertLess(peak_child_rss_mb(), 150)
 
 
+def endless(head):
+    """Sends `head`, then bytes without end, never reading."""
+    def behave(server, conn):
+        conn.sendall(head)
+        chunk = b"x" * 65536
+        while not server.stopping:
+            conn.sendall(chunk)
+    return behave
+
+
+class Floods(unittest.TestCase):
+    """A server that sends without end: each protocol's run ends on time, a signal stops it
+    within a second, and memory stays bounded."""
+
+    CASES = {
+        "http1-endless-body": ("http://127.0.0.1:{port}/",
+                               endless(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n"),
+                               []),
+        "tcp-no-delimiter": ("tcp://127.0.0.1:{port}", endless(b""),
+                             ["-b", "ping\n", "--expect-until", "\n"]),
+    }
+
+    def test_each_protocol_ends_on_time_with_bounded_memory(self):
+        for name, (url, behave, extra) in self.CASES.items():
+            server = HostileServer(behave)
+            try:
+                started = time.monotonic()
+                rc, doc, err = run_cli(url.format(port=server.port), "-c", "2", "-d", "2s",
+                                       "--timeout", "1s", "-t", "1", *extra, timeout=60)
+                took = time.monotonic() - started
+            finally:
+                server.stop()
+            self.assertLess(took, 8, f"{name}: {err}")
+            self.assertEqual(doc["summary"]["successful"], 0, name)
+            self.assertGreater(sum(doc["errors"].values()), 0, name)
+            self.assertLess(peak_child_rss_mb(), 150, name)
+
+    def test_a_signal_stops_each_flood_within_a_second(self):
+        for name, (url, behave, extra) in self.CASES.items():
+            server = HostileServer(behave)
+            try:
+                p = subprocess.Popen([LOADSPIKER, "run", url.format(port=server.port), "-c", "2",
+                                      "-d", "60s", "--timeout", "30s", "-t", "1", "--json",
+                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+                time.sleep(1.5)
+                p.send_signal(signal.SIGINT)
+                sent = time.monotonic()
+                try:
+                    out, err = p.communicate(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+                    self.fail(f"{name}: SIGINT did not stop the run")
+                self.assertLess(time.monotonic() - sent, 3, name)
+                self.assertEqual(p.returncode, 130, name)
+                self.assertIn('"interrupted": true', out, name)
+            finally:
+                server.stop()
+
+
 class ConnectStorms(unittest.TestCase):
     def test_connects_a_server_never_accepts_time_out_on_time_and_are_counted(self):
         # A listener that never accepts: its backlog fills, later SYNs go unanswered.
