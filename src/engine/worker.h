@@ -119,6 +119,7 @@ class Worker : private proto::SessionHost {
     return c.shared != nullptr ? c.shared : c.session.get();
   }
   void flush_sessions() noexcept;
+  void retire(std::unique_ptr<proto::Session> s) noexcept;
   void release_idle_session(Connection& c) noexcept;
   // A journey's HTTP response: its cookies stored; true when a redirect is followed instead.
   bool after_http_response(Connection& lane, const plan::CapturedResponse& r) noexcept;

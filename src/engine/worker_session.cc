@@ -73,7 +73,7 @@ void Worker::make_session(Connection& c) noexcept {
   if (c.session) {
     // Its callback may be on the stack (a redirect to another host): freed on the next turn.
     c.session->close();
-    retired_sessions_.push_back(std::move(c.session));
+    retire(std::move(c.session));
   }
   const OriginConfig& o = origin_of(c);
   c.session = o.protocol->make_session(*this, session_options_[c.origin]);
@@ -262,7 +262,14 @@ void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
 // on the stack): a thinking VU without a socket holds none.
 void Worker::release_idle_session(Connection& c) noexcept {
   if (!c.session || c.session->connected() || in_request(c.state)) return;
-  retired_sessions_.push_back(std::move(c.session));
+  retire(std::move(c.session));
+}
+
+// A session no VU uses any more: freed on the next turn (its callback may be on the stack),
+// and never flushed once gone.
+void Worker::retire(std::unique_ptr<proto::Session> s) noexcept {
+  if (s->flush_pending) std::erase(flush_queue_, s.get());
+  retired_sessions_.push_back(std::move(s));
 }
 
 }  // namespace spiker::engine
