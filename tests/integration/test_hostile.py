@@ -235,6 +235,56 @@ class Floods(unittest.TestCase):
                 server.stop()
 
 
+class UdpFlood(unittest.TestCase):
+    def test_a_datagram_flood_neither_holds_the_run_nor_its_memory(self):
+        """Every datagram we send is answered by an endless stream of datagrams."""
+        port = free_port()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", port))
+        stop = threading.Event()
+
+        def flood():
+            sock.settimeout(0.2)
+            peer = None
+            while not stop.is_set():
+                try:
+                    _, peer = sock.recvfrom(65536)
+                except socket.timeout:
+                    pass
+                except OSError:
+                    return
+                for _ in range(200):
+                    if peer is None or stop.is_set():
+                        break
+                    try:
+                        sock.sendto(b"x" * 1400, peer)
+                    except OSError:
+                        break
+
+        threading.Thread(target=flood, daemon=True).start()
+        try:
+            started = time.monotonic()
+            rc, doc, err = run_cli(f"udp://127.0.0.1:{port}", "-b", "ping", "-c", "2", "-d",
+                                   "2s", "--timeout", "1s", "-t", "1", timeout=60)
+            took = time.monotonic() - started
+            p = subprocess.Popen([LOADSPIKER, "run", f"udp://127.0.0.1:{port}", "-b", "ping",
+                                  "-c", "2", "-d", "60s", "-t", "1", "--json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            p.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            out, _ = p.communicate(timeout=20)
+            stopped = time.monotonic() - sent
+        finally:
+            stop.set()
+            sock.close()
+        self.assertLess(took, 8, err)
+        self.assertGreater(doc["udp"]["datagrams_received"], 0)
+        self.assertLess(stopped, 3)
+        self.assertEqual(p.returncode, 130)
+        self.assertLess(peak_child_rss_mb(), 150)
+
+
 class ConnectStorms(unittest.TestCase):
     def test_connects_a_server_never_accepts_time_out_on_time_and_are_counted(self):
         # A listener that never accepts: its backlog fills, later SYNs go unanswered.
