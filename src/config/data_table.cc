@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <fstream>
-#include "core/json.h"
 #include <sstream>
 
 #include "config/env_interpolate.h"
+#include "core/json.h"
 
 namespace spiker::config {
 namespace {

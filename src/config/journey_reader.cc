@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include "core/json.h"
 #include <sstream>
 
 #include "config/checks_reader.h"
@@ -15,6 +14,7 @@
 #include "core/base64.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/json.h"
 
 namespace spiker::config {
 

@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include "core/json.h"
 #include <sstream>
 
 #include "config/journey_parts.h"
 #include "core/base64.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "proto/protocol.h"
 
 namespace spiker::config::detail {

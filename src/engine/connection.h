@@ -29,7 +29,7 @@ enum class ConnState : uint8_t {
   kQueued,
   kStepIdle,   // journeys: a lane (or the VU's own connection) with no step, mid-iteration
   kStepPause,  // journeys: a step's think time after its response
-  kReading,  // an exchange submitted to its session: its Outcomes are due
+  kReading,    // an exchange submitted to its session: its Outcomes are due
 };
 
 inline bool in_request(ConnState s) { return s >= ConnState::kReading; }

@@ -33,8 +33,8 @@ struct OriginConfig {
   std::string host_header;               // Host: value
   std::string scheme;                    // "http" or "https"
   uint16_t port = 0;
-  const TlsContext* tls = nullptr;  // null for plain TCP
-  bool h2 = false;                  // HTTP/2 (h2c with prior knowledge, or h2 by ALPN)
+  const TlsContext* tls = nullptr;            // null for plain TCP
+  bool h2 = false;                            // HTTP/2 (h2c with prior knowledge, or h2 by ALPN)
   const proto::Protocol* protocol = nullptr;  // a registered protocol (tcp://, udp://, ...)
 };
 
@@ -51,10 +51,10 @@ struct WorkerConfig {
   std::shared_ptr<const plan::Journey> journey;  // set: VUs run its scenarios instead
   std::shared_ptr<JourneyShared> shared;         // with `journey`
   bool keep_alive = true;
-  int pipeline = 1;                     // requests in flight per connection
-  int max_streams = 1;                  // HTTP/2: VUs (streams) sharing one connection
-  uint32_t h2_window = (1u << 30) - 1;  // HTTP/2 receive window, per stream and connection
-  int64_t timeout_ns = 5'000'000'000;   // request: first byte written to last byte read
+  int pipeline = 1;                            // requests in flight per connection
+  int max_streams = 1;                         // HTTP/2: VUs (streams) sharing one connection
+  uint32_t h2_window = (1u << 30) - 1;         // HTTP/2 receive window, per stream and connection
+  int64_t timeout_ns = 5'000'000'000;          // request: first byte written to last byte read
   int64_t connect_timeout_ns = 2'000'000'000;  // TCP connect (+ TLS handshake)
   int64_t publish_interval_ns = 200'000'000;   // how often a worker hands its metrics over
 };

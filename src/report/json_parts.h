@@ -3,11 +3,11 @@
 #pragma once
 
 #include <map>
-#include "core/json.h"
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/json.h"
 #include "metrics/histogram.h"
 
 namespace spiker::metrics {

@@ -6,9 +6,9 @@
 
 #include <cmath>
 #include <ctime>
-#include "core/json.h"
 #include <thread>
 
+#include "core/json.h"
 #include "core/redact.h"
 #include "metrics/histogram_codec.h"
 #include "report/json_parts.h"

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
-
 #include "metrics/histogram_codec.h"
 
 namespace spiker::report {

@@ -2,9 +2,10 @@
 #pragma once
 
 #include <initializer_list>
-#include "core/json.h"
 #include <string>
 #include <string_view>
+
+#include "core/json.h"
 
 namespace spiker::report::detail {
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include "core/json.h"
 
+#include "core/json.h"
 #include "live/live_view.h"
 #include "metrics/histogram_codec.h"
 #include "metrics/shard.h"

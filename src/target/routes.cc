@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+
 #include "core/json.h"
 
 namespace spiker::target {

@@ -1,8 +1,8 @@
 #include "protocols/websocket/stats.h"
 
 #include <cmath>
-#include "core/json.h"
 
+#include "core/json.h"
 #include "metrics/histogram.h"
 
 namespace spiker::websocket {
