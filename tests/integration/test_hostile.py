@@ -90,6 +90,23 @@ def ping_flood(server, conn):
         conn.sendall(frames)
 
 
+def interrupted(test, args, sig=signal.SIGINT, after=1.5):
+    """Runs `loadspiker run ARGS --json`, sends `sig` after `after` seconds; returns (seconds
+    from the signal to the end, exit code, stdout). Fails the test if it does not end."""
+    p = subprocess.Popen([LOADSPIKER, "run", *args, "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(after)
+    p.send_signal(sig)
+    sent = time.monotonic()
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        test.fail(f"{sig.name} did not stop {args}")
+    return time.monotonic() - sent, p.returncode, out
+
+
 class WebSocketFloods(unittest.TestCase):
     def test_a_ping_flood_that_never_reads_ends_on_time_with_bounded_memory(self):
         server = HostileServer(ping_flood)
@@ -110,22 +127,12 @@ class WebSocketFloods(unittest.TestCase):
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             server = HostileServer(ping_flood)
             try:
-                p = subprocess.Popen([LOADSPIKER, "run", f"ws://127.0.0.1:{server.port}/", "-c",
-                                      "2", "-d", "60s", "--timeout", "30s",
-                                      "--ws-message-interval", "0", "-t", "1", "--json"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                time.sleep(1.5)
-                p.send_signal(sig)
-                sent = time.monotonic()
-                try:
-                    out, err = p.communicate(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.communicate()
-                    self.fail(f"{sig.name} did not stop the run")
+                took, _, out = interrupted(
+                    self, [f"ws://127.0.0.1:{server.port}/", "-c", "2", "-d", "60s", "--timeout",
+                           "30s", "--ws-message-interval", "0", "-t", "1"], sig)
                 # Requests in flight get a second after the signal; then the run ends, with
                 # its partial results.
-                self.assertLess(time.monotonic() - sent, 3, sig.name)
+                self.assertLess(took, 3, sig.name)
                 self.assertIn('"websocket"', out, sig.name)
                 self.assertIn('"interrupted": true', out, sig.name)
             finally:
@@ -215,21 +222,11 @@ class Floods(unittest.TestCase):
         for name, (url, behave, extra) in self.CASES.items():
             server = HostileServer(behave)
             try:
-                p = subprocess.Popen([LOADSPIKER, "run", url.format(port=server.port), "-c", "2",
-                                      "-d", "60s", "--timeout", "30s", "-t", "1", "--json",
-                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-                time.sleep(1.5)
-                p.send_signal(signal.SIGINT)
-                sent = time.monotonic()
-                try:
-                    out, err = p.communicate(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.communicate()
-                    self.fail(f"{name}: SIGINT did not stop the run")
-                self.assertLess(time.monotonic() - sent, 3, name)
-                self.assertEqual(p.returncode, 130, name)
+                took, rc, out = interrupted(
+                    self, [url.format(port=server.port), "-c", "2", "-d", "60s", "--timeout", "30s",
+                           "-t", "1", *extra])
+                self.assertLess(took, 3, name)
+                self.assertEqual(rc, 130, name)
                 self.assertIn('"interrupted": true', out, name)
             finally:
                 server.stop()
@@ -267,21 +264,15 @@ class UdpFlood(unittest.TestCase):
             rc, doc, err = run_cli(f"udp://127.0.0.1:{port}", "-b", "ping", "-c", "2", "-d",
                                    "2s", "--timeout", "1s", "-t", "1", timeout=60)
             took = time.monotonic() - started
-            p = subprocess.Popen([LOADSPIKER, "run", f"udp://127.0.0.1:{port}", "-b", "ping",
-                                  "-c", "2", "-d", "60s", "-t", "1", "--json"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.5)
-            p.send_signal(signal.SIGINT)
-            sent = time.monotonic()
-            out, _ = p.communicate(timeout=20)
-            stopped = time.monotonic() - sent
+            stopped, code, _ = interrupted(
+                self, [f"udp://127.0.0.1:{port}", "-b", "ping", "-c", "2", "-d", "60s", "-t", "1"])
         finally:
             stop.set()
             sock.close()
         self.assertLess(took, 8, err)
         self.assertGreater(doc["udp"]["datagrams_received"], 0)
         self.assertLess(stopped, 3)
-        self.assertEqual(p.returncode, 130)
+        self.assertEqual(code, 130)
         self.assertLess(peak_child_rss_mb(), 150)
 
 
