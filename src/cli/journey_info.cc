@@ -17,6 +17,8 @@
 namespace spiker::cli {
 
 void add_header_flags(plan::Journey& j, const std::vector<std::string>& headers) {
+  plan::Scope scope{.variables = j.variables};  // -H may use built-ins and the journey's variables
+  for (const plan::DataTable& t : j.data) scope.tables.emplace_back(t.name, t.columns);
   for (const std::string& h : headers) {
     // Named, not a structured binding: clang 14 cannot capture those in the lambda below.
     std::pair<std::string, std::string> header = http1::parse_header_arg(h);
@@ -27,7 +29,7 @@ void add_header_flags(plan::Journey& j, const std::vector<std::string>& headers)
         std::erase_if(st.headers, [&](const auto& x) {
           return strcasecmp(x.first.c_str(), name.c_str()) == 0;
         });
-        st.headers.emplace_back(name, plan::Template::literal(value));
+        st.headers.emplace_back(name, plan::Template::compile(value, "-H/--header", &scope));
       }
     }
   }

@@ -100,6 +100,7 @@ std::string rejudge(const std::string& first, const report::Merged& m, bool* all
     results.push_back({{"metric", v.metric},
                        {"condition", v.condition},
                        {"actual", v.actual},
+                       {"unit", v.unit},
                        {"passed", v.passed}});
     *all_passed = *all_passed && v.passed;
   }

@@ -47,6 +47,7 @@ struct RunArgs {
   std::string method = "GET";
   std::vector<std::string> headers;
   std::vector<std::string> redact;  // header / query names whose values outputs hide
+  std::string db_url;               // --db-url: the SQLite run history this run is added to
   std::string body;
   std::string body_file;
   std::string timeout = "5s";
@@ -74,7 +75,14 @@ struct RunArgs {
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
   std::vector<plan::Threshold> thresholds;         // [thresholds]
+  // Flags whose value came from the file, with the key that set it ("--ramp-up" ->
+  // "test.toml [load] ramp_up"): errors name what the user wrote.
+  std::vector<std::pair<std::string, std::string>> from_file;
+  std::vector<std::string> notes;  // printed to stderr before the run ("note: ...")
 };
+
+// `message` with each flag that came from the file replaced by the file's key.
+std::string name_file_keys(const RunArgs& a, std::string_view message);
 
 // `loadspiker run` (and `validate`, with dry_run): compile -> prepare -> run -> report.
 int run(RunArgs args);

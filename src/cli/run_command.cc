@@ -23,6 +23,7 @@
 #include "load/plan_builder.h"
 #include "report/json_result.h"
 #include "report/outputs.h"
+#include "report/numbers.h"
 #include "report/summary.h"
 
 namespace spiker::cli {
@@ -33,16 +34,18 @@ std::string describe(const load::LoadPlan& plan, const load::LoadSpec& spec) {
   auto d = [](int64_t ns) { return format_duration(std::chrono::nanoseconds(ns)); };
   std::string out = plan.executor;
   if (plan.model == load::Model::kOpen) {
-    out += plan.arrivals->peak_rate() > 0 ? fmt::format("  ·  up to {:g}/s, max {} VUs",
-                                                        plan.arrivals->peak_rate(), plan.max_vus)
-                                          : "";
+    out += plan.arrivals->peak_rate() > 0
+               ? fmt::format("  ·  up to {}/s, max {}",
+                             report::format_number(plan.arrivals->peak_rate(), 1),
+                             report::plural(plan.max_vus, "VU"))
+               : "";
   } else {
-    out += fmt::format("  ·  {} VUs", plan.max_vus);
-    if (plan.rate > 0) out += fmt::format(" paced to {:g}/s", plan.rate);
+    out += "  ·  " + report::plural(plan.max_vus, "VU");
+    if (plan.rate > 0) out += fmt::format(" paced to {}/s", report::format_number(plan.rate, 1));
   }
   if (plan.duration_ns > 0) out += "  ·  " + d(plan.duration_ns - plan.warmup_ns);
   if (plan.warmup_ns > 0) out += " after " + d(plan.warmup_ns) + " warmup";
-  if (plan.shared_iterations > 0) out += fmt::format("  ·  {} iterations", plan.shared_iterations);
+  if (plan.shared_iterations > 0) out += "  ·  " + report::plural(plan.shared_iterations, "iteration");
   if (spec.per_vu_iterations > 0) out += fmt::format("  ·  {} per VU", spec.per_vu_iterations);
   if (!plan.stripe.whole()) {
     out += "  ·  segment " + plan.stripe.from().to_string() + ":" + plan.stripe.to().to_string();
@@ -112,6 +115,7 @@ void print_plan(const plan::RunPlan& p, const engine::RunConfig& config) {
 report::RunInfo run_info(const plan::RunPlan& p, const engine::RunConfig& config,
                          const RunArgs& a) {
   report::RunInfo info;
+  info.title = p.about.title;
   info.url = p.about.url;
   info.method = p.about.method;
   info.headers = p.about.headers;
@@ -186,7 +190,7 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
       engine::evaluate_thresholds(config.thresholds, result.totals, result.measured_s);
   for (size_t i = 0; i < verdicts.size(); ++i) {
     const engine::ThresholdResult& v = verdicts[i];
-    rep.thresholds.push_back({v.metric, v.condition, v.actual,
+    rep.thresholds.push_back({v.metric, v.condition, v.actual, v.unit,
                               v.passed && result.aborted_by != static_cast<int>(i),
                               result.aborted_by == static_cast<int>(i)});
   }
@@ -230,12 +234,17 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
   }
   const metrics::Shard& t = result.totals;
   if (rep.info.journeys && t.iterations > 0 && t.iterations_failed * 2 > t.iterations) {
-    std::fprintf(stderr, "error: %llu of %llu iterations failed\n",
+    std::fprintf(stderr, "error: %llu of %llu iterations failed (over 50%%)\n",
                  static_cast<unsigned long long>(t.iterations_failed),
                  static_cast<unsigned long long>(t.iterations));
     return kExitError;
   }
-  return rep.error_rate() > 0.5 ? kExitError : kExitOk;
+  if (rep.error_rate() > 0.5) {
+    std::fprintf(stderr, "error: %s of requests failed (over 50%%; see errors and status codes)\n",
+                 report::format_percent(rep.error_rate()).c_str());
+    return kExitError;
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -247,6 +256,7 @@ int run(RunArgs args) {
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
   for (const std::string& o : a.outputs) check_writable(o);
   if (!a.format.empty() && a.outputs.empty()) report::format_for("", a.format);
+  for (const std::string& note : a.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   if (a.dry_run) {  // everything is checked; nothing is sent
     print_plan(plan, engine::prepare(plan, false));
     return kExitOk;
@@ -255,8 +265,7 @@ int run(RunArgs args) {
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(
       mode,
-      fmt::format("loadspiker  {}{}{}  ·  {}", plan.about.kind, plan.about.kind.empty() ? "" : " ",
-                  plan.about.url, describe(config.plan, plan.load)),
+      fmt::format("loadspiker  {}  ·  {}", plan.about.title, describe(config.plan, plan.load)),
       stderr);
   engine::install_stop_signals();
   engine::RunResult result =

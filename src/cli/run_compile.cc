@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cli/run_args.h"
+#include "report/numbers.h"
 #include "config/config_file.h"
 #include "config/env_interpolate.h"
 #include "core/duration.h"
@@ -43,7 +44,42 @@ void check_flags(const RunArgs& a) {
   }
 }
 
-plan::LoadModel load_model(const RunArgs& a) {
+}  // namespace
+
+std::string name_file_keys(const RunArgs& a, std::string_view message) {
+  // Flags as messages spell them, short forms first.
+  static constexpr std::pair<std::string_view, std::string_view> kSpelled[] = {
+      {"--concurrency", "-c/--concurrency"},
+      {"--duration", "-d/--duration"},
+      {"--max-requests", "-n/--max-requests"},
+      {"--rate", "-r/--rate"}};
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; };
+  std::string out;
+  for (size_t i = 0; i < message.size();) {
+    bool replaced = false;
+    for (size_t k = 0; k < a.from_file.size() && !replaced && (i == 0 || !word_char(message[i - 1])); ++k) {
+      const auto& [flag, key] = a.from_file[k];
+      std::string_view spelled = flag;
+      for (const auto& [f, s] : kSpelled) spelled = f == flag ? s : spelled;
+      for (std::string_view text : {spelled, std::string_view(flag)}) {
+        size_t end = i + text.size();
+        if (message.substr(i, text.size()) == text &&
+            (end == message.size() || !word_char(message[end]))) {
+          out += key;
+          i = end;
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += message[i++];
+  }
+  return out;
+}
+
+namespace {
+
+plan::LoadModel load_model_of(const RunArgs& a) {
   plan::LoadModel m;
   m.concurrency = static_cast<uint64_t>(a.concurrency);
   if (!a.duration.empty()) m.duration_ns = positive_ns(a.duration, "-d/--duration");
@@ -71,6 +107,16 @@ plan::LoadModel load_model(const RunArgs& a) {
         a.config, a.executor, p.executor));
   }
   return m;
+}
+
+plan::LoadModel load_model(const RunArgs& a) {
+  try {
+    return load_model_of(a);
+  } catch (const config::ConfigError&) {
+    throw;
+  } catch (const SetupError& e) {
+    throw SetupError(name_file_keys(a, e.what()));
+  }
 }
 
 // A scenario's own executor (k6 `scenarios`) as a load model, checked against its keys.
@@ -265,6 +311,37 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   }
 }
 
+// One URL: "GET http://host/x". A mix or journeys: the file and its scenarios with their
+// shares of the load.
+std::string run_title(const plan::RunPlan& p) {
+  std::vector<std::pair<std::string, uint32_t>> mix;  // name, weight (0: its own executor)
+  if (p.journey) {
+    for (const plan::Scenario& sc : p.journey->scenarios) {
+      if (sc.name == "target" && p.journey->scenarios.size() == 1 && sc.steps.size() == 1) break;
+      mix.emplace_back(sc.name, sc.load ? 0 : sc.weight);
+    }
+  } else {
+    for (const auto& sc : p.about.scenarios) mix.emplace_back(sc.name, sc.weight);
+  }
+  if (mix.empty()) {
+    return fmt::format("{}{}{}", p.about.kind, p.about.kind.empty() ? "" : " ", p.about.url);
+  }
+  uint64_t total = 0;
+  for (const auto& [name, w] : mix) total += w;
+  std::string list;
+  for (const auto& [name, w] : mix) {
+    list += list.empty() ? "" : ", ";
+    list += name;
+    if (w == 0) {
+      list += " (own executor)";
+    } else if (mix.size() > 1 && total > 0) {
+      list += fmt::format(" {}", report::format_percent(static_cast<double>(w) /
+                                                         static_cast<double>(total)));
+    }
+  }
+  return fmt::format("{}: {} ({})", p.about.source, report::plural(mix.size(), "scenario"), list);
+}
+
 }  // namespace
 
 plan::RunPlan compile_run(RunArgs& a) {
@@ -297,6 +374,7 @@ plan::RunPlan compile_run(RunArgs& a) {
   }();
   p.thresholds = scope_thresholds(a);
   p.threads = a.threads;
+  p.about.title = run_title(p);
   return p;
 }
 

@@ -93,6 +93,12 @@ RunArgs with_config_file(RunArgs a) {
   auto take = [&](const char* flag, auto& field, const auto& value) {
     if (!given(flag) && value) field = *value;
   };
+  // The load keys: errors about them name the file's key, not a flag the user never gave.
+  auto take_load = [&](const char* flag, const char* key, auto& field, const auto& value) {
+    if (given(flag) || !value) return;
+    field = *value;
+    a.from_file.emplace_back(flag, fmt::format("{} [load] {}", a.config, key));
+  };
   const config::TargetSection& t = f.target;
   if (a.url.empty()) {  // a URL on the command line replaces the file's target and scenarios
     if (t.url) a.url = *t.url;
@@ -115,9 +121,10 @@ RunArgs with_config_file(RunArgs a) {
   take("--ws-binary", a.ws_binary, f.websocket.binary);
   take("--http1", a.http1, t.http1);
   take("--max-streams", a.max_streams, t.max_streams);
-  // Headers merge; a header given with -H replaces the file's header of that name.
+  // Headers merge; a header given with -H replaces the file's header of that name. A journey
+  // has compiled the file's headers into its steps already: only -H is added there.
   std::vector<std::string> headers;
-  for (const auto& [name, value] : t.headers) {
+  for (const auto& [name, value] : a.journey ? decltype(t.headers){} : t.headers) {
     bool overridden = false;
     for (const std::string& h : a.headers) {
       overridden |= strncasecmp(h.c_str(), (name + ":").c_str(), name.size() + 1) == 0;
@@ -127,10 +134,22 @@ RunArgs with_config_file(RunArgs a) {
   headers.insert(headers.end(), a.headers.begin(), a.headers.end());
   a.headers = headers;
   a.redact.insert(a.redact.end(), f.redact.begin(), f.redact.end());  // both lists count
+  take("--db-url", a.db_url, f.db_url);
+  a.notes.insert(a.notes.end(), f.notes.begin(), f.notes.end());
   const config::LoadSection& l = f.load;
-  take("--concurrency", a.concurrency, l.concurrency);
-  take("--duration", a.duration, l.duration);
-  if (!given("--max-requests") && l.max_requests) a.max_requests = std::to_string(*l.max_requests);
+  take_load("--concurrency", "concurrency", a.concurrency, l.concurrency);
+  if (!f.stages.empty() && !given("--stage") && l.duration && !given("--duration")) {
+    // Kaioken's capacity-test.toml has both: the stages set the length, as in Kaioken.
+    a.notes.push_back(fmt::format(
+        "{}: [[stages]] set the run's length; [load] duration = \"{}\" is not used", a.config,
+        *l.duration));
+  } else {
+    take_load("--duration", "duration", a.duration, l.duration);
+  }
+  if (!given("--max-requests") && l.max_requests) {
+    a.max_requests = std::to_string(*l.max_requests);
+    a.from_file.emplace_back("--max-requests", a.config + " [load] max_requests");
+  }
   if (l.executor == "per-vu-iterations" && l.iterations && !given("--per-vu-iterations") &&
       !given("--iterations")) {
     a.per_vu_iterations = std::to_string(*l.iterations);  // k6: iterations per VU here
@@ -145,13 +164,16 @@ RunArgs with_config_file(RunArgs a) {
     reshaped |= given(flag);
   }
   if (l.executor && !reshaped) a.executor = *l.executor;
-  take("--rate", a.rate, l.rate);
-  take("--arrival-rate", a.arrival_rate, l.arrival_rate);
-  take("--max-vus", a.max_vus, l.max_vus);
-  take("--ramp-up", a.ramp_up, l.ramp_up);
-  take("--warmup", a.warmup, l.warmup);
-  take("--think-time", a.think_time, l.think_time);
-  if (!given("--stage")) a.stages = f.stages;
+  take_load("--rate", "rate", a.rate, l.rate);
+  take_load("--arrival-rate", "arrival_rate", a.arrival_rate, l.arrival_rate);
+  take_load("--max-vus", "max_vus", a.max_vus, l.max_vus);
+  take_load("--ramp-up", "ramp_up", a.ramp_up, l.ramp_up);
+  take_load("--warmup", "warmup", a.warmup, l.warmup);
+  take_load("--think-time", "think_time", a.think_time, l.think_time);
+  if (!given("--stage") && !f.stages.empty()) {
+    a.stages = f.stages;
+    a.from_file.emplace_back("--stage", a.config + " [[stages]]");
+  }
   a.thresholds = f.thresholds;
   return a;
 }

@@ -130,10 +130,14 @@ void read_load(Section s, LoadSection& l) {
   s.finish();
 }
 
-std::string read_stage(Section s, const std::string& file, bool* is_rate) {
+std::string read_stage(Section s, const std::string& file, bool* is_rate,
+                       std::optional<std::string>* db_url) {
   std::optional<std::string> duration = s.duration("duration");
   std::optional<double> target = s.number("target");
   std::optional<double> rate = s.number("target_rate");
+  // A top-level key written after the last [[stages]] lands in it (TOML's rule); Kaioken's
+  // capacity-test.toml does this with db_url. Read it as the top-level key.
+  if (db_url != nullptr) *db_url = s.str("db_url");
   s.finish();
   if (!duration || target.has_value() == rate.has_value()) {
     throw ConfigError(fmt::format(
@@ -231,8 +235,17 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     bool first_kind = false;
     for (size_t i = 0; i < arr->size(); ++i) {
       bool is_rate = false;
-      cfg.stages.push_back(
-          read_stage(Section(*arr->get(i)->as_table(), "[[stages]]", path), path, &is_rate));
+      std::optional<std::string> db_url;
+      cfg.stages.push_back(read_stage(Section(*arr->get(i)->as_table(), "[[stages]]", path), path,
+                                      &is_rate, i + 1 == arr->size() ? &db_url : nullptr));
+      if (db_url) {
+        cfg.db_url = db_url;
+        cfg.notes.push_back(fmt::format(
+            "{}: db_url is inside the last [[stages]] table (TOML puts keys written after a "
+            "table header in that table); read as the top-level db_url. Move it above the "
+            "first table to silence this",
+            top.where(*arr->get(i))));
+      }
       if (i > 0 && is_rate != first_kind) {
         throw ConfigError(fmt::format("{}: [[stages]] mix target and target_rate; use one kind",
                                       top.where(*arr->get(i))));
@@ -282,6 +295,7 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     }
     s.finish();
   }
+  if (std::optional<std::string> db = top.str("db_url")) cfg.db_url = db;
   if (const toml::node* r = top.get("redact")) {
     const toml::array* arr = r->as_array();
     bool ok = arr != nullptr;

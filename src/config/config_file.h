@@ -61,6 +61,8 @@ struct ConfigFile {
   std::shared_ptr<plan::Journey> journey;
   std::vector<plan::Threshold> thresholds;  // [thresholds], in file order per key
   std::vector<std::string> redact;          // redact = ["X-Session", ...]: values outputs hide
+  std::optional<std::string> db_url;        // run history (SQLite file), as --db-url
+  std::vector<std::string> notes;           // what the user should know about how it was read
 };
 
 // Reads, interpolates environment variables, parses and checks `path`. Throws SetupError.

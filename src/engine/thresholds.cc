@@ -89,6 +89,7 @@ std::vector<ThresholdResult> evaluate_thresholds(const std::vector<ScopedThresho
     ThresholdResult r;
     r.metric = s.t.metric_text;
     r.condition = s.t.condition_text;
+    r.unit = std::string(s.t.unit());
     r.actual = threshold_actual(s, totals, seconds);
     r.passed = s.t.holds(r.actual);
     out.push_back(r);

@@ -15,6 +15,7 @@ using plan::ScopedThreshold;
 struct ThresholdResult {
   std::string metric, condition;
   double actual = 0;
+  std::string unit;  // of `actual`: "ms", "rate", "/s", "count"
   bool passed = true;
   bool aborted_run = false;  // it failed live and, with abort_on_fail, stopped the run
 };

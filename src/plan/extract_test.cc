@@ -90,6 +90,11 @@ TEST(Check, ConditionsOnStatusHeadersBodyJsonAndLatency) {
   EXPECT_FALSE(pass("status == 4xx"));
   EXPECT_TRUE(pass("status != 5xx"));
   EXPECT_TRUE(pass("status matches \"2..\""));
+  // Regexes search (RE2 PartialMatch), as Kaioken's status_regex and body matches do.
+  EXPECT_TRUE(pass("status matches \"^[1-4]\""));
+  EXPECT_TRUE(pass("status matches \"2\""));
+  EXPECT_TRUE(pass("status matches \"01$\""));
+  EXPECT_FALSE(pass("status matches \"^[3-5]\""));
   EXPECT_TRUE(pass("header content-type exists"));
   EXPECT_FALSE(pass("header Set-Cookie exists"));
   EXPECT_TRUE(pass("header X-Id == \"42\""));

@@ -57,6 +57,9 @@ struct RunDescription {
   };
   std::vector<Scenario> scenarios;
   std::string kind;  // what the live view's title calls a request: the method, "WebSocket", ...
+  // What the run is, in one line, for the live view and the summary: "GET http://h/x", or
+  // "shop.toml: 4 scenarios (browse 60%, search 25%, ...)".
+  std::string title;
 };
 
 struct RunPlan {

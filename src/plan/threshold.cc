@@ -251,4 +251,11 @@ Threshold parse_k6_threshold(std::string_view metric, std::string_view expressio
   return t;
 }
 
+std::string_view Threshold::unit() const {
+  if (metric == Metric::kDuration) return "ms";
+  if (stat == Stat::kCount) return "count";
+  if (metric == Metric::kFailed || metric == Metric::kChecks) return "rate";
+  return "/s";
+}
+
 }  // namespace spiker::plan

@@ -33,6 +33,8 @@ struct Threshold {
   int64_t delay_abort_ns = 0;  // abort only after this much of the run
 
   bool holds(double actual) const;
+  // The unit of the value compared: "ms", "rate" (0..1), "/s" or "count".
+  std::string_view unit() const;
   // "p(95) < 300" style text of the condition, in k6's words.
   std::string describe() const;
 };

@@ -164,6 +164,7 @@ std::string to_json(const RunReport& r) {
       json item = {{"metric", t.metric},
                    {"condition", t.condition},
                    {"actual", t.actual},
+                   {"unit", t.unit},
                    {"passed", t.passed}};
       if (t.aborted_run) item["aborted_run"] = true;
       results.push_back(item);
@@ -230,9 +231,20 @@ std::string to_json(const RunReport& r) {
                         {"p95_us", p.p95_us},
                         {"p99_us", p.p99_us},
                         {"vus", p.vus}});
-    if (r.info.has_intended_times) timeline.back()["corrected_p99_us"] = p.corrected_p99_us;
-    if (r.info.open_model) timeline.back()["dropped_iterations"] = p.dropped_iterations;
-    if (!p.latency_hist.empty()) timeline.back()["latency_hist"] = p.latency_hist;
+    json& row = timeline.back();
+    if (r.info.has_intended_times) {
+      row["corrected_p50_us"] = p.corrected_p50_us;
+      row["corrected_p95_us"] = p.corrected_p95_us;
+      row["corrected_p99_us"] = p.corrected_p99_us;
+    }
+    if (r.info.open_model) row["dropped_iterations"] = p.dropped_iterations;
+    if (!p.latency_hist.empty()) row["latency_hist"] = p.latency_hist;
+    if (!p.corrected_hist.empty()) row["corrected_hist"] = p.corrected_hist;
+    if (!p.queue_hist.empty()) row["queue_hist"] = p.queue_hist;
+    // The run's last second may be cut short: say how long it was, so that charts and rates
+    // do not read it as a drop.
+    double length = r.elapsed_s - static_cast<double>(p.elapsed_secs);
+    if (length < 0.999) row["partial_secs"] = std::round(std::max(length, 0.0) * 1000) / 1000;
   }
   doc["timeline"] = timeline;
   doc["connections"] = {{"opened", t.connections_opened},

@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "metrics/histogram_codec.h"
+#include "live/live_view.h"
+#include "report/numbers.h"
 #include "report/output_parts.h"
 
 namespace spiker::report {
@@ -86,7 +88,7 @@ std::string to_csv(const json& d) {
   auto row = [&](std::string_view k, const std::string& v) {
     out += csv_field(k) + "," + csv_field(v) + "\n";
   };
-  auto number = [](double v) { return fmt::format("{:g}", v); };
+  auto number = [](double v) { return format_plain(v); };
   for (const char* k : {"total_requests", "successful", "failed", "error_rate", "requests_per_sec",
                         "bytes_received"}) {
     row(k, number(num(d, {"summary", k})));
@@ -108,7 +110,7 @@ std::string to_csv(const json& d) {
     row("thresholds_passed", d["thresholds"].value("passed", true) ? "true" : "false");
     for (const json& t : d["thresholds"]["results"]) {
       row(fmt::format("threshold {} {}", t.value("metric", ""), t.value("condition", "")),
-          fmt::format("{:g} {}", t.value("actual", 0.0),
+          fmt::format("{} {}", format_plain(t.value("actual", 0.0)),
                       t.value("passed", false) ? "pass" : "fail"));
     }
   }
@@ -116,25 +118,27 @@ std::string to_csv(const json& d) {
 }
 
 std::string to_markdown(const json& d) {
+  auto count = [&](std::initializer_list<const char*> path) { return format_number(num(d, path)); };
+  auto ms = [](double us) { return format_number(us / 1000.0, 3); };
   std::string out =
       fmt::format("# LoadSpiker result\n\n`{} {}` · {} · started {} · {} s\n\n",
                   str(d, {"metadata", "target", "method"}), str(d, {"metadata", "target", "url"}),
                   str(d, {"metadata", "load", "executor"}), str(d, {"metadata", "started_at"}),
-                  num(d, {"metadata", "duration_secs"}));
+                  count({"metadata", "duration_secs"}));
   out += "| requests | successful | failed | error rate | req/s | received |\n";
   out += "|---:|---:|---:|---:|---:|---:|\n";
-  out +=
-      fmt::format("| {:g} | {:g} | {:g} | {:.2f}% | {:.1f} | {:g} B |\n\n",
-                  num(d, {"summary", "total_requests"}), num(d, {"summary", "successful"}),
-                  num(d, {"summary", "failed"}), 100 * num(d, {"summary", "error_rate"}),
-                  num(d, {"summary", "requests_per_sec"}), num(d, {"summary", "bytes_received"}));
+  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n\n", count({"summary", "total_requests"}),
+                     count({"summary", "successful"}), count({"summary", "failed"}),
+                     format_percent(num(d, {"summary", "error_rate"})),
+                     format_number(num(d, {"summary", "requests_per_sec"}), 1),
+                     live::format_bytes(num(d, {"summary", "bytes_received"})));
   out += "## Latency (ms)\n\n|";
   std::string rule = "|";
   std::string values = "|";
   for (const char* k : kLatencyKeys) {
     out += fmt::format(" {} |", k);
     rule += "---:|";
-    values += fmt::format(" {:.3f} |", num(d, {"latency_us", k}) / 1000.0);
+    values += fmt::format(" {} |", ms(num(d, {"latency_us", k})));
   }
   out += "\n" + rule + "\n" + values + "\n\n";
   if (d.contains("thresholds")) {
@@ -142,46 +146,47 @@ std::string to_markdown(const json& d) {
         fmt::format("## Thresholds: {}\n\n| | metric | condition | actual |\n|---|---|---|---:|\n",
                     d["thresholds"].value("passed", true) ? "passed" : "**failed**");
     for (const json& t : d["thresholds"]["results"]) {
-      out += fmt::format("| {} | {} | `{}` | {:g} |\n", t.value("passed", false) ? "✅" : "❌",
+      out += fmt::format("| {} | {} | `{}` | {} |\n", t.value("passed", false) ? "✅" : "❌",
                          md_cell(t.value("metric", "")), md_cell(t.value("condition", "")),
-                         t.value("actual", 0.0));
+                         format_in_unit(t.value("actual", 0.0), t.value("unit", "")));
     }
     out += "\n";
   }
   if (d.contains("checks")) {
     out += fmt::format(
-        "## Checks: {:.2f}% passed\n\n| | check | passed | total |\n|---|---|---:|---:|\n",
-        100 * num(d, {"checks", "overall_pass_rate"}, 1));
+        "## Checks: {} passed\n\n| | check | passed | total |\n|---|---|---:|---:|\n",
+        format_percent(num(d, {"checks", "overall_pass_rate"}, 1)));
     for (auto& [name, c] : d["checks"]["results"].items()) {
       double p = c.value("passed", 0.0), n = c.value("total", 0.0);
-      out += fmt::format("| {} | {} | {:g} | {:g} |\n", p == n ? "✅" : "❌", md_cell(name), p, n);
+      out += fmt::format("| {} | {} | {} | {} |\n", p == n ? "✅" : "❌", md_cell(name),
+                         format_number(p), format_number(n));
     }
     out += "\n";
   }
-  if (d.contains("scenarios")) {
+  if (d.contains("journeys") && d["journeys"].contains("steps")) {
     out +=
         "## Scenarios and steps\n\n| name | method | url | requests | failed | p95 ms |\n"
         "|---|---|---|---:|---:|---:|\n";
-    for (const json& s : d["scenarios"]) {
-      out += fmt::format("| {} | {} | {} | {:g} | {:g} | {} |\n", md_cell(s.value("name", "")),
+    for (const json& s : d["journeys"]["steps"]) {
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_cell(s.value("name", "")),
                          s.value("method", ""), md_cell(s.value("url", "")),
-                         s.value("requests", 0.0), s.value("failed", 0.0),
-                         s.contains("latency_us")
-                             ? fmt::format("{:.3f}", num(s, {"latency_us", "p95"}) / 1000.0)
-                             : std::string("—"));
+                         format_number(s.value("requests", 0.0)),
+                         format_number(s.value("failed", 0.0)),
+                         s.contains("latency_us") ? ms(num(s, {"latency_us", "p95"}))
+                                                  : std::string("—"));
     }
     out += "\n";
   }
   out += "## Status codes\n\n| status | count |\n|---|---:|\n";
   if (d.contains("status_codes")) {
     for (auto& [code, n] : d["status_codes"].items()) {
-      out += fmt::format("| {} | {:g} |\n", code, n.get<double>());
+      out += fmt::format("| {} | {} |\n", code, format_number(n.get<double>()));
     }
   }
   if (d.contains("errors") && !d["errors"].empty()) {
     out += "\n## Errors\n\n| kind | count |\n|---|---:|\n";
     for (auto& [kind, n] : d["errors"].items()) {
-      out += fmt::format("| {} | {:g} |\n", kind, n.get<double>());
+      out += fmt::format("| {} | {} |\n", kind, format_number(n.get<double>()));
     }
   }
   return out;
@@ -196,7 +201,8 @@ std::string to_junit(const json& d) {
     for (const json& t : d["thresholds"]["results"]) {
       Case c{fmt::format("threshold {} {}", t.value("metric", ""), t.value("condition", "")), ""};
       if (!t.value("passed", false)) {
-        c.failure = fmt::format("actual {:g} does not satisfy {}", t.value("actual", 0.0),
+        c.failure = fmt::format("actual {} does not satisfy {}",
+                                format_in_unit(t.value("actual", 0.0), t.value("unit", "")),
                                 t.value("condition", ""));
       }
       cases.push_back(c);
@@ -206,7 +212,10 @@ std::string to_junit(const json& d) {
     for (auto& [name, ch] : d["checks"]["results"].items()) {
       Case c{"check " + name, ""};
       double p = ch.value("passed", 0.0), n = ch.value("total", 0.0);
-      if (p < n) c.failure = fmt::format("{:g} of {:g} passed ({:.2f}%)", p, n, 100 * p / n);
+      if (p < n) {
+        c.failure = fmt::format("{} of {} passed ({})", format_number(p), format_number(n),
+                                format_percent(p / n));
+      }
       cases.push_back(c);
     }
   }
@@ -251,12 +260,19 @@ std::string to_hlog(const json& d) {
   out +=
       "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
   if (!d.contains("timeline")) return out;
+  // Untagged: service time (the JSON's latency_us); Tag=corrected: from the intended start
+  // (coordinated-omission free); Tag=queue: intended start to sent.
   for (const json& p : d["timeline"]) {
-    std::string hist = p.value("latency_hist", "");
-    if (hist.empty()) continue;
-    metrics::Histogram h = metrics::decode_v2(metrics::base64_decode(hist));
-    out += fmt::format("{:.3f},1.000,{:.3f},{}\n", p.value("elapsed_secs", 0.0),
-                       static_cast<double>(h.max()) / 1000.0, hist);
+    double length = p.value("partial_secs", 1.0);
+    for (const auto& [key, tag] : {std::pair<const char*, const char*>{"latency_hist", ""},
+                                   {"corrected_hist", "Tag=corrected,"},
+                                   {"queue_hist", "Tag=queue,"}}) {
+      std::string hist = p.value(key, "");
+      if (hist.empty()) continue;
+      metrics::Histogram h = metrics::decode_v2(metrics::base64_decode(hist));
+      out += fmt::format("{}{:.3f},{:.3f},{:.3f},{}\n", tag, p.value("elapsed_secs", 0.0), length,
+                         static_cast<double>(h.max()) / 1000.0, hist);
+    }
   }
   return out;
 }

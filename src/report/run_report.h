@@ -22,6 +22,7 @@ struct ScenarioInfo {
 };
 
 struct RunInfo {
+  std::string title;  // the run in one line (plan::RunDescription::title)
   std::string url;
   std::string method = "GET";
   std::vector<std::pair<std::string, std::string>> headers;  // as given; redacted on output
@@ -65,6 +66,7 @@ struct RunInfo {
 struct ThresholdOutcome {
   std::string metric, condition;
   double actual = 0;
+  std::string unit;  // of `actual`: "ms", "rate", "/s", "count"
   bool passed = true;
   bool aborted_run = false;  // abort_on_fail: it stopped the run when it failed
 };

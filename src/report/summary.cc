@@ -4,6 +4,7 @@
 
 #include "live/live_view.h"
 #include "report/json_parts.h"
+#include "report/numbers.h"
 
 namespace spiker::report {
 
@@ -46,11 +47,13 @@ std::string format_summary(const RunReport& r, bool color) {
   const metrics::Shard& t = *r.totals;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   std::string out;
-  out += bold(fmt::format("Summary  {} {}",
-                          r.info.websocket && !r.info.journeys ? "WebSocket" : r.info.method,
-                          r.info.url)) +
-         fmt::format("  ({:.2f}s, {}, {} {}, {} threads{}){}\n", r.measured_s, r.info.executor,
-                     r.info.max_vus, r.info.open_model ? "max VUs" : "VUs", r.info.threads,
+  std::string title = !r.info.title.empty() ? r.info.title
+                      : fmt::format("{} {}", r.info.websocket ? "WebSocket" : r.info.method,
+                                    r.info.url);
+  out += bold("Summary  " + title) +
+         fmt::format("  ({:.2f}s, {}, {}{}, {}){}\n", r.measured_s, r.info.executor,
+                     r.info.open_model ? "max " : "", plural(r.info.max_vus, "VU"),
+                     plural(static_cast<uint64_t>(r.info.threads), "thread"),
                      r.info.pipeline > 1 ? fmt::format(", pipeline {}", r.info.pipeline) : "",
                      r.interrupted ? "  [interrupted]" : "");
   out += fmt::format("  Requests      {} total  {:.1f}/s  successful {}  failed {} ({:.2f}%)\n",
@@ -84,9 +87,10 @@ std::string format_summary(const RunReport& r, bool color) {
         t.data_exhausted > 0 ? "  (data ran out)" : "");
     for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
       const ScenarioInfo& st = r.info.scenarios[i];
-      out += fmt::format("    {:<28} {:>6} {:<28} {:>9} requests  {} failed\n", st.name, st.method,
+      out += fmt::format("    {:<28} {:>6} {:<28} {:>18}  {} failed\n", st.name, st.method,
                          st.url.size() > 28 ? st.url.substr(0, 27) + "…" : st.url,
-                         format_count(t.scenario_requests[i]), format_count(t.step_failures[i]));
+                         plural(t.scenario_requests[i], "request"),
+                         format_count(t.step_failures[i]));
     }
     if (!r.info.check_names.empty()) {
       uint64_t passed = 0, total = 0;
@@ -116,8 +120,9 @@ std::string format_summary(const RunReport& r, bool color) {
   if (!r.thresholds.empty()) {
     out += fmt::format("  Thresholds    {}\n", r.thresholds_passed() ? "all passed" : "FAILED");
     for (const ThresholdOutcome& th : r.thresholds) {
-      out += fmt::format("    {} {} {}  (actual {:.6g}){}\n", th.passed ? "✓" : "✗", th.metric,
-                         th.condition, th.actual, th.aborted_run ? "  aborted the run" : "");
+      out += fmt::format("    {} {} {}  (actual {}){}\n", th.passed ? "✓" : "✗", th.metric,
+                         th.condition, format_in_unit(th.actual, th.unit),
+                         th.aborted_run ? "  aborted the run" : "");
     }
   }
   out += "  Status codes ";
