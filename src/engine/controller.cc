@@ -178,7 +178,9 @@ class Run {
       uint64_t vus =
           p.stripe.count_below(p.model == load::Model::kClosed ? p.vus->max_vus() : p.max_vus);
       if (p.shared_iterations > 0) vus = std::min(vus, p.stripe.count_below(p.shared_iterations));
-      int threads = static_cast<int>(std::clamp<uint64_t>(vus, 1, std::max(1, config_.threads)));
+      uint64_t group = vu_group(g.worker);  // HTTP/2: a thread per connection at most
+      uint64_t units = (vus + group - 1) / group;
+      int threads = static_cast<int>(std::clamp<uint64_t>(units, 1, std::max(1, config_.threads)));
       result_.threads = std::max(result_.threads, threads);
       for (int i = 0; i < threads; ++i) {
         workers_.push_back(std::make_unique<Worker>(g.worker, p, i, threads, start_ns_));
@@ -262,6 +264,7 @@ class Run {
     double span = agg_.window(window_);
     if (span > 0) live_.window_rps = static_cast<double>(window_.requests) / span;
     live_.stopping = stop_sent_;
+    live_.interrupted = result_.interrupted;
     live_.warming_up = now - start_ns_ < plan_.warmup_ns;
     live_.vus = agg_.latest_vus();
     live_.in_flight = 0;
@@ -281,6 +284,8 @@ class Run {
                   result_.timeline);
     live_.elapsed_s = result_.elapsed_s;
     live_.stopping = true;
+    live_.finished = true;
+    live_.interrupted = result_.interrupted;
     live_.in_flight = 0;
     if (on_tick_) on_tick_(live_);
     return std::move(result_);

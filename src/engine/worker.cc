@@ -20,12 +20,18 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 // How often a ramping VU count is re-read.
 constexpr int64_t kRampCheckNs = 1'000'000;
 
-size_t capacity(const load::LoadPlan& plan, int index, int count) {
+size_t capacity(const load::LoadPlan& plan, int index, int count, uint64_t group) {
   uint64_t whole = plan.model == load::Model::kClosed ? plan.vus->max_vus() : plan.max_vus;
-  return load::worker_share(plan.stripe.count_below(whole), index, count);
+  return load::worker_share(plan.stripe.count_below(whole), index, count, group);
 }
 
 }  // namespace
+
+uint64_t vu_group(const WorkerConfig& config) {
+  bool h2 = std::any_of(config.origins.begin(), config.origins.end(),
+                        [](const OriginConfig& o) { return o.h2; });
+  return h2 ? static_cast<uint64_t>(std::max(config.max_streams, 1)) : 1;
+}
 
 Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index, int count,
                int64_t start_ns, const Clock* clock)
@@ -37,7 +43,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       end_ns_(plan.duration_ns > 0 ? start_ns + plan.duration_ns : INT64_MAX),
       warmup_end_ns_(plan.warmup_ns > 0 ? start_ns + plan.warmup_ns : 0),
       loop_(clock),
-      conns_(capacity(plan, index, count)),
+      conns_(capacity(plan, index, count, vu_group(config))),
       rng_(0x5eed0000u + static_cast<uint64_t>(index)),
       read_buf_(kReadBufferSize),
       shard_(std::make_unique<metrics::Shard>()) {
@@ -69,7 +75,8 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
   budget_ = load::IterationBudget(plan.shared_iterations, plan.stripe, index, count);
   exhausted_ = budget_.limited() && budget_.budget() == 0;
   if (plan.model == load::Model::kClosed) {
-    vu_target_ = load::VuTarget(*plan.vus, plan.stripe, index, count, start_ns, conns_.size());
+    vu_target_ = load::VuTarget(*plan.vus, plan.stripe, index, count, start_ns, conns_.size(),
+                                vu_group(config_));
     // Inactive VUs wait in free_, the lowest index on top, so VUs start in order.
     for (size_t i = conns_.size(); i-- > 0;) free_.push_back(&conns_[i]);
   } else {

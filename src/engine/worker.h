@@ -31,6 +31,10 @@ struct Sample {
   std::unique_ptr<metrics::Shard> shard;
 };
 
+// How many VUs share one connection (HTTP/2: --max-streams; else 1). Workers take VUs in
+// whole groups of this many, so that the run opens ceil(VUs / group) connections.
+uint64_t vu_group(const WorkerConfig& config);
+
 class Worker : private proto::SessionHost {
  public:
   // Worker `index` of `count`; `start_ns` is the run's start on the monotonic clock.

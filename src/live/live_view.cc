@@ -53,6 +53,16 @@ std::string sparkline(const LiveState& s, size_t width) {
 
 namespace {
 
+// After the progress bar: why no new requests start, and what a key does now.
+std::string stop_note(const LiveState& s) {
+  if (s.finished) return s.interrupted ? "  (interrupted; partial results)" : "  (done)";
+  if (!s.stopping) return "";
+  if (s.interrupted) {
+    return fmt::format("  (interrupted: {} in flight; Ctrl-C again to abort)", s.in_flight);
+  }
+  return fmt::format("  (finishing: {} in flight)", s.in_flight);
+}
+
 std::string status_line(const Shard& t) {
   std::string out;
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
@@ -104,8 +114,7 @@ void LiveView::draw_terminal(const LiveState& s) {
       fmt::format("\x1b[1m{}\x1b[0m", title_),
       fmt::format(
           " {} {:3.0f}%  elapsed {:.1f}s  {}{}", bar, progress * 100, s.elapsed_s, remaining,
-          s.stopping ? fmt::format("  (stopping: {} in flight; Ctrl-C again to abort)", s.in_flight)
-                     : ""),
+          stop_note(s)),
       fmt::format(" RPS  now {:>10}  avg {:>10}  {}",
                   format_count(static_cast<uint64_t>(s.window_rps)),
                   format_count(static_cast<uint64_t>(avg)), sparkline(s, 40)),
@@ -144,7 +153,7 @@ void LiveView::draw_plain(const LiveState& s) {
                   t.requests, s.window_rps,
                   format_us(static_cast<double>(s.window->latency_us.value_at_percentile(50))),
                   format_us(static_cast<double>(s.window->latency_us.value_at_percentile(99))),
-                  t.failed, s.stopping ? " (stopping)" : "")
+                  t.failed, stop_note(s))
           .c_str(),
       out_);
   std::fflush(out_);

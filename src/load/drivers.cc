@@ -49,7 +49,7 @@ uint64_t ArrivalStream::skip_until(int64_t t) {
 
 uint64_t VuTarget::at(int64_t t) const {
   uint64_t whole = schedule_->vus_at(t - start_ns_);
-  return std::min(capacity_, worker_share(stripe_->count_below(whole), index_, count_));
+  return std::min(capacity_, worker_share(stripe_->count_below(whole), index_, count_, group_));
 }
 
 IterationBudget::IterationBudget(uint64_t total, const Stripe& stripe, int index, int count) {

@@ -54,14 +54,16 @@ class ArrivalStream {
 class VuTarget {
  public:
   VuTarget() = default;
+  // `group`: VUs are shared among workers in whole groups of this many (worker_share).
   VuTarget(const VuSchedule& schedule, const Stripe& stripe, int index, int count, int64_t start_ns,
-           uint64_t capacity)
+           uint64_t capacity, uint64_t group = 1)
       : schedule_(&schedule),
         stripe_(&stripe),
         index_(index),
         count_(count),
         start_ns_(start_ns),
-        capacity_(capacity) {}
+        capacity_(capacity),
+        group_(group) {}
   // This worker's VUs that should run at `t` (absolute).
   uint64_t at(int64_t t) const;
   bool ramping() const { return schedule_->ramping(); }
@@ -72,6 +74,7 @@ class VuTarget {
   int index_ = 0, count_ = 1;
   int64_t start_ns_ = 0;
   uint64_t capacity_ = 0;
+  uint64_t group_ = 1;
 };
 
 class IterationBudget {

@@ -126,3 +126,31 @@ TEST(VuTarget, RampingSharesAddUpToTheSchedule) {
 
 }  // namespace
 }  // namespace spiker::load
+
+namespace spiker::load {
+namespace {
+
+// HTTP/2 VUs go to workers in whole connection groups: 50 VUs, 10 a connection, 2 workers ->
+// 30 + 20 (5 connections, not 3 + 3); 45 -> 30 + 15; 5 -> 5 + 0.
+TEST(WorkerShare, WholeGroupsSoConnectionsAreCeilOfVusOverStreams) {
+  auto shares = [](uint64_t total, int n, uint64_t group) {
+    std::vector<uint64_t> out;
+    uint64_t sum = 0, connections = 0;
+    for (int w = 0; w < n; ++w) {
+      out.push_back(worker_share(total, w, n, group));
+      sum += out.back();
+      connections += (out.back() + group - 1) / group;
+    }
+    EXPECT_EQ(sum, total);
+    EXPECT_EQ(connections, (total + group - 1) / group);
+    return out;
+  };
+  EXPECT_EQ(shares(50, 2, 10), (std::vector<uint64_t>{30, 20}));
+  EXPECT_EQ(shares(45, 2, 10), (std::vector<uint64_t>{30, 15}));
+  EXPECT_EQ(shares(5, 2, 10), (std::vector<uint64_t>{5, 0}));
+  EXPECT_EQ(shares(95, 4, 10), (std::vector<uint64_t>{30, 30, 20, 15}));
+  EXPECT_EQ(shares(7, 3, 1), (std::vector<uint64_t>{3, 2, 2}));  // no grouping: as before
+}
+
+}  // namespace
+}  // namespace spiker::load

@@ -7,6 +7,7 @@
 // L of them, spread by smooth weighted round robin so that segments interleave.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,18 @@ class Stripe {
 inline uint64_t worker_share(uint64_t total, int w, int n) {
   auto un = static_cast<uint64_t>(n);
   return total / un + (static_cast<uint64_t>(w) < total % un ? 1 : 0);
+}
+
+// The same, in whole groups of `group` (HTTP/2: the VUs sharing one connection), so that the
+// workers together open ceil(total / group) connections: worker w takes its share of the
+// groups, the last group possibly short.
+inline uint64_t worker_share(uint64_t total, int w, int n, uint64_t group) {
+  if (group <= 1) return worker_share(total, w, n);
+  uint64_t groups = (total + group - 1) / group;
+  auto un = static_cast<uint64_t>(n), uw = static_cast<uint64_t>(w);
+  uint64_t first = uw * (groups / un) + std::min(uw, groups % un);  // its first group
+  uint64_t mine = worker_share(groups, w, n) * group, before = first * group;
+  return before >= total ? 0 : std::min(mine, total - before);
 }
 
 }  // namespace spiker::load

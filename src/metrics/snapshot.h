@@ -33,7 +33,9 @@ struct LiveState {
   const Shard* window = nullptr;  // the last full second
   double window_rps = 0;
   const std::vector<TimelinePoint>* timeline = nullptr;
-  bool stopping = false;
+  bool stopping = false;     // no new requests: the time is up, a signal or a threshold
+  bool interrupted = false;  // the stop came from Ctrl-C (a second one aborts)
+  bool finished = false;     // the run is over: the last update
   bool warming_up = false;
   uint64_t in_flight = 0;
   uint64_t vus = 0;  // running now

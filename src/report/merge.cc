@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <ctime>
 #include <map>
 
 #include "core/error.h"
@@ -39,6 +41,63 @@ uint64_t u64(const json& j, const char* k) { return j.contains(k) ? j[k].get<uin
 void add_counts(json& into, const json& from) {
   for (auto& [k, v] : from.items()) {
     into[k] = (into.contains(k) ? into[k].get<uint64_t>() : 0) + v.get<uint64_t>();
+  }
+}
+
+// "2026-11-29T18:21:56.123Z" as Unix milliseconds; -1 when it is not one.
+int64_t unix_ms_of(const std::string& text) {
+  tm t{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+  if (rest == nullptr) return -1;
+  int64_t ms = static_cast<int64_t>(timegm(&t)) * 1000;
+  if (*rest == '.') ms += static_cast<int64_t>(std::llround(std::strtod(rest, nullptr) * 1000));
+  return ms;
+}
+
+// A fraction as the JSON writes it ("1/3", "0", "1").
+double fraction_of(std::string_view text) {
+  size_t slash = text.find('/');
+  double num = std::strtod(std::string(text.substr(0, slash)).c_str(), nullptr);
+  if (slash == std::string_view::npos) return num;
+  double den = std::strtod(std::string(text.substr(slash + 1)).c_str(), nullptr);
+  return den > 0 ? num / den : num;
+}
+
+// Segments of one test cover disjoint parts of it: the same result twice, or two segments
+// that share iterations, would count requests twice. Results without a segment (whole tests
+// run side by side from several machines) may merge, unless they are the same result.
+void check_disjoint(const std::vector<json>& docs, const std::vector<std::string>& names) {
+  struct Part {
+    double from, to;
+    size_t i;
+  };
+  std::vector<Part> parts;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    for (size_t k = 0; k < i; ++k) {
+      if (docs[k] == docs[i]) {
+        throw SetupError(fmt::format("{} and {} are the same result; merge each segment once",
+                                     names[k], names[i]),
+                         kExitError);
+      }
+    }
+    std::string seg = docs[i]["metadata"]["load"].value("segment", "");
+    if (seg.empty()) continue;
+    size_t colon = seg.find(':');
+    parts.push_back({fraction_of(std::string_view(seg).substr(0, colon)),
+                     colon == std::string::npos ? 1.0 : fraction_of(seg.substr(colon + 1)), i});
+  }
+  std::sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.from < b.from; });
+  for (size_t k = 1; k < parts.size(); ++k) {
+    if (parts[k].from < parts[k - 1].to - 1e-12) {
+      const json& a = docs[parts[k - 1].i]["metadata"]["load"];
+      const json& b = docs[parts[k].i]["metadata"]["load"];
+      throw SetupError(
+          fmt::format("{} (segment {}) and {} (segment {}) overlap: their iterations would count "
+                      "twice; merge the results of one --segment-sequence, each segment once",
+                      names[parts[k - 1].i], a.value("segment", ""), names[parts[k].i],
+                      b.value("segment", "")),
+          kExitError);
+    }
   }
 }
 
@@ -87,7 +146,12 @@ Merged merge_unchecked(const std::vector<std::string>& texts,
   if (texts.size() < 2) throw SetupError("merge: give at least two results", kExitUsage);
   std::vector<json> docs;
   for (size_t i = 0; i < texts.size(); ++i) docs.push_back(parse_result(texts[i], names[i]));
+  check_disjoint(docs, names);
   Merged m;
+  // The merged run spans from the earliest start to the latest end.
+  int64_t first_ms = -1, last_ms = -1;
+  std::string first_text, last_text;
+  double warmup_s = 0;
   metrics::Shard& t = m.totals;
   json out = docs.front();
   json status = json::object(), errors = json::object();
@@ -118,6 +182,12 @@ Merged merge_unchecked(const std::vector<std::string>& texts,
     double rps = s.value("requests_per_sec", 0.0);
     if (rps > 0)
       m.measured_s = std::max(m.measured_s, static_cast<double>(u64(s, "total_requests")) / rps);
+    std::string started = d["metadata"].value("started_at", ""),
+                ended = d["metadata"].value("ended_at", "");
+    int64_t a = unix_ms_of(started), b = unix_ms_of(ended);
+    if (a >= 0 && (first_ms < 0 || a < first_ms)) first_ms = a, first_text = started;
+    if (b >= 0 && b > last_ms) last_ms = b, last_text = ended;
+    warmup_s = std::max(warmup_s, d["metadata"]["load"].value("warmup_secs", 0.0));
     add_counts(status, d.value("status_codes", json::object()));
     add_counts(errors, d.value("errors", json::object()));
     const json& load = d["metadata"]["load"];
@@ -254,6 +324,14 @@ Merged merge_unchecked(const std::vector<std::string>& texts,
     out["histograms"].erase("corrected_latency_us");
   }
   out.erase("queue_time_us");  // a mean and a p99 do not merge; the histograms above do
+  if (first_ms >= 0 && last_ms > first_ms) {
+    double span = static_cast<double>(last_ms - first_ms) / 1000.0;
+    m.measured_s = std::max(span - warmup_s, 1e-3);
+    out["metadata"]["started_at"] = first_text;
+    out["metadata"]["ended_at"] = last_text;
+    out["metadata"]["duration_secs"] = static_cast<int64_t>(std::llround(m.measured_s));
+    out["summary"]["elapsed_secs"] = span;
+  }
   json& s = out["summary"];
   s["total_requests"] = t.requests;
   s["successful"] = t.requests - t.failed;

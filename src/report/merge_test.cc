@@ -1,5 +1,6 @@
 #include "report/merge.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -15,8 +16,10 @@ namespace {
 // The stat blocks (websocket, http2, ...) exist once their protocols are registered.
 const bool kRegistered = (proto::register_protocols(), true);
 
-// A result whose latency histogram holds `values` (one request each).
-std::string result_of(const std::vector<int64_t>& values, int failed) {
+// A result whose latency histogram holds `values` (one request each), of the given segment
+// ("" for the whole test), run from `start_ms` for 2 s.
+std::string result_of(const std::vector<int64_t>& values, int failed,
+                      const std::string& segment = "", int64_t start_ms = 1'800'000'000'000) {
   static metrics::Shard totals;
   static std::vector<metrics::TimelinePoint> timeline;
   totals.reset();
@@ -32,6 +35,9 @@ std::string result_of(const std::vector<int64_t>& values, int failed) {
   r.timeline = &timeline;
   r.measured_s = 2;
   r.elapsed_s = 2;
+  r.info.segment = segment;
+  r.started_unix_ms = start_ms;
+  r.ended_unix_ms = start_ms + 2000;
   return to_json(r);
 }
 
@@ -46,7 +52,7 @@ TEST(Merge, PercentilesEqualThoseOfAllRequestsAndCountsAddUp) {
       values.push_back(static_cast<int64_t>(d(rng)) + seg * 100);
       all.record(values.back());
     }
-    texts.push_back(result_of(values, seg));
+    texts.push_back(result_of(values, seg, fmt::format("{}/3:{}/3", seg, seg + 1)));
     names.push_back("seg" + std::to_string(seg));
   }
   Merged m = merge_results(texts, names);
@@ -63,6 +69,36 @@ TEST(Merge, PercentilesEqualThoseOfAllRequestsAndCountsAddUp) {
   EXPECT_EQ(doc["timeline"][0]["requests"], 18000);
   // The segments ran side by side for 2 s each: 18,000 requests in 2 s.
   EXPECT_DOUBLE_EQ(doc["summary"]["requests_per_sec"], 9000);
+}
+
+TEST(Merge, SpansEarliestStartToLatestEndAndRefusesOverlaps) {
+  std::vector<int64_t> v(1000, 500);
+  int64_t t0 = 1'800'000'000'000;
+  // The second segment started 500 ms later: the test ran 2.5 s, not 2 s.
+  Merged m = merge_results({result_of(v, 0, "1/2:1", t0 + 500), result_of(v, 0, "0:1/2", t0)},
+                           {"b.json", "a.json"});
+  auto doc = nlohmann::json::parse(m.json);
+  EXPECT_EQ(doc["metadata"]["started_at"], "2027-01-15T08:00:00.000Z");
+  EXPECT_EQ(doc["metadata"]["ended_at"], "2027-01-15T08:00:02.500Z");
+  EXPECT_DOUBLE_EQ(doc["summary"]["elapsed_secs"], 2.5);
+  EXPECT_EQ(doc["metadata"]["duration_secs"], 3);  // 2.5 rounded, as Kaioken's integer
+  EXPECT_DOUBLE_EQ(doc["summary"]["requests_per_sec"], 800);  // 2,000 in 2.5 s
+  // The same segment twice, overlapping segments, the same result twice: refused by name.
+  auto refused = [&](const std::vector<std::string>& texts, const char* word) {
+    try {
+      merge_results(texts, {"x.json", "y.json"});
+      ADD_FAILURE() << "accepted";
+    } catch (const SetupError& e) {
+      EXPECT_NE(std::string(e.what()).find(word), std::string::npos) << e.what();
+    }
+  };
+  refused({result_of(v, 0, "0:1/2", t0), result_of(v, 0, "0:1/2", t0 + 1)}, "overlap");
+  refused({result_of(v, 0, "0:2/3", t0), result_of(v, 0, "1/3:1", t0)}, "overlap");
+  std::string same = result_of(v, 0, "", t0);
+  refused({same, same}, "same result");
+  // Whole tests from two machines (no segments) still merge.
+  EXPECT_NO_THROW(merge_results({result_of(v, 0, "", t0), result_of(v, 1, "", t0 + 7)},
+                                {"x.json", "y.json"}));
 }
 
 TEST(Merge, WebSocketAndHttp2SectionsAddUp) {

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "live/live_view.h"
 #include "report/json_parts.h"
 #include "report/numbers.h"
@@ -41,6 +44,34 @@ std::string latency_table(const metrics::Histogram& service, const metrics::Hist
   return out;
 }
 
+// A closed, unpaced run whose worst request is far above its p99 while its throughput dipped
+// for a second: the server stalled, and service time (measured from the send) hides it.
+std::string stall_hint(const RunReport& r) {
+  if (r.info.has_intended_times || r.info.open_model || r.timeline == nullptr) return "";
+  const metrics::Histogram& h = r.totals->latency_us;
+  if (h.total_count() < 100) return "";
+  int64_t p99 = std::max<int64_t>(h.value_at_percentile(99), 1), worst = h.max();
+  if (worst < 10 * p99 || worst < 50'000) return "";
+  std::vector<uint64_t> full;  // requests of each whole second
+  for (const metrics::TimelinePoint& p : *r.timeline) {
+    if (static_cast<double>(p.elapsed_secs) + 1 <= r.elapsed_s + 1e-3) full.push_back(p.requests);
+  }
+  if (full.size() < 3) return "";
+  std::vector<uint64_t> sorted = full;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  uint64_t median = sorted[sorted.size() / 2];
+  size_t dip = std::min_element(full.begin(), full.end()) - full.begin();
+  if (median == 0 || full[dip] * 2 > median) return "";
+  return fmt::format(
+      "  Stall         max {} is {:.0f}x p99 and second {} saw {} requests (median {}): the\n"
+      "                target stalled. In a closed model the VUs wait, so service time hides a\n"
+      "                stall; measure the latency users saw with --rate N (paced, wrk2) or\n"
+      "                --arrival-rate N (open), which record corrected latency.\n",
+      format_us(static_cast<double>(worst)),
+      static_cast<double>(worst) / static_cast<double>(p99), dip, format_count(full[dip]),
+      format_count(median));
+}
+
 }  // namespace
 
 std::string format_summary(const RunReport& r, bool color) {
@@ -56,10 +87,12 @@ std::string format_summary(const RunReport& r, bool color) {
                      plural(static_cast<uint64_t>(r.info.threads), "thread"),
                      r.info.pipeline > 1 ? fmt::format(", pipeline {}", r.info.pipeline) : "",
                      r.interrupted ? "  [interrupted]" : "");
-  out += fmt::format("  Requests      {} total  {:.1f}/s  successful {}  failed {} ({:.2f}%)\n",
-                     format_count(t.requests), r.rps(), format_count(t.requests - t.failed),
-                     format_count(t.failed), r.error_rate() * 100);
+  out += fmt::format("  Requests      {} total  {}/s  successful {}  failed {} ({})\n",
+                     format_count(t.requests), format_number(r.rps(), 1),
+                     format_count(t.requests - t.failed), format_count(t.failed),
+                     format_percent(r.error_rate()));
   out += latency_table(t.latency_us, t.corrected_us, r.info.has_intended_times);
+  out += stall_hint(r);
   if (r.info.has_intended_times) {
     const metrics::Histogram& q = t.queue_us;
     out +=

@@ -220,6 +220,9 @@ class EndToEnd(TargetTestCase):
             self.assertIn(word, text)
         self.assertIn("█", text)  # progress bar
         self.assertIn("Summary", text)
+        # A normal end says so; the abort hint belongs to an interrupted run only.
+        self.assertNotIn("Ctrl-C again", text)
+        self.assertIn("(done)", text)
 
     def test_plain_progress_lines_without_a_terminal(self):
         p = subprocess.run([LOADSPIKER, "run", self.target.url("/"), "-d", "6s", "-c", "2", "-t",
