@@ -20,6 +20,10 @@ std::function<int()> add_report_command(CLI::App& app);
 std::function<int()> add_merge_command(CLI::App& app);
 std::function<int()> add_compare_command(CLI::App& app);
 
+// After a parse error: names each unknown flag with the closest known one ("did you mean"), or
+// as a Kaioken flag this build lacks. False when there was none to explain.
+bool explain_unknown_flags(const CLI::App& app, int argc, char** argv);
+
 // A saved result file's text; throws SetupError (exit 1) when unreadable.
 std::string read_result(const std::string& path);
 

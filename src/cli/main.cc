@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && spiker::cli::explain_unknown_flags(app, argc, argv)) {
+      return spiker::kExitUsage;
+    }
     int rc = app.exit(e);
     return rc == 0 ? spiker::kExitOk : spiker::kExitUsage;
   }

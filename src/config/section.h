@@ -12,10 +12,11 @@
 #include <string_view>
 
 #include "config/env_interpolate.h"
+#include "core/strings.h"
 
 namespace spiker::config {
 
-size_t edit_distance(std::string_view a, std::string_view b);
+using spiker::edit_distance;
 
 // One table of the file: typed reads that mark keys as known, then finish() rejects the rest.
 class Section {

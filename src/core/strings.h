@@ -4,9 +4,13 @@
 
 #include <strings.h>
 
+#include <cstddef>
 #include <string_view>
 
 namespace spiker {
+
+// Levenshtein distance: for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
 
 inline bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;

@@ -1,9 +1,9 @@
-#include "config/section.h"
+#include "core/strings.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace spiker::config {
+namespace spiker {
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -20,4 +20,4 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-}  // namespace spiker::config
+}  // namespace spiker
