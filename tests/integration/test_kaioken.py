@@ -1,0 +1,229 @@
+"""Kaioken users switch without touching a file: its example files' constructs, its flags, its
+JSON types (checked against a JSON Schema written from Kaioken's output structs), and the bugs
+a check against Kaioken's repository found (one test each)."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+from helpers import LOADSPIKER, TargetTestCase, run_cli
+
+HERE = os.path.dirname(__file__)
+
+
+def write(folder, name, text):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Bugs(TargetTestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="spiker-kaioken-")
+
+    def cli(self, *args, timeout=60):
+        return subprocess.run([LOADSPIKER, *args], capture_output=True, text=True,
+                              timeout=timeout)
+
+    def test_status_regex_searches_like_kaioken(self):
+        # e-commerce.toml / spike-test.toml: "^[1-4]" passes 404s and fails 503s.
+        path = write(self.dir, "t.toml", f"""
+[target]
+url = "{self.target.url('/status/404')}"
+[load]
+concurrency = 2
+max_requests = 20
+[[checks]]
+name = "no server errors"
+status_regex = "^[1-4]"
+[[checks]]
+name = "status has a 4"
+condition = 'status matches "4"'
+""")
+        rc, doc, err = run_cli(path)
+        results = doc["checks"]["results"]
+        self.assertEqual(results["no server errors"]["passed"], 20, err)
+        self.assertEqual(results["status has a 4"]["passed"], 20)
+        path = write(self.dir, "t5.toml", f"""
+[target]
+url = "{self.target.url('/status/503')}"
+[load]
+max_requests = 10
+[[checks]]
+name = "no server errors"
+status_regex = "^[1-4]"
+""")
+        rc, doc, err = run_cli(path)
+        self.assertEqual(doc["checks"]["results"]["no server errors"]["passed"], 0)
+
+    def test_target_header_builtins_render_when_the_file_has_checks(self):
+        # rest-api.toml: X-Request-ID = "${REQUEST_ID}" with [[checks]].
+        path = write(self.dir, "t.toml", f"""
+[target]
+url = "{self.target.url('/echo')}"
+method = "POST"
+body = "x"
+[target.headers]
+X-Request-ID = "${{REQUEST_ID}}"
+[load]
+concurrency = 1
+max_requests = 5
+[[checks]]
+name = "id rendered"
+condition = 'body matches "\\"X-Request-ID\\":\\"[0-9]+\\""'
+[[checks]]
+name = "no literal placeholder"
+condition = 'body not contains "REQUEST_ID"'
+""")
+        rc, doc, err = run_cli(path, "-H", "X-Vu: ${VU_ID}")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["checks"]["overall_pass_rate"], 1.0, doc["checks"])
+
+    def test_stages_win_over_load_duration_and_errors_name_file_keys(self):
+        # capacity-test.toml: [load] duration with [[stages]], db_url after the last stage.
+        path = write(self.dir, "cap.toml", f"""
+[target]
+url = "{self.target.url('/')}"
+[load]
+duration = "10m"
+max_vus = 20
+[[stages]]
+duration = "1s"
+target_rate = 50
+[[stages]]
+duration = "1s"
+target_rate = 100
+db_url = "{os.path.join(self.dir, 'runs.db')}"
+""")
+        rc, doc, err = run_cli(path, timeout=30)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("[[stages]] set the run's length", err)
+        self.assertIn("db_url is inside the last [[stages]]", err)
+        self.assertLess(doc["summary"]["elapsed_secs"], 4)
+        # 0 -> 50/s over 1 s, then 50 -> 100/s over 1 s: 25 + 75 arrivals.
+        self.assertAlmostEqual(doc["summary"]["total_requests"], 100, delta=2)
+        path = write(self.dir, "ramp.toml", f"""
+[target]
+url = "{self.target.url('/')}"
+[load]
+duration = "2s"
+ramp_up = "5s"
+""")
+        p = self.cli("run", path)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("ramp.toml [load] ramp_up: must not be longer than ramp.toml [load] "
+                      "duration", p.stderr)
+        self.assertNotIn("--ramp-up", p.stderr)
+
+    def test_more_than_half_failed_says_why(self):
+        rc, doc, err = run_cli(self.target.url("/status/500"), "-n", "20", "-c", "2")
+        self.assertEqual(rc, 1)
+        self.assertIn("error: 100% of requests failed (over 50%", err)
+
+    def test_summary_names_the_file_and_its_scenarios(self):
+        path = write(self.dir, "shop.toml", f"""
+[load]
+concurrency = 2
+max_requests = 40
+[[scenarios]]
+name = "browse"
+weight = 60
+url = "{self.target.url('/json')}"
+[[scenarios]]
+name = "create"
+weight = 40
+method = "POST"
+url = "{self.target.url('/echo')}"
+body = "x"
+[[checks]]
+name = "ok"
+status = 200
+""")
+        p = self.cli("run", path, "--no-tui")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        head = p.stdout.splitlines()[0]
+        self.assertIn("shop.toml: 2 scenarios (browse 60%, create 40%)", head)
+        self.assertNotIn("GET http", head)
+
+    def test_hlog_has_corrected_and_queue_tags(self):
+        out = os.path.join(self.dir, "r.hlog")
+        rc, doc, err = run_cli(self.target.url("/"), "--arrival-rate", "200", "-d", "2s",
+                               "-o", out)
+        self.assertEqual(rc, 0, err)
+        with open(out) as f:
+            lines = [l for l in f.read().splitlines() if l and not l.startswith(("#", '"'))]
+        untagged = [l for l in lines if not l.startswith("Tag=")]
+        corrected = [l for l in lines if l.startswith("Tag=corrected,")]
+        queue = [l for l in lines if l.startswith("Tag=queue,")]
+        self.assertGreaterEqual(len(untagged), 2)
+        self.assertEqual(len(corrected), len(untagged))
+        self.assertEqual(len(queue), len(untagged))
+
+    def test_closed_model_stall_gets_a_hint(self):
+        def stall():
+            time.sleep(1.3)
+            urllib.request.urlopen(self.target.url("/stall?ms=800")).read()
+        t = threading.Thread(target=stall)
+        t.start()
+        p = self.cli("run", self.target.url("/"), "-c", "4", "-d", "4s", "--no-tui")
+        t.join()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Stall", p.stdout)
+        self.assertIn("--arrival-rate", p.stdout)
+        # A run without a stall has no such line.
+        p = self.cli("run", self.target.url("/"), "-c", "4", "-d", "3s", "--no-tui")
+        self.assertNotIn("Stall", p.stdout)
+
+    def test_numbers_in_outputs_have_no_exponents_and_have_units(self):
+        md = os.path.join(self.dir, "r.md")
+        html = os.path.join(self.dir, "r.html")
+        path = write(self.dir, "t.toml", f"""
+[target]
+url = "{self.target.url('/bytes/20000')}"
+[load]
+concurrency = 1
+max_requests = 200
+[thresholds]
+error_rate = "< 0.5"
+p95_latency = "< 1s"
+""")
+        p = self.cli("run", path, "-o", md, "-o", html, "--no-tui")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("1 VU,", p.stdout)
+        self.assertNotIn("1 VUs", p.stdout)
+        self.assertRegex(p.stdout, r"p95_latency < 1s  \(actual [0-9.]+ ms\)")
+        self.assertIn("error_rate < 0.5  (actual 0 (0%))", p.stdout)
+        for path in (md, html):
+            with open(path) as f:
+                text = f.read()
+            self.assertNotRegex(text, r"\d\.\d+e[+-]\d", path)
+        with open(md) as f:
+            text = f.read()
+        self.assertIn("MiB", text)  # 200 x 20 kB received
+        self.assertRegex(text, r"\| [0-9.]+ ms \|")
+
+    def test_max_streams_groups_open_ceil_vus_over_streams(self):
+        for c, want in ((50, 5), (45, 5), (5, 1)):
+            rc, doc, err = run_cli(self.target.url("/"), "--http2", "-c", str(c),
+                                   "--max-streams", "10", "-d", "1s", "-t", "2")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(doc["connections"]["opened"], want, c)
+
+    def test_unknown_flags_get_a_suggestion(self):
+        p = self.cli("run", self.target.url("/"), "--concurency", "5")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("did you mean --concurrency?", p.stderr)
+        self.assertNotIn("were not expected", p.stderr)
+        p = self.cli("run", self.target.url("/"), "--http3")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--http3 is a Kaioken flag this build does not have", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
