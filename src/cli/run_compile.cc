@@ -347,12 +347,14 @@ std::string run_title(const plan::RunPlan& p) {
 plan::RunPlan compile_run(RunArgs& a) {
   plan::RunPlan p;
   add_secret_names(a.redact);  // before anything prints a header or a URL
+  std::string configured = a.url;  // as the user wrote it (the file's [target] url, or -u)
   Url url = target_url(a);
+  if (configured.empty() || !a.scenarios.empty()) configured = url.to_string();
   p.transport.ws_interval_ns = websocket_target(a, url);  // may set the think time
   check_flags(a);
   p.load = load_model(a);
   p.about.source = a.config.empty() ? "the command line" : a.config;
-  p.about.url = redact_url(url.to_string());  // what outputs print
+  p.about.url = redact_url(configured);  // what outputs print
   p.about.concurrency = a.concurrency;
   p.origins = {url};
   if (a.journey) {

@@ -63,6 +63,7 @@ class Aggregator {
         const metrics::Shard& s = *it->second;
         p.requests = s.requests;
         p.errors = s.failed;
+        p.iterations = s.iterations;
         p.bytes_received = s.bytes_received;
         p.p50_us = s.latency_us.value_at_percentile(50);
         p.p95_us = s.latency_us.value_at_percentile(95);

@@ -46,9 +46,14 @@ json env() {
   utsname u{};
   uname(&u);
   return {{"hostname", host},
-          {"os", fmt::format("{} {}", u.sysname, u.release)},
+          {"os", "linux"},  // Rust's std::env::consts::OS, as Kaioken writes it
+          {"kernel", fmt::format("{} {}", u.sysname, u.release)},
           {"cpus", std::thread::hardware_concurrency()}};
 }
+
+// A Kaioken integer field from our double (rates and seconds may be fractional here; the exact
+// value goes in an extra field where it matters).
+int64_t whole(double v) { return static_cast<int64_t>(std::llround(v)); }
 
 }  // namespace
 
@@ -77,9 +82,9 @@ std::string to_json(const RunReport& r) {
       {"target", {{"url", r.info.url}, {"method", r.info.method}, {"headers", headers}}},
       {"load",
        {{"concurrency", r.info.concurrency},
-        {"rate", r.info.rate},
-        {"ramp_up_secs", r.info.ramp_up_secs},
-        {"warmup_secs", r.info.warmup_secs},
+        {"rate", whole(r.info.rate)},  // Kaioken's integer fields (its compare reads them so)
+        {"ramp_up_secs", whole(r.info.ramp_up_secs)},
+        {"warmup_secs", whole(r.info.warmup_secs)},
         {"timeout_ms", r.info.timeout_ms},
         {"load_model", r.info.open_model ? "open" : "closed"},
         {"executor", r.info.executor},
@@ -102,14 +107,30 @@ std::string to_json(const RunReport& r) {
                     {"elapsed_secs", r.elapsed_s}};
   json& load = doc["metadata"]["load"];
   if (r.info.open_model) {
-    if (r.info.arrival_rate > 0) load["arrival_rate"] = r.info.arrival_rate;
+    if (r.info.arrival_rate > 0) {
+      load["arrival_rate"] = whole(r.info.arrival_rate);
+      if (r.info.arrival_rate != std::floor(r.info.arrival_rate)) {
+        load["arrival_rate_exact"] = r.info.arrival_rate;
+      }
+    }
     load["max_vus"] = r.info.max_vus;
     double window = r.info.duration_secs > 0 ? r.info.duration_secs : r.measured_s;
     uint64_t started = r.info.journeys ? t.iterations : t.requests;  // an iteration: a request
+    double target = window > 0 ? static_cast<double>(r.info.target_iterations) / window : 0;
+    // Kaioken's achieved_rps: the rate of the last whole second (a 1 s rolling window).
+    double last_second = 0;
+    for (const metrics::TimelinePoint& p : *r.timeline) {
+      if (static_cast<double>(p.elapsed_secs) + 1 <= r.elapsed_s + 1e-3) {
+        last_second = static_cast<double>(r.info.journeys ? p.iterations : p.requests);
+      }
+    }
     doc["summary"]["arrival_rate"] = {
-        {"target_rps", window > 0 ? static_cast<double>(r.info.target_iterations) / window : 0},
-        {"achieved_rps", window > 0 ? static_cast<double>(started) / window : 0},
-        {"achieved_rps_window_secs", window},
+        {"target_rps", whole(target)},
+        {"target_rps_exact", std::round(target * 100) / 100},
+        {"achieved_rps", last_second},
+        {"achieved_rps_window_secs", 1},
+        {"achieved_rps_overall", window > 0 ? static_cast<double>(started) / window : 0},
+        {"overall_window_secs", window},
         {"max_vus", r.info.max_vus},
         {"dropped_iterations", t.dropped_iterations},
         {"target_iterations", r.info.target_iterations},
@@ -122,6 +143,7 @@ std::string to_json(const RunReport& r) {
   if (!r.info.think_time.empty()) load["think_time"] = r.info.think_time;
   if (!r.info.segment.empty()) load["segment"] = r.info.segment;
   if (r.info.duration_secs > 0) load["duration_secs"] = r.info.duration_secs;
+  json steps;  // journeys: the per-step entries
   if (!r.info.scenarios.empty()) {
     json scenarios = json::array();
     for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
@@ -148,6 +170,34 @@ std::string to_json(const RunReport& r) {
         item["tags"] = tags;
       }
       scenarios.push_back(item);
+    }
+    if (r.info.journeys) {
+      // Kaioken's scenarios[]: one entry per scenario (its first step's URL and method, tags
+      // as a map); the steps are in our own journeys.steps, filled below.
+      steps = std::move(scenarios);
+      scenarios = json::array();
+      for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
+        const ScenarioInfo& st = r.info.scenarios[i];
+        json* entry = nullptr;
+        for (json& e : scenarios) {
+          if (e["name"] == st.scenario) entry = &e;
+        }
+        if (entry == nullptr) {
+          scenarios.push_back({{"name", st.scenario},
+                               {"url", st.url},
+                               {"method", st.method},
+                               {"weight", st.weight},
+                               {"steps", 0},
+                               {"requests", 0},
+                               {"failed", 0}});
+          entry = &scenarios.back();
+        }
+        json& e = *entry;
+        e["steps"] = e["steps"].get<uint64_t>() + 1;
+        e["requests"] = e["requests"].get<uint64_t>() + t.scenario_requests[i];
+        e["failed"] = e["failed"].get<uint64_t>() + t.step_failed[i];
+        for (const auto& [k, v] : st.tags) e["tags"][k] = v;
+      }
     }
     doc["scenarios"] = scenarios;
   }
@@ -196,6 +246,7 @@ std::string to_json(const RunReport& r) {
                        {"extract_failures", t.extract_failures},
                        {"redirect_failures", t.redirect_failures},
                        {"data_exhausted", t.data_exhausted}};
+    if (!steps.is_null()) doc["journeys"]["steps"] = steps;
   }
   if (r.info.has_intended_times) {
     // Corrected latency counts from when each request was due (intended start); service time

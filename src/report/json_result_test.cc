@@ -72,7 +72,11 @@ TEST(JsonResult, OpenModelReportsArrivalsAndCorrectedLatency) {
   }
   totals.requests = 100;
   totals.dropped_iterations = 20;
-  std::vector<metrics::TimelinePoint> timeline;
+  std::vector<metrics::TimelinePoint> timeline(11);
+  for (int i = 0; i < 11; ++i) {
+    timeline[i].elapsed_secs = i;
+    timeline[i].requests = i < 9 ? 10 : (i == 9 ? 8 : 2);  // the last second is partial
+  }
   RunReport r;
   r.info.open_model = true;
   r.info.executor = "constant-arrival-rate";
@@ -89,8 +93,17 @@ TEST(JsonResult, OpenModelReportsArrivalsAndCorrectedLatency) {
   EXPECT_EQ(j["metadata"]["load"]["arrival_rate"], 12);
   EXPECT_EQ(j["metadata"]["load"]["max_vus"], 7);
   auto a = j["summary"]["arrival_rate"];
-  EXPECT_DOUBLE_EQ(a["target_rps"].get<double>(), 12.0);
-  EXPECT_DOUBLE_EQ(a["achieved_rps"].get<double>(), 10.0);
+  EXPECT_TRUE(a["target_rps"].is_number_integer());  // Kaioken's u32
+  EXPECT_EQ(a["target_rps"], 12);
+  EXPECT_TRUE(j["metadata"]["load"]["rate"].is_number_integer());
+  EXPECT_TRUE(j["metadata"]["load"]["ramp_up_secs"].is_number_integer());
+  // Kaioken's achieved_rps: the last whole second (second 9: 8), over a 1 s window; ours over
+  // the run beside it.
+  EXPECT_DOUBLE_EQ(a["achieved_rps"].get<double>(), 8.0);
+  EXPECT_EQ(a["achieved_rps_window_secs"], 1);
+  EXPECT_DOUBLE_EQ(a["achieved_rps_overall"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(j["timeline"][10]["partial_secs"].get<double>(), 0.2);
+  EXPECT_FALSE(j["timeline"][9].contains("partial_secs"));
   EXPECT_EQ(a["dropped_iterations"], 20);
   EXPECT_EQ(a["max_vus"], 7);
   EXPECT_EQ(j["latency_us"]["p99"], 1000);

@@ -224,39 +224,55 @@ Merged merge_unchecked(const std::vector<std::string>& texts,
         }
       }
     }
-    if (d.contains("scenarios") != docs.front().contains("scenarios") ||
-        (d.contains("scenarios") && d["scenarios"].size() != docs.front()["scenarios"].size())) {
+    auto size_of = [](const json& doc, const char* pointer) {
+      json::json_pointer p(pointer);
+      return doc.contains(p) ? static_cast<int64_t>(doc.at(p).size()) : -1;
+    };
+    if (size_of(d, "/scenarios") != size_of(docs.front(), "/scenarios") ||
+        size_of(d, "/journeys/steps") != size_of(docs.front(), "/journeys/steps")) {
       throw SetupError(fmt::format("{}: other scenarios than {}; merge takes the segments of one "
                                    "test",
                                    names[i], names[0]),
                        kExitError);
     }
   }
-  // Scenarios and steps, by index.
-  if (out.contains("scenarios")) {
-    for (size_t k = 0; k < out["scenarios"].size() && k < 64; ++k) {
+  // Steps (journeys.steps, or the scenarios of a plain run), by index: counts add up and
+  // histograms merge; a journey's scenarios[] entries add up their counts.
+  const json::json_pointer kSteps("/journeys/steps");
+  bool journeys = out.contains(kSteps);
+  json& step_list = journeys ? out[kSteps] : out["scenarios"];
+  for (size_t k = 0; k < step_list.size() && k < 64; ++k) {
+    json& item = step_list[k];
+    uint64_t requests = 0, failed = 0, failed_steps = 0;
+    metrics::Histogram h;
+    for (const json& d : docs) {
+      const json& x = journeys ? d.at(kSteps).at(k) : d.at("scenarios").at(k);
+      requests += x.value("requests", 0ull);
+      failed += x.value("failed", 0ull);
+      failed_steps += x.value("failed_steps", 0ull);
+      if (x.contains("latency_hist")) h.merge(decode(x["latency_hist"]));
+    }
+    item["requests"] = requests;
+    if (item.contains("failed")) item["failed"] = failed;
+    if (item.contains("failed_steps")) item["failed_steps"] = failed_steps;
+    t.scenario_requests[k] = requests;
+    t.step_failed[k] = failed;
+    if (h.total_count() > 0) {
+      item["latency_us"] = latency(h);
+      item["latency_hist"] = metrics::base64_encode(metrics::encode_v2_compressed(h));
+      t.step_latency(k).merge(h);
+    }
+    m.step_names.push_back(item.value("name", ""));
+    m.step_scenarios.push_back(item.value("scenario", item.value("name", "")));
+  }
+  if (journeys && out.contains("scenarios")) {
+    for (size_t k = 0; k < out["scenarios"].size(); ++k) {
       json& item = out["scenarios"][k];
-      uint64_t requests = 0, failed = 0, failed_steps = 0;
-      metrics::Histogram h;
-      for (const json& d : docs) {
-        const json& x = d["scenarios"][k];
-        requests += x.value("requests", 0ull);
-        failed += x.value("failed", 0ull);
-        failed_steps += x.value("failed_steps", 0ull);
-        if (x.contains("latency_hist")) h.merge(decode(x["latency_hist"]));
+      for (const char* key : {"requests", "failed"}) {
+        uint64_t sum = 0;
+        for (const json& d : docs) sum += d.at("scenarios").at(k).value(key, 0ull);
+        item[key] = sum;
       }
-      item["requests"] = requests;
-      if (item.contains("failed")) item["failed"] = failed;
-      if (item.contains("failed_steps")) item["failed_steps"] = failed_steps;
-      t.scenario_requests[k] = requests;
-      t.step_failed[k] = failed;
-      if (h.total_count() > 0) {
-        item["latency_us"] = latency(h);
-        item["latency_hist"] = metrics::base64_encode(metrics::encode_v2_compressed(h));
-        t.step_latency(k).merge(h);
-      }
-      m.step_names.push_back(item.value("name", ""));
-      m.step_scenarios.push_back(item.value("scenario", item.value("name", "")));
     }
   }
   if (out.contains("checks")) {
@@ -288,7 +304,12 @@ Merged merge_unchecked(const std::vector<std::string>& texts,
   }
   if (out.contains("journeys")) {
     json j = json::object();
-    for (const json& d : docs) add_counts(j, d.value("journeys", json::object()));
+    for (const json& d : docs) {
+      json counts = d.value("journeys", json::object());
+      counts.erase("steps");
+      add_counts(j, counts);
+    }
+    if (journeys) j["steps"] = out[kSteps];
     out["journeys"] = j;
     t.iterations = j.value("iterations", 0ull);
   }

@@ -20,7 +20,7 @@ def write(text, name="test.toml", folder=None):
 
 
 def steps_of(doc):
-    return {s["name"]: s for s in doc["scenarios"]}
+    return {s["name"]: s for s in doc["journeys"]["steps"]}
 
 
 class Journeys(TargetTestCase):

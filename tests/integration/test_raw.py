@@ -230,7 +230,7 @@ checks = ['body matches "^who=[0-9]+$"']
         counts = s.stop()
         shutil.rmtree(d, ignore_errors=True)
         self.assertEqual(rc, 0, err)
-        steps = {x["name"]: x for x in doc["scenarios"]}
+        steps = {x["name"]: x for x in doc["journeys"]["steps"]}
         for name in ("raw/noise", "raw/hello", "raw/reply", "raw/ping", "raw/pong"):
             step = steps.get(name) or steps.get(name.split("/")[1])
             self.assertEqual(step["requests"], 30, name)

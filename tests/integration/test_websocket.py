@@ -352,7 +352,7 @@ class JourneySteps(unittest.TestCase):
             shutil.rmtree(d)
 
     def step(self, doc, name):
-        return [s for s in doc["scenarios"] if s["name"] == "chat/" + name][0]
+        return [s for s in doc["journeys"]["steps"] if s["name"] == "chat/" + name][0]
 
     def test_connect_send_receive_close_inside_a_journey(self):
         rc, doc, err = self.run_journey("body contains 'hello'")
