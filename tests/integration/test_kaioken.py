@@ -225,5 +225,75 @@ p95_latency = "< 1s"
         self.assertIn("--http3 is a Kaioken flag this build does not have", p.stderr)
 
 
+class JsonSchema(TargetTestCase):
+    """Our results load where Kaioken's `compare` reads them: every mode validated against a
+    JSON Schema written from Kaioken's serde structs (integers where it declares u32/u64)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import jsonschema
+        with open(os.path.join(HERE, "kaioken_result.schema.json")) as f:
+            cls.validator = jsonschema.Draft202012Validator(json.load(f))
+
+    def check(self, doc):
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                  for e in self.validator.iter_errors(doc)]
+        self.assertEqual(errors, [])
+
+    def test_closed_paced_open_journey_and_websocket_results_match_kaioken(self):
+        folder = tempfile.mkdtemp(prefix="spiker-schema-")
+        journey = write(folder, "j.toml", f"""
+[target]
+url = "{self.target.url('/')}"
+[load]
+concurrency = 2
+duration = "1s"
+ramp_up = "500ms"
+warmup = "200ms"
+[[scenarios]]
+name = "browse"
+weight = 3
+url = "{self.target.url('/json')}"
+tags = ["read", "catalog"]
+[[scenarios]]
+name = "post"
+url = "{self.target.url('/echo')}"
+method = "POST"
+body = "x"
+tags = {{ kind = "write" }}
+[[checks]]
+name = "ok"
+status = 200
+[thresholds]
+p95_latency = "< 1s"
+error_rate = "< 0.5"
+""")
+        runs = [
+            [self.target.url("/"), "-c", "2", "-d", "1s"],
+            [self.target.url("/"), "-c", "2", "-r", "100.5", "-d", "1s"],
+            [self.target.url("/"), "--arrival-rate", "150.7", "-d", "1s"],
+            [self.target.url("/"), "--stage", "1s:50/s", "--stage", "1s:100/s"],
+            [journey],
+            [f"ws://127.0.0.1:{self.target.port}/ws", "-c", "2", "-d", "1s", "-b", "hi"],
+        ]
+        for args in runs:
+            with self.subTest(args=args[1:] or args):
+                rc, doc, err = run_cli(*args, timeout=30)
+                self.assertEqual(rc, 0, err)
+                self.check(doc)
+                self.assertEqual(doc["metadata"]["env"]["os"], "linux")
+        rc, doc, err = run_cli(journey, timeout=30)
+        self.assertEqual([s["name"] for s in doc["scenarios"]], ["browse", "post"])
+        self.assertEqual(doc["scenarios"][0]["tags"], {"read": "", "catalog": ""})
+        self.assertEqual(doc["scenarios"][1]["tags"], {"kind": "write"})
+        self.assertEqual(doc["metadata"]["target"]["url"], self.target.url("/"))
+        self.assertEqual(doc["metadata"]["load"]["ramp_up_secs"], 1)  # 0.5 s rounded
+        self.assertIn("steps", doc["journeys"])
+        rc, doc, err = run_cli(self.target.url("/"), "--arrival-rate", "150.7", "-d", "1s")
+        self.assertEqual(doc["metadata"]["load"]["arrival_rate"], 151)
+        self.assertEqual(doc["metadata"]["load"]["arrival_rate_exact"], 150.7)
+
+
 if __name__ == "__main__":
     unittest.main()
