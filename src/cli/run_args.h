@@ -48,6 +48,17 @@ struct RunArgs {
   std::vector<std::string> headers;
   std::vector<std::string> redact;  // header / query names whose values outputs hide
   std::string db_url;               // --db-url: the SQLite run history this run is added to
+  // Kaioken's flags.
+  std::string basic_auth;  // -a user:pass
+  bool cookie_jar = false, no_follow_redirects = false;
+  std::string urls_from_file, rand_regex_url, body_lines_file;
+  std::vector<std::string> form;  // -F name=value | name=@path
+  std::string proxy, connect_to;
+  int burst_rate = 0;
+  std::string burst_delay;
+  bool fail_fast = false, debug = false, serious = false, yes = false;
+  int prometheus_port = 0;
+  std::string prometheus_pushgateway;
   std::string body;
   std::string body_file;
   std::string timeout = "5s";
@@ -74,6 +85,7 @@ struct RunArgs {
   std::vector<std::pair<std::string, std::string>> protocol_flags;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
+  bool journey_from_flags = false;  // the journey is the command line's (--cookie-jar, ...)
   std::vector<plan::Threshold> thresholds;         // [thresholds]
   // Flags whose value came from the file, with the key that set it ("--ramp-up" ->
   // "test.toml [load] ramp_up"): errors name what the user wrote.

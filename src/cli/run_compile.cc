@@ -28,6 +28,18 @@ namespace {
 // The flags that cannot be combined, or are out of range.
 void check_flags(const RunArgs& a) {
   validate_method(a.method);
+  if (!a.proxy.empty()) {
+    throw SetupError(fmt::format(
+        "-x/--proxy{}: forward proxies (HTTP, CONNECT, SOCKS5) are not supported by this build "
+        "yet; load the target directly",
+        a.config.empty() ? "" : " or [target] proxy in " + a.config));
+  }
+  if (a.prometheus_port != 0 || !a.prometheus_pushgateway.empty()) {
+    throw SetupError(
+        "--prometheus-port / --prometheus-pushgateway ([load] prometheus_port, "
+        "prometheus_pushgateway): Prometheus export is not supported by this build yet; use "
+        "-o result.json or --format series-jsonl");
+  }
   if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
   if (a.max_vus < 1) throw SetupError("--max-vus: must be at least 1");
   if (a.threads < 0) throw SetupError("-t/--threads: must be at least 1 (0 = one per core)");
@@ -97,6 +109,9 @@ plan::LoadModel load_model_of(const RunArgs& a) {
   m.segment = a.segment;
   m.segment_sequence = a.segment_sequence;
   m.pipeline = a.pipeline;
+  if (a.burst_rate < 0) throw SetupError("--burst-rate: must be at least 1");
+  m.burst_rate = static_cast<uint64_t>(a.burst_rate);
+  if (!a.burst_delay.empty()) m.burst_delay_ns = positive_ns(a.burst_delay, "--burst-delay");
   load::LoadPlan p = load::build_plan(m);  // checks the combination
   if (!a.executor.empty() && a.executor != p.executor) {
     throw config::ConfigError(fmt::format(
@@ -186,6 +201,7 @@ std::vector<plan::ScopedThreshold> scope_thresholds(const RunArgs& a) {
   std::vector<plan::ScopedThreshold> out;
   for (const plan::Threshold& t : a.thresholds) {
     plan::ScopedThreshold s{t, ~uint64_t{0}};
+    if (a.fail_fast) s.t.abort_on_fail = true;  // Kaioken: abort when any threshold fails
     if (!t.tag_key.empty()) {
       s.mask = 0;
       if (a.journey) {
@@ -220,8 +236,40 @@ std::vector<plan::ScopedThreshold> scope_thresholds(const RunArgs& a) {
   return out;
 }
 
+// curl's --connect-to HOST:PORT:TARGET_HOST:TARGET_PORT (Kaioken's too; HOST:TARGET:PORT is
+// read as any port of HOST).
+plan::TransportOptions::ConnectTo parse_connect_to(const std::string& text) {
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    size_t colon = text.find(':', at);
+    parts.push_back(text.substr(at, colon == std::string::npos ? colon : colon - at));
+    if (colon == std::string::npos) break;
+    at = colon + 1;
+  }
+  auto port = [&](const std::string& p, bool target) {
+    if (p.empty()) return 0;
+    int v = 0;
+    bool ok = p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit);
+    if (ok) v = std::stoi(p);
+    if (!ok || v < 1 || v > 65535) {
+      throw SetupError(fmt::format("--connect-to '{}': '{}' is not a {}port (1-65535)", text, p,
+                                   target ? "target " : ""));
+    }
+    return v;
+  };
+  if (parts.size() == 3) parts.insert(parts.begin() + 1, "");
+  if (parts.size() != 4 || parts[2].empty()) {
+    throw SetupError(fmt::format(
+        "--connect-to '{}': write HOST:PORT:TARGET_HOST:TARGET_PORT, e.g. "
+        "api.example.com:443:127.0.0.1:8443",
+        text));
+  }
+  return {parts[0], port(parts[1], false), parts[2], port(parts[3], true)};
+}
+
 plan::TransportOptions transport(const RunArgs& a, const std::vector<Url>& origins) {
   plan::TransportOptions t;
+  if (!a.connect_to.empty()) t.connect_to.push_back(parse_connect_to(a.connect_to));
   t.tls.insecure = a.insecure;
   t.tls.cacert = a.cacert;
   t.tls.cert = a.cert;
@@ -259,7 +307,7 @@ Url target_url(RunArgs& a) {
   if (a.journey) {
     a.url = a.journey->origins.at(0).url.to_string();
     for (const char* flag : {"--method", "--body", "--body-file", "--pipeline"}) {
-      if (flag_given(a, flag)) {
+      if (flag_given(a, flag) && (!a.journey_from_flags || std::string_view(flag) == "--pipeline")) {
         throw SetupError(
             fmt::format("{}: {} sets its requests step by step; {} applies to a single URL", flag,
                         a.config, flag));

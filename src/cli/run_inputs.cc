@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cli/run_args.h"
+#include "core/base64.h"
 #include "config/env_interpolate.h"
 #include "core/error.h"
 #include "core/strings.h"
@@ -81,14 +82,43 @@ bool flag_given(const RunArgs& a, const char* flag) {
   return o != nullptr && o->count() > 0;
 }
 
+// "Basic " and base64 of user:password (a missing password is empty, as curl -u user:).
+std::string basic_auth_value(const std::string& user_pass) {
+  std::string pair = user_pass.find(':') == std::string::npos ? user_pass + ":" : user_pass;
+  return "Basic " + base64_encode(pair);
+}
+
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a) {
   // `loadspiker run test.toml`: a file in the URL's place is the config file.
   if (a.config.empty() && a.url.find("://") == std::string::npos && a.url.ends_with(".toml")) {
     a.config = std::exchange(a.url, "");
   }
-  if (a.config.empty()) return a;
-  config::ConfigFile f = config::load_config_file(a.config);
+  // Kaioken's flags for [target] keys go into the file's [target] (or make one).
+  config::TargetOverrides o;
+  auto text = [](const std::string& v) -> std::optional<std::string> {
+    return v.empty() ? std::nullopt : std::optional<std::string>(v);
+  };
+  if (a.cookie_jar) o.cookie_jar = true;
+  if (a.no_follow_redirects) o.follow_redirects = false;
+  o.urls_from_file = text(a.urls_from_file);
+  o.rand_regex_url = text(a.rand_regex_url);
+  o.body_lines_file = text(a.body_lines_file);
+  o.form_data = a.form;
+  if (a.config.empty()) {
+    if (!a.basic_auth.empty()) a.headers.push_back("Authorization: " + basic_auth_value(a.basic_auth));
+    if (!o.any()) return a;
+    // These need a journey: read the command line as a file with only this [target].
+    o.url = text(a.url);
+    o.method = a.method;
+    o.body = text(a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file"));
+    for (const std::string& h : a.headers) o.headers.push_back(http1::parse_header_arg(h));
+    a.journey = config::command_line_config(o).journey;
+    a.journey_from_flags = true;
+    return a;
+  }
+  o.basic_auth = text(a.basic_auth);
+  config::ConfigFile f = config::load_config_file(a.config, o);
   auto given = [&](const char* flag) { return flag_given(a, flag); };
   auto take = [&](const char* flag, auto& field, const auto& value) {
     if (!given(flag) && value) field = *value;
@@ -170,6 +200,12 @@ RunArgs with_config_file(RunArgs a) {
   take_load("--ramp-up", "ramp_up", a.ramp_up, l.ramp_up);
   take_load("--warmup", "warmup", a.warmup, l.warmup);
   take_load("--think-time", "think_time", a.think_time, l.think_time);
+  take_load("--burst-rate", "burst_rate", a.burst_rate, l.burst_rate);
+  take_load("--burst-delay", "burst_delay", a.burst_delay, l.burst_delay);
+  take("--prometheus-port", a.prometheus_port, l.prometheus_port);
+  take("--prometheus-pushgateway", a.prometheus_pushgateway, l.prometheus_pushgateway);
+  take("--proxy", a.proxy, t.proxy);
+  take("--connect-to", a.connect_to, t.connect_to);
   if (!given("--stage") && !f.stages.empty()) {
     a.stages = f.stages;
     a.from_file.emplace_back("--stage", a.config + " [[stages]]");

@@ -125,6 +125,48 @@ void add_output_flags(CLI::App* cmd, RunArgs& a) {
   cmd->add_flag("--dry-run", args->dry_run, "Check everything, print the plan, send nothing");
 }
 
+// Kaioken's flags (its `run` takes them all; see ../shared/reference/kaioken.md).
+void add_kaioken_flags(CLI::App* cmd, RunArgs& a) {
+  RunArgs* args = &a;
+  cmd->add_option("-a,--basic-auth", args->basic_auth,
+                  "HTTP basic authentication: user:password (redacted in outputs)");
+  cmd->add_flag("--cookie-jar", args->cookie_jar,
+                "Keep each VU's cookies (Set-Cookie) and send them back (as [target] cookie_jar)");
+  cmd->add_flag("--no-follow-redirects", args->no_follow_redirects,
+                "Count 3xx responses as they come instead of following Location (journeys and "
+                "--cookie-jar runs follow up to 10 by default)");
+  cmd->add_option("--urls-from-file", args->urls_from_file,
+                  "Request the URLs of this file (one per line, one host) round-robin");
+  cmd->add_option("--rand-regex-url", args->rand_regex_url,
+                  "Request URLs drawn from this regular expression, e.g. "
+                  "'http://h/users/[a-z]{3}[0-9]{2}'");
+  cmd->add_option("-Z,--body-lines-file,--body-lines", args->body_lines_file,
+                  "Request bodies from this file's lines, round-robin");
+  cmd->add_option("-F,--form", args->form,
+                  "Multipart form field: name=value or name=@path[;filename=x][;type=mime] "
+                  "(repeatable)");
+  cmd->add_option("-x,--proxy", args->proxy, "Proxy URL (http://, socks5://)");
+  cmd->add_option("--connect-to", args->connect_to,
+                  "HOST:PORT:TARGET_HOST:TARGET_PORT: connect to TARGET for HOST:PORT (Host "
+                  "header and TLS name stay HOST), as curl --connect-to");
+  cmd->add_option("--burst-rate", args->burst_rate,
+                  "Burst mode: start this many requests at once, every --burst-delay");
+  cmd->add_option("--burst-delay", args->burst_delay, "Burst mode: time between bursts");
+  cmd->add_flag("--fail-fast", args->fail_fast,
+                "Stop the run as soon as any threshold fails (every threshold aborts on fail)");
+  cmd->add_flag("--debug", args->debug,
+                "Send one request and print it and its response in full (secrets redacted)");
+  cmd->add_flag("--serious", args->serious, "Accepted for Kaioken (LoadSpiker is always serious)");
+  cmd->add_flag("-y,--yes", args->yes,
+                "Do not ask before loading a target that is not on this machine");
+  cmd->add_option("--db-url", args->db_url,
+                  "Add this run to a SQLite history file (see loadspiker history)");
+  cmd->add_option("--prometheus-port", args->prometheus_port,
+                  "Serve live metrics at http://127.0.0.1:PORT/metrics during the run");
+  cmd->add_option("--prometheus-pushgateway", args->prometheus_pushgateway,
+                  "Push the final metrics to this Prometheus Pushgateway URL");
+}
+
 }  // namespace
 
 std::function<int()> add_run_command(CLI::App& app) {
@@ -143,6 +185,7 @@ std::function<int()> add_run_command(CLI::App& app) {
   add_tls_flags(cmd, *args);
   add_protocol_flags(cmd, *args);
   add_output_flags(cmd, *args);
+  add_kaioken_flags(cmd, *args);
   return [args] { return run(*args); };
 }
 

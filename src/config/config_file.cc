@@ -90,9 +90,23 @@ void read_target(Section s, TargetSection& t) {
   t.http2 = s.boolean("http2");
   t.http1 = s.boolean("http1");
   t.max_streams = s.integer("max_streams", 10000);
-  for (const char* key : {"body_lines_file", "proxy", "form_data", "rand_regex_url",
-                          "urls_from_file", "connect_to"}) {
-    s.not_yet(key, "remove it to run the rest");
+  t.urls_from_file = s.str("urls_from_file");
+  t.body_lines_file = s.str("body_lines_file");
+  t.rand_regex_url = s.str("rand_regex_url");
+  t.proxy = s.str("proxy");
+  t.connect_to = s.str("connect_to");
+  if (const toml::node* f = s.get("form_data")) {
+    const toml::array* arr = f->as_array();
+    if (arr == nullptr) s.wrong_type("form_data", *f, "a list such as [\"name=value\", \"file=@a.png\"]");
+    for (const toml::node& v : *arr) {
+      if (!v.is_string()) s.wrong_type("form_data", v, "strings \"name=value\" or \"name=@path\"");
+      t.form_data.push_back(*v.value<std::string>());
+    }
+  }
+  if (t.urls_from_file && t.rand_regex_url) {
+    throw ConfigError(fmt::format("{}: [target] urls_from_file and rand_regex_url exclude each "
+                                  "other: give one",
+                                  s.file()));
   }
   s.finish();
 }
@@ -123,10 +137,10 @@ void read_load(Section s, LoadSection& l) {
     }
     l.executor = e;
   }
-  for (const char* key :
-       {"burst_rate", "burst_delay", "prometheus_pushgateway", "prometheus_port"}) {
-    s.not_yet(key, "remove it to run the rest");
-  }
+  l.burst_rate = s.integer("burst_rate", kMaxVus);
+  l.burst_delay = s.duration("burst_delay");
+  l.prometheus_port = s.integer("prometheus_port", 65535);
+  l.prometheus_pushgateway = s.str("prometheus_pushgateway");
   s.finish();
 }
 
@@ -206,7 +220,53 @@ std::vector<plan::Threshold> read_thresholds(const toml::table& table, const std
 
 }  // namespace
 
-ConfigFile parse_config(const std::string& raw, const std::string& path) {
+namespace {
+
+// The command line's [target] keys over the file's (or into an empty table).
+void apply_overrides(toml::table& root, const TargetOverrides& o) {
+  if (!o.any() && !o.url) return;
+  toml::table* t = root["target"].as_table();
+  if (t == nullptr) {
+    root.insert_or_assign("target", toml::table{});
+    t = root["target"].as_table();
+  }
+  auto put = [&](const char* key, const auto& v) {
+    if (v) t->insert_or_assign(key, *v);
+  };
+  put("url", o.url);
+  put("method", o.method);
+  put("body", o.body);
+  put("basic_auth", o.basic_auth);
+  put("cookie_jar", o.cookie_jar);
+  put("follow_redirects", o.follow_redirects);
+  put("urls_from_file", o.urls_from_file);
+  put("body_lines_file", o.body_lines_file);
+  put("rand_regex_url", o.rand_regex_url);
+  if (!o.form_data.empty()) {
+    toml::array arr;
+    for (const std::string& f : o.form_data) arr.push_back(f);
+    t->insert_or_assign("form_data", std::move(arr));
+  }
+  if (!o.headers.empty()) {
+    toml::table h;
+    if (const toml::table* old = (*t)["headers"].as_table()) h = *old;
+    for (const auto& [k, v] : o.headers) h.insert_or_assign(k, v);
+    t->insert_or_assign("headers", std::move(h));
+  }
+}
+
+ConfigFile from_table(toml::table& root, const std::string& path);
+
+}  // namespace
+
+ConfigFile command_line_config(const TargetOverrides& o) {
+  toml::table root;
+  apply_overrides(root, o);
+  return from_table(root, "the command line");
+}
+
+ConfigFile parse_config(const std::string& raw, const std::string& path,
+                        const TargetOverrides& o) {
   std::string text = interpolate_env(raw, path);
   check_nesting(text, path);  // before toml++ recurses into it
   toml::table root;
@@ -216,6 +276,13 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
     throw ConfigError(fmt::format("{}:{}:{}: {}", path, e.source().begin.line,
                                   e.source().begin.column, e.description()));
   }
+  apply_overrides(root, o);
+  return from_table(root, path);
+}
+
+namespace {
+
+ConfigFile from_table(toml::table& root, const std::string& path) {
   ConfigFile cfg;
   cfg.path = path;
   Section top(root, "the file", path);
@@ -310,14 +377,16 @@ ConfigFile parse_config(const std::string& raw, const std::string& path) {
   return cfg;
 }
 
-ConfigFile load_config_file(const std::string& path) {
+}  // namespace
+
+ConfigFile load_config_file(const std::string& path, const TargetOverrides& o) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ConfigError(fmt::format("-f/--config: cannot read '{}'; check the path", path));
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  return parse_config(ss.str(), path, o);
 }
 
 }  // namespace spiker::config

@@ -16,12 +16,31 @@
 
 namespace spiker::config {
 
+// What the command line sets in [target] (Kaioken's flags for its keys): applied to the file's
+// table, or making one when there is no file, before the file is read.
+struct TargetOverrides {
+  std::optional<std::string> url, method, body, basic_auth;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<bool> cookie_jar, follow_redirects;
+  std::optional<std::string> urls_from_file, body_lines_file, rand_regex_url, proxy, connect_to;
+  std::vector<std::string> form_data;
+  bool any() const {
+    return cookie_jar || follow_redirects || urls_from_file || body_lines_file ||
+           rand_regex_url || !form_data.empty();
+  }
+};
+
 struct TargetSection {
   std::optional<std::string> url, method, body, body_file, timeout, connect_timeout;
   std::optional<std::string> cacert, cert, key;
   std::vector<std::pair<std::string, std::string>> headers;  // basic_auth becomes one
   std::optional<bool> insecure, disable_keepalive, cookie_jar, follow_redirects, http2, http1;
   std::optional<int64_t> max_streams;  // HTTP/2 streams per connection
+  // Kaioken's request sources: URLs round-robin from a file, bodies round-robin from a file's
+  // lines, URLs generated from a regular expression (read by the journey reader).
+  std::optional<std::string> urls_from_file, body_lines_file, rand_regex_url;
+  std::optional<std::string> proxy, connect_to;
+  std::vector<std::string> form_data;  // "name=value" | "name=@path[;filename=x][;type=mime]"
 };
 
 struct LoadSection {
@@ -30,6 +49,10 @@ struct LoadSection {
   std::optional<double> rate, arrival_rate;
   std::optional<std::string> duration, ramp_up, warmup, think_time;
   std::optional<std::string> executor;  // k6's names; checked against what the keys describe
+  std::optional<int64_t> burst_rate;     // Kaioken's burst mode
+  std::optional<std::string> burst_delay;
+  std::optional<int64_t> prometheus_port;
+  std::optional<std::string> prometheus_pushgateway;
 };
 
 // Kaioken's [[scenarios]]: one request each, chosen per iteration by weight.
@@ -66,8 +89,12 @@ struct ConfigFile {
 };
 
 // Reads, interpolates environment variables, parses and checks `path`. Throws SetupError.
-ConfigFile load_config_file(const std::string& path);
+ConfigFile load_config_file(const std::string& path, const TargetOverrides& o = {});
 // The same from text (tests); `path` is only used in messages.
-ConfigFile parse_config(const std::string& text, const std::string& path);
+ConfigFile parse_config(const std::string& text, const std::string& path,
+                        const TargetOverrides& o = {});
+// A run given by the command line alone whose flags need a journey (cookie jar, redirects,
+// URL or body files): read as if the file had only this [target].
+ConfigFile command_line_config(const TargetOverrides& o);
 
 }  // namespace spiker::config

@@ -86,6 +86,8 @@ std::string query_encode(std::string_view s);
 Auth read_auth(Section& s);
 // The request keys shared by a Kaioken scenario and a native step.
 void read_request(Section& s, RawStep& r, const std::string& path);
+// name = "value" | "@path;filename=x;type=mime" fields as the step's multipart/form-data body.
+void add_multipart(const Pairs& fields, RawStep& r, const std::string& path);
 // [defaults] (with [target]'s host as the base for relative urls) (journey_sections.cc).
 Defaults read_defaults(const toml::table& root, Section& top, const TargetSection& target,
                        const std::string& path);

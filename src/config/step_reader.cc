@@ -169,6 +169,36 @@ Auth read_auth(Section& s) {
   return a;
 }
 
+// field = "value", or file = "@path;filename=name;type=mime" (curl -F's form), as the step's
+// multipart/form-data body.
+void add_multipart(const Pairs& fields, RawStep& r, const std::string& path) {
+  const std::string boundary = "----loadspiker-boundary-7MA4YWxkTrZu0gW";
+  for (const auto& [k, v] : fields) {
+    std::string head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + k + "\"";
+    if (v.starts_with("@")) {
+      std::string spec = v.substr(1), file = spec.substr(0, spec.find(';'));
+      std::string filename = std::filesystem::path(file).filename().string();
+      std::string type = "application/octet-stream";
+      for (size_t at = spec.find(';'); at != std::string::npos;) {
+        size_t next = spec.find(';', at + 1);
+        std::string opt = spec.substr(at + 1, next == std::string::npos ? next : next - at - 1);
+        if (opt.starts_with("filename=")) filename = opt.substr(9);
+        if (opt.starts_with("type=")) type = opt.substr(5);
+        at = next;
+      }
+      head += "; filename=\"" + filename + "\"\r\nContent-Type: " + type + "\r\n\r\n";
+      r.body.push_back({false, head});
+      r.body.push_back({true, read_whole(resolve_path(file, path), r.where + " multipart")});
+      r.body.push_back({false, "\r\n"});
+    } else {
+      r.body.push_back({false, head + "\r\n\r\n" + v + "\r\n"});
+    }
+  }
+  r.body.push_back({false, "--" + boundary + "--\r\n"});
+  r.content_type = "multipart/form-data; boundary=" + boundary;
+  r.has_body = true;
+}
+
 // The request keys shared by a Kaioken scenario and a native step.
 void read_request(Section& s, RawStep& r, const std::string& path) {
   r.action = s.str("action");
@@ -225,34 +255,7 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
     r.body.push_back({false, text});
     r.content_type = "application/x-www-form-urlencoded";
   }
-  if (multipart) {
-    // field = "value", or file = "@path;filename=name;type=mime" (curl -F's form).
-    Pairs fields = read_string_table(s, "multipart");
-    const std::string boundary = "----loadspiker-boundary-7MA4YWxkTrZu0gW";
-    for (const auto& [k, v] : fields) {
-      std::string head = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + k + "\"";
-      if (v.starts_with("@")) {
-        std::string spec = v.substr(1), file = spec.substr(0, spec.find(';'));
-        std::string filename = std::filesystem::path(file).filename().string();
-        std::string type = "application/octet-stream";
-        for (size_t at = spec.find(';'); at != std::string::npos;) {
-          size_t next = spec.find(';', at + 1);
-          std::string opt = spec.substr(at + 1, next == std::string::npos ? next : next - at - 1);
-          if (opt.starts_with("filename=")) filename = opt.substr(9);
-          if (opt.starts_with("type=")) type = opt.substr(5);
-          at = next;
-        }
-        head += "; filename=\"" + filename + "\"\r\nContent-Type: " + type + "\r\n\r\n";
-        r.body.push_back({false, head});
-        r.body.push_back({true, read_whole(resolve_path(file, path), r.where + " multipart")});
-        r.body.push_back({false, "\r\n"});
-      } else {
-        r.body.push_back({false, head + "\r\n\r\n" + v + "\r\n"});
-      }
-    }
-    r.body.push_back({false, "--" + boundary + "--\r\n"});
-    r.content_type = "multipart/form-data; boundary=" + boundary;
-  }
+  if (multipart) add_multipart(read_string_table(s, "multipart"), r, path);
   if (const toml::node* ex = s.get("extract")) {
     const toml::table* t = ex->as_table();
     if (t == nullptr) s.wrong_type("extract", *ex, "a table { var = \"json:$.path\" }");

@@ -52,10 +52,20 @@ std::vector<OriginConfig> make_origins(const plan::RunPlan& plan, Contexts* tls)
 
 // Addresses that refuse a test connection are dropped (localhost: ::1 and 127.0.0.1), except
 // for datagram protocols, which have no connection to test.
-void resolve_origins(std::vector<OriginConfig>& origins, int64_t connect_timeout_ns) {
+void resolve_origins(std::vector<OriginConfig>& origins, const plan::TransportOptions& t) {
+  int64_t connect_timeout_ns = t.connect_timeout_ns;
   for (OriginConfig& o : origins) {
     std::vector<SocketAddress> dropped;
-    std::vector<SocketAddress> all = resolve(o.host, o.port);
+    std::string host = o.host;
+    int port = o.port;
+    for (const plan::TransportOptions::ConnectTo& c : t.connect_to) {
+      if ((c.host.empty() || c.host == o.host) && (c.port == 0 || c.port == o.port)) {
+        host = c.target_host.empty() ? o.host : c.target_host;
+        port = c.target_port == 0 ? o.port : c.target_port;
+        break;
+      }
+    }
+    std::vector<SocketAddress> all = resolve(host, port);
     o.addresses = o.protocol != nullptr && o.protocol->datagram
                       ? all
                       : reachable(all, static_cast<int>(connect_timeout_ns / 1'000'000), &dropped);
@@ -169,7 +179,7 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
   Contexts tls;
   config.worker.origins = make_origins(plan, &tls);
   if (resolve) {
-    resolve_origins(config.worker.origins, plan.transport.connect_timeout_ns);
+    resolve_origins(config.worker.origins, plan.transport);
     negotiate_http2(plan, tls, config.worker.origins);
   }
   for (OriginConfig& o : config.worker.origins) {  // web origins: HTTP/1.1, HTTP/2, WebSocket

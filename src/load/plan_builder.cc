@@ -47,7 +47,14 @@ LoadPlan build_plan(const LoadSpec& spec) {
     }
     rate_stages = is_rate;
   }
-  bool open = spec.arrival_rate > 0 || rate_stages;
+  bool bursts = spec.burst_rate > 0 || spec.burst_delay_ns > 0;
+  if (bursts && (spec.burst_rate == 0 || spec.burst_delay_ns <= 0)) {
+    throw SetupError("--burst-rate and --burst-delay go together: give both (e.g. --burst-rate "
+                     "500 --burst-delay 5s)");
+  }
+  conflict(bursts, spec.arrival_rate > 0 || !stages.empty() || spec.rate > 0,
+           "--burst-rate sets its own schedule: drop --arrival-rate, --stage and -r");
+  bool open = spec.arrival_rate > 0 || rate_stages || bursts;
   bool counted = spec.max_requests > 0 || spec.iterations > 0;
   conflict(spec.arrival_rate > 0 && !stages.empty(), true,
            "--arrival-rate and --stage exclude each other: rate stages (--stage 30s:100/s) set "
@@ -86,7 +93,14 @@ LoadPlan build_plan(const LoadSpec& spec) {
   if (open) {
     plan.model = Model::kOpen;
     plan.max_vus = spec.max_vus;
-    if (rate_stages) {
+    if (bursts) {
+      // Kaioken's burst mode as an open model: each burst's requests share one intended start,
+      // so a burst that outlasts the delay shows in corrected latency, not in a later burst.
+      plan.executor = "bursts";
+      plan.max_vus = std::max<uint64_t>(spec.max_vus, spec.burst_rate);
+      plan.arrivals.emplace(
+          ArrivalSchedule::bursts(spec.burst_rate, spec.burst_delay_ns, duration));
+    } else if (rate_stages) {
       plan.executor = "ramping-arrival-rate";
       plan.arrivals.emplace(StageCurve(0, stages));
     } else {

@@ -94,8 +94,18 @@ ArrivalSchedule::ArrivalSchedule(StageCurve rate_curve) : curve_(std::move(rate_
   total_ = static_cast<uint64_t>(std::max(0.0, std::ceil(sum - 1e-9)));
 }
 
+ArrivalSchedule ArrivalSchedule::bursts(uint64_t size, int64_t period_ns, int64_t duration_ns) {
+  double rate = static_cast<double>(size) * 1e9 / static_cast<double>(period_ns);
+  ArrivalSchedule s(StageCurve(rate, {{duration_ns, rate}}));
+  s.burst_size_ = size;
+  s.burst_period_ns_ = period_ns;
+  s.total_ = static_cast<uint64_t>((duration_ns + period_ns - 1) / period_ns) * size;
+  return s;
+}
+
 int64_t ArrivalSchedule::time_of(uint64_t k) const {
   if (k >= total_) return -1;
+  if (burst_size_ > 0) return static_cast<int64_t>(k / burst_size_) * burst_period_ns_;
   auto m_total = static_cast<double>(k);
   double from = curve_.start();
   int64_t offset = 0;

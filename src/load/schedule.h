@@ -53,6 +53,8 @@ class ArrivalSchedule {
  public:
   explicit ArrivalSchedule(StageCurve rate_curve);
   static ArrivalSchedule constant(double rate, int64_t duration_ns);
+  // Kaioken's burst mode: `size` arrivals at once every `period_ns`, from 0 to the end.
+  static ArrivalSchedule bursts(uint64_t size, int64_t period_ns, int64_t duration_ns);
   // Nanoseconds since the schedule's start, or -1 when arrival k falls after the end.
   int64_t time_of(uint64_t k) const;
   // Arrivals due before the end.
@@ -64,6 +66,8 @@ class ArrivalSchedule {
   StageCurve curve_;
   std::vector<double> before_;  // arrivals due before each stage starts (the integral)
   uint64_t total_ = 0;
+  uint64_t burst_size_ = 0;  // > 0: bursts instead of the curve
+  int64_t burst_period_ns_ = 0;
 };
 
 }  // namespace spiker::load

@@ -26,6 +26,8 @@ struct LoadModel {
   bool latency_correction = true;         // --no-latency-correction turns it off
   std::string segment, segment_sequence;  // --segment, --segment-sequence
   int pipeline = 1;                       // --pipeline
+  uint64_t burst_rate = 0;                // --burst-rate: requests started at once ...
+  int64_t burst_delay_ns = 0;             // ... every --burst-delay (open model)
 };
 
 }  // namespace spiker::plan

@@ -30,6 +30,15 @@ struct TransportOptions {
   int64_t timeout_ns = 5'000'000'000;
   int64_t connect_timeout_ns = 2'000'000'000;
   int64_t ws_interval_ns = 0;  // the pause between a WebSocket VU's messages
+  // --connect-to: connections for host:port (empty host or port 0: any) go to target:port
+  // instead; the Host header and the TLS name stay the URL's.
+  struct ConnectTo {
+    std::string host;
+    int port = 0;
+    std::string target_host;
+    int target_port = 0;
+  };
+  std::vector<ConnectTo> connect_to;
 };
 
 // A scenario with its own executor (k6 `scenarios`), run beside the others.
