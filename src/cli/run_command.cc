@@ -1,5 +1,7 @@
 // `loadspiker run`: compile (run_compile.cc) -> prepare (engine/prepare.cc) -> run -> report.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "load/plan_builder.h"
 #include "report/json_result.h"
 #include "report/outputs.h"
+#include "core/socket.h"
 #include "report/numbers.h"
 #include "report/summary.h"
 
@@ -182,6 +185,42 @@ void check_writable(const std::string& path) {
   if (!existed) ::unlink(path.c_str());
 }
 
+bool is_loopback(const SocketAddress& a) {
+  if (a.storage.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a.storage);
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (a.storage.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  }
+  return false;
+}
+
+// Kaioken asks before loading a host that is not this machine when a person is at the
+// terminal (-y/--yes skips it); scripts and CI (no terminal) are not asked.
+void confirm_remote_targets(const engine::RunConfig& config, const plan::RunPlan& plan) {
+  if (isatty(STDIN_FILENO) == 0 || isatty(STDERR_FILENO) == 0) return;
+  std::string remote;
+  for (const engine::OriginConfig& o : config.worker.origins) {
+    for (const SocketAddress& addr : o.addresses) {
+      if (!is_loopback(addr) && remote.find(o.host) == std::string::npos) {
+        remote += (remote.empty() ? "" : ", ") + o.host;
+        break;
+      }
+    }
+  }
+  if (remote.empty()) return;
+  std::fprintf(stderr, "loadspiker: %s is not on this machine; load it (%s)? [y/N] ",
+               remote.c_str(), plan.about.title.c_str());
+  std::fflush(stderr);
+  char line[16] = {};
+  if (std::fgets(line, sizeof line, stdin) == nullptr || (line[0] != 'y' && line[0] != 'Y')) {
+    throw SetupError(
+        "not confirmed: nothing was sent (give -y/--yes to skip the question)", kExitUsage);
+  }
+}
+
 // Outputs (-o), the summary or JSON on stdout, and the exit code.
 int report_run(report::RunReport& rep, const engine::RunConfig& config,
                const engine::RunResult& result, const RunArgs& a,
@@ -262,6 +301,7 @@ int run(RunArgs args) {
     return kExitOk;
   }
   engine::RunConfig config = engine::prepare(plan);
+  if (!a.yes) confirm_remote_targets(config, plan);
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(
       mode,

@@ -1,114 +1,153 @@
-// The HTML report: self-contained, inline SVG charts of the timeline, percentiles, steps,
-// status codes and verdicts.
+// The HTML report: one self-contained page. Tables say the numbers; Chart.js (embedded at
+// build time from Debian's libjs-chart.js) draws the time series, the latency distribution,
+// steps, status codes and checks from the page's run-data (html_charts.js).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "live/live_view.h"
 #include "metrics/histogram_codec.h"
+#include "report/numbers.h"
 #include "report/output_parts.h"
 
 namespace spiker::report::detail {
+
+extern const std::string_view kChartJs;
+extern const std::string_view kChartsScript;
+
 namespace {
 
-// An inline SVG line chart: one polyline per series over the timeline.
-std::string svg_chart(const std::string& id, const std::string& title,
-                      const std::vector<std::pair<std::string, std::vector<double>>>& series,
-                      const std::string& unit) {
-  constexpr double kW = 720, kH = 220, kL = 60, kB = 30, kT = 20;
-  double peak = 0;
-  size_t n = 0;
-  for (const auto& [name, v] : series) {
-    for (double x : v) peak = std::max(peak, x);
-    n = std::max(n, v.size());
+constexpr double kSpectrum[] = {0,    50,   75,    90,    95,     99,     99.5,
+                                99.9, 99.95, 99.99, 99.995, 99.999, 100};
+
+metrics::Histogram histogram_at(const json& d, const char* key) {
+  std::string text = str(d, {"histograms", key});
+  return text.empty() ? metrics::Histogram{} : metrics::decode_v2(metrics::base64_decode(text));
+}
+
+// Log-spaced buckets from the histogram's min to its max, with their request counts.
+json distribution(const metrics::Histogram& h) {
+  json buckets = json::array();
+  if (h.total_count() == 0) return buckets;
+  double lo = std::max<double>(1, static_cast<double>(h.min()));
+  double hi = std::max<double>(lo + 1, static_cast<double>(h.max()) + 1);
+  constexpr int kBuckets = 40;
+  double step = std::pow(hi / lo, 1.0 / kBuckets);
+  std::vector<uint64_t> counts(kBuckets);
+  for (int32_t k = 0; k < h.counts_length(); ++k) {
+    int64_t count = h.count_at_index(k);
+    if (count == 0) continue;
+    double v = std::max<double>(static_cast<double>(h.value_at_index(k)), lo);
+    int i = static_cast<int>(std::log(v / lo) / std::log(step));
+    counts[static_cast<size_t>(std::clamp(i, 0, kBuckets - 1))] += static_cast<uint64_t>(count);
   }
-  if (peak <= 0) peak = 1;
-  static constexpr const char* kColors[] = {"#2563eb", "#dc2626", "#16a34a", "#9333ea"};
-  std::string out = fmt::format(
-      "<figure><figcaption>{}</figcaption><svg id=\"{}\" class=\"chart\" viewBox=\"0 0 {} {}\" "
-      "width=\"{}\" height=\"{}\" role=\"img\">",
-      xml_escape(title), id, kW, kH, kW, kH);
-  out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>", kL, kH - kB,
-                     kW - 10, kH - kB);
-  out += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>", kL, kT, kL,
-                     kH - kB);
-  out += fmt::format("<text x=\"4\" y=\"{}\" font-size=\"11\">{:.4g} {}</text>", kT + 4, peak,
-                     xml_escape(unit));
-  out += fmt::format("<text x=\"4\" y=\"{}\" font-size=\"11\">0</text>", kH - kB);
-  out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\">{} s</text>", kW - 60, kH - 8,
-                     n > 0 ? n - 1 : 0);
-  size_t color = 0;
-  for (const auto& [name, v] : series) {
-    std::string points;
-    for (size_t i = 0; i < v.size(); ++i) {
-      double x =
-          kL + (n > 1 ? (kW - 10 - kL) * static_cast<double>(i) / static_cast<double>(n - 1) : 0);
-      double y = kH - kB - (kH - kB - kT) * v[i] / peak;
-      points += fmt::format("{:.1f},{:.1f} ", x, y);
+  for (int i = 0; i < kBuckets; ++i) {
+    buckets.push_back({{"lo_ms", lo * std::pow(step, i) / 1000.0},
+                       {"hi_ms", lo * std::pow(step, i + 1) / 1000.0},
+                       {"count", counts[static_cast<size_t>(i)]}});
+  }
+  return buckets;
+}
+
+json spectrum(const metrics::Histogram& service, const metrics::Histogram& corrected) {
+  json out = {{"percentiles", json::array()}, {"service", json::array()}};
+  if (service.total_count() == 0) return out;
+  for (double p : kSpectrum) {
+    out["percentiles"].push_back(p);
+    out["service"].push_back(static_cast<double>(service.value_at_percentile(p)) / 1000.0);
+    if (corrected.total_count() > 0) {
+      out["corrected"].push_back(static_cast<double>(corrected.value_at_percentile(p)) / 1000.0);
     }
-    const char* c = kColors[color++ % 4];
-    out += fmt::format(
-        "<polyline class=\"series\" data-name=\"{}\" data-points=\"{}\" fill=\"none\" "
-        "stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/>",
-        xml_escape(name), v.size(), c, points);
-    out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\">{}</text>",
-                       kL + 10 + 90 * (color - 1), kT - 6, c, xml_escape(name));
   }
-  out += "</svg></figure>\n";
   return out;
+}
+
+// What the charts draw, in the page (a '<' would end the script element: escaped).
+std::string run_data(const json& d) {
+  json steps = json::array();
+  const json::json_pointer kSteps("/journeys/steps");
+  const json& list = d.contains(kSteps) ? d.at(kSteps) : d.value("scenarios", json::array());
+  for (const json& s : list) {
+    json item = {{"name", s.value("name", "")},
+                 {"requests", s.value("requests", 0)},
+                 {"failed", s.value("failed", 0)}};
+    if (s.contains("latency_us")) item["p95_ms"] = num(s, {"latency_us", "p95"}) / 1000.0;
+    steps.push_back(item);
+  }
+  json timeline = json::array();
+  for (const json& p : d.value("timeline", json::array())) {
+    json row = p;
+    for (const char* k : {"latency_hist", "corrected_hist", "queue_hist"}) row.erase(k);
+    timeline.push_back(row);
+  }
+  metrics::Histogram service = histogram_at(d, "latency_us");
+  metrics::Histogram corrected = histogram_at(d, "corrected_latency_us");
+  json data = {{"timeline", timeline},
+               {"open", str(d, {"metadata", "load", "load_model"}) == "open"},
+               {"intended", d.contains("corrected_latency_us")},
+               {"steps", steps},
+               {"status", d.value("status_codes", json::object())},
+               {"errors", d.value("errors", json::object())},
+               {"checks", d.value("/checks/results"_json_pointer, json::object())},
+               {"distribution", {{"buckets", distribution(service)}}},
+               {"spectrum", spectrum(service, corrected)}};
+  std::string text = data.dump(), safe;
+  for (char c : text) safe += c == '<' ? std::string("\\u003c") : std::string(1, c);
+  return safe;
+}
+
+std::string figure(const char* id, const char* caption) {
+  return fmt::format(
+      "<figure><figcaption>{}</figcaption><div class=\"box\"><canvas id=\"{}\" role=\"img\" "
+      "aria-label=\"{}\"></canvas></div></figure>\n",
+      caption, id, caption);
 }
 
 }  // namespace
 
 std::string to_html(const json& d) {
-  std::vector<double> rps, errors, p50, p95, p99;
-  if (d.contains("timeline")) {
-    for (const json& p : d["timeline"]) {
-      rps.push_back(p.value("requests", 0.0));
-      errors.push_back(p.value("errors", 0.0));
-      p50.push_back(p.value("p50_us", 0.0) / 1000.0);
-      p95.push_back(p.value("p95_us", 0.0) / 1000.0);
-      p99.push_back(p.value("p99_us", 0.0) / 1000.0);
-    }
+  std::string title = str(d, {"metadata", "title"});
+  if (title.empty()) {
+    title = str(d, {"metadata", "target", "method"}) + " " + str(d, {"metadata", "target", "url"});
   }
-  // The percentile spectrum from the full histogram, on a log scale of 1 / (1 - p).
-  std::vector<std::pair<double, double>> spectrum;
-  std::string hist = str(d, {"histograms", "latency_us"});
-  if (!hist.empty()) {
-    metrics::Histogram h = metrics::decode_v2(metrics::base64_decode(hist));
-    for (double p : {0.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.999}) {
-      spectrum.emplace_back(p, static_cast<double>(h.value_at_percentile(p)) / 1000.0);
-    }
-  }
-  std::string title = fmt::format("LoadSpiker: {} {}", str(d, {"metadata", "target", "method"}),
-                                  str(d, {"metadata", "target", "url"}));
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  out += "<title>" + xml_escape(title) +
+  out += "<title>LoadSpiker: " + xml_escape(title) +
          "</title><style>"
-         "body{font:14px system-ui,sans-serif;margin:24px;color:#111}"
+         "body{font:14px system-ui,sans-serif;margin:24px;color:#111;max-width:1100px}"
          "table{border-collapse:collapse;margin:8px 0 20px}"
          "td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}"
          "th{background:#f4f4f5}td.l,th.l{text-align:left}.pass{color:#16a34a}.fail{color:#dc2626}"
-         "figure{margin:12px 0}figcaption{font-weight:600}</style></head><body>\n";
-  out += "<h1>" + xml_escape(title) + "</h1>\n";
-  out += fmt::format("<p>{} · {} · started {} · {:g} s measured{}</p>\n",
+         "figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}"
+         ".box{position:relative;height:260px}.grid{display:grid;grid-template-columns:1fr 1fr;"
+         "gap:0 24px}.note{color:#555}</style></head><body>\n";
+  out += "<h1>LoadSpiker: " + xml_escape(title) + "</h1>\n";
+  out += fmt::format("<p>{} · {} model · started {} · {} s measured{}</p>\n",
                      xml_escape(str(d, {"metadata", "load", "executor"})),
                      xml_escape(str(d, {"metadata", "load", "load_model"})),
                      xml_escape(str(d, {"metadata", "started_at"})),
-                     num(d, {"metadata", "duration_secs"}),
+                     format_number(num(d, {"summary", "elapsed_secs"}), 2),
                      d.value("/metadata/interrupted"_json_pointer, false) ? " · interrupted" : "");
   out +=
       "<table id=\"summary\"><tr><th>requests</th><th>successful</th><th>failed</th>"
-      "<th>error rate</th><th>req/s</th><th>received</th></tr>";
+      "<th>error rate</th><th>req/s</th><th>received</th><th>p50</th><th>p95</th><th>p99</th>"
+      "<th>max</th></tr>";
+  auto ms = [](double us) { return format_number(us / 1000.0, 3) + " ms"; };
   out += fmt::format(
-      "<tr><td>{:g}</td><td>{:g}</td><td>{:g}</td><td>{:.2f}%</td><td>{:.1f}</td><td>{:g} "
-      "B</td></tr></table>\n",
-      num(d, {"summary", "total_requests"}), num(d, {"summary", "successful"}),
-      num(d, {"summary", "failed"}), 100 * num(d, {"summary", "error_rate"}),
-      num(d, {"summary", "requests_per_sec"}), num(d, {"summary", "bytes_received"}));
+      "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+      "<td>{}</td><td>{}</td><td>{}</td></tr></table>\n",
+      format_number(num(d, {"summary", "total_requests"})),
+      format_number(num(d, {"summary", "successful"})),
+      format_number(num(d, {"summary", "failed"})),
+      format_percent(num(d, {"summary", "error_rate"})),
+      format_number(num(d, {"summary", "requests_per_sec"}), 1),
+      live::format_bytes(num(d, {"summary", "bytes_received"})), ms(num(d, {"latency_us", "p50"})),
+      ms(num(d, {"latency_us", "p95"})), ms(num(d, {"latency_us", "p99"})),
+      ms(num(d, {"latency_us", "max"})));
   if (d.contains("thresholds")) {
     bool passed = d["thresholds"].value("passed", true);
     out += fmt::format(
@@ -119,81 +158,97 @@ std::string to_html(const json& d) {
     for (const json& t : d["thresholds"]["results"]) {
       bool ok = t.value("passed", false);
       out += fmt::format(
-          "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:g}</td><td class=\"{}\">{}"
+          "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"{}\">{}"
           "</td></tr>",
           xml_escape(t.value("metric", "")), xml_escape(t.value("condition", "")),
-          t.value("actual", 0.0), ok ? "pass" : "fail", ok ? "pass" : "fail");
+          xml_escape(format_in_unit(t.value("actual", 0.0), t.value("unit", ""))),
+          ok ? "pass" : "fail", ok ? "pass" : "fail");
     }
     out += "</table>\n";
   }
   if (d.contains("checks")) {
     out += fmt::format(
-        "<h2>Checks: {:.2f}% passed</h2><table id=\"checks\"><tr><th class=\"l\">"
+        "<h2>Checks: {} passed</h2><table id=\"checks\"><tr><th class=\"l\">"
         "check</th><th>passed</th><th>total</th></tr>",
-        100 * num(d, {"checks", "overall_pass_rate"}, 1));
+        format_percent(num(d, {"checks", "overall_pass_rate"}, 1)));
     for (auto& [name, c] : d["checks"]["results"].items()) {
       double p = c.value("passed", 0.0), n = c.value("total", 0.0);
-      out += fmt::format("<tr><td class=\"l {}\">{}</td><td>{:g}</td><td>{:g}</td></tr>",
-                         p == n ? "pass" : "fail", xml_escape(name), p, n);
+      out += fmt::format("<tr><td class=\"l {}\">{}</td><td>{}</td><td>{}</td></tr>",
+                         p == n ? "pass" : "fail", xml_escape(name), format_number(p),
+                         format_number(n));
     }
     out += "</table>\n";
   }
   out += "<h2>Over time</h2>\n";
-  out += svg_chart("chart-rps", "Requests per second", {{"requests/s", rps}}, "req/s");
-  out += svg_chart("chart-errors", "Errors per second", {{"errors/s", errors}}, "err/s");
-  out += svg_chart("chart-latency", "Latency percentiles per second",
-                   {{"p50", p50}, {"p95", p95}, {"p99", p99}}, "ms");
-  if (!spectrum.empty()) {
-    out +=
-        "<h2>Latency distribution</h2><table id=\"spectrum\"><tr><th>percentile</th>"
-        "<th>ms</th></tr>";
-    std::vector<double> ys;
-    for (const auto& [p, ms] : spectrum) {
-      out += fmt::format("<tr><td>{:g}</td><td>{:.3f}</td></tr>", p, ms);
-      ys.push_back(ms);
+  out +=
+      "<p class=\"note\">One point per second. When the run's last second was cut short, its "
+      "counts are scaled to a rate and its point is drawn larger, joined by a dashed line.</p>\n";
+  out += "<div class=\"grid\">";
+  out += figure("chart-vus", "VUs (and dropped iterations in open models)");
+  out += figure("chart-rps", "Requests and errors per second");
+  out += figure("chart-latency", "Service time per second: p50, p95, p99");
+  if (d.contains("corrected_latency_us")) {
+    out += figure("chart-corrected", "Corrected latency per second: p50, p95, p99");
+  }
+  out += "</div>\n<h2>Latency distribution</h2>\n<div class=\"grid\">";
+  out += figure("chart-histogram", "Histogram of service time");
+  out += figure("chart-spectrum", "Percentile spectrum");
+  out += "</div>\n";
+  metrics::Histogram service = histogram_at(d, "latency_us");
+  if (service.total_count() > 0) {
+    metrics::Histogram corrected = histogram_at(d, "corrected_latency_us");
+    out += "<table id=\"spectrum\"><tr><th>percentile</th><th>service time</th>";
+    if (corrected.total_count() > 0) out += "<th>corrected latency</th>";
+    out += "</tr>";
+    for (double p : kSpectrum) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td>", format_number(p, 3),
+                         ms(static_cast<double>(service.value_at_percentile(p))));
+      if (corrected.total_count() > 0) {
+        out += "<td>" + ms(static_cast<double>(corrected.value_at_percentile(p))) + "</td>";
+      }
+      out += "</tr>";
     }
     out += "</table>\n";
-    out += svg_chart("chart-spectrum",
-                     "Percentile spectrum (x: 0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, "
-                     "99.99, 99.999 — a log scale of 1/(1-p))",
-                     {{"latency ms", ys}}, "ms");
   }
-  if (d.contains("scenarios")) {
+  const json::json_pointer kSteps("/journeys/steps");
+  const json& steps = d.contains(kSteps) ? d.at(kSteps) : d.value("scenarios", json::array());
+  if (!steps.empty()) {
+    out += "<h2>Scenarios and steps</h2>\n";
+    out += figure("chart-steps", "Requests, failures and p95 by step");
     out +=
-        "<h2>Scenarios and steps</h2><table id=\"steps\"><tr><th class=\"l\">name</th>"
-        "<th class=\"l\">method</th><th class=\"l\">url</th><th>requests</th><th>failed</th>"
-        "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>";
-    for (const json& s : d["scenarios"]) {
-      auto ms = [&](const char* k) {
-        return s.contains("latency_us") ? fmt::format("{:.3f}", num(s, {"latency_us", k}) / 1000.0)
-                                        : std::string("—");
+        "<table id=\"steps\"><tr><th class=\"l\">name</th><th class=\"l\">method</th>"
+        "<th class=\"l\">url</th><th>requests</th><th>failed</th><th>p50</th><th>p95</th>"
+        "<th>p99</th></tr>";
+    for (const json& s : steps) {
+      auto at = [&](const char* k) {
+        return s.contains("latency_us") ? ms(num(s, {"latency_us", k})) : std::string("—");
       };
       out += fmt::format(
-          "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:g}"
-          "</td><td>{:g}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+          "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}"
+          "</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
           xml_escape(s.value("name", "")), xml_escape(s.value("method", "")),
-          xml_escape(s.value("url", "")), s.value("requests", 0.0), s.value("failed", 0.0),
-          ms("p50"), ms("p95"), ms("p99"));
+          xml_escape(s.value("url", "")), format_number(s.value("requests", 0.0)),
+          format_number(s.value("failed", 0.0)), at("p50"), at("p95"), at("p99"));
     }
     out += "</table>\n";
   }
+  out += "<h2>Status codes, errors and checks</h2>\n<div class=\"grid\">";
+  out += figure("chart-status", "Responses by status code, and errors by kind");
+  if (d.contains("checks")) out += figure("chart-checks", "Checks: pass rate");
+  out += "</div>\n";
   out +=
-      "<h2>Status codes and errors</h2><table id=\"status\"><tr><th class=\"l\">status or "
-      "error</th><th>count</th></tr>";
+      "<table id=\"status\"><tr><th class=\"l\">status or error</th><th>count</th></tr>";
   for (const char* section : {"status_codes", "errors"}) {
     if (!d.contains(section)) continue;
     for (auto& [k, n] : d[section].items()) {
-      out += fmt::format("<tr><td class=\"l\">{}</td><td>{:g}</td></tr>", xml_escape(k),
-                         n.get<double>());
+      out += fmt::format("<tr><td class=\"l\">{}</td><td>{}</td></tr>", xml_escape(k),
+                         format_number(n.get<double>()));
     }
   }
   out += "</table>\n";
-  // The data the charts draw, for tools reading the page.
-  json data = {{"timeline", d.value("timeline", json::array())}};
-  std::string embedded = data.dump();
-  std::string safe;
-  for (char c : embedded) safe += c == '<' ? std::string("\\u003c") : std::string(1, c);
-  out += "<script type=\"application/json\" id=\"run-data\">" + safe + "</script>\n";
+  out += "<script type=\"application/json\" id=\"run-data\">" + run_data(d) + "</script>\n";
+  out += "<script>" + std::string(kChartJs) + "</script>\n";
+  out += "<script>" + std::string(kChartsScript) + "</script>\n";
   out += "</body></html>\n";
   return out;
 }

@@ -75,6 +75,7 @@ std::string to_json(const RunReport& r) {
   json doc;
   doc["metadata"] = {
       {"tool", "loadspiker"},
+      {"title", r.info.title},
       {"version", kVersion},
       {"started_at", rfc3339(r.started_unix_ms)},
       {"ended_at", rfc3339(r.ended_unix_ms)},

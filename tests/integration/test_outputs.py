@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -199,12 +200,25 @@ error_rate = "< 0.000001"
         console_errors = [line for line in p.stderr.splitlines()
                           if "CONSOLE" in line and ("ERROR" in line or "error" in line)]
         self.assertEqual(console_errors, [])
+        # Chart.js ran (embedded; no network) and every chart got its data: the page script
+        # writes each chart's series and their point counts on its canvas.
         seconds = len(self.doc["timeline"])
-        self.assertIn('id="chart-rps"', dom)
-        self.assertIn(f'data-name="requests/s" data-points="{seconds}"', dom)
-        self.assertIn(f'data-name="p99" data-points="{seconds}"', dom)
-        self.assertIn(str(self.doc["summary"]["total_requests"]), dom)
+        self.assertRegex(dom, r'<body data-charts="(\d+)"')
+        drawn = int(re.search(r'<body data-charts="(\d+)"', dom).group(1))
+        self.assertGreaterEqual(drawn, 7)  # VUs, rps, latency, histogram, spectrum, status, checks
+        series = dict(re.findall(r'<canvas id="(chart-[a-z]+)" [^>]*data-series="([^"]*)"', dom))
+        self.assertIn(f"requests/s:{seconds}", series["chart-rps"])
+        self.assertIn(f"errors/s:{seconds}", series["chart-rps"])
+        self.assertIn(f"p99:{seconds}", series["chart-latency"])
+        self.assertIn(f"VUs:{seconds}", series["chart-vus"])
+        self.assertIn("requests:40", series["chart-histogram"])
+        self.assertIn("service time:13", series["chart-spectrum"])
+        self.assertIn(f"{self.doc['summary']['total_requests']:,}", dom)
         self.assertIn('id="thresholds"', dom)
+        # No number written with an exponent, and the units are named.
+        text = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
+        self.assertNotRegex(text, r"\d\.\d+e[+-]\d")
+        self.assertIn(" ms</td>", text)
 
 
 class SegmentMerge(unittest.TestCase):
