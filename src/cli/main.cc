@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   std::function<int()> report = spiker::cli::add_report_command(app);
   std::function<int()> merge = spiker::cli::add_merge_command(app);
   std::function<int()> compare = spiker::cli::add_compare_command(app);
+  std::function<int()> import = spiker::cli::add_import_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,5 +65,6 @@ int main(int argc, char** argv) {
                                        {"graph", graph},
                                        {"report", report},
                                        {"merge", merge},
-                                       {"compare", compare}}));
+                                       {"compare", compare},
+                                       {"import", import}}));
 }

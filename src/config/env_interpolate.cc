@@ -83,6 +83,11 @@ std::string interpolate_env(std::string_view text, std::string_view file, const 
       out.append(text.substr(open));
       break;
     }
+    if (open > 0 && text[open - 1] == '$') {  // $${...}: escaped, kept for the template
+      out.append(text.substr(open, 2));
+      i = open + 2;
+      continue;
+    }
     std::string_view inner = text.substr(open + 2, close - open - 2);
     size_t sep = inner.find(":-");
     std::string name(inner.substr(0, sep));

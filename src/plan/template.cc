@@ -81,6 +81,12 @@ Template Template::compile(std::string_view text, std::string_view where, const 
       literal(text.substr(i));
       break;
     }
+    if (open > i && text[open - 1] == '$') {  // $${ is a literal ${
+      literal(text.substr(i, open - 1 - i));
+      literal("${");
+      i = open + 2;
+      continue;
+    }
     literal(text.substr(i, open - i));
     size_t close = text.find('}', open);
     if (close == std::string_view::npos) {

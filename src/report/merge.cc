@@ -279,7 +279,8 @@ Merged merge_unchecked(const std::vector<std::string>& texts,
     json results = json::object();
     uint64_t passed = 0, total = 0;
     for (const json& d : docs) {
-      for (auto& [name, c] : d.value("/checks/results"_json_pointer, json::object()).items()) {
+      const json checks = d.value("/checks/results"_json_pointer, json::object());
+      for (auto& [name, c] : checks.items()) {  // (items() of a temporary would dangle)
         json& r = results[name];
         if (r.is_null()) r = json::object();
         r["passed"] = r.value("passed", 0ull) + c.value("passed", 0ull);
