@@ -20,6 +20,7 @@ std::function<int()> add_report_command(CLI::App& app);
 std::function<int()> add_merge_command(CLI::App& app);
 std::function<int()> add_compare_command(CLI::App& app);
 std::function<int()> add_import_command(CLI::App& app);
+std::function<int()> add_history_command(CLI::App& app);
 
 // After a parse error: names each unknown flag with the closest known one ("did you mean"), or
 // as a Kaioken flag this build lacks. False when there was none to explain.

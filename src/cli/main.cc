@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   std::function<int()> merge = spiker::cli::add_merge_command(app);
   std::function<int()> compare = spiker::cli::add_compare_command(app);
   std::function<int()> import = spiker::cli::add_import_command(app);
+  std::function<int()> history = spiker::cli::add_history_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,5 +67,6 @@ int main(int argc, char** argv) {
                                        {"report", report},
                                        {"merge", merge},
                                        {"compare", compare},
-                                       {"import", import}}));
+                                       {"import", import},
+                                       {"history", history}}));
 }

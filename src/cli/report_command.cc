@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "history/history.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "engine/thresholds.h"
@@ -18,6 +19,9 @@
 namespace spiker::cli {
 
 std::string read_result(const std::string& path) {
+  std::string db;
+  int64_t id = 0;
+  if (history::parse_ref(path, &db, &id)) return history::run_json(db, id);  // runs.db#12
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SetupError(fmt::format("cannot read '{}'; check the path", path), kExitError);
   std::stringstream ss;

@@ -88,7 +88,7 @@ struct RunArgs {
   bool journey_from_flags = false;  // the journey is the command line's (--cookie-jar, ...)
   std::vector<plan::Threshold> thresholds;         // [thresholds]
   // Flags whose value came from the file, with the key that set it ("--ramp-up" ->
-  // "test.toml [load] ramp_up"): errors name what the user wrote.
+  // "[load] ramp_up"): errors name what the user wrote (and the file).
   std::vector<std::pair<std::string, std::string>> from_file;
   std::vector<std::string> notes;  // printed to stderr before the run ("note: ...")
 };

@@ -20,6 +20,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "engine/controller.h"
+#include "history/history.h"
 #include "engine/prepare.h"
 #include "live/live_view.h"
 #include "load/plan_builder.h"
@@ -256,6 +257,18 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
     std::fputs(report::format_summary(rep, isatty(STDOUT_FILENO) != 0).c_str(), stdout);
     for (const std::string& o : done) std::printf("  Result written to %s\n", o.c_str());
   }
+  if (!a.db_url.empty()) {
+    try {
+      int64_t id = history::add_run(a.db_url, json);
+      if (!a.quiet && !a.json) {
+        std::fprintf(stderr, "note: run #%lld added to %s (loadspiker history %s)\n",
+                     static_cast<long long>(id), a.db_url.c_str(), a.db_url.c_str());
+      }
+    } catch (const SetupError& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      written = false;
+    }
+  }
   if (!written) return kExitError;
   std::fflush(stdout);
   if (result.interrupted) {  // partial results: not a pass, whatever they say
@@ -294,6 +307,7 @@ int run(RunArgs args) {
   std::vector<report::Format> formats;  // checked before anything runs
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
   for (const std::string& o : a.outputs) check_writable(o);
+  if (!a.db_url.empty() && !a.dry_run) history::prepare(a.db_url);
   if (!a.format.empty() && a.outputs.empty()) report::format_for("", a.format);
   for (const std::string& note : a.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   if (a.dry_run) {  // everything is checked; nothing is sent

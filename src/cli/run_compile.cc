@@ -86,7 +86,7 @@ std::string name_file_keys(const RunArgs& a, std::string_view message) {
     }
     if (!replaced) out += message[i++];
   }
-  return out;
+  return out == message ? out : a.config + ": " + out;
 }
 
 namespace {

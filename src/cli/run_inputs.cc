@@ -127,7 +127,7 @@ RunArgs with_config_file(RunArgs a) {
   auto take_load = [&](const char* flag, const char* key, auto& field, const auto& value) {
     if (given(flag) || !value) return;
     field = *value;
-    a.from_file.emplace_back(flag, fmt::format("{} [load] {}", a.config, key));
+    a.from_file.emplace_back(flag, fmt::format("[load] {}", key));
   };
   const config::TargetSection& t = f.target;
   if (a.url.empty()) {  // a URL on the command line replaces the file's target and scenarios
@@ -178,7 +178,7 @@ RunArgs with_config_file(RunArgs a) {
   }
   if (!given("--max-requests") && l.max_requests) {
     a.max_requests = std::to_string(*l.max_requests);
-    a.from_file.emplace_back("--max-requests", a.config + " [load] max_requests");
+    a.from_file.emplace_back("--max-requests", "[load] max_requests");
   }
   if (l.executor == "per-vu-iterations" && l.iterations && !given("--per-vu-iterations") &&
       !given("--iterations")) {
@@ -208,7 +208,7 @@ RunArgs with_config_file(RunArgs a) {
   take("--connect-to", a.connect_to, t.connect_to);
   if (!given("--stage") && !f.stages.empty()) {
     a.stages = f.stages;
-    a.from_file.emplace_back("--stage", a.config + " [[stages]]");
+    a.from_file.emplace_back("--stage", "[[stages]]");
   }
   a.thresholds = f.thresholds;
   return a;

@@ -106,6 +106,10 @@ db_url = "{os.path.join(self.dir, 'runs.db')}"
         self.assertIn("[[stages]] set the run's length", err)
         self.assertIn("db_url is inside the last [[stages]]", err)
         self.assertLess(doc["summary"]["elapsed_secs"], 4)
+        # The db_url was used: the run is in the history file.
+        p = self.cli("history", os.path.join(self.dir, "runs.db"), "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(json.loads(p.stdout)), 1)
         # 0 -> 50/s over 1 s, then 50 -> 100/s over 1 s: 25 + 75 arrivals.
         self.assertAlmostEqual(doc["summary"]["total_requests"], 100, delta=2)
         path = write(self.dir, "ramp.toml", f"""
@@ -117,8 +121,8 @@ ramp_up = "5s"
 """)
         p = self.cli("run", path)
         self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn("ramp.toml [load] ramp_up: must not be longer than ramp.toml [load] "
-                      "duration", p.stderr)
+        self.assertIn("ramp.toml: [load] ramp_up: must not be longer than [load] duration",
+                      p.stderr)
         self.assertNotIn("--ramp-up", p.stderr)
 
     def test_more_than_half_failed_says_why(self):
@@ -223,6 +227,45 @@ p95_latency = "< 1s"
         p = self.cli("run", self.target.url("/"), "--http3")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--http3 is a Kaioken flag this build does not have", p.stderr)
+
+
+class History(TargetTestCase):
+    def test_db_url_keeps_runs_lists_their_trend_and_compare_reads_them(self):
+        folder = tempfile.mkdtemp(prefix="spiker-history-")
+        db = os.path.join(folder, "runs.db")
+        docs = []
+        for delay in (1, 5):
+            rc, doc, err = run_cli(self.target.url(f"/delay/{delay}"), "-c", "4", "-d", "1s",
+                                   "--db-url", db)
+            self.assertEqual(rc, 0, err)
+            docs.append(doc)
+        p = subprocess.run([LOADSPIKER, "history", db, "--json"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        runs = json.loads(p.stdout)
+        self.assertEqual([r["id"] for r in runs], [1, 2])
+        for run, doc in zip(runs, docs):
+            self.assertEqual(run["requests"], doc["summary"]["total_requests"])
+            self.assertEqual(run["p99_us"], doc["latency_us"]["p99"])
+            self.assertEqual(run["started_at"], doc["metadata"]["started_at"])
+        p = subprocess.run([LOADSPIKER, "history", db], capture_output=True, text=True,
+                           timeout=30)
+        self.assertIn("Trend over these 2 runs", p.stdout)
+        self.assertIn("/delay/5", p.stdout)
+        # 1 ms -> 5 ms: p99 regressed; compare reads runs by FILE#ID.
+        p = subprocess.run([LOADSPIKER, "compare", f"{db}#1", f"{db}#2", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertTrue(json.loads(p.stdout)["has_regressions"])
+        p = subprocess.run([LOADSPIKER, "compare", f"{db}#1", f"{db}#9"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no run with that id", p.stderr)
+        # A path that cannot hold the file fails before anything is sent.
+        rc, doc, err = run_cli(self.target.url("/"), "-n", "5", "--db-url",
+                               "/nonexistent/dir/runs.db")
+        self.assertEqual(rc, 2)
+        self.assertIn("--db-url", err)
 
 
 class JsonSchema(TargetTestCase):
