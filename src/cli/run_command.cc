@@ -31,6 +31,10 @@
 #include "report/summary.h"
 
 namespace spiker::cli {
+
+// --debug: one request and its response, printed whole (debug_exchange.cc).
+int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config);
+
 namespace {
 
 // One line for the live view's title: the load shape.
@@ -315,6 +319,7 @@ int run(RunArgs args) {
     return kExitOk;
   }
   engine::RunConfig config = engine::prepare(plan);
+  if (a.debug) return debug_exchange(plan, config);  // one request, nothing to confirm
   if (!a.yes) confirm_remote_targets(config, plan);
   live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(

@@ -113,7 +113,11 @@ RunArgs with_config_file(RunArgs a) {
     o.method = a.method;
     o.body = text(a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file"));
     for (const std::string& h : a.headers) o.headers.push_back(http1::parse_header_arg(h));
-    a.journey = config::command_line_config(o).journey;
+    try {
+      a.journey = config::command_line_config(o).journey;
+    } catch (const config::ConfigError& e) {  // from flags: a usage error
+      throw SetupError(e.what(), kExitUsage);
+    }
     a.journey_from_flags = true;
     return a;
   }

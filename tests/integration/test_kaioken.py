@@ -229,6 +229,106 @@ p95_latency = "< 1s"
         self.assertIn("--http3 is a Kaioken flag this build does not have", p.stderr)
 
 
+class Flags(TargetTestCase):
+    """Kaioken's flags that this build lacked: each does what Kaioken's does."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="spiker-flags-")
+
+    def cli(self, *args, timeout=60):
+        return subprocess.run([LOADSPIKER, *args], capture_output=True, text=True,
+                              timeout=timeout)
+
+    def test_basic_auth_debug_and_secrets(self):
+        p = self.cli("run", self.target.url("/echo"), "-m", "POST", "-b", "hello",
+                     "-a", "alice:s3cret", "-H", "X-Id: ${REQUEST_ID}", "--debug")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("> POST /echo HTTP/1.1", p.stdout)
+        self.assertIn("> Authorization: <redacted>", p.stdout)
+        self.assertIn("> X-Id: 1", p.stdout)
+        self.assertIn("< HTTP/1.1 200 OK", p.stdout)
+        self.assertIn('"body":"hello"', p.stdout)
+        # The server echoed the header: its value is hidden in the body too.
+        self.assertNotIn("YWxpY2U6czNjcmV0", p.stdout)  # base64("alice:s3cret")
+        self.assertIn('"Authorization":"<redacted>"', p.stdout)
+
+    def test_cookie_jar_and_redirects(self):
+        # /me answers 401 unless the session cookie from /login comes back.
+        rc, doc, err = run_cli(self.target.url("/redirect/3"), "-n", "10", "-c", "1",
+                               "--no-follow-redirects")
+        self.assertEqual(doc["status_codes"], {"302": 10}, err)
+        rc, doc, err = run_cli(self.target.url("/redirect/3"), "-n", "10", "-c", "1",
+                               "--cookie-jar")
+        self.assertEqual(doc["status_codes"]["200"], 10, err)  # followed to the end
+        self.assertEqual(doc["status_codes"]["302"], 30)
+
+    def test_urls_bodies_forms_and_random_urls(self):
+        urls = write(self.dir, "urls.txt", f"{self.target.url('/status/201')}\n"
+                                           f"{self.target.url('/status/202')}\n\n"
+                                           f"{self.target.url('/status/203')}\n")
+        rc, doc, err = run_cli("--urls-from-file", urls, "-n", "30", "-c", "3")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["status_codes"], {"201": 10, "202": 10, "203": 10})  # round-robin
+        rc, doc, err = run_cli("--rand-regex-url",
+                               self.target.url("/status/20[0-4]"), "-n", "200", "-c", "2")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(set(doc["status_codes"]), {"200", "201", "202", "203", "204"})
+        lines = write(self.dir, "bodies.txt", "a\nbbbb\n")
+        rc, doc, err = run_cli(self.target.url("/echo"), "-m", "POST", "--body-lines-file",
+                               lines, "-n", "4", "-c", "1")
+        self.assertEqual(rc, 0, err)
+        upload = write(self.dir, "up.txt", "file-content")
+        p = self.cli("run", self.target.url("/echo"), "-m", "POST", "-F", "name=v",
+                     "-F", f"f=@{upload};type=text/plain", "--debug")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("multipart/form-data; boundary=", p.stdout)
+        self.assertIn('name=\\"f\\"; filename=\\"up.txt\\"', p.stdout)
+        self.assertIn("file-content", p.stdout)
+        other = write(self.dir, "two-hosts.txt", "http://127.0.0.1:1/\nhttp://127.0.0.2:1/\n")
+        p = self.cli("run", "--urls-from-file", other)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("another host", p.stderr)
+
+    def test_connect_to_bursts_and_fail_fast(self):
+        rc, doc, err = run_cli("http://api.example.invalid:8000/json", "--connect-to",
+                               f"api.example.invalid:8000:127.0.0.1:{self.target.port}",
+                               "-n", "5")
+        self.assertEqual(doc["status_codes"], {"200": 5}, err)
+        # 3 bursts of 40 at 0, 500 ms and 1 s: 120 requests, each burst started together.
+        rc, doc, err = run_cli(self.target.url("/"), "--burst-rate", "40", "--burst-delay",
+                               "500ms", "-d", "1500ms")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["summary"]["total_requests"], 120)
+        self.assertEqual(doc["metadata"]["load"]["executor"], "bursts")
+        p = self.cli("run", self.target.url("/"), "--burst-rate", "40")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--burst-delay", p.stderr)
+        path = write(self.dir, "ff.toml", f"""
+[target]
+url = "{self.target.url('/status/500')}"
+[load]
+concurrency = 2
+duration = "20s"
+[thresholds]
+error_rate = "< 0.1"
+""")
+        start = time.time()
+        rc, doc, err = run_cli(path, "--fail-fast")
+        self.assertEqual(rc, 4, err)
+        self.assertLess(time.time() - start, 10)  # aborted, not 20 s
+        self.assertTrue(doc["thresholds"]["results"][0].get("aborted_run"))
+
+    def test_flags_this_build_refuses_by_name(self):
+        for args, word in ((["-x", "http://127.0.0.1:3128"], "--proxy"),
+                           (["--prometheus-port", "9100"], "Prometheus")):
+            p = self.cli("run", self.target.url("/"), "-n", "1", *args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(word, p.stderr)
+            self.assertIn("not supported by this build", p.stderr)
+        p = self.cli("run", self.target.url("/"), "-n", "3", "--serious", "-y", "--no-tui")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
 class History(TargetTestCase):
     def test_db_url_keeps_runs_lists_their_trend_and_compare_reads_them(self):
         folder = tempfile.mkdtemp(prefix="spiker-history-")
