@@ -21,6 +21,8 @@ std::function<int()> add_merge_command(CLI::App& app);
 std::function<int()> add_compare_command(CLI::App& app);
 std::function<int()> add_import_command(CLI::App& app);
 std::function<int()> add_history_command(CLI::App& app);
+std::function<int()> add_completions_command(CLI::App& app);
+std::function<int()> add_man_command(CLI::App& app);
 
 // After a parse error: names each unknown flag with the closest known one ("did you mean"), or
 // as a Kaioken flag this build lacks. False when there was none to explain.

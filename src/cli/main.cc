@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   std::function<int()> compare = spiker::cli::add_compare_command(app);
   std::function<int()> import = spiker::cli::add_import_command(app);
   std::function<int()> history = spiker::cli::add_history_command(app);
+  std::function<int()> completions = spiker::cli::add_completions_command(app);
+  std::function<int()> man = spiker::cli::add_man_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,5 +70,7 @@ int main(int argc, char** argv) {
                                        {"merge", merge},
                                        {"compare", compare},
                                        {"import", import},
-                                       {"history", history}}));
+                                       {"history", history},
+                                       {"completions", completions},
+                                       {"man", man}}));
 }

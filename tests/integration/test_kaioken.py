@@ -328,6 +328,32 @@ error_rate = "< 0.1"
         p = self.cli("run", self.target.url("/"), "-n", "3", "--serious", "-y", "--no-tui")
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_completions_and_man_page(self):
+        p = self.cli("completions", "bash")
+        self.assertEqual(p.returncode, 0)
+        script = write(self.dir, "c.bash", p.stdout)
+        done = subprocess.run(
+            ["bash", "-c", f"source {script}; COMP_WORDS=(loadspiker run --concu); "
+                           "COMP_CWORD=2; _loadspiker; echo ${COMPREPLY[@]}; "
+                           "COMP_WORDS=(loadspiker imp); COMP_CWORD=1; _loadspiker; "
+                           "echo ${COMPREPLY[@]}"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(done.stdout.split(), ["--concurrency", "import"], done.stderr)
+        for shell, word in (("zsh", "#compdef loadspiker"), ("fish", "complete -c loadspiker")):
+            p = self.cli("completions", shell)
+            self.assertEqual(p.returncode, 0)
+            self.assertIn(word, p.stdout)
+            self.assertIn("burst-rate", p.stdout)
+        self.assertEqual(self.cli("completions", "tcsh").returncode, 2)
+        p = self.cli("man")
+        self.assertTrue(p.stdout.startswith(".TH LOADSPIKER 1"))
+        rendered = subprocess.run(["groff", "-man", "-Tutf8", "-ww"], input=p.stdout,
+                                  capture_output=True, text=True, timeout=10)
+        self.assertEqual(rendered.stderr, "")
+        for word in ("--concurrency", "--burst-delay", "loadspiker import", "EXIT STATUS"):
+            self.assertIn(word, re.sub(r".\x08", "", rendered.stdout))
+        p = self.cli("compare", "--serious", "--help")
+        self.assertEqual(p.returncode, 0)
+
 
 class History(TargetTestCase):
     def test_db_url_keeps_runs_lists_their_trend_and_compare_reads_them(self):
