@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <utility>
 
 #include "cli/commands.h"
@@ -23,6 +24,7 @@
 #include "history/history.h"
 #include "engine/prepare.h"
 #include "live/live_view.h"
+#include "live/prometheus.h"
 #include "load/plan_builder.h"
 #include "report/json_result.h"
 #include "report/outputs.h"
@@ -273,6 +275,20 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
       written = false;
     }
   }
+  if (!a.prometheus_pushgateway.empty()) {
+    metrics::LiveState last;
+    last.elapsed_s = result.elapsed_s;
+    last.totals = &result.totals;
+    last.window = &result.totals;
+    last.finished = true;
+    try {
+      live::push_to_gateway(a.prometheus_pushgateway, live::prometheus_text(last),
+                            static_cast<int>(config.worker.connect_timeout_ns / 1'000'000) + 5000);
+    } catch (const SetupError& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      written = false;
+    }
+  }
   if (!written) return kExitError;
   std::fflush(stdout);
   if (result.interrupted) {  // partial results: not a pass, whatever they say
@@ -326,9 +342,15 @@ int run(RunArgs args) {
       mode,
       fmt::format("loadspiker  {}  ·  {}", plan.about.title, describe(config.plan, plan.load)),
       stderr);
+  std::unique_ptr<live::MetricsServer> metrics_server;
+  if (a.prometheus_port != 0) {
+    metrics_server = std::make_unique<live::MetricsServer>(a.prometheus_port);
+  }
   engine::install_stop_signals();
-  engine::RunResult result =
-      engine::run_load(config, [&](const metrics::LiveState& s) { view.update(s); });
+  engine::RunResult result = engine::run_load(config, [&](const metrics::LiveState& s) {
+    view.update(s);
+    if (metrics_server) metrics_server->update(s);
+  });
   view.finish();
   report::RunReport rep;
   rep.info = run_info(plan, config, a);

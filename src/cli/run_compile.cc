@@ -34,12 +34,7 @@ void check_flags(const RunArgs& a) {
         "yet; load the target directly",
         a.config.empty() ? "" : " or [target] proxy in " + a.config));
   }
-  if (a.prometheus_port != 0 || !a.prometheus_pushgateway.empty()) {
-    throw SetupError(
-        "--prometheus-port / --prometheus-pushgateway ([load] prometheus_port, "
-        "prometheus_pushgateway): Prometheus export is not supported by this build yet; use "
-        "-o result.json or --format series-jsonl");
-  }
+
   if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
   if (a.max_vus < 1) throw SetupError("--max-vus: must be at least 1");
   if (a.threads < 0) throw SetupError("-t/--threads: must be at least 1 (0 = one per core)");

@@ -319,14 +319,62 @@ error_rate = "< 0.1"
         self.assertTrue(doc["thresholds"]["results"][0].get("aborted_run"))
 
     def test_flags_this_build_refuses_by_name(self):
-        for args, word in ((["-x", "http://127.0.0.1:3128"], "--proxy"),
-                           (["--prometheus-port", "9100"], "Prometheus")):
+        for args, word in ((["-x", "http://127.0.0.1:3128"], "--proxy"),):
             p = self.cli("run", self.target.url("/"), "-n", "1", *args)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn(word, p.stderr)
             self.assertIn("not supported by this build", p.stderr)
         p = self.cli("run", self.target.url("/"), "-n", "3", "--serious", "-y", "--no-tui")
         self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_prometheus_endpoint_and_pushgateway(self):
+        import http.server
+        from helpers import free_port
+        port = free_port()
+        proc = subprocess.Popen([LOADSPIKER, "run", self.target.url("/"), "-c", "2", "-d", "3s",
+                                 "--prometheus-port", str(port), "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        scraped = None
+        deadline = time.time() + 10
+        while time.time() < deadline and scraped is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
+                    text = r.read().decode()
+                    self.assertIn("text/plain", r.headers["Content-Type"])
+                m = re.search(r"^loadspiker_requests_total (\d+)$", text, re.M)
+                if m and int(m.group(1)) > 0:
+                    scraped = int(m.group(1))
+            except OSError:
+                time.sleep(0.2)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIsNotNone(scraped, "no sample with requests from /metrics during the run")
+        self.assertLessEqual(scraped, json.loads(out)["summary"]["total_requests"])
+        for word in ("loadspiker_latency_p99_ms", 'loadspiker_responses_total{status="200"}',
+                     "# TYPE loadspiker_requests_total counter"):
+            self.assertIn(word, text)
+        pushed = {}
+
+        class Gateway(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                pushed[self.path] = body.decode()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        gateway = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
+        thread = threading.Thread(target=gateway.handle_request)
+        thread.start()
+        rc, doc, err = run_cli(self.target.url("/"), "-n", "77", "--prometheus-pushgateway",
+                               f"http://127.0.0.1:{gateway.server_port}/")
+        thread.join(timeout=10)
+        gateway.server_close()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("loadspiker_requests_total 77\n", pushed["/metrics/job/loadspiker"])
 
     def test_completions_and_man_page(self):
         p = self.cli("completions", "bash")
