@@ -27,10 +27,20 @@
   }
 
   // Time series: one point per second; the last one may be partial.
-  const rows = data.timeline || [];
+  let rows = data.timeline || [];
+  let partial = rows.length > 0 && rows[rows.length - 1].partial_secs !== undefined
+    ? rows[rows.length - 1].partial_secs : null;
+  const note = document.getElementById('partial-note');
+  if (partial !== null && partial < 0.25 && rows.length > 1) {
+    // A sliver of a second (the run's stragglers) says little even as a rate: left out.
+    if (note) note.textContent = 'The run\'s last ' + fmt(partial, 3) + ' s (its last, partial second) are left out of these charts; the tables and totals count them.';
+    rows = rows.slice(0, -1);
+    partial = null;
+  } else if (note && partial !== null) {
+    note.textContent = 'The last second lasted ' + fmt(partial, 3) + ' s: its counts are scaled to a rate, and its point is drawn larger, joined by a dashed line.';
+  }
   const seconds = rows.map(r => r.elapsed_secs);
   const last = rows.length - 1;
-  const partial = last >= 0 && rows[last].partial_secs !== undefined ? rows[last].partial_secs : null;
   const perSecond = key => rows.map((r, i) => {
     const v = r[key] || 0;
     return i === last && partial ? v / Math.max(partial, 0.001) : v;

@@ -181,8 +181,8 @@ std::string to_html(const json& d) {
   }
   out += "<h2>Over time</h2>\n";
   out +=
-      "<p class=\"note\">One point per second. When the run's last second was cut short, its "
-      "counts are scaled to a rate and its point is drawn larger, joined by a dashed line.</p>\n";
+      "<p class=\"note\">One point per second. <span id=\"partial-note\">Every second of the "
+      "run was whole.</span></p>\n";
   out += "<div class=\"grid\">";
   out += figure("chart-vus", "VUs (and dropped iterations in open models)");
   out += figure("chart-rps", "Requests and errors per second");

@@ -82,7 +82,7 @@ std::string format_summary(const RunReport& r, bool color) {
                       : fmt::format("{} {}", r.info.websocket ? "WebSocket" : r.info.method,
                                     r.info.url);
   out += bold("Summary  " + title) +
-         fmt::format("  ({:.2f}s, {}, {}{}, {}){}\n", r.measured_s, r.info.executor,
+         fmt::format("  ({:.2f}s, {}, {}{}, {}{}){}\n", r.measured_s, r.info.executor,
                      r.info.open_model ? "max " : "", plural(r.info.max_vus, "VU"),
                      plural(static_cast<uint64_t>(r.info.threads), "thread"),
                      r.info.pipeline > 1 ? fmt::format(", pipeline {}", r.info.pipeline) : "",
