@@ -41,9 +41,10 @@ plan::HttpMessage first_request(const plan::RunPlan& p, size_t* origin) {
       throw SetupError("--debug: the first step is not an HTTP request", kExitUsage);
     }
     if (p.journey->scenarios[0].tables_used != 0) {
-      throw SetupError("--debug: the first step reads a data table; --debug sends requests "
-                       "without one",
-                       kExitUsage);
+      throw SetupError(
+          "--debug: the first step reads a data table; --debug sends requests "
+          "without one",
+          kExitUsage);
     }
     *origin = st.origin;
     m.method = st.method;
@@ -75,8 +76,7 @@ std::string redacted_head(std::string_view head) {
     if (end == std::string_view::npos) end = head.size();
     std::string_view line = head.substr(at, end - at);
     size_t colon = line.find(':');
-    if (at > 0 && colon != std::string_view::npos &&
-        is_secret_name(trim(line.substr(0, colon)))) {
+    if (at > 0 && colon != std::string_view::npos && is_secret_name(trim(line.substr(0, colon)))) {
       out += std::string(line.substr(0, colon)) + ": <redacted>\n";
     } else {
       out += std::string(line) + "\n";
@@ -163,8 +163,8 @@ int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config) {
       }
     }
   }
-  std::printf("* connected to %s (%s)%s\n", o.host.c_str(),
-              o.addresses.front().to_string().c_str(), ssl != nullptr ? " over TLS" : "");
+  std::printf("* connected to %s (%s)%s\n", o.host.c_str(), o.addresses.front().to_string().c_str(),
+              ssl != nullptr ? " over TLS" : "");
   for (size_t sent = 0; sent < wire.size();) {
     size_t n = 0;
     if (ssl != nullptr) {
@@ -220,8 +220,8 @@ int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config) {
     response.append(buf, n);
     if (response.size() > 64 * 1024 * 1024) break;
   }
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                  .count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   cleanup();
   if (response.empty()) throw SetupError("--debug: the server closed without a response");
   print_message("<", response, secrets);

@@ -1,8 +1,8 @@
 // An unknown flag gets a clear answer: the closest flag the command has ("did you mean"), or,
 // for a Kaioken flag this build does not have, that it is Kaioken's and why it is missing.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <string>

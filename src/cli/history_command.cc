@@ -1,8 +1,8 @@
 // `loadspiker history runs.db`: the runs a --db-url file holds, newest last, with the trend of
 // p99, RPS and error rate (change from the run before, and a sparkline over the list).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -58,22 +58,23 @@ std::function<int()> add_history_command(CLI::App& app) {
     if (args->json) {
       nlohmann::json out = nlohmann::json::array();
       for (const history::RunRow& r : rows) {
-        out.push_back({{"id", r.id},
-                       {"started_at", r.started_at},
-                       {"title", r.title},
-                       {"url", r.url},
-                       {"executor", r.executor},
-                       {"load_model", r.load_model},
-                       {"requests", r.requests},
-                       {"failed", r.failed},
-                       {"error_rate", r.error_rate},
-                       {"requests_per_sec", r.rps},
-                       {"p50_us", r.p50_us},
-                       {"p95_us", r.p95_us},
-                       {"p99_us", r.p99_us},
-                       {"max_us", r.max_us},
-                       {"thresholds_passed", r.thresholds < 0 ? nlohmann::json(nullptr)
-                                                              : nlohmann::json(r.thresholds == 1)}});
+        out.push_back(
+            {{"id", r.id},
+             {"started_at", r.started_at},
+             {"title", r.title},
+             {"url", r.url},
+             {"executor", r.executor},
+             {"load_model", r.load_model},
+             {"requests", r.requests},
+             {"failed", r.failed},
+             {"error_rate", r.error_rate},
+             {"requests_per_sec", r.rps},
+             {"p50_us", r.p50_us},
+             {"p95_us", r.p95_us},
+             {"p99_us", r.p99_us},
+             {"max_us", r.max_us},
+             {"thresholds_passed",
+              r.thresholds < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.thresholds == 1)}});
       }
       std::printf("%s\n", out.dump(2).c_str());
       return kExitOk;
@@ -91,17 +92,16 @@ std::function<int()> add_history_command(CLI::App& app) {
       const history::RunRow* before = i > 0 ? &rows[i - 1] : nullptr;
       std::string started = r.started_at.substr(0, 19);
       std::replace(started.begin(), started.end(), 'T', ' ');
-      std::printf("%5lld  %-24s %12s %13s %18s %18s %-3s  %s\n", static_cast<long long>(r.id),
-                  started.c_str(), live::format_count(r.requests).c_str(),
-                  report::format_percent(r.error_rate).c_str(),
-                  (report::format_number(r.rps, 1) + (before ? change(r.rps, before->rps) : ""))
-                      .c_str(),
-                  (live::format_us(static_cast<double>(r.p99_us)) +
-                   (before ? change(static_cast<double>(r.p99_us),
-                                    static_cast<double>(before->p99_us))
-                           : ""))
-                      .c_str(),
-                  r.thresholds < 0 ? "-" : (r.thresholds == 1 ? "ok" : "FAIL"), r.title.c_str());
+      std::printf(
+          "%5lld  %-24s %12s %13s %18s %18s %-3s  %s\n", static_cast<long long>(r.id),
+          started.c_str(), live::format_count(r.requests).c_str(),
+          report::format_percent(r.error_rate).c_str(),
+          (report::format_number(r.rps, 1) + (before ? change(r.rps, before->rps) : "")).c_str(),
+          (live::format_us(static_cast<double>(r.p99_us)) +
+           (before ? change(static_cast<double>(r.p99_us), static_cast<double>(before->p99_us))
+                   : ""))
+              .c_str(),
+          r.thresholds < 0 ? "-" : (r.thresholds == 1 ? "ok" : "FAIL"), r.title.c_str());
       p99.push_back(static_cast<double>(r.p99_us));
       rps.push_back(r.rps);
       errors.push_back(r.error_rate);

@@ -1,9 +1,9 @@
 // `loadspiker import FILE [-o test.toml]`: a HAR recording, Postman collection or OpenAPI
 // document as a commented TOML test (src/importers).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -25,8 +25,7 @@ std::function<int()> add_import_command(CLI::App& app) {
       "import", "Make a test file from a HAR recording, a Postman collection or an OpenAPI spec");
   cmd->add_option("file", args->input, "The .har, Postman .json or OpenAPI .json/.yaml file")
       ->required();
-  cmd->add_option("-o,--output", args->output,
-                  "Write the TOML here (default: standard output)");
+  cmd->add_option("-o,--output", args->output, "Write the TOML here (default: standard output)");
   cmd->add_option("-f,--format", args->o.format, "har, postman or openapi (default: detected)");
   cmd->add_option("--filter", args->o.filter,
                   "Keep only requests whose URL matches this regular expression");

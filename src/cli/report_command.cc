@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "history/history.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "engine/thresholds.h"
+#include "history/history.h"
 #include "plan/threshold.h"
 #include "report/merge.h"
 #include "report/outputs.h"

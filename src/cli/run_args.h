@@ -85,8 +85,8 @@ struct RunArgs {
   std::vector<std::pair<std::string, std::string>> protocol_flags;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
-  bool journey_from_flags = false;  // the journey is the command line's (--cookie-jar, ...)
-  std::vector<plan::Threshold> thresholds;         // [thresholds]
+  bool journey_from_flags = false;          // the journey is the command line's (--cookie-jar, ...)
+  std::vector<plan::Threshold> thresholds;  // [thresholds]
   // Flags whose value came from the file, with the key that set it ("--ramp-up" ->
   // "[load] ramp_up"): errors name what the user wrote (and the file).
   std::vector<std::pair<std::string, std::string>> from_file;

@@ -1,8 +1,8 @@
 // `loadspiker run`: compile (run_compile.cc) -> prepare (engine/prepare.cc) -> run -> report.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,16 +20,16 @@
 #include "cli/run_args.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/socket.h"
 #include "engine/controller.h"
-#include "history/history.h"
 #include "engine/prepare.h"
+#include "history/history.h"
 #include "live/live_view.h"
 #include "live/prometheus.h"
 #include "load/plan_builder.h"
 #include "report/json_result.h"
-#include "report/outputs.h"
-#include "core/socket.h"
 #include "report/numbers.h"
+#include "report/outputs.h"
 #include "report/summary.h"
 
 namespace spiker::cli {
@@ -55,7 +55,8 @@ std::string describe(const load::LoadPlan& plan, const load::LoadSpec& spec) {
   }
   if (plan.duration_ns > 0) out += "  ·  " + d(plan.duration_ns - plan.warmup_ns);
   if (plan.warmup_ns > 0) out += " after " + d(plan.warmup_ns) + " warmup";
-  if (plan.shared_iterations > 0) out += "  ·  " + report::plural(plan.shared_iterations, "iteration");
+  if (plan.shared_iterations > 0)
+    out += "  ·  " + report::plural(plan.shared_iterations, "iteration");
   if (spec.per_vu_iterations > 0) out += fmt::format("  ·  {} per VU", spec.per_vu_iterations);
   if (!plan.stripe.whole()) {
     out += "  ·  segment " + plan.stripe.from().to_string() + ":" + plan.stripe.to().to_string();
@@ -223,8 +224,8 @@ void confirm_remote_targets(const engine::RunConfig& config, const plan::RunPlan
   std::fflush(stderr);
   char line[16] = {};
   if (std::fgets(line, sizeof line, stdin) == nullptr || (line[0] != 'y' && line[0] != 'Y')) {
-    throw SetupError(
-        "not confirmed: nothing was sent (give -y/--yes to skip the question)", kExitUsage);
+    throw SetupError("not confirmed: nothing was sent (give -y/--yes to skip the question)",
+                     kExitUsage);
   }
 }
 

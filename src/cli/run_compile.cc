@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "cli/run_args.h"
-#include "report/numbers.h"
 #include "config/config_file.h"
 #include "config/env_interpolate.h"
 #include "core/duration.h"
@@ -14,6 +13,7 @@
 #include "load/plan_builder.h"
 #include "plan/run_plan.h"
 #include "proto/protocol.h"
+#include "report/numbers.h"
 
 namespace spiker::cli {
 
@@ -64,7 +64,8 @@ std::string name_file_keys(const RunArgs& a, std::string_view message) {
   std::string out;
   for (size_t i = 0; i < message.size();) {
     bool replaced = false;
-    for (size_t k = 0; k < a.from_file.size() && !replaced && (i == 0 || !word_char(message[i - 1])); ++k) {
+    for (size_t k = 0;
+         k < a.from_file.size() && !replaced && (i == 0 || !word_char(message[i - 1])); ++k) {
       const auto& [flag, key] = a.from_file[k];
       std::string_view spelled = flag;
       for (const auto& [f, s] : kSpelled) spelled = f == flag ? s : spelled;
@@ -254,10 +255,10 @@ plan::TransportOptions::ConnectTo parse_connect_to(const std::string& text) {
   };
   if (parts.size() == 3) parts.insert(parts.begin() + 1, "");
   if (parts.size() != 4 || parts[2].empty()) {
-    throw SetupError(fmt::format(
-        "--connect-to '{}': write HOST:PORT:TARGET_HOST:TARGET_PORT, e.g. "
-        "api.example.com:443:127.0.0.1:8443",
-        text));
+    throw SetupError(
+        fmt::format("--connect-to '{}': write HOST:PORT:TARGET_HOST:TARGET_PORT, e.g. "
+                    "api.example.com:443:127.0.0.1:8443",
+                    text));
   }
   return {parts[0], port(parts[1], false), parts[2], port(parts[3], true)};
 }
@@ -302,7 +303,8 @@ Url target_url(RunArgs& a) {
   if (a.journey) {
     a.url = a.journey->origins.at(0).url.to_string();
     for (const char* flag : {"--method", "--body", "--body-file", "--pipeline"}) {
-      if (flag_given(a, flag) && (!a.journey_from_flags || std::string_view(flag) == "--pipeline")) {
+      if (flag_given(a, flag) &&
+          (!a.journey_from_flags || std::string_view(flag) == "--pipeline")) {
         throw SetupError(
             fmt::format("{}: {} sets its requests step by step; {} applies to a single URL", flag,
                         a.config, flag));
@@ -378,8 +380,8 @@ std::string run_title(const plan::RunPlan& p) {
     if (w == 0) {
       list += " (own executor)";
     } else if (mix.size() > 1 && total > 0) {
-      list += fmt::format(" {}", report::format_percent(static_cast<double>(w) /
-                                                         static_cast<double>(total)));
+      list += fmt::format(
+          " {}", report::format_percent(static_cast<double>(w) / static_cast<double>(total)));
     }
   }
   return fmt::format("{}: {} ({})", p.about.source, report::plural(mix.size(), "scenario"), list);
@@ -389,7 +391,7 @@ std::string run_title(const plan::RunPlan& p) {
 
 plan::RunPlan compile_run(RunArgs& a) {
   plan::RunPlan p;
-  add_secret_names(a.redact);  // before anything prints a header or a URL
+  add_secret_names(a.redact);      // before anything prints a header or a URL
   std::string configured = a.url;  // as the user wrote it (the file's [target] url, or -u)
   Url url = target_url(a);
   if (configured.empty() || !a.scenarios.empty()) configured = url.to_string();

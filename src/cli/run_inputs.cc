@@ -10,8 +10,8 @@
 #include <utility>
 
 #include "cli/run_args.h"
-#include "core/base64.h"
 #include "config/env_interpolate.h"
+#include "core/base64.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "plan/template.h"
@@ -106,7 +106,8 @@ RunArgs with_config_file(RunArgs a) {
   o.body_lines_file = text(a.body_lines_file);
   o.form_data = a.form;
   if (a.config.empty()) {
-    if (!a.basic_auth.empty()) a.headers.push_back("Authorization: " + basic_auth_value(a.basic_auth));
+    if (!a.basic_auth.empty())
+      a.headers.push_back("Authorization: " + basic_auth_value(a.basic_auth));
     if (!o.any()) return a;
     // These need a journey: read the command line as a file with only this [target].
     o.url = text(a.url);
@@ -174,9 +175,9 @@ RunArgs with_config_file(RunArgs a) {
   take_load("--concurrency", "concurrency", a.concurrency, l.concurrency);
   if (!f.stages.empty() && !given("--stage") && l.duration && !given("--duration")) {
     // Kaioken's capacity-test.toml has both: the stages set the length, as in Kaioken.
-    a.notes.push_back(fmt::format(
-        "{}: [[stages]] set the run's length; [load] duration = \"{}\" is not used", a.config,
-        *l.duration));
+    a.notes.push_back(
+        fmt::format("{}: [[stages]] set the run's length; [load] duration = \"{}\" is not used",
+                    a.config, *l.duration));
   } else {
     take_load("--duration", "duration", a.duration, l.duration);
   }

@@ -1,8 +1,8 @@
 // `loadspiker completions bash|zsh|fish` and `loadspiker man`: made from the commands and
 // flags themselves, so they never fall behind.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -93,8 +93,10 @@ std::string zsh(const CLI::App& app) {
       std::string help = quoted_for(f.help, false);
       for (char& c : help) c = c == '[' || c == ']' || c == ':' ? ' ' : c;
       std::string value = f.takes_value ? ":value:_files" : "";
-      if (!f.longname.empty()) out += fmt::format("        '--{}[{}]{}' \\\n", f.longname, help, value);
-      if (!f.shortname.empty()) out += fmt::format("        '-{}[{}]{}' \\\n", f.shortname, help, value);
+      if (!f.longname.empty())
+        out += fmt::format("        '--{}[{}]{}' \\\n", f.longname, help, value);
+      if (!f.shortname.empty())
+        out += fmt::format("        '-{}[{}]{}' \\\n", f.shortname, help, value);
     }
     out += "        '*:file:_files' ;;\n";
   }
@@ -103,9 +105,10 @@ std::string zsh(const CLI::App& app) {
 }
 
 std::string fish(const CLI::App& app) {
-  std::string out = "# fish completion for loadspiker: loadspiker completions fish > "
-                    "~/.config/fish/completions/loadspiker.fish\n"
-                    "complete -c loadspiker -f\n";
+  std::string out =
+      "# fish completion for loadspiker: loadspiker completions fish > "
+      "~/.config/fish/completions/loadspiker.fish\n"
+      "complete -c loadspiker -f\n";
   for (const CLI::App* sub : app.get_subcommands({})) {
     out += fmt::format("complete -c loadspiker -n __fish_use_subcommand -a {} -d '{}'\n",
                        sub->get_name(), quoted_for(sub->get_description(), true));
@@ -151,8 +154,8 @@ std::string man(const CLI::App& app) {
       std::string spell;
       if (!f.shortname.empty()) spell += "\\fB\\-" + f.shortname + "\\fR";
       if (!f.longname.empty()) {
-        spell += (spell.empty() ? "" : ", ") + std::string("\\fB\\-\\-") +
-                 roff_escape(f.longname) + "\\fR";
+        spell += (spell.empty() ? "" : ", ") + std::string("\\fB\\-\\-") + roff_escape(f.longname) +
+                 "\\fR";
       }
       if (f.takes_value) spell += " \\fIVALUE\\fR";
       out += ".TP\n" + spell + "\n" + roff_escape(one_line(f.help)) + "\n";

@@ -97,16 +97,18 @@ void read_target(Section s, TargetSection& t) {
   t.connect_to = s.str("connect_to");
   if (const toml::node* f = s.get("form_data")) {
     const toml::array* arr = f->as_array();
-    if (arr == nullptr) s.wrong_type("form_data", *f, "a list such as [\"name=value\", \"file=@a.png\"]");
+    if (arr == nullptr)
+      s.wrong_type("form_data", *f, "a list such as [\"name=value\", \"file=@a.png\"]");
     for (const toml::node& v : *arr) {
       if (!v.is_string()) s.wrong_type("form_data", v, "strings \"name=value\" or \"name=@path\"");
       t.form_data.push_back(*v.value<std::string>());
     }
   }
   if (t.urls_from_file && t.rand_regex_url) {
-    throw ConfigError(fmt::format("{}: [target] urls_from_file and rand_regex_url exclude each "
-                                  "other: give one",
-                                  s.file()));
+    throw ConfigError(
+        fmt::format("{}: [target] urls_from_file and rand_regex_url exclude each "
+                    "other: give one",
+                    s.file()));
   }
   s.finish();
 }
@@ -265,8 +267,7 @@ ConfigFile command_line_config(const TargetOverrides& o) {
   return from_table(root, "the command line");
 }
 
-ConfigFile parse_config(const std::string& raw, const std::string& path,
-                        const TargetOverrides& o) {
+ConfigFile parse_config(const std::string& raw, const std::string& path, const TargetOverrides& o) {
   std::string text = interpolate_env(raw, path);
   check_nesting(text, path);  // before toml++ recurses into it
   toml::table root;

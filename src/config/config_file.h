@@ -25,8 +25,8 @@ struct TargetOverrides {
   std::optional<std::string> urls_from_file, body_lines_file, rand_regex_url, proxy, connect_to;
   std::vector<std::string> form_data;
   bool any() const {
-    return cookie_jar || follow_redirects || urls_from_file || body_lines_file ||
-           rand_regex_url || !form_data.empty();
+    return cookie_jar || follow_redirects || urls_from_file || body_lines_file || rand_regex_url ||
+           !form_data.empty();
   }
 };
 
@@ -49,7 +49,7 @@ struct LoadSection {
   std::optional<double> rate, arrival_rate;
   std::optional<std::string> duration, ramp_up, warmup, think_time;
   std::optional<std::string> executor;  // k6's names; checked against what the keys describe
-  std::optional<int64_t> burst_rate;     // Kaioken's burst mode
+  std::optional<int64_t> burst_rate;    // Kaioken's burst mode
   std::optional<std::string> burst_delay;
   std::optional<int64_t> prometheus_port;
   std::optional<std::string> prometheus_pushgateway;

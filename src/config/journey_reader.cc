@@ -155,7 +155,7 @@ std::vector<std::string> lines_of(const std::string& file, const std::string& wh
 // round-robin by all VUs (one shared cursor), rand_regex_url as a table of URLs drawn from the
 // expression (taken at random), form_data as a multipart body.
 static void kaioken_sources(const TargetSection& target, const std::string& path, plan::Journey& j,
-                     RawStep& st) {
+                            RawStep& st) {
   if (target.urls_from_file || target.rand_regex_url) {
     std::vector<std::string> urls;
     std::string what;
@@ -173,8 +173,8 @@ static void kaioken_sources(const TargetSection& target, const std::string& path
     }
     std::string origin = origin_of(urls.front());
     if (origin.empty()) {
-      throw ConfigError(fmt::format("{}: '{}' is not an absolute URL (http://host/path)", what,
-                                    urls.front()));
+      throw ConfigError(
+          fmt::format("{}: '{}' is not an absolute URL (http://host/path)", what, urls.front()));
     }
     std::vector<std::string> targets;
     for (size_t i = 0; i < urls.size(); ++i) {
@@ -206,8 +206,8 @@ static void kaioken_sources(const TargetSection& target, const std::string& path
     for (const std::string& f : target.form_data) {
       size_t eq = f.find('=');
       if (eq == std::string::npos || eq == 0) {
-        throw ConfigError(fmt::format(
-            "{} [target] form_data '{}': write name=value or name=@path", path, f));
+        throw ConfigError(
+            fmt::format("{} [target] form_data '{}': write name=value or name=@path", path, f));
       }
       fields.emplace_back(f.substr(0, eq), f.substr(eq + 1));
     }

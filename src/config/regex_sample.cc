@@ -21,6 +21,7 @@ struct RegexSampler::Node {
 namespace {
 
 constexpr int kUnbounded = 8;
+constexpr size_t kMaxSample = 8192;
 
 class Parser {
  public:
@@ -34,9 +35,10 @@ class Parser {
 
  private:
   [[noreturn]] void fail(std::string_view why) const {
-    throw ConfigError(fmt::format("{}: rand_regex_url '{}': {} at character {}; supported: "
-                                  "literals, \\d \\w \\s, [a-z0-9], ., (a|b), ? * + {{n,m}}",
-                                  where_, p_, why, i_ + 1));
+    throw ConfigError(
+        fmt::format("{}: rand_regex_url '{}': {} at character {}; supported: "
+                    "literals, \\d \\w \\s, [a-z0-9], ., (a|b), ? * + {{n,m}}",
+                    where_, p_, why, i_ + 1));
   }
 
   std::unique_ptr<RegexSampler::Node> alternation() {
@@ -145,8 +147,8 @@ class Parser {
     };
     piece.min = number(body.substr(0, comma));
     piece.max = comma == std::string_view::npos ? piece.min
-                : comma + 1 == body.size()     ? piece.min + kUnbounded
-                                               : number(body.substr(comma + 1));
+                : comma + 1 == body.size()      ? piece.min + kUnbounded
+                                                : number(body.substr(comma + 1));
     if (piece.max < piece.min) fail("{n,m} with m < n");
     i_ = close + 1;
   }
@@ -158,8 +160,14 @@ class Parser {
 void generate(const RegexSampler::Node& n, std::mt19937_64& rng, std::string& out) {
   const auto& alt = n.alternatives[rng() % n.alternatives.size()];
   for (const auto& piece : alt) {
-    int times = piece.min + static_cast<int>(rng() % static_cast<uint64_t>(piece.max - piece.min + 1));
+    int times =
+        piece.min + static_cast<int>(rng() % static_cast<uint64_t>(piece.max - piece.min + 1));
     for (int k = 0; k < times; ++k) {
+      if (out.size() > kMaxSample) {
+        throw ConfigError(fmt::format(
+            "rand_regex_url: the expression makes URLs longer than {} bytes; bound its repeats",
+            kMaxSample));
+      }
       if (piece.group) {
         generate(*piece.group, rng, out);
       } else {

@@ -77,8 +77,7 @@ class Aggregator {
           p.latency_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.latency_us));
         }
         if (s.corrected_us.total_count() > 0) {
-          p.corrected_hist =
-              metrics::base64_encode(metrics::encode_v2_compressed(s.corrected_us));
+          p.corrected_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.corrected_us));
           p.queue_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.queue_us));
         }
         give_back(std::move(it->second));

@@ -129,9 +129,9 @@ int64_t add_run(const std::string& db_path, const std::string& result_json) {
 std::vector<RunRow> list_runs(const std::string& db_path, size_t limit, const std::string& match) {
   struct stat sb {};
   if (::stat(db_path.c_str(), &sb) != 0) {
-    throw SetupError(fmt::format("'{}' does not exist; runs go there with run --db-url {}",
-                                 db_path, db_path),
-                     kExitUsage);
+    throw SetupError(
+        fmt::format("'{}' does not exist; runs go there with run --db-url {}", db_path, db_path),
+        kExitUsage);
   }
   auto db = open(db_path, false);
   Stmt st(*db,

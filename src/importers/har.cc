@@ -16,9 +16,9 @@ namespace {
 bool is_static(const std::string& url, const std::string& mime) {
   std::string path = url.substr(0, url.find('?'));
   std::transform(path.begin(), path.end(), path.begin(), ::tolower);
-  for (const char* ext : {".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico",
-                          ".webp", ".avif", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".map",
-                          ".mp4", ".webm", ".mp3"}) {
+  for (const char* ext :
+       {".css",  ".js",   ".mjs",   ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico",  ".webp",
+        ".avif", ".woff", ".woff2", ".ttf", ".otf", ".eot",  ".map", ".mp4", ".webm", ".mp3"}) {
     if (path.ends_with(ext)) return true;
   }
   for (const char* type : {"image/", "font/", "text/css", "javascript", "video/", "audio/"}) {
@@ -29,9 +29,9 @@ bool is_static(const std::string& url, const std::string& mime) {
 
 bool engine_header(std::string_view name) {
   if (name.starts_with(":")) return true;
-  for (const char* h : {"host", "content-length", "cookie", "connection", "keep-alive",
-                        "transfer-encoding", "upgrade", "te", "proxy-connection",
-                        "accept-encoding"}) {
+  for (const char* h :
+       {"host", "content-length", "cookie", "connection", "keep-alive", "transfer-encoding",
+        "upgrade", "te", "proxy-connection", "accept-encoding"}) {
     if (iequals(name, h)) return true;
   }
   return false;
@@ -86,8 +86,8 @@ Collection read_har(const std::string& text, const std::string& path, const Impo
           st.body = pd["text"].get<std::string>();
         } else if (pd.contains("params")) {  // a form, as fields
           for (const nlohmann::json& p : pd["params"]) {
-            st.body += (st.body.empty() ? "" : "&") + p.value("name", "") + "=" +
-                       p.value("value", "");
+            st.body +=
+                (st.body.empty() ? "" : "&") + p.value("name", "") + "=" + p.value("value", "");
           }
         }
         std::string type = pd.value("mimeType", "");
@@ -98,7 +98,8 @@ Collection read_har(const std::string& text, const std::string& path, const Impo
       }
       st.name = step_name(s.steps.size() + 1, st.method, st.url);
       if (e.contains("time")) {
-        st.note = fmt::format("recorded: {} in {} ms", st.expect_status ? std::to_string(st.expect_status) : "no status",
+        st.note = fmt::format("recorded: {} in {} ms",
+                              st.expect_status ? std::to_string(st.expect_status) : "no status",
                               e.value("time", 0.0));
       }
       s.steps.push_back(std::move(st));
@@ -112,9 +113,10 @@ Collection read_har(const std::string& text, const std::string& path, const Impo
                      kExitUsage);
   }
   if (c.skipped > 0) {
-    c.notes.push_back(fmt::format("{} request{} left out ({}); --keep-static keeps assets", c.skipped,
-                                  c.skipped == 1 ? "" : "s",
-                                  o.filter.empty() ? "static assets" : "--filter and static assets"));
+    c.notes.push_back(
+        fmt::format("{} request{} left out ({}); --keep-static keeps assets", c.skipped,
+                    c.skipped == 1 ? "" : "s",
+                    o.filter.empty() ? "static assets" : "--filter and static assets"));
   }
   c.notes.push_back(
       "recorded Authorization and API key headers are kept as recorded: they may have expired, "

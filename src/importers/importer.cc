@@ -121,8 +121,7 @@ Collection read_collection(const std::string& path, const ImportOptions& o) {
   } else if (format == "openapi") {
     c = read_openapi(text, path, o);
   } else {
-    throw SetupError(
-        fmt::format("--format '{}': use har, postman or openapi", format), kExitUsage);
+    throw SetupError(fmt::format("--format '{}': use har, postman or openapi", format), kExitUsage);
   }
   size_t steps = 0;
   for (const Scenario& s : c.scenarios) steps += s.steps.size();
@@ -152,8 +151,8 @@ std::string to_toml(const Collection& c, const std::string& source) {
       "# Check it with `loadspiker validate FILE`, run it with `loadspiker run FILE`.\n"
       "# Each scenario runs its steps in order, once per iteration of each VU; the load below\n"
       "# is a start: change it, or give -c/-d/--arrival-rate on the command line.\n",
-      c.kind, source, c.title.empty() ? "" : " (\"" + c.title + "\")", steps,
-      steps == 1 ? "" : "s", c.scenarios.size(), c.scenarios.size() == 1 ? "" : "s",
+      c.kind, source, c.title.empty() ? "" : " (\"" + c.title + "\")", steps, steps == 1 ? "" : "s",
+      c.scenarios.size(), c.scenarios.size() == 1 ? "" : "s",
       c.skipped ? fmt::format("; {} left out", c.skipped) : "");
   for (const std::string& n : c.notes) out += "# Note: " + n + "\n";
   out += "\n[load]\nconcurrency = 10\nduration = \"30s\"\n";
@@ -175,8 +174,8 @@ std::string to_toml(const Collection& c, const std::string& source) {
     for (const Step& st : s.steps) {
       out += "\n";
       if (!st.note.empty()) out += "# " + st.note + "\n";
-      out += fmt::format("[[scenarios.steps]]\nname = {}\nmethod = {}\nurl = {}\n",
-                         quoted(st.name), quoted(st.method), quoted(st.url, st.templated));
+      out += fmt::format("[[scenarios.steps]]\nname = {}\nmethod = {}\nurl = {}\n", quoted(st.name),
+                         quoted(st.method), quoted(st.url, st.templated));
       if (!st.headers.empty()) {
         out += "headers = " + inline_table(st.headers, st.templated) + "\n";
       }

@@ -22,8 +22,8 @@ struct Step {
   std::string name, method, url;
   Pairs headers;
   std::string body;
-  int expect_status = 0;  // a recorded or documented status: becomes a check
-  std::string note;       // a comment above the step
+  int expect_status = 0;   // a recorded or documented status: becomes a check
+  std::string note;        // a comment above the step
   bool templated = false;  // ${...} in its text are variables (else written literally)
 };
 
@@ -36,8 +36,8 @@ struct Collection {
   std::string kind;  // "HAR file", "Postman collection", "OpenAPI document"
   std::string title;
   std::vector<Scenario> scenarios;
-  Pairs variables;      // Postman variables: written as environment defaults
-  Pairs headers;        // for every step ([defaults] headers), e.g. auth
+  Pairs variables;  // Postman variables: written as environment defaults
+  Pairs headers;    // for every step ([defaults] headers), e.g. auth
   bool cookie_jar = false;
   std::vector<std::string> notes;  // printed and written at the top
   size_t skipped = 0;              // requests left out (filter, static assets)
@@ -50,10 +50,8 @@ std::string to_toml(const Collection& c, const std::string& source);
 
 // The readers (har.cc, postman.cc, openapi.cc), from the file's text.
 Collection read_har(const std::string& text, const std::string& path, const ImportOptions& o);
-Collection read_postman(const std::string& text, const std::string& path,
-                        const ImportOptions& o);
-Collection read_openapi(const std::string& text, const std::string& path,
-                        const ImportOptions& o);
+Collection read_postman(const std::string& text, const std::string& path, const ImportOptions& o);
+Collection read_openapi(const std::string& text, const std::string& path, const ImportOptions& o);
 
 // Shared helpers: whether the URL passes --filter; a step name from method and path.
 bool passes_filter(const std::string& url, const ImportOptions& o);

@@ -97,7 +97,8 @@ struct Spec {
       for (const auto& [k, v] : props.items()) o[k] = sample(v, depth + 1);
       return o;
     }
-    if (type == "array") return ojson::array({sample(s.value("items", ojson::object()), depth + 1)});
+    if (type == "array")
+      return ojson::array({sample(s.value("items", ojson::object()), depth + 1)});
     if (type == "integer") return 1;
     if (type == "number") return 1.5;
     if (type == "boolean") return true;
@@ -126,8 +127,7 @@ struct Spec {
 
 }  // namespace
 
-Collection read_openapi(const std::string& text, const std::string& path,
-                        const ImportOptions& o) {
+Collection read_openapi(const std::string& text, const std::string& path, const ImportOptions& o) {
   ojson doc;
   try {
     if (text.find_first_not_of(" \t\r\n") != std::string::npos &&
@@ -163,9 +163,10 @@ Collection read_openapi(const std::string& text, const std::string& path,
     }
   }
   if (server.find("://") == std::string::npos) {
-    c.notes.push_back(fmt::format("the document's server '{}' is not an absolute URL: give "
-                                  "BASE_URL=http://host:port when you run it",
-                                  server));
+    c.notes.push_back(
+        fmt::format("the document's server '{}' is not an absolute URL: give "
+                    "BASE_URL=http://host:port when you run it",
+                    server));
     server = "http://127.0.0.1:8080" + server;
   }
   while (server.ends_with("/")) server.pop_back();

@@ -54,8 +54,9 @@ struct Reader {
         if (k == name) value = v;
       }
       bool env = std::any_of(name.begin(), name.end(), ::isupper) &&
-                 std::all_of(name.begin(), name.end(),
-                             [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+                 std::all_of(name.begin(), name.end(), [](char ch) {
+                   return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                 });
       if (env) {
         std::string escaped;
         for (char ch : value) escaped += ch == '}' ? std::string("") : std::string(1, ch);
@@ -111,8 +112,8 @@ struct Reader {
         headers.emplace_back(k.empty() ? "X-API-Key" : k, v);
       }
     } else if (!type.empty() && type != "noauth") {
-      c.notes.push_back(fmt::format("auth type '{}' is not imported; add its header by hand",
-                                    type));
+      c.notes.push_back(
+          fmt::format("auth type '{}' is not imported; add its header by hand", type));
     }
   }
 
@@ -151,8 +152,8 @@ struct Reader {
           }
           st.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
         } else if (!mode.empty()) {
-          c.notes.push_back(fmt::format("'{}': body mode '{}' is not imported",
-                                        item.value("name", ""), mode));
+          c.notes.push_back(
+              fmt::format("'{}': body mode '{}' is not imported", item.value("name", ""), mode));
         }
       }
     }
@@ -183,15 +184,14 @@ struct Reader {
 
 }  // namespace
 
-Collection read_postman(const std::string& text, const std::string& path,
-                        const ImportOptions& o) {
+Collection read_postman(const std::string& text, const std::string& path, const ImportOptions& o) {
   json d;
   try {
     d = json::parse(text);
   } catch (const std::exception& e) {
-    throw SetupError(fmt::format("import: '{}' is not JSON (a Postman collection is): {}", path,
-                                 e.what()),
-                     kExitUsage);
+    throw SetupError(
+        fmt::format("import: '{}' is not JSON (a Postman collection is): {}", path, e.what()),
+        kExitUsage);
   }
   Collection c;
   c.kind = "Postman collection";

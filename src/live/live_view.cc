@@ -112,9 +112,8 @@ void LiveView::draw_terminal(const LiveState& s) {
   const Shard& w = *s.window;
   std::string lines[] = {
       fmt::format("\x1b[1m{}\x1b[0m", title_),
-      fmt::format(
-          " {} {:3.0f}%  elapsed {:.1f}s  {}{}", bar, progress * 100, s.elapsed_s, remaining,
-          stop_note(s)),
+      fmt::format(" {} {:3.0f}%  elapsed {:.1f}s  {}{}", bar, progress * 100, s.elapsed_s,
+                  remaining, stop_note(s)),
       fmt::format(" RPS  now {:>10}  avg {:>10}  {}",
                   format_count(static_cast<uint64_t>(s.window_rps)),
                   format_count(static_cast<uint64_t>(avg)), sparkline(s, 40)),

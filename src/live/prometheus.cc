@@ -19,8 +19,7 @@
 namespace spiker::live {
 namespace {
 
-void metric(std::string& out, const char* name, const char* type, const char* help,
-            double value) {
+void metric(std::string& out, const char* name, const char* type, const char* help, double value) {
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
 }
 
@@ -60,32 +59,31 @@ std::string prometheus_text(const metrics::LiveState& s) {
          d(t.requests - t.failed));
   metric(out, "loadspiker_requests_failed_total", "counter",
          "Requests that failed (status >= 400 or a transport error)", d(t.failed));
-  metric(out, "loadspiker_bytes_received_total", "counter", "Bytes received",
-         d(t.bytes_received));
+  metric(out, "loadspiker_bytes_received_total", "counter", "Bytes received", d(t.bytes_received));
   metric(out, "loadspiker_bytes_sent_total", "counter", "Bytes sent", d(t.bytes_sent));
   metric(out, "loadspiker_dropped_iterations_total", "counter",
          "Open models: arrivals that found no free VU", d(t.dropped_iterations));
   metric(out, "loadspiker_vus_active", "gauge", "VUs running now", d(s.vus));
-  metric(out, "loadspiker_rps", "gauge", "Requests per second over the last second",
-         s.window_rps);
+  metric(out, "loadspiker_rps", "gauge", "Requests per second over the last second", s.window_rps);
   metric(out, "loadspiker_error_rate", "gauge", "Failed requests / requests (0..1)",
          t.requests > 0 ? d(t.failed) / d(t.requests) : 0.0);
-  metric(out, "loadspiker_elapsed_seconds", "gauge", "Seconds since the run started",
-         s.elapsed_s);
+  metric(out, "loadspiker_elapsed_seconds", "gauge", "Seconds since the run started", s.elapsed_s);
   for (auto [name, p] : {std::pair{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p999", 99.9}}) {
     std::string n = fmt::format("loadspiker_latency_{}_ms", name);
     metric(out, n.c_str(), "gauge", "Service time percentile over the run so far, ms",
            static_cast<double>(t.latency_us.value_at_percentile(p)) / 1000.0);
   }
-  out += "# HELP loadspiker_responses_total Responses by status code\n"
-         "# TYPE loadspiker_responses_total counter\n";
+  out +=
+      "# HELP loadspiker_responses_total Responses by status code\n"
+      "# TYPE loadspiker_responses_total counter\n";
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
     if (t.status[code] == 0) continue;
     out += fmt::format("loadspiker_responses_total{{status=\"{}\"}} {}\n",
                        code == 0 ? std::string("other") : std::to_string(code), t.status[code]);
   }
-  out += "# HELP loadspiker_errors_total Transport and protocol errors by kind\n"
-         "# TYPE loadspiker_errors_total counter\n";
+  out +=
+      "# HELP loadspiker_errors_total Transport and protocol errors by kind\n"
+      "# TYPE loadspiker_errors_total counter\n";
   for (size_t k = 0; k < metrics::kErrorKindCount; ++k) {
     out += fmt::format("loadspiker_errors_total{{kind=\"{}\"}} {}\n", metrics::kErrorKindNames[k],
                        t.errors[k]);
@@ -156,7 +154,8 @@ void push_to_gateway(const std::string& url_text, const std::string& text, int t
   int fd = start_connect(addrs.front());
   if (fd < 0) {
     throw SetupError(fmt::format("--prometheus-pushgateway: cannot connect to {}: {}",
-                                 url.host_header, std::strerror(-fd)), kExitError);
+                                 url.host_header, std::strerror(-fd)),
+                     kExitError);
   }
   pollfd p{fd, POLLOUT, 0};
   bool ok = ::poll(&p, 1, timeout_ms) == 1 && socket_error(fd) == 0;
@@ -181,14 +180,14 @@ void push_to_gateway(const std::string& url_text, const std::string& text, int t
   }
   ::close(fd);
   if (!ok) {
-    throw SetupError(
-        fmt::format("--prometheus-pushgateway: {} did not answer", url.host_header), kExitError);
+    throw SetupError(fmt::format("--prometheus-pushgateway: {} did not answer", url.host_header),
+                     kExitError);
   }
   std::string status_line = response.substr(0, response.find("\r\n"));
   if (status_line.size() < 12 || status_line[9] != '2') {
-    throw SetupError(fmt::format("--prometheus-pushgateway: {} answered '{}'", url.host_header,
-                                 status_line),
-                     kExitError);
+    throw SetupError(
+        fmt::format("--prometheus-pushgateway: {} answered '{}'", url.host_header, status_line),
+        kExitError);
   }
 }
 

@@ -49,8 +49,9 @@ LoadPlan build_plan(const LoadSpec& spec) {
   }
   bool bursts = spec.burst_rate > 0 || spec.burst_delay_ns > 0;
   if (bursts && (spec.burst_rate == 0 || spec.burst_delay_ns <= 0)) {
-    throw SetupError("--burst-rate and --burst-delay go together: give both (e.g. --burst-rate "
-                     "500 --burst-delay 5s)");
+    throw SetupError(
+        "--burst-rate and --burst-delay go together: give both (e.g. --burst-rate "
+        "500 --burst-delay 5s)");
   }
   conflict(bursts, spec.arrival_rate > 0 || !stages.empty() || spec.rate > 0,
            "--burst-rate sets its own schedule: drop --arrival-rate, --stage and -r");

@@ -13,13 +13,13 @@ namespace spiker::metrics {
 struct TimelinePoint {
   int64_t elapsed_secs = 0;  // this row covers [elapsed_secs, elapsed_secs + 1) since start
   uint64_t requests = 0;
-  uint64_t errors = 0;  // failed requests (transport errors and status >= 400)
+  uint64_t errors = 0;      // failed requests (transport errors and status >= 400)
   uint64_t iterations = 0;  // journeys: iterations that ended this second
   uint64_t bytes_received = 0;
   int64_t p50_us = 0, p95_us = 0, p99_us = 0;
   // From the intended start (0 unless requests had intended start times), and queue time.
   int64_t corrected_p50_us = 0, corrected_p95_us = 0, corrected_p99_us = 0;
-  uint64_t vus = 0;              // the most VUs running during this second
+  uint64_t vus = 0;  // the most VUs running during this second
   uint64_t dropped_iterations = 0;
   std::string latency_hist;  // this second's latency histogram (V2 compressed, base64)
   std::string corrected_hist, queue_hist;  // the same for corrected latency and queue time

@@ -17,6 +17,12 @@ TEST(Template, StaticTextStaysStatic) {
   EXPECT_TRUE(Template::compile("", "body").is_static());
 }
 
+TEST(Template, DoubleDollarIsALiteralPlaceholder) {
+  Template t = Template::compile("a $${x} b $${REQUEST_ID}", "body");
+  EXPECT_TRUE(t.is_static());
+  EXPECT_EQ(t.static_text(), "a ${x} b ${REQUEST_ID}");
+}
+
 TEST(Template, RendersBuiltins) {
   std::mt19937_64 rng(5);
   RenderContext ctx{41, 7, 3, &rng};

@@ -22,7 +22,7 @@ extern const std::string_view kChartsScript;
 
 namespace {
 
-constexpr double kSpectrum[] = {0,    50,   75,    90,    95,     99,     99.5,
+constexpr double kSpectrum[] = {0,    50,    75,    90,     95,     99, 99.5,
                                 99.9, 99.95, 99.99, 99.995, 99.999, 100};
 
 metrics::Histogram histogram_at(const json& d, const char* key) {
@@ -236,8 +236,7 @@ std::string to_html(const json& d) {
   out += figure("chart-status", "Responses by status code, and errors by kind");
   if (d.contains("checks")) out += figure("chart-checks", "Checks: pass rate");
   out += "</div>\n";
-  out +=
-      "<table id=\"status\"><tr><th class=\"l\">status or error</th><th>count</th></tr>";
+  out += "<table id=\"status\"><tr><th class=\"l\">status or error</th><th>count</th></tr>";
   for (const char* section : {"status_codes", "errors"}) {
     if (!d.contains(section)) continue;
     for (auto& [k, n] : d[section].items()) {

@@ -86,7 +86,8 @@ void check_disjoint(const std::vector<json>& docs, const std::vector<std::string
     parts.push_back({fraction_of(std::string_view(seg).substr(0, colon)),
                      colon == std::string::npos ? 1.0 : fraction_of(seg.substr(colon + 1)), i});
   }
-  std::sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.from < b.from; });
+  std::sort(parts.begin(), parts.end(),
+            [](const Part& a, const Part& b) { return a.from < b.from; });
   for (size_t k = 1; k < parts.size(); ++k) {
     if (parts[k].from < parts[k - 1].to - 1e-12) {
       const json& a = docs[parts[k - 1].i]["metadata"]["load"];

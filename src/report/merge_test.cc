@@ -81,7 +81,7 @@ TEST(Merge, SpansEarliestStartToLatestEndAndRefusesOverlaps) {
   EXPECT_EQ(doc["metadata"]["started_at"], "2027-01-15T08:00:00.000Z");
   EXPECT_EQ(doc["metadata"]["ended_at"], "2027-01-15T08:00:02.500Z");
   EXPECT_DOUBLE_EQ(doc["summary"]["elapsed_secs"], 2.5);
-  EXPECT_EQ(doc["metadata"]["duration_secs"], 3);  // 2.5 rounded, as Kaioken's integer
+  EXPECT_EQ(doc["metadata"]["duration_secs"], 3);             // 2.5 rounded, as Kaioken's integer
   EXPECT_DOUBLE_EQ(doc["summary"]["requests_per_sec"], 800);  // 2,000 in 2.5 s
   // The same segment twice, overlapping segments, the same result twice: refused by name.
   auto refused = [&](const std::vector<std::string>& texts, const char* word) {
@@ -97,8 +97,8 @@ TEST(Merge, SpansEarliestStartToLatestEndAndRefusesOverlaps) {
   std::string same = result_of(v, 0, "", t0);
   refused({same, same}, "same result");
   // Whole tests from two machines (no segments) still merge.
-  EXPECT_NO_THROW(merge_results({result_of(v, 0, "", t0), result_of(v, 1, "", t0 + 7)},
-                                {"x.json", "y.json"}));
+  EXPECT_NO_THROW(
+      merge_results({result_of(v, 0, "", t0), result_of(v, 1, "", t0 + 7)}, {"x.json", "y.json"}));
 }
 
 TEST(Merge, WebSocketAndHttp2SectionsAddUp) {

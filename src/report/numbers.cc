@@ -61,7 +61,9 @@ std::string format_percent(double rate) {
 }
 
 std::string plural(uint64_t n, std::string_view one, std::string_view many) {
-  std::string word = n == 1 ? std::string(one) : many.empty() ? std::string(one) + "s" : std::string(many);
+  std::string word = n == 1         ? std::string(one)
+                     : many.empty() ? std::string(one) + "s"
+                                    : std::string(many);
   return live::format_count(n) + " " + word;
 }
 

@@ -9,8 +9,8 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "metrics/histogram_codec.h"
 #include "live/live_view.h"
+#include "metrics/histogram_codec.h"
 #include "report/numbers.h"
 #include "report/output_parts.h"
 
@@ -153,9 +153,9 @@ std::string to_markdown(const json& d) {
     out += "\n";
   }
   if (d.contains("checks")) {
-    out += fmt::format(
-        "## Checks: {} passed\n\n| | check | passed | total |\n|---|---|---:|---:|\n",
-        format_percent(num(d, {"checks", "overall_pass_rate"}, 1)));
+    out +=
+        fmt::format("## Checks: {} passed\n\n| | check | passed | total |\n|---|---|---:|---:|\n",
+                    format_percent(num(d, {"checks", "overall_pass_rate"}, 1)));
     for (auto& [name, c] : d["checks"]["results"].items()) {
       double p = c.value("passed", 0.0), n = c.value("total", 0.0);
       out += fmt::format("| {} | {} | {} | {} |\n", p == n ? "✅" : "❌", md_cell(name),
@@ -168,12 +168,11 @@ std::string to_markdown(const json& d) {
         "## Scenarios and steps\n\n| name | method | url | requests | failed | p95 ms |\n"
         "|---|---|---|---:|---:|---:|\n";
     for (const json& s : d["journeys"]["steps"]) {
-      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_cell(s.value("name", "")),
-                         s.value("method", ""), md_cell(s.value("url", "")),
-                         format_number(s.value("requests", 0.0)),
-                         format_number(s.value("failed", 0.0)),
-                         s.contains("latency_us") ? ms(num(s, {"latency_us", "p95"}))
-                                                  : std::string("—"));
+      out += fmt::format(
+          "| {} | {} | {} | {} | {} | {} |\n", md_cell(s.value("name", "")), s.value("method", ""),
+          md_cell(s.value("url", "")), format_number(s.value("requests", 0.0)),
+          format_number(s.value("failed", 0.0)),
+          s.contains("latency_us") ? ms(num(s, {"latency_us", "p95"})) : std::string("—"));
     }
     out += "\n";
   }

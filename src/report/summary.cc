@@ -67,9 +67,8 @@ std::string stall_hint(const RunReport& r) {
       "                target stalled. In a closed model the VUs wait, so service time hides a\n"
       "                stall; measure the latency users saw with --rate N (paced, wrk2) or\n"
       "                --arrival-rate N (open), which record corrected latency.\n",
-      format_us(static_cast<double>(worst)),
-      static_cast<double>(worst) / static_cast<double>(p99), dip, format_count(full[dip]),
-      format_count(median));
+      format_us(static_cast<double>(worst)), static_cast<double>(worst) / static_cast<double>(p99),
+      dip, format_count(full[dip]), format_count(median));
 }
 
 }  // namespace
@@ -78,9 +77,10 @@ std::string format_summary(const RunReport& r, bool color) {
   const metrics::Shard& t = *r.totals;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   std::string out;
-  std::string title = !r.info.title.empty() ? r.info.title
-                      : fmt::format("{} {}", r.info.websocket ? "WebSocket" : r.info.method,
-                                    r.info.url);
+  std::string title =
+      !r.info.title.empty()
+          ? r.info.title
+          : fmt::format("{} {}", r.info.websocket ? "WebSocket" : r.info.method, r.info.url);
   out += bold("Summary  " + title) +
          fmt::format("  ({:.2f}s, {}, {}{}, {}{}){}\n", r.measured_s, r.info.executor,
                      r.info.open_model ? "max " : "", plural(r.info.max_vus, "VU"),
@@ -120,10 +120,10 @@ std::string format_summary(const RunReport& r, bool color) {
         t.data_exhausted > 0 ? "  (data ran out)" : "");
     for (size_t i = 0; i < r.info.scenarios.size(); ++i) {
       const ScenarioInfo& st = r.info.scenarios[i];
-      out += fmt::format("    {:<28} {:>6} {:<28} {:>18}  {} failed\n", st.name, st.method,
-                         st.url.size() > 28 ? st.url.substr(0, 27) + "…" : st.url,
-                         plural(t.scenario_requests[i], "request"),
-                         format_count(t.step_failures[i]));
+      out +=
+          fmt::format("    {:<28} {:>6} {:<28} {:>18}  {} failed\n", st.name, st.method,
+                      st.url.size() > 28 ? st.url.substr(0, 27) + "…" : st.url,
+                      plural(t.scenario_requests[i], "request"), format_count(t.step_failures[i]));
     }
     if (!r.info.check_names.empty()) {
       uint64_t passed = 0, total = 0;
