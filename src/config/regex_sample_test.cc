@@ -1,6 +1,7 @@
 #include "config/regex_sample.h"
 
 #include <gtest/gtest.h>
+
 #include <regex>
 
 #include "config/env_interpolate.h"

@@ -75,9 +75,18 @@
   if (rows.length > 0) {
     const load = [line('VUs', rows.map(r => r.vus || 0), 0, { stepped: true })];
     if (data.open) {
+      const started = rows.map((r, i) => {
+        const n = data.steps.length > 0 && r.iterations ? r.iterations : r.requests;
+        return i === last && partial ? n / Math.max(partial, 0.001) : n;
+      });
+      if ((data.target_rate || []).length > 0) {
+        load.push(line('arrival rate asked/s', data.target_rate.slice(0, rows.length), 4,
+                       { yAxisID: 'y2', borderDash: [4, 3] }));
+      }
+      load.push(line('iterations/s', started, 2, { yAxisID: 'y2' }));
       load.push(line('iterations dropped/s', perSecond('dropped_iterations'), 1, { yAxisID: 'y2' }));
     }
-    timeChart('chart-vus', load, 'VUs', data.open ? 'dropped iterations per second' : null);
+    timeChart('chart-vus', load, 'VUs', data.open ? 'iterations per second' : null);
     timeChart('chart-rps', [line('requests/s', perSecond('requests'), 0),
                             line('errors/s', perSecond('errors'), 1)], 'per second');
     timeChart('chart-latency', [line('p50', ms('p50_us'), 2), line('p95', ms('p95_us'), 4),

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/duration.h"
 #include "live/live_view.h"
 #include "metrics/histogram_codec.h"
 #include "report/numbers.h"
@@ -67,6 +68,44 @@ json spectrum(const metrics::Histogram& service, const metrics::Histogram& corre
   return out;
 }
 
+// Open models: the arrival rate the schedule asked for at the middle of each second, from
+// --arrival-rate or the rate stages ("30s:100/s", ramping linearly from 0).
+json target_rates(const json& d, size_t seconds) {
+  json out = json::array();
+  const json& load = d.at("metadata").at("load");
+  double constant = load.value("arrival_rate_exact", load.value("arrival_rate", 0.0));
+  std::vector<std::pair<double, double>> stages;  // (length s, target /s)
+  for (const json& st : load.value("stages", json::array())) {
+    std::string text = st.get<std::string>();
+    size_t colon = text.find(':');
+    if (colon == std::string::npos || !text.ends_with("/s")) return out;  // VU stages
+    try {
+      double len =
+          static_cast<double>(parse_duration(text.substr(0, colon), "stage").count()) / 1e9;
+      stages.emplace_back(len, std::stod(text.substr(colon + 1, text.size() - colon - 3)));
+    } catch (const std::exception&) {
+      return out;
+    }
+  }
+  if (stages.empty() && constant <= 0) return out;
+  for (size_t i = 0; i < seconds; ++i) {
+    double t = static_cast<double>(i) + 0.5, from = 0, rate = constant;
+    if (!stages.empty()) {
+      rate = stages.back().second;
+      for (const auto& [len, target] : stages) {
+        if (t < len) {
+          rate = from + (target - from) * t / len;
+          break;
+        }
+        t -= len;
+        from = target;
+      }
+    }
+    out.push_back(rate);
+  }
+  return out;
+}
+
 // What the charts draw, in the page (a '<' would end the script element: escaped).
 std::string run_data(const json& d) {
   json steps = json::array();
@@ -89,6 +128,7 @@ std::string run_data(const json& d) {
   metrics::Histogram corrected = histogram_at(d, "corrected_latency_us");
   json data = {{"timeline", timeline},
                {"open", str(d, {"metadata", "load", "load_model"}) == "open"},
+               {"target_rate", target_rates(d, timeline.size())},
                {"intended", d.contains("corrected_latency_us")},
                {"steps", steps},
                {"status", d.value("status_codes", json::object())},
@@ -184,7 +224,10 @@ std::string to_html(const json& d) {
       "<p class=\"note\">One point per second. <span id=\"partial-note\">Every second of the "
       "run was whole.</span></p>\n";
   out += "<div class=\"grid\">";
-  out += figure("chart-vus", "VUs (and dropped iterations in open models)");
+  out +=
+      figure("chart-vus", d.value("/metadata/load/load_model"_json_pointer, std::string()) == "open"
+                              ? "VUs, and the arrival rate asked and achieved"
+                              : "VUs");
   out += figure("chart-rps", "Requests and errors per second");
   out += figure("chart-latency", "Service time per second: p50, p95, p99");
   if (d.contains("corrected_latency_us")) {

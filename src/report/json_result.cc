@@ -284,6 +284,7 @@ std::string to_json(const RunReport& r) {
                         {"p99_us", p.p99_us},
                         {"vus", p.vus}});
     json& row = timeline.back();
+    if (r.info.journeys) row["iterations"] = p.iterations;
     if (r.info.has_intended_times) {
       row["corrected_p50_us"] = p.corrected_p50_us;
       row["corrected_p95_us"] = p.corrected_p95_us;
