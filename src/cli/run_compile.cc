@@ -7,11 +7,13 @@
 #include "cli/run_args.h"
 #include "config/config_file.h"
 #include "config/env_interpolate.h"
+#include "core/base64.h"
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/redact.h"
 #include "load/plan_builder.h"
 #include "plan/run_plan.h"
+#include "proto/http_message.h"
 #include "proto/protocol.h"
 #include "report/numbers.h"
 
@@ -28,12 +30,6 @@ namespace {
 // The flags that cannot be combined, or are out of range.
 void check_flags(const RunArgs& a) {
   validate_method(a.method);
-  if (!a.proxy.empty()) {
-    throw SetupError(fmt::format(
-        "-x/--proxy{}: forward proxies (HTTP, CONNECT, SOCKS5) are not supported by this build "
-        "yet; load the target directly",
-        a.config.empty() ? "" : " or [target] proxy in " + a.config));
-  }
 
   if (a.concurrency < 1) throw SetupError("-c/--concurrency: must be at least 1");
   if (a.max_vus < 1) throw SetupError("--max-vus: must be at least 1");
@@ -263,8 +259,54 @@ plan::TransportOptions::ConnectTo parse_connect_to(const std::string& text) {
   return {parts[0], port(parts[1], false), parts[2], port(parts[3], true)};
 }
 
+// -x/--proxy http://[user:password@]host[:port] or socks5://... (socks5h:// too; the proxy
+// resolves names either way). The port defaults to 1080, as curl's.
+plan::TransportOptions::Proxy parse_proxy(const std::string& text) {
+  auto bad = [&](std::string_view why) {
+    return SetupError(
+        fmt::format("-x/--proxy: {}; write http://host:3128, "
+                    "http://user:password@host:3128 or socks5://host:1080",
+                    why));
+  };
+  plan::TransportOptions::Proxy p;
+  std::string rest = text;
+  size_t scheme = rest.find("://");
+  p.scheme = scheme == std::string::npos ? "http" : rest.substr(0, scheme);
+  if (scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  if (p.scheme == "socks5h") p.scheme = "socks5";
+  if (p.scheme != "http" && p.scheme != "socks5") {
+    throw bad(fmt::format("'{}' proxies are not supported (http and socks5 are)", p.scheme));
+  }
+  while (rest.ends_with("/")) rest.pop_back();
+  size_t at = rest.rfind('@');
+  if (at != std::string::npos) {
+    std::string cred = rest.substr(0, at);
+    size_t colon = cred.find(':');
+    p.user = cred.substr(0, colon);
+    p.password = colon == std::string::npos ? "" : cred.substr(colon + 1);
+    rest = rest.substr(at + 1);
+  }
+  size_t colon = rest.rfind(':');
+  p.port = 1080;
+  if (colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
+    std::string port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535) {
+      throw bad("the port is not 1-65535");
+    }
+    p.port = std::stoi(port);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.starts_with("[") && rest.ends_with("]")) rest = rest.substr(1, rest.size() - 2);
+  if (rest.empty()) throw bad("no host");
+  p.host = rest;
+  return p;
+}
+
 plan::TransportOptions transport(const RunArgs& a, const std::vector<Url>& origins) {
   plan::TransportOptions t;
+  if (!a.proxy.empty()) t.proxy = parse_proxy(a.proxy);
   if (!a.connect_to.empty()) t.connect_to.push_back(parse_connect_to(a.connect_to));
   t.tls.insecure = a.insecure;
   t.tls.cacert = a.cacert;
@@ -356,6 +398,55 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   }
 }
 
+// Through an HTTP proxy, plain HTTP/1.1 requests name their whole URL (RFC 9112 3.2.2): the
+// targets of http:// requests and steps get their origin in front.
+// The proxy's credentials go in a Proxy-Authorization header of each request.
+void absolute_form(plan::RunPlan& p) {
+  const plan::TransportOptions::Proxy& px = *p.transport.proxy;
+  std::string auth = px.user.empty() ? "" : "Basic " + base64_encode(px.user + ":" + px.password);
+  for (plan::Request& r : p.requests) {
+    if (r.proto || !p.origins.front().web() || p.origins.front().scheme != "http") continue;
+    std::string origin = "http://" + p.origins.front().host_header;
+    if (r.dynamic) {
+      auto t = std::make_shared<plan::HttpTemplate>(*r.dynamic);
+      plan::Template target = plan::Template::literal(origin);
+      target.append(t->target);
+      t->target = std::move(target);
+      if (!auth.empty())
+        t->headers.emplace_back("Proxy-Authorization", plan::Template::literal(auth));
+      r.dynamic = std::move(t);
+    } else {
+      r.http.target = origin + r.http.target;
+      if (!auth.empty()) r.http.headers.emplace_back("Proxy-Authorization", auth);
+      r.wire.clear();
+      proto::append_http1(r.http, r.wire);
+    }
+  }
+  auto rewrite = [&](plan::Journey& j) {
+    for (plan::Scenario& sc : j.scenarios) {
+      for (plan::Step& st : sc.steps) {
+        const Url& u = j.origins.at(st.origin).url;
+        if (st.action != plan::Action::kHttp || u.scheme != "http") continue;
+        plan::Template target = plan::Template::literal("http://" + u.host_header);
+        target.append(st.target);
+        st.target = std::move(target);
+        if (!auth.empty())
+          st.headers.emplace_back("Proxy-Authorization", plan::Template::literal(auth));
+      }
+    }
+  };
+  if (p.journey) {
+    auto j = std::make_shared<plan::Journey>(*p.journey);
+    rewrite(*j);
+    p.journey = j;
+  }
+  for (plan::LoadGroup& g : p.groups) {
+    auto j = std::make_shared<plan::Journey>(*g.journey);
+    rewrite(*j);
+    g.journey = j;
+  }
+}
+
 // One URL: "GET http://host/x". A mix or journeys: the file and its scenarios with their
 // shares of the load.
 std::string run_title(const plan::RunPlan& p) {
@@ -419,6 +510,9 @@ plan::RunPlan compile_run(RunArgs& a) {
     t.ws_interval_ns = p.transport.ws_interval_ns;
     return t;
   }();
+  if (p.transport.proxy && p.transport.proxy->scheme == "http" && !p.transport.http2) {
+    absolute_form(p);
+  }
   p.thresholds = scope_thresholds(a);
   p.threads = a.threads;
   p.about.title = run_title(p);

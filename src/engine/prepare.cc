@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/resolver.h"
 #include "core/socket.h"
+#include "core/transport.h"
 #include "load/plan_builder.h"
 #include "proto/protocol.h"
 
@@ -65,6 +66,26 @@ void resolve_origins(std::vector<OriginConfig>& origins, const plan::TransportOp
         break;
       }
     }
+    if (t.proxy) {
+      const plan::TransportOptions::Proxy& px = *t.proxy;
+      if (o.protocol != nullptr && o.protocol->datagram) {
+        throw SetupError(
+            fmt::format("-x/--proxy: {}:// goes over UDP, which no proxy carries", o.scheme));
+      }
+      // Plain HTTP/1.1 through an HTTP proxy needs no tunnel (absolute-form targets).
+      bool forward = px.scheme == "http" && o.scheme == "http" && !t.http2;
+      if (!forward) {
+        auto tunnel = std::make_shared<Tunnel>();
+        tunnel->kind = px.scheme == "socks5" ? Tunnel::Kind::kSocks5 : Tunnel::Kind::kHttpConnect;
+        tunnel->host = host;
+        tunnel->port = static_cast<uint16_t>(port);
+        tunnel->user = px.user;
+        tunnel->password = px.password;
+        o.tunnel = std::move(tunnel);
+      }
+      host = px.host;
+      port = px.port;
+    }
     std::vector<SocketAddress> all = resolve(host, port);
     o.addresses = o.protocol != nullptr && o.protocol->datagram
                       ? all
@@ -82,6 +103,10 @@ void negotiate_http2(const plan::RunPlan& plan, const Contexts& tls,
   int timeout_ms = static_cast<int>(plan.transport.connect_timeout_ns / 1'000'000);
   for (OriginConfig& o : origins) {
     if (o.scheme != "https" || tls.h2 == nullptr || o.addresses.empty()) continue;
+    if (o.tunnel) {  // the probe would need the tunnel: h2 only when asked for (--http2)
+      o.h2 = plan.transport.http2;
+      continue;
+    }
     // When the probe fails, the run goes on and its connections fail the same way, counted.
     std::string error;
     std::optional<std::string> chosen =

@@ -91,6 +91,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
     so.endpoint.host = o.host;
     so.endpoint.tls = o.tls;
     so.endpoint.scheme = o.scheme;
+    so.endpoint.tunnel = o.tunnel.get();
     so.keep_alive = config_.keep_alive;
     so.connect_timeout_ns = config_.connect_timeout_ns;
     so.tls_cache = &tls_sessions_;

@@ -10,6 +10,7 @@
 
 #include "core/socket.h"
 #include "core/tls.h"
+#include "core/transport.h"
 #include "metrics/shard.h"
 #include "plan/journey.h"
 #include "plan/request.h"
@@ -36,6 +37,7 @@ struct OriginConfig {
   const TlsContext* tls = nullptr;            // null for plain TCP
   bool h2 = false;                            // HTTP/2 (h2c with prior knowledge, or h2 by ALPN)
   const proto::Protocol* protocol = nullptr;  // a registered protocol (tcp://, udp://, ...)
+  std::shared_ptr<const Tunnel> tunnel;       // through a proxy: `addresses` are the proxy's
 };
 
 // What the workers of one process share while running journeys.

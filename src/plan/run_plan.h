@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,15 @@ struct TransportOptions {
     int target_port = 0;
   };
   std::vector<ConnectTo> connect_to;
+  // -x/--proxy: connections go to the proxy. An HTTP proxy gets plain HTTP/1.1 requests in
+  // absolute form and a CONNECT tunnel for everything else; SOCKS5 tunnels everything.
+  struct Proxy {
+    std::string scheme;  // "http" or "socks5"
+    std::string host;
+    int port = 0;
+    std::string user, password;
+  };
+  std::optional<Proxy> proxy;
 };
 
 // A scenario with its own executor (k6 `scenarios`), run beside the others.

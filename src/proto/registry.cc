@@ -24,6 +24,8 @@ metrics::ErrorKind classify_errno(int err) noexcept {
   switch (err) {
     case Transport::kTlsError:
       return ErrorKind::kTls;
+    case Transport::kProxyError:  // the proxy would not (or could not) reach the host
+      return ErrorKind::kConnect;
     case ECONNREFUSED:
       return ErrorKind::kRefused;
     case ECONNRESET:

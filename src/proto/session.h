@@ -19,6 +19,7 @@
 
 namespace spiker {
 struct SocketAddress;
+struct Tunnel;
 class TlsContext;
 class TlsSessionCache;
 namespace metrics {
@@ -54,6 +55,7 @@ struct Endpoint {
   std::string host;                                       // SNI and certificate name
   const TlsContext* tls = nullptr;                        // set: TLS over TCP
   std::string scheme;                                     // as in the URL: "tcp", "tls", "udp"
+  const Tunnel* tunnel = nullptr;  // set: through this proxy (addresses are the proxy's)
 };
 
 // Per origin, owned by the worker for the whole run: sessions keep a reference.

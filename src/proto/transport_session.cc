@@ -52,7 +52,7 @@ void TransportSession::connect() noexcept {
   const SocketAddress& addr = host_.next_address(options_.endpoint);
   connect_start_ns_ = host_.now();
   if (busy_ && submitted_ns_ == 0) submitted_ns_ = connect_start_ns_;
-  int err = transport_.open(addr, kind_, host_.epoll_fd(), this);
+  int err = transport_.open(addr, kind_, host_.epoll_fd(), this, options_.endpoint.tunnel);
   if (err != 0) {
     fail(err == EMFILE || err == ENFILE ? metrics::ErrorKind::kOther : classify_errno(err));
     return;
@@ -87,7 +87,8 @@ void TransportSession::flush() noexcept {
 void TransportSession::on_io(uint32_t events) noexcept {
   reads_left_ = kReadsPerTurn;
   Transport::Phase before = transport_.phase();
-  if (before == Transport::Phase::kConnecting || before == Transport::Phase::kHandshaking) {
+  if (before == Transport::Phase::kConnecting || before == Transport::Phase::kTunneling ||
+      before == Transport::Phase::kHandshaking) {
     int64_t at = host_.now();
     if (connect_deadline_ns_ != 0 && at >= connect_deadline_ns_) {
       // Its time is up, even when the loop sees the connection before the deadline scan does:

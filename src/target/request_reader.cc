@@ -84,6 +84,15 @@ ReadStatus read_request(std::string_view buf, Request* req, size_t* used) {
   if (sp1 == std::string_view::npos || sp2 == sp1) return ReadStatus::kBad;
   req->method = line.substr(0, sp1);
   req->target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  // The absolute form (a request through a forward proxy), which servers must accept
+  // (RFC 9112 3.2.2): the path and query are what routes read.
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (req->target.substr(0, scheme.size()) == scheme) {
+      size_t slash = req->target.find('/', scheme.size());
+      req->target =
+          slash == std::string_view::npos ? std::string_view("/") : req->target.substr(slash);
+    }
+  }
   std::string_view version = line.substr(sp2 + 1);
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return ReadStatus::kBad;
   if (req->target.empty() || req->target.front() != '/') return ReadStatus::kBad;

@@ -53,7 +53,7 @@ void Client::connect() noexcept {
   goaway_ = false;
   Transport::Kind kind =
       options_.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp;
-  int err = transport_.open(addr, kind, host_.epoll_fd(), this);
+  int err = transport_.open(addr, kind, host_.epoll_fd(), this, options_.endpoint.tunnel);
   if (err != 0) {
     link_failed(err == EMFILE || err == ENFILE ? ErrorKind::kOther : proto::classify_errno(err));
     return;
