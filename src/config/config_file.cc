@@ -226,7 +226,7 @@ namespace {
 
 // The command line's [target] keys over the file's (or into an empty table).
 void apply_overrides(toml::table& root, const TargetOverrides& o) {
-  if (!o.any() && !o.url) return;
+  if (!o.any() && !o.url && !o.basic_auth && o.headers.empty()) return;
   toml::table* t = root["target"].as_table();
   if (t == nullptr) {
     root.insert_or_assign("target", toml::table{});

@@ -252,6 +252,13 @@ class Flags(TargetTestCase):
         self.assertNotIn("YWxpY2U6czNjcmV0", p.stdout)  # base64("alice:s3cret")
         self.assertIn('"Authorization":"<redacted>"', p.stdout)
 
+    def test_basic_auth_over_a_config_file(self):
+        path = write(self.dir, "a.toml", f'[target]\nurl = "{self.target.url("/echo")}"\n'
+                                         '[load]\nmax_requests = 1\n')
+        p = self.cli("run", path, "-a", "bob:pw", "--debug")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("> Authorization: <redacted>", p.stdout)
+
     def test_cookie_jar_and_redirects(self):
         # /me answers 401 unless the session cookie from /login comes back.
         rc, doc, err = run_cli(self.target.url("/redirect/3"), "-n", "10", "-c", "1",
