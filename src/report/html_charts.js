@@ -166,6 +166,22 @@
                            y2: axis('p95 latency, ms', { position: 'right', grid: { drawOnChartArea: false } }) } },
     });
   }
+  const scenarios = data.scenarios || [];
+  if (scenarios.length > 0) {
+    chart('chart-scenarios', {
+      type: 'bar',
+      data: {
+        labels: scenarios.map(s => s.name),
+        datasets: [
+          { label: 'requests', data: scenarios.map(s => s.requests), backgroundColor: colors[0] },
+          { label: 'failed', data: scenarios.map(s => s.failed), backgroundColor: colors[1] },
+        ],
+      },
+      options: { scales: { x: axis('scenario'), y: axis('requests') },
+                 plugins: { tooltip: { callbacks: { footer: items =>
+                   scenarios[items[0].dataIndex].steps + ' step(s)' } } } },
+    });
+  }
   const codes = Object.keys(data.status || {});
   const kinds = Object.keys(data.errors || {});
   if (codes.length + kinds.length > 0) {

@@ -118,6 +118,15 @@ std::string run_data(const json& d) {
     if (s.contains("latency_us")) item["p95_ms"] = num(s, {"latency_us", "p95"}) / 1000.0;
     steps.push_back(item);
   }
+  json scenarios = json::array();  // journeys: per scenario (its steps are in `steps`)
+  if (d.contains(kSteps)) {
+    for (const json& s : d.value("scenarios", json::array())) {
+      scenarios.push_back({{"name", s.value("name", "")},
+                           {"requests", s.value("requests", 0)},
+                           {"failed", s.value("failed", 0)},
+                           {"steps", s.value("steps", 0)}});
+    }
+  }
   json timeline = json::array();
   for (const json& p : d.value("timeline", json::array())) {
     json row = p;
@@ -131,6 +140,7 @@ std::string run_data(const json& d) {
                {"target_rate", target_rates(d, timeline.size())},
                {"intended", d.contains("corrected_latency_us")},
                {"steps", steps},
+               {"scenarios", scenarios},
                {"status", d.value("status_codes", json::object())},
                {"errors", d.value("errors", json::object())},
                {"checks", d.value("/checks/results"_json_pointer, json::object())},
@@ -256,8 +266,10 @@ std::string to_html(const json& d) {
   const json::json_pointer kSteps("/journeys/steps");
   const json& steps = d.contains(kSteps) ? d.at(kSteps) : d.value("scenarios", json::array());
   if (!steps.empty()) {
-    out += "<h2>Scenarios and steps</h2>\n";
+    out += "<h2>Scenarios and steps</h2>\n<div class=\"grid\">";
+    if (d.contains(kSteps)) out += figure("chart-scenarios", "Requests and failures by scenario");
     out += figure("chart-steps", "Requests, failures and p95 by step");
+    out += "</div>\n";
     out +=
         "<table id=\"steps\"><tr><th class=\"l\">name</th><th class=\"l\">method</th>"
         "<th class=\"l\">url</th><th>requests</th><th>failed</th><th>p50</th><th>p95</th>"

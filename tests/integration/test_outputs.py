@@ -216,6 +216,8 @@ error_rate = "< 0.000001"
         self.assertIn(f"VUs:{seconds}", series["chart-vus"])
         self.assertIn("requests:40", series["chart-histogram"])
         self.assertIn("service time:13", series["chart-spectrum"])
+        self.assertIn("requests:1", series["chart-scenarios"])  # the file's one scenario
+        self.assertIn("requests:1", series["chart-steps"])
         self.assertIn(f"{self.doc['summary']['total_requests']:,}", dom)
         self.assertIn('id="thresholds"', dom)
         # No number written with an exponent, and the units are named.
