@@ -72,7 +72,9 @@ json spectrum(const metrics::Histogram& service, const metrics::Histogram& corre
 // --arrival-rate or the rate stages ("30s:100/s", ramping linearly from 0).
 json target_rates(const json& d, size_t seconds) {
   json out = json::array();
-  const json& load = d.at("metadata").at("load");
+  const json::json_pointer kLoad("/metadata/load");
+  if (!d.contains(kLoad) || !d.at(kLoad).is_object()) return out;
+  const json& load = d.at(kLoad);
   double constant = load.value("arrival_rate_exact", load.value("arrival_rate", 0.0));
   std::vector<std::pair<double, double>> stages;  // (length s, target /s)
   for (const json& st : load.value("stages", json::array())) {
