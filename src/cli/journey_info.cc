@@ -17,7 +17,8 @@
 namespace spiker::cli {
 
 void add_header_flags(plan::Journey& j, const std::vector<std::string>& headers) {
-  plan::Scope scope{.variables = j.variables};  // -H may use built-ins and the journey's variables
+  plan::Scope scope;  // -H may use built-ins and the journey's variables
+  scope.variables = j.variables;
   for (const plan::DataTable& t : j.data) scope.tables.emplace_back(t.name, t.columns);
   for (const std::string& h : headers) {
     // Named, not a structured binding: clang 14 cannot capture those in the lambda below.

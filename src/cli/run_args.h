@@ -93,6 +93,12 @@ struct RunArgs {
   std::vector<std::string> notes;  // printed to stderr before the run ("note: ...")
 };
 
+// TLS, timeouts, keep-alive, --connect-to and -x/--proxy for the run's origins
+// (run_network.cc). Throws SetupError.
+plan::TransportOptions transport_options(const RunArgs& a, const std::vector<Url>& origins);
+// Through an HTTP proxy: http:// requests and steps get absolute-form targets (run_network.cc).
+void absolute_form(plan::RunPlan& p);
+
 // `message` with each flag that came from the file replaced by the file's key.
 std::string name_file_keys(const RunArgs& a, std::string_view message);
 

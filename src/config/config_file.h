@@ -22,7 +22,7 @@ struct TargetOverrides {
   std::optional<std::string> url, method, body, basic_auth;
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<bool> cookie_jar, follow_redirects;
-  std::optional<std::string> urls_from_file, body_lines_file, rand_regex_url, proxy, connect_to;
+  std::optional<std::string> urls_from_file, body_lines_file, rand_regex_url;
   std::vector<std::string> form_data;
   bool any() const {
     return cookie_jar || follow_redirects || urls_from_file || body_lines_file || rand_regex_url ||

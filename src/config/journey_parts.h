@@ -86,6 +86,10 @@ std::string query_encode(std::string_view s);
 Auth read_auth(Section& s);
 // The request keys shared by a Kaioken scenario and a native step.
 void read_request(Section& s, RawStep& r, const std::string& path);
+// Kaioken's [target] request sources (urls_from_file, body_lines_file, rand_regex_url,
+// form_data) into the target step and the journey's data tables (request_sources.cc).
+void kaioken_sources(const TargetSection& target, const std::string& path, plan::Journey& j,
+                     RawStep& st);
 // name = "value" | "@path;filename=x;type=mime" fields as the step's multipart/form-data body.
 void add_multipart(const Pairs& fields, RawStep& r, const std::string& path);
 // [defaults] (with [target]'s host as the base for relative urls) (journey_sections.cc).

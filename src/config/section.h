@@ -79,14 +79,6 @@ class Section {
     wrong_type(key, *n, "a duration such as \"10s\"");
   }
 
-  // Kaioken keys LoadSpiker does not run yet: said plainly rather than ignored.
-  void not_yet(std::string_view key, std::string_view instead) {
-    if (const toml::node* n = get(key)) {
-      throw ConfigError(fmt::format("{}: {} {} is not supported by LoadSpiker yet; {}", where(*n),
-                                    name_, key, instead));
-    }
-  }
-
   void finish() const {
     for (auto&& [k, v] : t_) {
       std::string key(k.str());

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/base64.h"
@@ -23,6 +24,16 @@ ssize_t raw_read(int fd, char* buf, size_t cap) noexcept {
 }
 ssize_t raw_write(int fd, const char* p, size_t len) noexcept {
   return static_cast<ssize_t>(::syscall(SYS_write, fd, p, len));
+}
+
+// SOCKS5 CONNECT to a domain name: version 5, command 1, reserved, address type 3, the
+// length-prefixed name, the port in network order.
+void socks_connect_request(const Tunnel& t, std::string& out) {
+  out.assign("\x05\x01\x00\x03", 4);
+  out += static_cast<char>(std::min<size_t>(t.host.size(), 255));
+  out += t.host.substr(0, 255);
+  out += static_cast<char>(t.port >> 8);
+  out += static_cast<char>(t.port & 0xff);
 }
 
 }  // namespace
@@ -164,24 +175,16 @@ Transport::Io Transport::tunnel_step() noexcept {
       } else {
         bool auth = in[1] == 2;
         tunnel_in_.erase(0, 2);
-        tunnel_out_.clear();
         tunnel_sent_ = 0;
-        if (auth) {
-          tunnel_stage_ = 1;
-          tunnel_out_ += '\x01';
-          tunnel_out_ += static_cast<char>(std::min<size_t>(t.user.size(), 255));
-          tunnel_out_ += t.user.substr(0, 255);
-          tunnel_out_ += static_cast<char>(std::min<size_t>(t.password.size(), 255));
-          tunnel_out_ += t.password.substr(0, 255);
+        tunnel_stage_ = auth ? 1 : 2;
+        if (auth) {  // RFC 1929: version 1, then the user and the password, each length-prefixed
+          tunnel_out_ = "\x01";
+          for (const std::string* field : {&t.user, &t.password}) {
+            tunnel_out_ += static_cast<char>(std::min<size_t>(field->size(), 255));
+            tunnel_out_ += field->substr(0, 255);
+          }
         } else {
-          tunnel_stage_ = 2;
-        }
-        if (tunnel_stage_ == 2) {
-          tunnel_out_ = std::string("\x05\x01\x00\x03", 4);
-          tunnel_out_ += static_cast<char>(std::min<size_t>(t.host.size(), 255));
-          tunnel_out_ += t.host.substr(0, 255);
-          tunnel_out_ += static_cast<char>(t.port >> 8);
-          tunnel_out_ += static_cast<char>(t.port & 0xff);
+          socks_connect_request(t, tunnel_out_);
         }
         continue;
       }
@@ -193,11 +196,7 @@ Transport::Io Transport::tunnel_step() noexcept {
       } else {
         tunnel_in_.erase(0, 2);
         tunnel_stage_ = 2;
-        tunnel_out_ = std::string("\x05\x01\x00\x03", 4);
-        tunnel_out_ += static_cast<char>(std::min<size_t>(t.host.size(), 255));
-        tunnel_out_ += t.host.substr(0, 255);
-        tunnel_out_ += static_cast<char>(t.port >> 8);
-        tunnel_out_ += static_cast<char>(t.port & 0xff);
+        socks_connect_request(t, tunnel_out_);
         tunnel_sent_ = 0;
         continue;
       }

@@ -149,18 +149,20 @@
   }
 
   // Scenarios and steps; status codes and errors; checks.
+  const requestsAndFailures = list => [
+    { label: 'requests', data: list.map(s => s.requests), backgroundColor: colors[0] },
+    { label: 'failed', data: list.map(s => s.failed), backgroundColor: colors[1] },
+  ];
   const steps = data.steps || [];
   if (steps.length > 0) {
     chart('chart-steps', {
       type: 'bar',
       data: {
         labels: steps.map(s => s.name),
-        datasets: [
-          { label: 'requests', data: steps.map(s => s.requests), backgroundColor: colors[0] },
-          { label: 'failed', data: steps.map(s => s.failed), backgroundColor: colors[1] },
+        datasets: requestsAndFailures(steps).concat([
           { label: 'p95 ms', type: 'line', data: steps.map(s => s.p95_ms), yAxisID: 'y2',
             borderColor: colors[4], backgroundColor: colors[4] },
-        ],
+        ]),
       },
       options: { scales: { y: axis('requests'),
                            y2: axis('p95 latency, ms', { position: 'right', grid: { drawOnChartArea: false } }) } },
@@ -172,10 +174,7 @@
       type: 'bar',
       data: {
         labels: scenarios.map(s => s.name),
-        datasets: [
-          { label: 'requests', data: scenarios.map(s => s.requests), backgroundColor: colors[0] },
-          { label: 'failed', data: scenarios.map(s => s.failed), backgroundColor: colors[1] },
-        ],
+        datasets: requestsAndFailures(scenarios),
       },
       options: { scales: { x: axis('scenario'), y: axis('requests') },
                  plugins: { tooltip: { callbacks: { footer: items =>

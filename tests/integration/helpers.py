@@ -51,6 +51,33 @@ def run_cli(*args, timeout=120, check_json=True, env=None):
     return p.returncode, doc, p.stderr if check_json else p.stdout + p.stderr
 
 
+def on_terminal(args, answer=None, prompt=b"[y/N]", timeout=10):
+    """Runs `loadspiker ARGS` on a pseudo-terminal until it exits; writes `answer` once
+    `prompt` shows. Returns (exit code, everything it wrote, as text)."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(LOADSPIKER, [LOADSPIKER, *args])
+    seen = b""
+    while True:
+        r, _, _ = select.select([fd], [], [], timeout)
+        if not r:
+            break
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if answer is not None and prompt in seen:
+            os.write(fd, answer)
+            answer = None
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
+
+
 def find_nginx():
     for path in ("/usr/sbin/nginx", shutil.which("nginx")):
         if path and os.path.exists(path):

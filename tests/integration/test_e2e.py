@@ -1,9 +1,7 @@
 """The CLI end to end against the embedded target (`loadspiker serve`)."""
 import json
 import os
-import pty
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -13,7 +11,7 @@ import time
 import unittest
 import urllib.request
 
-from helpers import LOADSPIKER, Target, TargetTestCase, run_cli
+from helpers import LOADSPIKER, Target, TargetTestCase, on_terminal, run_cli
 
 
 
@@ -196,25 +194,8 @@ class EndToEnd(TargetTestCase):
         self.assertIn("cannot resolve", p.stderr)
 
     def test_live_view_on_a_terminal(self):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execv(LOADSPIKER, [LOADSPIKER, "run", self.target.url("/"), "-d", "2s", "-c", "2",
-                                  "-t", "1"])
-        screen = b""
-        while True:
-            r, _, _ = select.select([fd], [], [], 10)
-            if not r:
-                break
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        _, status = os.waitpid(pid, 0)
-        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
-        text = screen.decode("utf-8", "replace")
+        rc, text = on_terminal(["run", self.target.url("/"), "-d", "2s", "-c", "2", "-t", "1"])
+        self.assertEqual(rc, 0)
         self.assertGreaterEqual(text.count("\x1b[7A"), 4)  # redrawn in place several times
         for word in ("RPS", "now", "avg", "p50", "p95", "p99", "status", "errors", "remaining"):
             self.assertIn(word, text)

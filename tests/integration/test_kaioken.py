@@ -379,10 +379,8 @@ error_rate = "< 0.1"
         self.assertIn("loadspiker_requests_total 77\n", pushed["/metrics/job/loadspiker"])
 
     def test_asks_before_loading_another_machine_on_a_terminal(self):
-        import pty
-        import select
         import socket
-        from helpers import Target
+        from helpers import Target, on_terminal
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             try:
                 u.connect(("10.255.255.255", 1))  # no packet is sent: picks the route's address
@@ -395,40 +393,21 @@ error_rate = "< 0.1"
         try:
             url = f"http://{ip}:{target.port}/"
 
-            def on_terminal(answer, *flags, to=url):
-                pid, fd = pty.fork()
-                if pid == 0:
-                    os.execv(LOADSPIKER, [LOADSPIKER, "run", to, "-n", "5", "-c", "1",
-                                          "--no-tui", *flags])
-                seen = b""
-                while True:
-                    r, _, _ = select.select([fd], [], [], 10)
-                    if not r:
-                        break
-                    try:
-                        chunk = os.read(fd, 4096)
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    seen += chunk
-                    if b"[y/N]" in seen and answer is not None:
-                        os.write(fd, answer)
-                        answer = None
-                _, status = os.waitpid(pid, 0)
-                return os.waitstatus_to_exitcode(status), seen.decode("utf-8", "replace")
+            def asked(answer, *flags, to=url):
+                return on_terminal(["run", to, "-n", "5", "-c", "1", "--no-tui", *flags],
+                                   answer=answer)
 
-            rc, text = on_terminal(b"n\n")
+            rc, text = asked(b"n\n")
             self.assertIn("is not on this machine", text)
             self.assertEqual(rc, 2, text)
             self.assertIn("not confirmed", text)
-            rc, text = on_terminal(b"y\n")
+            rc, text = asked(b"y\n")
             self.assertEqual(rc, 0, text)
-            rc, text = on_terminal(None, "-y")
+            rc, text = asked(None, "-y")
             self.assertEqual(rc, 0, text)
             self.assertNotIn("[y/N]", text)
             # Loopback is never asked about.
-            rc, text = on_terminal(None, to=self.target.url("/"))
+            rc, text = asked(None, to=self.target.url("/"))
             self.assertEqual(rc, 0, text)
             self.assertNotIn("[y/N]", text)
         finally:
