@@ -11,7 +11,9 @@ class App;
 namespace spiker::cli {
 
 // Registers the subcommand; the returned function runs it after parsing and gives the exit code.
-std::function<int()> add_run_command(CLI::App& app);
+struct RunHooks;
+// `hooks`: an embedded run's (run_args.h); null for the command line's.
+std::function<int()> add_run_command(CLI::App& app, RunHooks* hooks = nullptr);
 std::function<int()> add_serve_command(CLI::App& app);
 std::function<int()> add_validate_command(CLI::App& app);
 std::function<int()> add_init_command(CLI::App& app);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@
 namespace spiker::proto {
 struct Protocol;
 }
+namespace spiker::metrics {
+struct LiveState;
+}
 
 namespace CLI {
 class App;
@@ -26,7 +30,21 @@ class App;
 
 namespace spiker::cli {
 
+// An embedded run (the Python API, cli/embedded_run.h): the config comes as text, progress goes
+// to a callback, the result's JSON comes back instead of a summary on stdout, nothing is asked,
+// and Ctrl-C stops the run with the caller's signal handlers put back afterwards.
+struct RunHooks {
+  std::string config_text;  // a TOML config in the file's place (config_name in messages)
+  std::string config_name;
+  // Flags the front end set for its own names ("--duration" -> "duration="): messages say these.
+  std::vector<std::pair<std::string, std::string>> flag_names;
+  std::function<void(const metrics::LiveState&)> on_progress;
+  std::string json;          // out: the result
+  bool interrupted = false;  // out: Ctrl-C stopped the run
+};
+
 struct RunArgs {
+  RunHooks* hooks = nullptr;  // set: an embedded run
   CLI::App* cmd = nullptr;  // to tell which flags were given (they win over the config file)
   std::string config;
   std::string url;

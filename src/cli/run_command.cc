@@ -1,6 +1,7 @@
 // `loadspiker run`: compile (run_compile.cc) -> prepare (engine/prepare.cc) -> run -> report.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -256,7 +258,9 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
       done.push_back(a.outputs[i]);
     }
   }
-  if (a.json) {
+  if (a.hooks != nullptr) {
+    a.hooks->json = json;  // the caller reports
+  } else if (a.json) {
     std::fputs(json.c_str(), stdout);
   } else if (!a.format.empty() && a.outputs.empty()) {
     std::fputs(report::render(json, report::format_for("", a.format)).c_str(), stdout);
@@ -320,10 +324,33 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
   return kExitOk;
 }
 
+// SIGINT, SIGTERM and SIGHUP as they were before an embedded run (the Python interpreter's).
+class SavedSignals {
+ public:
+  explicit SavedSignals(bool save) : saved_(save) {
+    if (!saved_) return;
+    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], nullptr, &old_[i]);
+  }
+  ~SavedSignals() {
+    if (!saved_) return;
+    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  SavedSignals(const SavedSignals&) = delete;
+  SavedSignals& operator=(const SavedSignals&) = delete;
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  bool saved_;
+  struct sigaction old_[std::size(kSignals)] {};
+};
+
 }  // namespace
 
 int run(RunArgs args) {
   RunArgs a = with_config_file(std::move(args));
+  if (a.hooks != nullptr) {
+    a.from_file.insert(a.from_file.end(), a.hooks->flag_names.begin(), a.hooks->flag_names.end());
+  }
   plan::RunPlan plan = compile_run(a);
   std::vector<report::Format> formats;  // checked before anything runs
   for (const std::string& o : a.outputs) formats.push_back(report::format_for(o, a.format));
@@ -337,8 +364,10 @@ int run(RunArgs args) {
   }
   engine::RunConfig config = engine::prepare(plan);
   if (a.debug) return debug_exchange(plan, config);  // one request, nothing to confirm
-  if (!a.yes) confirm_remote_targets(config, plan);
-  live::LiveMode mode = live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
+  if (!a.yes && a.hooks == nullptr) confirm_remote_targets(config, plan);
+  live::LiveMode mode = a.hooks != nullptr
+                            ? live::LiveMode::kOff  // the caller shows progress
+                            : live::choose_live_mode(a.quiet, a.no_tui || a.json, stderr);
   live::LiveView view(
       mode,
       fmt::format("loadspiker  {}  ·  {}", plan.about.title, describe(config.plan, plan.load)),
@@ -347,11 +376,17 @@ int run(RunArgs args) {
   if (a.prometheus_port != 0) {
     metrics_server = std::make_unique<live::MetricsServer>(a.prometheus_port);
   }
-  engine::install_stop_signals();
-  engine::RunResult result = engine::run_load(config, [&](const metrics::LiveState& s) {
-    view.update(s);
-    if (metrics_server) metrics_server->update(s);
-  });
+  engine::RunResult result;
+  {
+    SavedSignals saved(a.hooks != nullptr);
+    engine::install_stop_signals();
+    result = engine::run_load(config, [&](const metrics::LiveState& s) {
+      view.update(s);
+      if (metrics_server) metrics_server->update(s);
+      if (a.hooks != nullptr && a.hooks->on_progress) a.hooks->on_progress(s);
+    });
+  }
+  if (a.hooks != nullptr) a.hooks->interrupted = result.interrupted;
   view.finish();
   report::RunReport rep;
   rep.info = run_info(plan, config, a);

@@ -169,8 +169,9 @@ void add_kaioken_flags(CLI::App* cmd, RunArgs& a) {
 
 }  // namespace
 
-std::function<int()> add_run_command(CLI::App& app) {
+std::function<int()> add_run_command(CLI::App& app, RunHooks* hooks) {
   auto args = std::make_shared<RunArgs>();
+  args->hooks = hooks;
   CLI::App* cmd = app.add_subcommand("run", "Load one URL (HTTP/1.1, HTTP/2, WebSocket, TCP, UDP)");
   // The flags below keep pointers into protocol_flags: sized once, never moved.
   args->protocol_flags.reserve(32);

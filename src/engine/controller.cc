@@ -60,26 +60,7 @@ class Aggregator {
       p.elapsed_secs = next_second_;
       auto it = seconds_.find(next_second_);
       if (it != seconds_.end()) {
-        const metrics::Shard& s = *it->second;
-        p.requests = s.requests;
-        p.errors = s.failed;
-        p.iterations = s.iterations;
-        p.bytes_received = s.bytes_received;
-        p.p50_us = s.latency_us.value_at_percentile(50);
-        p.p95_us = s.latency_us.value_at_percentile(95);
-        p.p99_us = s.latency_us.value_at_percentile(99);
-        p.corrected_p50_us = s.corrected_us.value_at_percentile(50);
-        p.corrected_p95_us = s.corrected_us.value_at_percentile(95);
-        p.corrected_p99_us = s.corrected_us.value_at_percentile(99);
-        p.vus = s.vus;
-        p.dropped_iterations = s.dropped_iterations;
-        if (s.latency_us.total_count() > 0) {
-          p.latency_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.latency_us));
-        }
-        if (s.corrected_us.total_count() > 0) {
-          p.corrected_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.corrected_us));
-          p.queue_hist = metrics::base64_encode(metrics::encode_v2_compressed(s.queue_us));
-        }
+        p = metrics::timeline_point(*it->second, next_second_);
         give_back(std::move(it->second));
         seconds_.erase(it);
       }

@@ -1,5 +1,8 @@
 #include "metrics/shard.h"
 
+#include "metrics/histogram_codec.h"
+#include "metrics/snapshot.h"
+
 #include <algorithm>
 
 namespace spiker::metrics {
@@ -87,6 +90,31 @@ void Shard::reset() noexcept {
   }
   iterations = iterations_failed = steps_skipped = checks_passed = checks_failed =
       extract_failures = redirect_failures = data_exhausted = 0;
+}
+
+TimelinePoint timeline_point(const Shard& s, int64_t second) {
+  TimelinePoint p;
+  p.elapsed_secs = second;
+  p.requests = s.requests;
+  p.errors = s.failed;
+  p.iterations = s.iterations;
+  p.bytes_received = s.bytes_received;
+  p.p50_us = s.latency_us.value_at_percentile(50);
+  p.p95_us = s.latency_us.value_at_percentile(95);
+  p.p99_us = s.latency_us.value_at_percentile(99);
+  p.corrected_p50_us = s.corrected_us.value_at_percentile(50);
+  p.corrected_p95_us = s.corrected_us.value_at_percentile(95);
+  p.corrected_p99_us = s.corrected_us.value_at_percentile(99);
+  p.vus = s.vus;
+  p.dropped_iterations = s.dropped_iterations;
+  if (s.latency_us.total_count() > 0) {
+    p.latency_hist = base64_encode(encode_v2_compressed(s.latency_us));
+  }
+  if (s.corrected_us.total_count() > 0) {
+    p.corrected_hist = base64_encode(encode_v2_compressed(s.corrected_us));
+    p.queue_hist = base64_encode(encode_v2_compressed(s.queue_us));
+  }
+  return p;
 }
 
 }  // namespace spiker::metrics

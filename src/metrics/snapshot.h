@@ -25,6 +25,9 @@ struct TimelinePoint {
   std::string corrected_hist, queue_hist;  // the same for corrected latency and queue time
 };
 
+// The row for second `second` of what `s` measured in it.
+TimelinePoint timeline_point(const Shard& s, int64_t second);
+
 // What a live view sees on each tick.
 struct LiveState {
   double elapsed_s = 0;

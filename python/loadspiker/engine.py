@@ -1,0 +1,381 @@
+"""The Engine: the original LoadSpiker interface on LoadSpiker's C++ engine.
+
+Three ways to run, one engine:
+
+1. ``run_scenario(scenario, users, duration, ...)``: a declarative scenario compiled to the
+   engine's plan and run on every worker thread with the GIL released (native speed).
+2. ``run_custom_test(fn, users, duration)`` and ``@scenario`` functions: Python user logic per
+   iteration; the engine does the requests (``async def`` functions scale best).
+3. ``execute_request(url, ...)``, ``get``, ``post``...: one-off calls for set-up and smoke tests.
+"""
+
+import os
+import sys
+
+from . import _engine, _toml
+from .result import Result, metrics_from_json
+from .scenarios import Scenario, build_plan
+from .utils import duration_text
+from .vu import UserScenario, current_vu, run_user_code
+
+__all__ = ["Engine", "RunError"]
+
+
+class RunError(RuntimeError):
+    """The run could not start (a bad plan or option), with the engine's message."""
+
+    def __init__(self, message, exit_code=1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# run_scenario's keywords and the flags they become (messages name the keyword).
+_FLAG_NAMES = [("--concurrency", "users="), ("--duration", "duration="),
+               ("--ramp-up", "ramp_up_duration="), ("--threads", "Engine(worker_threads=)"),
+               ("--arrival-rate", "arrival_rate="), ("--max-vus", "max_vus="),
+               ("--iterations", "iterations="), ("--per-vu-iterations", "per_vu_iterations="),
+               ("--rate", "rate="), ("--warmup", "warmup="), ("--think-time", "think_time="),
+               ("--stage", "stages="), ("--timeout", "Engine(timeout_ms=)")]
+
+
+def _stage(s):
+    """A stage as --stage takes it: ("30s", 100) / {"duration": "30s", "target": 100} /
+    "30s:100" (VUs), with "500/s" or target_rate= for arrival rates."""
+    if isinstance(s, str):
+        return s
+    if isinstance(s, dict):
+        d = duration_text(s["duration"], "stages duration")
+        if "target_rate" in s:
+            return f"{d}:{s['target_rate']}/s"
+        return f"{d}:{s['target']}"
+    d, target = s
+    return f"{duration_text(d, 'stages duration')}:{target}"
+
+
+class Engine:
+    """``Engine(max_connections=1000, worker_threads=4)``: ``max_connections`` caps the VUs a
+    run may use; ``worker_threads`` defaults to one per core."""
+
+    def __init__(self, max_connections=1000, worker_threads=None, timeout_ms=30000,
+                 insecure=False, cacert=None, base_url=None):
+        if int(max_connections) < 1:
+            raise ValueError(f"max_connections: {max_connections}; give 1 or more")
+        if worker_threads is not None and int(worker_threads) < 1:
+            raise ValueError(f"worker_threads: {worker_threads}; give 1 or more")
+        self.max_connections = int(max_connections)
+        self.worker_threads = int(worker_threads) if worker_threads else None
+        self.timeout_ms = int(timeout_ms)
+        self.insecure = bool(insecure)
+        self.cacert = cacert
+        self.base_url = base_url
+        self._client = None
+        self._dispatch = None
+        self._last = None
+        self._sockets = {}
+
+    # --- the client (user code and one-off calls) ---
+
+    @property
+    def client(self):
+        if self._client is None:
+            from .vu import Dispatch
+            self._client = _engine.Client(insecure=self.insecure, cacert=self.cacert or "")
+            self._dispatch = Dispatch(self._client, self.base_url, self.timeout_ms)
+        return self._client
+
+    def _call(self, method, url, record=True, **kw):
+        self.client  # noqa: B018 (made on first use)
+        vu = current_vu()
+        return self._dispatch.call(vu.id if vu else 0, method, url, record=record, **kw)
+
+    # --- 3. one-off calls ---
+
+    def execute_request(self, url, method="GET", headers=None, body="", timeout_ms=None,
+                        json=None, data=None):
+        """One request; returns the response (a dict: status_code, headers, body,
+        response_time_us, success, error_message). Inside run_custom_test it is the calling
+        user's request, counted in the run."""
+        return self._call(method, url, headers=headers, body=body, json=json, data=data,
+                          timeout_ms=timeout_ms or self.timeout_ms)
+
+    def request(self, method, url, **kw):
+        return self._call(method, url, **kw)
+
+    def get(self, url, **kw):
+        return self._call("GET", url, **kw)
+
+    def post(self, url, body=None, **kw):
+        return self._call("POST", url, body=body, **kw)
+
+    def put(self, url, body=None, **kw):
+        return self._call("PUT", url, body=body, **kw)
+
+    def patch(self, url, body=None, **kw):
+        return self._call("PATCH", url, body=body, **kw)
+
+    def delete(self, url, **kw):
+        return self._call("DELETE", url, **kw)
+
+    def head(self, url, **kw):
+        return self._call("HEAD", url, **kw)
+
+    def get_metrics(self):
+        """The metrics of the last run, or of the calls made since reset_metrics()."""
+        if self._last is not None:
+            return dict(self._last)
+        if self._client is None:
+            return metrics_from_json({})
+        return metrics_from_json(_client_json(self._client))
+
+    def reset_metrics(self):
+        self._last = None
+        if self._client is not None:
+            self._client.reset_stats()
+
+    # --- protocols: one-off calls on the registered protocols ---
+
+    def protocol_call(self, action, url, data=None, timeout_ms=None, **options):
+        """A registered protocol's action ("tcp.send", "tcp.receive", "udp.send", ...) on the
+        calling user's connection to ``url``."""
+        return self._call("GET", url, body=data, action=action,
+                          timeout_ms=timeout_ms or self.timeout_ms,
+                          options=[(k, str(v)) for k, v in options.items() if v is not None])
+
+    def tcp_connect(self, host, port):
+        """Returns the connection's URL; the connection opens with the first send."""
+        url = f"tcp://{host}:{int(port)}"
+        self._sockets[url] = True
+        return url
+
+    def tcp_send(self, host_or_url, port_or_data=None, data=None, timeout_ms=None):
+        url, data = self._socket_args("tcp", host_or_url, port_or_data, data)
+        r = self.protocol_call("tcp.send", url, data, timeout_ms)
+        return r.success
+
+    def tcp_receive(self, host_or_url, port=None, until=None, size=None, timeout_ms=None):
+        url = host_or_url if port is None else f"tcp://{host_or_url}:{int(port)}"
+        r = self.protocol_call("tcp.receive", url, None, timeout_ms, until=until,
+                               expect_bytes=size)
+        return r.text if r.ok else None
+
+    def tcp_disconnect(self, host_or_url, port=None):
+        url = host_or_url if port is None else f"tcp://{host_or_url}:{int(port)}"
+        self._sockets.pop(url, None)
+        vu = current_vu()
+        self.client.forget_vu(vu.id if vu else 0)
+
+    def udp_send(self, host, port, data, timeout_ms=None):
+        return self.protocol_call("udp.send", f"udp://{host}:{int(port)}", data,
+                                  timeout_ms).success
+
+    def udp_receive(self, host, port, size=None, timeout_ms=None):
+        r = self.protocol_call("udp.receive", f"udp://{host}:{int(port)}", None, timeout_ms,
+                               expect_bytes=size)
+        return r.text if r.ok else None
+
+    def _socket_args(self, scheme, host_or_url, port_or_data, data):
+        if "://" in str(host_or_url):
+            return host_or_url, port_or_data
+        return f"{scheme}://{host_or_url}:{int(port_or_data)}", data
+
+    def __getattr__(self, attr):
+        # Protocols the engine does not have yet keep the original API's names and say so.
+        for prefix in ("mqtt_", "database_", "kafka_", "grpc_", "amqp_"):
+            if attr.startswith(prefix):
+                have = ", ".join(sorted(p["name"] for p in _engine.protocols()))
+                raise NotImplementedError(
+                    f"Engine.{attr}: this engine has no {prefix[:-1]} protocol yet (it speaks "
+                    f"{have}, HTTP and WebSocket); nothing was sent")
+        raise AttributeError(attr)
+
+    # --- 1. declarative scenarios at native speed ---
+
+    def run_scenario(self, scenario, users=10, duration=30, ramp_up_duration=0, **kw):
+        """Runs ``scenario`` (a Scenario, a list of them sharing the load by weight, or an
+        ``@scenario`` function) on ``users`` VUs for ``duration`` seconds. Keywords as the
+        TOML [load] keys: executor, arrival_rate, max_vus, stages, iterations,
+        per_vu_iterations, rate, warmup, think_time; thresholds (dict, as [thresholds]),
+        outputs (paths: .json .html .md .csv ...), on_progress (called each second with the
+        live numbers), reporter. Returns a Result: the original metrics dict and more."""
+        if isinstance(scenario, UserScenario) or (callable(scenario) and
+                                                   not isinstance(scenario, Scenario)):
+            if kw.keys() - {"on_progress", "reporter", "data", "base_url"}:
+                raise ValueError(
+                    "user-code scenarios take users, duration, ramp_up_duration, data, "
+                    f"base_url, on_progress and reporter; not {sorted(kw.keys())}")
+            return self.run_custom_test(scenario, users, duration, ramp_up_duration, **kw)
+        scenarios = list(scenario) if isinstance(scenario, (list, tuple)) else [scenario]
+        for s in scenarios:
+            if not isinstance(s, Scenario):
+                raise ValueError(f"run_scenario takes Scenario objects, not {s!r}")
+        reporter = kw.pop("reporter", None)
+        on_progress = kw.pop("on_progress", None)
+        outputs = kw.pop("outputs", None) or []
+        thresholds = kw.pop("thresholds", None)
+        flags, names = self._load_flags(users, duration, ramp_up_duration, kw)
+        for o in [outputs] if isinstance(outputs, str) else outputs:
+            flags += ["-o", str(o)]
+        for s in scenarios:
+            s.setup()
+        try:
+            plan = build_plan(scenarios, thresholds=thresholds)
+            text = _toml.dumps(plan)
+            title = scenarios[0].name if len(scenarios) == 1 else \
+                f"{len(scenarios)} scenarios"
+            return self._run(flags, text, f"scenario {title!r}", names, on_progress, reporter)
+        finally:
+            for s in scenarios:
+                s.teardown()
+
+    def run_plan(self, toml_text, name="plan", on_progress=None, reporter=None, **kw):
+        """Runs a TOML plan (a config file's text) with run_scenario's load keywords."""
+        flags, names = self._load_flags(kw.pop("users", None), kw.pop("duration", None),
+                                        kw.pop("ramp_up_duration", None), kw)
+        return self._run(flags, toml_text, name, names, on_progress, reporter)
+
+    def _load_flags(self, users, duration, ramp_up, kw):
+        flags = []
+        if self.worker_threads:
+            flags += ["--threads", str(self.worker_threads)]
+        flags += ["--timeout", f"{self.timeout_ms}ms"]
+        executor = kw.pop("executor", None)
+        open_model = kw.get("arrival_rate") is not None or executor in (
+            "constant-arrival-rate", "ramping-arrival-rate")
+        if users is not None and not open_model:
+            if int(users) < 1:
+                raise ValueError(f"users: {users}; give 1 or more")
+            if int(users) > self.max_connections:
+                raise ValueError(f"users: {users} is over Engine(max_connections="
+                                 f"{self.max_connections}); raise max_connections")
+            flags += ["-c", str(int(users))]
+        if duration is not None and not kw.get("stages"):
+            flags += ["-d", duration_text(duration, "duration")]
+        if ramp_up:
+            flags += ["--ramp-up", duration_text(ramp_up, "ramp_up_duration")]
+        for key, flag in (("arrival_rate", "--arrival-rate"), ("max_vus", "--max-vus"),
+                          ("iterations", "--iterations"),
+                          ("per_vu_iterations", "--per-vu-iterations"), ("rate", "--rate")):
+            v = kw.pop(key, None)
+            if v is not None:
+                flags += [flag, str(v)]
+        for key, flag in (("warmup", "--warmup"), ("think_time", "--think-time")):
+            v = kw.pop(key, None)
+            if v is not None:
+                flags += [flag, v if isinstance(v, str) and (".." in v or ":" in v)
+                          else duration_text(v, key)]
+        for s in kw.pop("stages", None) or []:
+            flags += ["--stage", _stage(s)]
+        if executor == "ramping-vus" and "--stage" not in flags and "--ramp-up" not in flags:
+            raise ValueError("executor='ramping-vus' needs stages= or ramp_up_duration=")
+        if kw:
+            raise ValueError(f"unknown keyword(s) {sorted(kw)}; run_scenario takes users, "
+                             "duration, ramp_up_duration, executor, arrival_rate, max_vus, "
+                             "stages, iterations, per_vu_iterations, rate, warmup, think_time, "
+                             "thresholds, outputs, on_progress, reporter")
+        return flags, _FLAG_NAMES
+
+    def _run(self, flags, text, name, names, on_progress, reporter):
+        if reporter is not None:
+            reporter.start_reporting()
+            progress = _both(on_progress, reporter.report_progress)
+        else:
+            progress = on_progress
+        r = _engine.run(flags, text, name, names, progress)
+        if r["error"]:
+            raise RunError(r["error"], r["exit_code"])
+        if r["callback_error"]:
+            print(f"loadspiker: on_progress raised: {r['callback_error']}", file=sys.stderr)
+        result = Result(r["json"], r["exit_code"], r["interrupted"])
+        self._last = result.metrics
+        if reporter is not None:
+            reporter.report_metrics(result)
+            reporter.end_reporting()
+        return result
+
+    # --- 2. Python user code ---
+
+    def run_custom_test(self, fn, users=10, duration=30, ramp_up_duration=0, data=None,
+                        base_url=None, on_progress=None, reporter=None):
+        """Runs ``fn`` once per iteration on each of ``users`` VUs for ``duration`` seconds:
+        ``fn(engine, user_id)`` (the original form: engine.get/post... are the user's
+        requests), ``fn(vu)`` for ``@scenario`` functions, or ``async def fn(vu)``
+        (``await vu.get(url)``) for many users on one thread."""
+        if not callable(fn):
+            raise ValueError(f"run_custom_test takes a function, not {fn!r}")
+        if int(users) > self.max_connections:
+            raise ValueError(f"users: {users} is over Engine(max_connections="
+                             f"{self.max_connections}); raise max_connections")
+        self.client  # noqa: B018
+        original = not isinstance(fn, UserScenario) and not _is_async(fn) and _arity(fn) >= 2
+        call = (lambda f, vu: f(self, vu.id)) if original else None
+        if reporter is not None:
+            reporter.start_reporting()
+            on_progress = _both(on_progress, reporter.report_progress)
+        self._dispatch.base_url = base_url or self.base_url
+        try:
+            text, extra, interrupted = run_user_code(
+                self._dispatch, fn, int(users), float(duration), float(ramp_up_duration or 0),
+                data=data, on_progress=on_progress, call=call)
+        finally:
+            self._dispatch.base_url = self.base_url
+        result = Result(text, _exit_code(text, interrupted), interrupted, extra)
+        self._last = result.metrics
+        if extra.get("first_error"):
+            print(f"loadspiker: {extra['iterations_failed']} iteration(s) raised; the first:\n"
+                  f"{extra['first_error']}", file=sys.stderr)
+        if reporter is not None:
+            reporter.report_metrics(result)
+            reporter.end_reporting()
+        return result
+
+    def start_load_test(self, requests, users=10, duration=30):
+        """The original API: a list of request dicts (url, method, headers, body) run as one
+        scenario."""
+        s = Scenario("load test")
+        for r in requests:
+            if isinstance(r, str):
+                s.get(r)
+            else:
+                s.request(r.get("method", "GET"), r["url"], headers=r.get("headers"),
+                          body=r.get("body") or None)
+        return self.run_scenario(s, users, duration)
+
+
+def _both(a, b):
+    if a is None:
+        return b
+    return lambda s: (a(s), b(s))
+
+
+def _is_async(fn):
+    import inspect
+    return inspect.iscoroutinefunction(fn)
+
+
+def _arity(fn):
+    import inspect
+    try:
+        return len([p for p in inspect.signature(fn).parameters.values()
+                    if p.default is inspect.Parameter.empty and
+                    p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
+    except (TypeError, ValueError):
+        return 1
+
+
+def _client_json(client):
+    import json
+    return json.loads(client.result_json("calls", 1, 0.0))
+
+
+def _exit_code(text, interrupted):
+    import json
+    if interrupted:
+        return 130
+    s = json.loads(text).get("summary", {})
+    if s.get("total_requests", 0) == 0:
+        return 1
+    return 1 if s.get("error_rate", 0) > 0.5 else 0
+
+
+def cpu_count():
+    return os.cpu_count() or 1
