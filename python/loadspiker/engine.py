@@ -72,6 +72,7 @@ class Engine:
         self._dispatch = None
         self._last = None
         self._sockets = {}
+        self._udp_replies = {}
 
     # --- the client (user code and one-off calls) ---
 
@@ -149,8 +150,7 @@ class Engine:
 
     def tcp_send(self, host_or_url, port_or_data=None, data=None, timeout_ms=None):
         url, data = self._socket_args("tcp", host_or_url, port_or_data, data)
-        r = self.protocol_call("tcp.send", url, data, timeout_ms)
-        return r.success
+        return self.protocol_call("tcp.send", url, data, timeout_ms).ok
 
     def tcp_receive(self, host_or_url, port=None, until=None, size=None, timeout_ms=None):
         url = host_or_url if port is None else f"tcp://{host_or_url}:{int(port)}"
@@ -164,14 +164,46 @@ class Engine:
         vu = current_vu()
         self.client.forget_vu(vu.id if vu else 0)
 
-    def udp_send(self, host, port, data, timeout_ms=None):
-        return self.protocol_call("udp.send", f"udp://{host}:{int(port)}", data,
-                                  timeout_ms).success
+    def udp_send(self, host, port, data, expect_reply=True, timeout_ms=None):
+        """Sends a datagram. With ``expect_reply`` (the default) it waits for the reply too,
+        which ``udp_receive`` then returns: a datagram arriving while nobody waits is dropped
+        (UDP), so a send and a later receive from Python would lose fast replies. False when
+        it could not be sent."""
+        url = f"udp://{host}:{int(port)}"
+        if not expect_reply:
+            return self.protocol_call("udp.send", url, data, timeout_ms).ok
+        r = self.protocol_call("", url, data, timeout_ms)
+        self._udp_replies[url] = r.text if r.ok else None
+        return r.ok or r.error == "timeout"
 
     def udp_receive(self, host, port, size=None, timeout_ms=None):
-        r = self.protocol_call("udp.receive", f"udp://{host}:{int(port)}", None, timeout_ms,
-                               expect_bytes=size)
+        """The reply to the last udp_send (None when it was lost), else the next datagram."""
+        url = f"udp://{host}:{int(port)}"
+        if url in self._udp_replies:
+            return self._udp_replies.pop(url)
+        r = self.protocol_call("udp.receive", url, None, timeout_ms, expect_bytes=size)
         return r.text if r.ok else None
+
+    def websocket_connect(self, url, headers=None, timeout_ms=None):
+        """Opens the calling user's WebSocket to ``url`` (ws:// or wss://); True when the
+        upgrade succeeded."""
+        return self._call("GET", url, headers=headers, action="ws.connect",
+                          timeout_ms=timeout_ms or self.timeout_ms).success
+
+    def websocket_send(self, url, message, binary=False, timeout_ms=None):
+        return self._call("GET", url, body=message, action="ws.send",
+                          options=[("binary", "true")] if binary else (),
+                          timeout_ms=timeout_ms or self.timeout_ms).ok
+
+    def websocket_receive(self, url, timeout_ms=None):
+        """The next message on the user's WebSocket to ``url`` (one that came before the
+        call counts), or None on timeout or close."""
+        r = self._call("GET", url, action="ws.receive", timeout_ms=timeout_ms or self.timeout_ms)
+        return r.text if r.ok else None
+
+    def websocket_close(self, url, timeout_ms=None):
+        return self._call("GET", url, action="ws.close",
+                          timeout_ms=timeout_ms or self.timeout_ms).ok
 
     def _socket_args(self, scheme, host_or_url, port_or_data, data):
         if "://" in str(host_or_url):

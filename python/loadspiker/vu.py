@@ -277,6 +277,12 @@ class VU(_VUBase):
     def think_time(self, low, high=None):
         self._run.stop_event.wait(self._think(low, high))
 
+    def action(self, action, url, data=None, **options):
+        """A WebSocket action (ws.connect, ws.send, ws.receive, ws.close) or a registered
+        protocol's (tcp.send, udp.receive, ...) on this user's connection to ``url``."""
+        return self.request("GET", url, body=data, action=action,
+                            options=[(k, str(v)) for k, v in options.items() if v is not None])
+
 
 class AsyncVU(_VUBase):
     """A virtual user for ``async def`` user functions: ``await vu.get(url)``."""
@@ -304,6 +310,13 @@ class AsyncVU(_VUBase):
 
     async def think_time(self, low, high=None):
         await asyncio.sleep(self._think(low, high))
+
+    async def action(self, action, url, data=None, **options):
+        """A WebSocket action (ws.connect, ws.send, ws.receive, ws.close) or a registered
+        protocol's (tcp.send, udp.receive, ...) on this user's connection to ``url``."""
+        return await self.request("GET", url, body=data, action=action,
+                                  options=[(k, str(v)) for k, v in options.items()
+                                           if v is not None])
 
 
 class UserScenario:

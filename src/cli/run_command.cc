@@ -36,6 +36,8 @@
 
 namespace spiker::cli {
 
+// `run script.py`: the script runs under python3 (python_script.cc).
+int run_python_script(const RunArgs& a);
 // --debug: one request and its response, printed whole (debug_exchange.cc).
 int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config);
 
@@ -347,6 +349,10 @@ class SavedSignals {
 }  // namespace
 
 int run(RunArgs args) {
+  if (args.hooks == nullptr && args.config.empty() && args.url.ends_with(".py") &&
+      args.url.find("://") == std::string::npos) {
+    return run_python_script(args);
+  }
   RunArgs a = with_config_file(std::move(args));
   if (a.hooks != nullptr) {
     a.from_file.insert(a.from_file.end(), a.hooks->flag_names.begin(), a.hooks->flag_names.end());

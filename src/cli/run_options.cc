@@ -178,7 +178,7 @@ std::function<int()> add_run_command(CLI::App& app, RunHooks* hooks) {
   args->cmd = cmd;
   cmd->add_option("url", args->url,
                   "Target URL (http://, https://, ws://, wss://, tcp://, tls://, udp://), or a "
-                  ".toml config file in its place");
+                  ".toml config file or a .py test script in its place");
   cmd->add_option("-f,--config", args->config,
                   "TOML config file (Kaioken's [target], [load], [[stages]]); flags win over it");
   add_load_flags(cmd, *args);

@@ -94,11 +94,10 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
       throw SetupError(fmt_scheme(p->url.scheme));
     }
     if (p->url.websocket()) {
-      throw SetupError(
-          "ws:// and wss:// URLs go to Engine.websocket_connect/websocket_send or a "
-          "WebSocket scenario, not to an HTTP request");
+      p->ws = websocket_verb(r.action);
+    } else if (!p->url.web()) {
+      p->proto = compile_protocol(p->url, r);
     }
-    if (!p->url.web()) p->proto = compile_protocol(p->url, r);
     p->req = std::move(r);
     {
       std::lock_guard lock(in_mu_);
@@ -173,12 +172,12 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     if (p->req.record) record(*p, o, r);
     std::string location;
     for (const auto& [name, value] : r.headers) {
-      if (p->req.cookies && p->url.web() && iequals(name, "set-cookie")) {
+      if (p->req.cookies && p->ws < 0 && p->url.web() && iequals(name, "set-cookie")) {
         plan::store_cookie(vus_[p->req.vu].cookies, value, p->url.host);
       }
       if (iequals(name, "location")) location = value;
     }
-    if (o.ok && p->url.web() && is_redirect(o.status) && !location.empty() &&
+    if (o.ok && p->ws < 0 && p->url.web() && is_redirect(o.status) && !location.empty() &&
         p->redirects < options_.max_redirects) {
       try {
         p->url = parse_url(resolve_location(p->url, location), "redirect Location");
@@ -216,6 +215,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
   };
   struct Pending {
     ClientRequest req;
+    int ws = -1;  // ws:// and wss://: the proto::Verb of the action (connect, send, ...)
     Url url;
     std::shared_ptr<plan::ProtocolRequest> proto;  // registered protocols' compiled request
     plan::HttpMessage message;
@@ -234,6 +234,21 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
   static std::string fmt_scheme(const std::string& scheme) {
     return "'" + scheme + "://' is not a scheme this engine speaks; use http://, https://, " +
            proto::Registry::scheme_list();
+  }
+
+  // The WebSocket actions, on the VU's one WebSocket per host (as a journey's ws.* steps).
+  static int websocket_verb(const std::string& action) {
+    static constexpr std::pair<std::string_view, proto::Verb> kActions[] = {
+        {"ws.connect", proto::Verb::kConnect},
+        {"ws.send", proto::Verb::kSend},
+        {"ws.receive", proto::Verb::kReceive},
+        {"ws.close", proto::Verb::kClose}};
+    for (const auto& [name, verb] : kActions) {
+      if (action == name) return static_cast<int>(verb);
+    }
+    throw SetupError("a ws:// or wss:// URL takes the action ws.connect, ws.send, ws.receive or "
+                     "ws.close" +
+                     (action.empty() ? std::string() : ", not '" + action + "'"));
   }
 
   static std::shared_ptr<plan::ProtocolRequest> compile_protocol(const Url& url,
@@ -314,7 +329,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     s.latency_us.record(r.latency_us);
     if (slot < metrics::kMaxScenarios) s.step_latency(slot).record(r.latency_us);
     if (o.status != 0) s.record_status(o.status);
-    if (p.url.web() && o.status >= 400) {
+    if (p.ws < 0 && p.url.web() && o.status >= 400) {
       ++s.failed;
       if (slot < metrics::kMaxScenarios) ++s.step_failed[slot];
     }
@@ -327,8 +342,8 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     if (it != origin_index_.end()) return it->second;
     auto o = std::make_unique<Origin>();
     o->url = url;
-    o->protocol = url.web() ? proto::Registry::by_scheme("http")
-                            : proto::Registry::by_scheme(url.scheme);
+    o->protocol = url.web() && !url.websocket() ? proto::Registry::by_scheme("http")
+                                                : proto::Registry::by_scheme(url.scheme);
     try {
       o->addresses = resolve(url.host, url.port);
       if (!o->protocol->datagram) {
@@ -343,7 +358,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     e.addresses = &o->addresses;
     e.host = url.host;
     e.scheme = url.scheme;
-    if (url.scheme == "https") e.tls = tls_http_.get();
+    if (url.scheme == "https" || url.scheme == "wss") e.tls = tls_http_.get();
     if (url.scheme == "tls") e.tls = tls_raw_.get();
     o->options.connect_timeout_ns = options_.connect_timeout_ns;
     o->options.tls_cache = &tls_cache_;
@@ -371,7 +386,24 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     Vu& vu = vus_[p->req.vu];
     Slot* slot = nullptr;
     for (auto& s : vu.slots) {
-      if (!s->pending && s->origin == origin) slot = s.get();
+      // A WebSocket is one connection per VU and host: its actions share it.
+      if (s->origin == origin && (p->ws >= 0 || !s->pending)) slot = s.get();
+    }
+    if (slot != nullptr && slot->pending) {
+      ClientResponse r;
+      r.id = p->req.id;
+      r.error = "other";
+      r.url = p->url.to_string();
+      r.body = "a WebSocket action is under way on this VU's connection to " + r.url;
+      respond(std::move(r));
+      return;
+    }
+    if (slot != nullptr && p->ws == static_cast<int>(proto::Verb::kConnect)) {
+      slot->session->close();  // a second connect: a new WebSocket
+      retired_.push_back(std::move(slot->session));
+      slot->session = o.protocol->make_session(*this, o.options);
+      slot->session->owner = slot;
+      slot->session->origin = static_cast<int>(origin);
     }
     if (slot == nullptr) {
       vu.slots.push_back(std::make_unique<Slot>());
@@ -385,7 +417,30 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     x.timeout_ns = p->req.timeout_ns;
     x.capture = true;
     x.owner = nullptr;
-    if (p->url.web()) {
+    if (p->ws >= 0) {
+      x.verb = static_cast<proto::Verb>(p->ws);
+      if (x.verb == proto::Verb::kConnect) {
+        plan::HttpMessage& m = p->message;
+        m.method = "GET";
+        m.target = p->url.target;
+        m.authority = p->url.host_header;
+        m.headers = p->req.headers;
+        x.message = &m;
+      } else if (x.verb == proto::Verb::kSend) {
+        x.payload = p->req.body;
+        for (const auto& [k, v] : p->req.options) x.binary |= k == "binary" && v == "true";
+      }
+      x.stable_payload = true;
+      if (x.verb != proto::Verb::kConnect && !slot->session->connected()) {
+        ClientResponse r;
+        r.id = p->req.id;
+        r.error = "reset";
+        r.url = p->url.to_string();
+        r.body = "no WebSocket is open to " + r.url + " (ws.connect first)";
+        respond(std::move(r));
+        return;
+      }
+    } else if (p->url.web()) {
       plan::HttpMessage& m = p->message;
       m.method = p->req.method;
       m.target = p->url.target;
@@ -451,6 +506,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
         forget.swap(forget_);
       }
       for (uint32_t vu : forget) vus_.erase(vu);
+      retired_.clear();
       for (auto& p : std::exchange(again_, {})) start(std::move(p));
       for (auto& p : inbox) start(std::move(p));
       flush();
@@ -496,6 +552,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
   std::vector<ClientResponse> outbox_;
   std::vector<std::unique_ptr<Pending>> again_;  // redirects, sent on the next turn
   std::vector<proto::Session*> flush_queue_;
+  std::vector<std::unique_ptr<proto::Session>> retired_;  // freed on the next turn
   std::vector<char> read_buf_;
   std::unique_ptr<TlsContext> tls_http_, tls_raw_;
   TlsSessionCache tls_cache_;
