@@ -70,12 +70,37 @@ class Result(Mapping):
 
     @property
     def checks(self):
-        return self.data.get("checks", {})
+        """Per check: passed, failed, total, pass_rate (native checks as "step: condition";
+        user code's vu.check() by name)."""
+        out = {}
+        for name, c in (self.data.get("checks") or {}).get("results", {}).items():
+            out[name] = {"passed": c["passed"], "total": c["total"],
+                         "failed": c["total"] - c["passed"], "pass_rate": c["pass_rate"]}
+        for name, c in self.extra.get("checks", {}).items():
+            out[name] = {"passed": c["passed"], "total": c["total"], "failed": c["failed"],
+                         "pass_rate": c["rate"]}
+        return out
 
     @property
     def steps(self):
-        """Per step (journeys) or per request name: the JSON's scenarios entries."""
+        """Per step (journeys: name without its scenario's prefix, requests, failed, ...) or,
+        for user code, per request name."""
+        journey = (self.data.get("journeys") or {}).get("steps")
+        if journey:
+            out = []
+            for st in journey:
+                prefix = st.get("scenario", "") + "/"
+                out.append(dict(st, name=st["name"][len(prefix):]
+                                if st["name"].startswith(prefix) else st["name"]))
+            return out
         return self.data.get("scenarios", [])
+
+    def step(self, name):
+        for st in self.steps:
+            if st["name"] == name:
+                return st
+        raise KeyError(f"no step named {name!r}; the steps: "
+                       f"{', '.join(st['name'] for st in self.steps)}")
 
     @property
     def status_codes(self):
