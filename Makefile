@@ -49,6 +49,8 @@ bench: build
 	bench/ws-echo $(BIN)
 	bench/soak $(BIN)
 	bench/raw-echo $(BIN)
+	bench/python-vs-cli $(BIN)
+	bench/python-vs-locust $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
