@@ -301,3 +301,31 @@ print("RESULT", r.interrupted, r["total_requests"], r.exit_code, flush=True)
     out, _ = p.communicate(timeout=15)
     line = [x for x in out.splitlines() if x.startswith("RESULT")][0].split()
     assert line[1] == "True" and int(line[2]) > 0 and line[3] == "130"
+
+
+def test_protocol_scenarios_and_start_load_test(target, nginx, fresh_log):
+    from loadspiker import TCPScenario, UDPScenario, WebSocketScenario, WebsiteScenario
+    tcp = TCPScenario("127.0.0.1", target.tcp_port, name="tcp")
+    tcp.send("line ${ITERATION}\n")
+    tcp.receive(until="\n", assertions=[body_contains("line")])
+    udp = UDPScenario("127.0.0.1", target.udp_port, name="udp")
+    udp.send(hex="68 69")
+    udp.receive(assertions=[body_contains("hi")])
+    ws = WebSocketScenario(target.url("/ws").replace("http", "ws"), name="ws")
+    ws.connect()
+    ws.send(json={"n": "${ITERATION}"})
+    ws.receive(match=body_contains('"n"'))
+    ws.close()
+    site = WebsiteScenario(target.url(""), name="site")
+    site.visit_page("/cookies/set?seen=1")
+    site.visit_page("/cookies", assertions=[body_contains("seen")])
+    e = engine()
+    for s in (tcp, udp, ws, site):
+        r = e.run_scenario(s, users=1, duration=None, iterations=10)
+        assert r["failed_requests"] == 0, (s.name, r.data.get("errors"))
+        assert r["total_requests"] == 10 * len(s.steps)
+        assert all(c["failed"] == 0 and c["total"] == 10 for c in r.checks.values()), r.checks
+    r = e.start_load_test([{"url": nginx.url("/user/a")}, nginx.url("/user/b")], users=1,
+                          duration=0.5)
+    uris = {line[3] for line in fresh_log()}
+    assert uris == {"/user/a", "/user/b"} and r["total_requests"] > 10
