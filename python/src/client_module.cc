@@ -102,8 +102,8 @@ std::string result_json(engine::Client& c, const std::string& title, int vus, do
   }
   report::RunReport rep;
   rep.info.title = title;
-  rep.info.url = s.names.empty() ? "" : s.names.front().second.substr(
-                                            s.names.front().second.find(' ') + 1);
+  rep.info.url =
+      s.names.empty() ? "" : s.names.front().second.substr(s.names.front().second.find(' ') + 1);
   rep.info.concurrency = vus;
   rep.info.max_vus = static_cast<uint64_t>(vus);
   rep.info.threads = 1;
@@ -111,8 +111,8 @@ std::string result_json(engine::Client& c, const std::string& title, int vus, do
   rep.info.duration_secs = duration_s;
   for (const auto& [name, what] : s.names) {
     size_t space = what.find(' ');
-    rep.info.scenarios.push_back({name, what.substr(space + 1), what.substr(0, space), "", 1, {},
-                                  ""});
+    rep.info.scenarios.push_back(
+        {name, what.substr(space + 1), what.substr(0, space), "", 1, {}, ""});
   }
   if (s.names.size() == 1) rep.info.scenarios.clear();  // one request: the run's own numbers
   rep.totals = s.totals.get();
@@ -138,8 +138,7 @@ void add_client(py::module_& m) {
            py::arg("options") = Headers{})
       .def("take", &take)
       .def_property_readonly("wake_fd", &engine::Client::wake_fd)
-      .def("reset_stats", &engine::Client::reset_stats,
-           py::call_guard<py::gil_scoped_release>())
+      .def("reset_stats", &engine::Client::reset_stats, py::call_guard<py::gil_scoped_release>())
       .def("stats", &stats)
       .def("forget_vu", &engine::Client::forget_vu)
       .def("result_json", &result_json, py::arg("title"), py::arg("vus"), py::arg("duration_s"),

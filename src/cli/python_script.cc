@@ -26,17 +26,18 @@ int run_python_script(const RunArgs& a) {
   for (const char* flag : {"--concurrency", "--duration", "--rate", "--arrival-rate", "--stage",
                            "--output", "--json", "--threads", "--max-requests", "--iterations"}) {
     if (flag_given(a, flag)) {
-      throw SetupError(fmt::format("{}: a Python script sets its own load and outputs "
-                                   "(Engine.run_scenario(...)); run it without {}",
-                                   a.url, flag));
+      throw SetupError(
+          fmt::format("{}: a Python script sets its own load and outputs "
+                      "(Engine.run_scenario(...)); run it without {}",
+                      a.url, flag));
     }
   }
   // The build tree keeps the package in <build>/python, this binary in <build>/src/cli.
   char self[PATH_MAX] = {};
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
-    fs::path package = fs::path(std::string(self, static_cast<size_t>(n))).parent_path() /
-                       ".." / ".." / "python";
+    fs::path package =
+        fs::path(std::string(self, static_cast<size_t>(n))).parent_path() / ".." / ".." / "python";
     if (fs::exists(package / "loadspiker" / "__init__.py")) {
       std::string path = fs::weakly_canonical(package).string();
       const char* old = std::getenv("PYTHONPATH");
@@ -46,8 +47,7 @@ int run_python_script(const RunArgs& a) {
   }
   // Debian's interpreter (its modules), whatever python3 comes first on PATH.
   const char* python = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  std::vector<char*> argv = {const_cast<char*>(python), const_cast<char*>(a.url.c_str()),
-                             nullptr};
+  std::vector<char*> argv = {const_cast<char*>(python), const_cast<char*>(a.url.c_str()), nullptr};
   std::fflush(nullptr);
   ::execvp(python, argv.data());
   throw SetupError(fmt::format("cannot start {} for {}: {}", python, a.url, std::strerror(errno)),

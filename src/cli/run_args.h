@@ -45,7 +45,7 @@ struct RunHooks {
 
 struct RunArgs {
   RunHooks* hooks = nullptr;  // set: an embedded run
-  CLI::App* cmd = nullptr;  // to tell which flags were given (they win over the config file)
+  CLI::App* cmd = nullptr;    // to tell which flags were given (they win over the config file)
   std::string config;
   std::string url;
   int concurrency = 50;

@@ -1,9 +1,9 @@
 // `loadspiker run`: compile (run_compile.cc) -> prepare (engine/prepare.cc) -> run -> report.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -343,7 +343,7 @@ class SavedSignals {
  private:
   static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
   bool saved_;
-  struct sigaction old_[std::size(kSignals)] {};
+  struct sigaction old_[std::size(kSignals)]{};
 };
 
 }  // namespace

@@ -56,7 +56,7 @@ std::vector<std::string> lines_of(const std::string& file, const std::string& wh
 // round-robin by all VUs (one shared cursor), rand_regex_url as a table of URLs drawn from the
 // expression (taken at random), form_data as a multipart body.
 void kaioken_sources(const TargetSection& target, const std::string& path, plan::Journey& j,
-                            RawStep& st) {
+                     RawStep& st) {
   if (target.urls_from_file || target.rand_regex_url) {
     std::vector<std::string> urls;
     std::string what;

@@ -182,9 +182,8 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
       try {
         p->url = parse_url(resolve_location(p->url, location), "redirect Location");
         ++p->redirects;
-        if (o.status == 303 ||
-            ((o.status == 301 || o.status == 302) && p->req.method != "GET" &&
-             p->req.method != "HEAD")) {
+        if (o.status == 303 || ((o.status == 301 || o.status == 302) && p->req.method != "GET" &&
+                                p->req.method != "HEAD")) {
           p->req.method = "GET";
           p->req.has_body = false;
           p->req.body.clear();
@@ -246,9 +245,10 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     for (const auto& [name, verb] : kActions) {
       if (action == name) return static_cast<int>(verb);
     }
-    throw SetupError("a ws:// or wss:// URL takes the action ws.connect, ws.send, ws.receive or "
-                     "ws.close" +
-                     (action.empty() ? std::string() : ", not '" + action + "'"));
+    throw SetupError(
+        "a ws:// or wss:// URL takes the action ws.connect, ws.send, ws.receive or "
+        "ws.close" +
+        (action.empty() ? std::string() : ", not '" + action + "'"));
   }
 
   static std::shared_ptr<plan::ProtocolRequest> compile_protocol(const Url& url,
@@ -300,8 +300,8 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
   }
 
   size_t name_index(const Pending& p) {
-    std::string name = p.req.name.empty() ? p.url.target.substr(0, p.url.target.find('?'))
-                                          : p.req.name;
+    std::string name =
+        p.req.name.empty() ? p.url.target.substr(0, p.url.target.find('?')) : p.req.name;
     auto it = name_index_.find(name);
     if (it != name_index_.end()) return it->second;
     if (names_.size() >= metrics::kMaxScenarios) return metrics::kMaxScenarios;  // not apart
@@ -348,8 +348,8 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
       o->addresses = resolve(url.host, url.port);
       if (!o->protocol->datagram) {
         std::vector<SocketAddress> dropped;
-        o->addresses = reachable(o->addresses,
-                                 static_cast<int>(options_.connect_timeout_ns / 1'000'000), &dropped);
+        o->addresses = reachable(
+            o->addresses, static_cast<int>(options_.connect_timeout_ns / 1'000'000), &dropped);
       }
     } catch (const SetupError&) {
       o->error = "dns";

@@ -1,9 +1,9 @@
 #include "metrics/shard.h"
 
+#include <algorithm>
+
 #include "metrics/histogram_codec.h"
 #include "metrics/snapshot.h"
-
-#include <algorithm>
 
 namespace spiker::metrics {
 
