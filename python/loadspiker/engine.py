@@ -222,20 +222,22 @@ class Engine:
 
     # --- 1. declarative scenarios at native speed ---
 
-    def run_scenario(self, scenario, users=10, duration=30, ramp_up_duration=0, **kw):
+    def run_scenario(self, scenario, users=None, duration=30, ramp_up_duration=0, **kw):
         """Runs ``scenario`` (a Scenario, a list of them sharing the load by weight, or an
         ``@scenario`` function) on ``users`` VUs for ``duration`` seconds. Keywords as the
         TOML [load] keys: executor, arrival_rate, max_vus, stages, iterations,
         per_vu_iterations, rate, warmup, think_time; thresholds (dict, as [thresholds]),
         outputs (paths: .json .html .md .csv ...), on_progress (called each second with the
-        live numbers), reporter. Returns a Result: the original metrics dict and more."""
+        live numbers), reporter. ``users`` defaults to 10; with an arrival rate it is the most
+        VUs in use (max_vus). Returns a Result: the original metrics dict and more."""
         if isinstance(scenario, UserScenario) or (callable(scenario) and
                                                    not isinstance(scenario, Scenario)):
             if kw.keys() - {"on_progress", "reporter", "data", "base_url"}:
                 raise ValueError(
                     "user-code scenarios take users, duration, ramp_up_duration, data, "
                     f"base_url, on_progress and reporter; not {sorted(kw.keys())}")
-            return self.run_custom_test(scenario, users, duration, ramp_up_duration, **kw)
+            return self.run_custom_test(scenario, 10 if users is None else users, duration,
+                                        ramp_up_duration, **kw)
         scenarios = list(scenario) if isinstance(scenario, (list, tuple)) else [scenario]
         for s in scenarios:
             if not isinstance(s, Scenario):
@@ -273,6 +275,11 @@ class Engine:
         executor = kw.pop("executor", None)
         open_model = kw.get("arrival_rate") is not None or executor in (
             "constant-arrival-rate", "ramping-arrival-rate")
+        if open_model and users is not None and kw.get("max_vus") is None:
+            kw["max_vus"] = int(users)  # k6's preAllocatedVUs: the VUs the arrivals may use
+            users = None
+        if users is None and not open_model and not kw.get("stages"):
+            users = 10
         if users is not None and not open_model:
             if int(users) < 1:
                 raise ValueError(f"users: {users}; give 1 or more")

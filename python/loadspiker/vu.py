@@ -151,9 +151,13 @@ class Dispatch:
 
     # --- threads ---
 
-    def wait(self, rid):
+    def wait(self, rid, timeout_ms=None):
+        # The engine answers every request by its timeout; this is only a guard.
+        deadline = time.monotonic() + (timeout_ms or self.timeout_ms) / 1000.0 + 30.0
         with self.cond:
             while rid not in self.done:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"request {rid}: the engine gave no response")
                 if self.pumping:
                     self.cond.wait(0.05)
                     continue
@@ -171,7 +175,7 @@ class Dispatch:
             return Response(self.done.pop(rid))
 
     def call(self, vu, method, url, **kw):
-        return self.wait(self.submit(vu, method, url, **kw))
+        return self.wait(self.submit(vu, method, url, **kw), kw.get("timeout_ms"))
 
     # --- asyncio ---
 

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <mutex>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -12,6 +13,14 @@ namespace spiker::cli {
 EmbeddedResult run_embedded(const std::vector<std::string>& flags, RunHooks& hooks) {
   proto::register_protocols();
   EmbeddedResult out;
+  // One run at a time per process: a run owns the process's stop signals.
+  static std::mutex running;
+  std::unique_lock lock(running, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    out.exit_code = kExitUsage;
+    out.error = "a run is already under way in this process; run one at a time";
+    return out;
+  }
   CLI::App app{"loadspiker"};
   app.require_subcommand(1);
   std::function<int()> run = add_run_command(app, &hooks);

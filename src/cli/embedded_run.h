@@ -17,7 +17,8 @@ struct EmbeddedResult {
 };
 
 // `flags` as they would follow `loadspiker run`; `hooks` carries the config text, the names the
-// front end's messages use and the progress callback. Call from one thread at a time.
+// front end's messages use and the progress callback. One run at a time per process: a second
+// caller meanwhile gets an error.
 EmbeddedResult run_embedded(const std::vector<std::string>& flags, RunHooks& hooks);
 
 }  // namespace spiker::cli

@@ -45,8 +45,16 @@ int run_python_script(const RunArgs& a) {
       ::setenv("PYTHONPATH", path.c_str(), 1);
     }
   }
-  // Debian's interpreter (its modules), whatever python3 comes first on PATH.
-  const char* python = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+  // The active virtual environment's interpreter (pip installed the package there), else
+  // Debian's (its modules), whatever python3 comes first on PATH.
+  std::string venv_python;
+  if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0') {
+    venv_python = std::string(venv) + "/bin/python3";
+  }
+  const char* python = !venv_python.empty() && ::access(venv_python.c_str(), X_OK) == 0
+                           ? venv_python.c_str()
+                       : ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
+                                                                  : "python3";
   std::vector<char*> argv = {const_cast<char*>(python), const_cast<char*>(a.url.c_str()), nullptr};
   std::fflush(nullptr);
   ::execvp(python, argv.data());
