@@ -54,7 +54,7 @@ int run_python_script(const RunArgs& a) {
   const char* python = !venv_python.empty() && ::access(venv_python.c_str(), X_OK) == 0
                            ? venv_python.c_str()
                        : ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
-                                                                  : "python3";
+                                                                 : "python3";
   std::vector<char*> argv = {const_cast<char*>(python), const_cast<char*>(a.url.c_str()), nullptr};
   std::fflush(nullptr);
   ::execvp(python, argv.data());

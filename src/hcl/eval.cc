@@ -110,8 +110,8 @@ class Evaluator {
                                                         : type_name(key.type())));
       }
       if (n < 0 || n >= static_cast<double>(base.items().size())) {
-        fail(e, fmt::format("index {} is out of range: the {} has {} element{}",
-                            format_number(n), type_name(base.type()), base.items().size(),
+        fail(e, fmt::format("index {} is out of range: the {} has {} element{}", format_number(n),
+                            type_name(base.type()), base.items().size(),
                             base.items().size() == 1 ? "" : "s"));
       }
       return base.items()[static_cast<size_t>(n)];
@@ -120,8 +120,8 @@ class Evaluator {
       std::string k;
       if (!to_string(key, &k)) fail(e, "an object or map is indexed by a string");
       const Value* v = base.field(k);
-      if (v == nullptr) fail(e, fmt::format("the given key \"{}\" is not in the {}", k,
-                                            type_name(base.type())));
+      if (v == nullptr)
+        fail(e, fmt::format("the given key \"{}\" is not in the {}", k, type_name(base.type())));
       return *v;
     }
     fail(e, fmt::format("a {} cannot be indexed", type_name(base.type())));
@@ -182,8 +182,8 @@ class Evaluator {
   bool bool_operand(const Expr& e, const Value& v, const char* which) {
     bool b = false;
     if (v.is_null() || !to_bool(v, &b)) {
-      fail(e, fmt::format("unsuitable value for the {} operand: a bool is required, not {}",
-                          which, v.is_null() ? "null" : type_name(v.type())));
+      fail(e, fmt::format("unsuitable value for the {} operand: a bool is required, not {}", which,
+                          v.is_null() ? "null" : type_name(v.type())));
     }
     return b;
   }
@@ -215,7 +215,7 @@ class Evaluator {
       return Value::number(a / b);
     }
     if (op == "%") {
-      if (b == 0) fail(e, "modulo by zero");
+      if (b == 0) return Value::number(a);  // as HCL's reference (cty) answers
       return Value::number(std::fmod(a, b));
     }
     if (op == "<") return Value::boolean(a < b);

@@ -77,7 +77,8 @@ std::string format(const Args& a) {
     if (j < spec.size() && spec[j] == '.') {
       has_prec = true;
       ++j;
-      while (j < spec.size() && std::isdigit(static_cast<unsigned char>(spec[j]))) prec += spec[j++];
+      while (j < spec.size() && std::isdigit(static_cast<unsigned char>(spec[j])))
+        prec += spec[j++];
     }
     if (j >= spec.size()) bad("format: the spec ends inside a verb");
     char verb = spec[j];
@@ -113,9 +114,8 @@ std::string format(const Args& a) {
         piece = s;
         size_t w = width.empty() ? 0 : std::stoul(width);
         if (piece.size() < w) {
-          piece = flags.find('-') != std::string::npos
-                      ? piece + std::string(w - piece.size(), ' ')
-                      : std::string(w - piece.size(), ' ') + piece;
+          piece = flags.find('-') != std::string::npos ? piece + std::string(w - piece.size(), ' ')
+                                                       : std::string(w - piece.size(), ' ') + piece;
         }
         break;
       }
@@ -155,10 +155,9 @@ Value convert_to(Type want, const Value& v) {
     case Type::kNumber: {
       double n = 0;
       if (!to_number(v, &n)) {
-        bad(v.type() == Type::kString ? fmt::format("cannot convert \"{}\" to number",
-                                                    v.as_string())
-                                      : fmt::format("cannot convert {} to number",
-                                                    type_name(v.type())));
+        bad(v.type() == Type::kString
+                ? fmt::format("cannot convert \"{}\" to number", v.as_string())
+                : fmt::format("cannot convert {} to number", type_name(v.type())));
       }
       return Value::number(n);
     }
@@ -293,7 +292,6 @@ void Context::add_standard_functions() {
     arity(a, 2, 2, "split");
     std::string sep = str(a[0], "split separator"), s = str(a[1], "split");
     Value::Items out;
-    if (s.empty()) return Value::list({});
     if (sep.empty()) {
       for (char c : s) out.push_back(Value::string(std::string(1, c)));
       return Value::list(std::move(out));
@@ -495,9 +493,9 @@ void Context::add_standard_functions() {
   });
   add("coalesce", [](const Args& a) {
     for (const Value& v : a) {
-      if (!v.is_null() && !(v.type() == Type::kString && v.as_string().empty())) return v;
+      if (!v.is_null()) return v;
     }
-    bad("no non-null, non-empty-string arguments");
+    bad("no non-null arguments");
   });
   add("index", [](const Args& a) {
     arity(a, 2, 2, "index");
@@ -525,7 +523,8 @@ void Context::add_standard_functions() {
     for (size_t i = 0; i < items.size(); i += static_cast<size_t>(n)) {
       out.push_back(Value::list(Value::Items(
           items.begin() + static_cast<int64_t>(i),
-          items.begin() + static_cast<int64_t>(std::min(items.size(), i + static_cast<size_t>(n))))));
+          items.begin() +
+              static_cast<int64_t>(std::min(items.size(), i + static_cast<size_t>(n))))));
     }
     return Value::list(std::move(out));
   });

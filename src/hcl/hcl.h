@@ -40,7 +40,7 @@ struct TemplatePart {
   enum class Kind : uint8_t { kLiteral, kInterp, kIf, kFor };
   Kind kind = Kind::kLiteral;
   std::string text;
-  ExprPtr expr;  // interpolation, if condition, for collection
+  ExprPtr expr;                                      // interpolation, if condition, for collection
   std::vector<TemplatePart> then_parts, else_parts;  // if: then / else; for: the body
   std::string key_var, value_var;
 };
@@ -66,14 +66,14 @@ struct Expr {
   Kind kind = Kind::kLiteral;
   Pos pos;
   const Source* src = nullptr;
-  Value value;                   // literal
+  Value value;                      // literal
   std::vector<TemplatePart> parts;  // template
-  std::string name;              // variable, attribute, function, operator
-  ExprPtr a, b, c;               // operands; attr/index/splat: a = source; index: b = key
-  std::vector<ExprPtr> items;    // tuple items, call arguments, object keys
-  std::vector<ExprPtr> values;   // object values
-  bool expand = false;           // call: the last argument ends with ...
-  bool full_splat = false;       // [*] (else .*)
+  std::string name;                 // variable, attribute, function, operator
+  ExprPtr a, b, c;                  // operands; attr/index/splat: a = source; index: b = key
+  std::vector<ExprPtr> items;       // tuple items, call arguments, object keys
+  std::vector<ExprPtr> values;      // object values
+  bool expand = false;              // call: the last argument ends with ...
+  bool full_splat = false;          // [*] (else .*)
   // for: [for key_var, value_var in a : b if c] or {for ... : b => items[0] (...) if c}
   std::string key_var, value_var;
   bool object_for = false, group = false;

