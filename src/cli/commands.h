@@ -25,6 +25,11 @@ std::function<int()> add_import_command(CLI::App& app);
 std::function<int()> add_history_command(CLI::App& app);
 std::function<int()> add_completions_command(CLI::App& app);
 std::function<int()> add_man_command(CLI::App& app);
+std::function<int()> add_grid_command(CLI::App& app);
+
+// Grids (grid_command.cc): whether a path is one, and its DAG for `graph`.
+bool is_grid(const std::string& path);
+std::string grid_graph(const std::string& path, const std::string& format);
 
 // After a parse error: names each unknown flag with the closest known one ("did you mean"), or
 // as a Kaioken flag this build lacks. False when there was none to explain.

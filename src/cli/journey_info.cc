@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/run_args.h"
 #include "config/config_file.h"
+#include "core/error.h"
 #include "core/redact.h"
 #include "protocols/http1/request_builder.h"
 
@@ -127,6 +128,10 @@ std::function<int()> add_graph_command(CLI::App& app) {
       ->check(CLI::IsMember({"mermaid", "dot"}))
       ->capture_default_str();
   return [args] {
+    if (is_grid(args->file)) {
+      std::fputs(grid_graph(args->file, args->format).c_str(), stdout);
+      return 0;
+    }
     config::ConfigFile f = config::load_config_file(args->file);
     std::shared_ptr<plan::Journey> j = f.journey;
     if (!j) {

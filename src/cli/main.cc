@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -52,10 +54,23 @@ int main(int argc, char** argv) {
   std::function<int()> history = spiker::cli::add_history_command(app);
   std::function<int()> completions = spiker::cli::add_completions_command(app);
   std::function<int()> man = spiker::cli::add_man_command(app);
+  std::function<int()> grid = spiker::cli::add_grid_command(app);
+  // burstgridgo's flags are single-dash words (-modules-path): `loadspiker grid` takes them.
+  std::vector<std::string> rewritten(argv, argv + argc);
+  if (argc > 1 && rewritten[1] == "grid") {
+    for (std::string& a : rewritten) {
+      for (const char* f : {"-grid", "-modules-path", "-workers", "-log-format", "-log-level",
+                            "-healthcheck-port", "-var"}) {
+        if (a == f || a.starts_with(std::string(f) + "=")) a = "-" + a;
+      }
+    }
+  }
+  std::vector<char*> args;
+  for (std::string& a : rewritten) args.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(argc, args.data());
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() != 0 && spiker::cli::explain_unknown_flags(app, argc, argv)) {
+    if (e.get_exit_code() != 0 && spiker::cli::explain_unknown_flags(app, argc, args.data())) {
       return spiker::kExitUsage;
     }
     int rc = app.exit(e);
@@ -72,5 +87,6 @@ int main(int argc, char** argv) {
                                        {"import", import},
                                        {"history", history},
                                        {"completions", completions},
-                                       {"man", man}}));
+                                       {"man", man},
+                                       {"grid", grid}}));
 }

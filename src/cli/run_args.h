@@ -66,6 +66,10 @@ struct RunArgs {
   std::vector<std::string> headers;
   std::vector<std::string> redact;  // header / query names whose values outputs hide
   std::string db_url;               // --db-url: the SQLite run history this run is added to
+  // Grids (burstgridgo HCL): --var NAME=VALUE, --modules-path DIR, --workers N (workflow runs).
+  std::vector<std::string> grid_vars, modules_paths;
+  int workers = 100;
+  std::string config_text;  // a config's text in the file's place (a grid compiled for load)
   // Kaioken's flags.
   std::string basic_auth;  // -a user:pass
   bool cookie_jar = false, no_follow_redirects = false;
@@ -122,6 +126,9 @@ std::string name_file_keys(const RunArgs& a, std::string_view message);
 
 // `loadspiker run` (and `validate`, with dry_run): compile -> prepare -> run -> report.
 int run(RunArgs args);
+// A grid (a .hcl file or a directory): once as a workflow, or compiled to a journey and run
+// under the load flags (grid_command.cc).
+int run_grid(RunArgs args);
 // The arguments (completed from the config file) as a run plan; throws SetupError
 // (run_compile.cc).
 plan::RunPlan compile_run(RunArgs& a);

@@ -25,6 +25,7 @@
 #include "core/socket.h"
 #include "engine/controller.h"
 #include "engine/prepare.h"
+#include "grid/grid.h"
 #include "history/history.h"
 #include "live/live_view.h"
 #include "live/prometheus.h"
@@ -352,6 +353,12 @@ int run(RunArgs args) {
   if (args.hooks == nullptr && args.config.empty() && args.url.ends_with(".py") &&
       args.url.find("://") == std::string::npos) {
     return run_python_script(args);
+  }
+  if (args.hooks == nullptr && args.config_text.empty()) {
+    const std::string& target = args.config.empty() ? args.url : args.config;
+    if (!target.empty() && target.find("://") == std::string::npos && grid::is_grid_path(target)) {
+      return run_grid(std::move(args));
+    }
   }
   RunArgs a = with_config_file(std::move(args));
   if (a.hooks != nullptr) {

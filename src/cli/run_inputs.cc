@@ -91,7 +91,10 @@ std::string basic_auth_value(const std::string& user_pass) {
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a) {
   // `loadspiker run test.toml`: a file in the URL's place is the config file.
-  if (a.hooks != nullptr && !a.hooks->config_text.empty()) a.config = a.hooks->config_name;
+  if (a.hooks != nullptr && !a.hooks->config_text.empty()) {
+    a.config = a.hooks->config_name;
+    a.config_text = a.hooks->config_text;
+  }
   if (a.config.empty() && a.url.find("://") == std::string::npos && a.url.ends_with(".toml")) {
     a.config = std::exchange(a.url, "");
   }
@@ -124,9 +127,8 @@ RunArgs with_config_file(RunArgs a) {
     return a;
   }
   o.basic_auth = text(a.basic_auth);
-  config::ConfigFile f = a.hooks != nullptr && !a.hooks->config_text.empty()
-                             ? config::parse_config(a.hooks->config_text, a.config, o)
-                             : config::load_config_file(a.config, o);
+  config::ConfigFile f = !a.config_text.empty() ? config::parse_config(a.config_text, a.config, o)
+                                                : config::load_config_file(a.config, o);
   auto given = [&](const char* flag) { return flag_given(a, flag); };
   auto take = [&](const char* flag, auto& field, const auto& value) {
     if (!given(flag) && value) field = *value;

@@ -11,6 +11,14 @@ namespace spiker::cli {
 
 namespace {
 
+void add_grid_flags(CLI::App* cmd, RunArgs& a) {
+  cmd->add_option("--var", a.grid_vars, "Grids: a variable's value, NAME=VALUE (repeatable)");
+  cmd->add_option("--modules-path", a.modules_paths,
+                  "Grids: a directory of module manifests (runner / asset blocks; repeatable)");
+  cmd->add_option("--workers", a.workers,
+                  "Grids run once: step instances in flight at once (default 100)");
+}
+
 void add_load_flags(CLI::App* cmd, RunArgs& a) {
   RunArgs* args = &a;
   cmd->add_option("-c,--concurrency", args->concurrency, "Connections (virtual users)")
@@ -187,13 +195,16 @@ std::function<int()> add_run_command(CLI::App& app, RunHooks* hooks) {
   add_protocol_flags(cmd, *args);
   add_output_flags(cmd, *args);
   add_kaioken_flags(cmd, *args);
+  add_grid_flags(cmd, *args);
   return [args] { return run(*args); };
 }
 
 std::function<int()> add_validate_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("validate", "Check a config file and print its plan");
-  cmd->add_option("file", args->config, "TOML config file")->required();
+  cmd->add_option("file", args->config, "TOML config file, or a grid (.hcl file or directory)")
+      ->required();
+  add_grid_flags(cmd, *args);
   args->cmd = cmd;
   args->dry_run = true;
   return [args] { return run(*args); };

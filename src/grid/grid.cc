@@ -1,0 +1,719 @@
+// Reading a grid: files, manifests, variables and locals, steps and resources with their
+// dependencies (references and depends_on), manifest checks, and the DAG's order.
+#include "grid/grid.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/strings.h"
+#include "grid/internal.h"
+#include "proto/protocol.h"
+
+extern char** environ;
+
+namespace spiker::grid {
+
+namespace fs = std::filesystem;
+
+int64_t duration_ns(const std::string& text, const std::string& what) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(parse_duration(text, what)).count();
+}
+
+size_t Grid::step_count() const {
+  return static_cast<size_t>(
+      std::count_if(steps.begin(), steps.end(), [](const StepDef& s) { return !s.resource; }));
+}
+
+namespace {
+
+[[noreturn]] void fail(const hcl::Source& src, hcl::Pos at, const std::string& msg) {
+  throw hcl::Error(src, at, msg);
+}
+
+// --- types ---
+
+TypeSpec type_of(const hcl::Expr& e) {
+  TypeSpec t;
+  auto bad = [&]() {
+    fail(*e.src, e.pos,
+         "a type is string, number, bool, any, list(T), set(T), map(T), object({...}) or "
+         "tuple([...])");
+  };
+  if (e.kind == hcl::Expr::Kind::kVariable) {
+    static const std::map<std::string, TypeSpec::Kind> kNames = {
+        {"string", TypeSpec::Kind::kString},
+        {"number", TypeSpec::Kind::kNumber},
+        {"bool", TypeSpec::Kind::kBool},
+        {"any", TypeSpec::Kind::kAny}};
+    auto it = kNames.find(e.name);
+    if (it == kNames.end()) bad();
+    t.kind = it->second;
+    t.text = e.name;
+    return t;
+  }
+  if (e.kind != hcl::Expr::Kind::kCall || e.items.size() != 1) bad();
+  const hcl::Expr& arg = *e.items[0];
+  if (e.name == "list" || e.name == "set" || e.name == "map") {
+    t.kind = e.name == "list"  ? TypeSpec::Kind::kList
+             : e.name == "set" ? TypeSpec::Kind::kSet
+                               : TypeSpec::Kind::kMap;
+    t.elements.push_back(type_of(arg));
+    t.text = e.name + "(" + t.elements[0].text + ")";
+    return t;
+  }
+  if (e.name == "object" && arg.kind == hcl::Expr::Kind::kObject) {
+    t.kind = TypeSpec::Kind::kObject;
+    t.text = "object({...})";
+    for (size_t i = 0; i < arg.items.size(); ++i) {
+      hcl::Context none;
+      std::string key = hcl::evaluate(*arg.items[i], none).as_string();
+      t.attributes[key] = type_of(*arg.values[i]);
+    }
+    return t;
+  }
+  if (e.name == "tuple" && arg.kind == hcl::Expr::Kind::kTuple) {
+    t.kind = TypeSpec::Kind::kTuple;
+    t.text = "tuple([...])";
+    for (const hcl::ExprPtr& x : arg.items) t.elements.push_back(type_of(*x));
+    return t;
+  }
+  bad();
+}
+
+}  // namespace
+
+bool conform(const hcl::Value& v, const TypeSpec& t, hcl::Value* out, std::string* why) {
+  using K = TypeSpec::Kind;
+  if (v.is_null() || t.kind == K::kAny) {
+    *out = v;
+    return true;
+  }
+  auto wrong = [&]() {
+    *why = fmt::format("{} required, got {}", t.text, hcl::type_name(v.type()));
+    return false;
+  };
+  switch (t.kind) {
+    case K::kString: {
+      std::string s;
+      if (!hcl::to_string(v, &s)) return wrong();
+      *out = hcl::Value::string(s);
+      return true;
+    }
+    case K::kNumber: {
+      double n = 0;
+      if (!hcl::to_number(v, &n)) return wrong();
+      *out = hcl::Value::number(n);
+      return true;
+    }
+    case K::kBool: {
+      bool b = false;
+      if (!hcl::to_bool(v, &b)) return wrong();
+      *out = hcl::Value::boolean(b);
+      return true;
+    }
+    case K::kList:
+    case K::kSet:
+    case K::kTuple: {
+      if (!v.is_sequence()) return wrong();
+      hcl::Value::Items items;
+      for (size_t i = 0; i < v.items().size(); ++i) {
+        const TypeSpec& et = t.kind == K::kTuple ? t.elements.at(std::min(i, t.elements.size() - 1))
+                                                 : t.elements[0];
+        hcl::Value x;
+        if (!conform(v.items()[i], et, &x, why)) {
+          *why = fmt::format("element {}: {}", i, *why);
+          return false;
+        }
+        items.push_back(std::move(x));
+      }
+      *out = t.kind == K::kSet ? hcl::Value::set(std::move(items))
+                               : hcl::Value::list(std::move(items));
+      return true;
+    }
+    case K::kMap: {
+      if (!v.is_mapping()) return wrong();
+      hcl::Value::Fields fields;
+      for (const auto& [k, x] : v.fields()) {
+        hcl::Value y;
+        if (!conform(x, t.elements[0], &y, why)) {
+          *why = fmt::format("key \"{}\": {}", k, *why);
+          return false;
+        }
+        fields[k] = std::move(y);
+      }
+      *out = hcl::Value::map(std::move(fields));
+      return true;
+    }
+    case K::kObject: {
+      if (!v.is_mapping()) return wrong();
+      hcl::Value::Fields fields;
+      for (const auto& [k, at] : t.attributes) {
+        const hcl::Value* x = v.field(k);
+        hcl::Value y;
+        if (x != nullptr && !conform(*x, at, &y, why)) {
+          *why = fmt::format("attribute \"{}\": {}", k, *why);
+          return false;
+        }
+        fields[k] = std::move(y);
+      }
+      *out = hcl::Value::object(std::move(fields));
+      return true;
+    }
+    case K::kAny:
+      break;
+  }
+  *out = v;
+  return true;
+}
+
+bool is_grid_path(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(path, ec)) {
+      if (e.path().extension() == ".hcl") return true;
+    }
+    return false;
+  }
+  return path.ends_with(".hcl");
+}
+
+namespace {
+
+std::vector<std::string> hcl_files(const std::string& path, const char* what) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(path, ec)) {
+      if (e.is_regular_file() && e.path().extension() == ".hcl") out.push_back(e.path().string());
+    }
+    std::sort(out.begin(), out.end());
+    if (out.empty()) throw SetupError(fmt::format("{} '{}' holds no .hcl files", what, path));
+    return out;
+  }
+  if (!fs::is_regular_file(path, ec)) {
+    throw SetupError(fmt::format("{} '{}': no such file or directory", what, path));
+  }
+  return {path};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SetupError(fmt::format("cannot read '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Reader {
+ public:
+  Reader(Grid& g, const ReadOptions& o) : g_(g), o_(o) {}
+
+  void read() {
+    g_.source = o_.path;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string kv = *e;
+      size_t eq = kv.find('=');
+      if (eq != std::string::npos) g_.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    proto::register_protocols();
+    g_.files.push_back(hcl::parse_file(builtin_manifests(), "<built-in manifests>"));
+    for (const std::string& dir : o_.modules_paths) {
+      for (const std::string& f : hcl_files(dir, "--modules-path")) {
+        g_.files.push_back(hcl::parse_file(read_text(f), f));
+      }
+    }
+    size_t first_grid = g_.files.size();
+    for (const std::string& f : hcl_files(o_.path, "grid")) {
+      g_.files.push_back(hcl::parse_file(read_text(f), f));
+    }
+    for (const hcl::File& f : g_.files) manifests(f);
+    g_.base.add_standard_functions();
+    for (size_t i = first_grid; i < g_.files.size(); ++i) top_level(g_.files[i]);
+    variables();
+    locals();
+    for (size_t i = first_grid; i < g_.files.size(); ++i) steps(g_.files[i]);
+    if (g_.step_count() == 0) {
+      throw SetupError(fmt::format("grid '{}' has no step blocks", o_.path));
+    }
+    dependencies();
+    order();
+  }
+
+ private:
+  // runner / asset blocks.
+  void manifests(const hcl::File& f) {
+    for (const hcl::Block& b : f.body.blocks) {
+      if (b.type != "runner" && b.type != "asset") continue;
+      const hcl::Source& src = *f.source;
+      if (b.labels.size() != 1) fail(src, b.pos, fmt::format("{} takes one label: its name", b.type));
+      ModuleDef m;
+      m.name = b.labels[0];
+      m.asset = b.type == "asset";
+      m.where = where(src, b.pos);
+      hcl::Context none;
+      if (const hcl::Attribute* d = b.body.attribute("description")) {
+        m.description = hcl::evaluate(*d->expr, none).as_string();
+      }
+      for (const hcl::Block& x : b.body.blocks) {
+        if (x.type == "input") {
+          InputDef in;
+          in.name = x.labels.at(0);
+          const hcl::Attribute* type = x.body.attribute("type");
+          if (type != nullptr) in.type = type_of(*type->expr);
+          if (const hcl::Attribute* d = x.body.attribute("default")) {
+            in.required = false;
+            in.default_value = hcl::evaluate(*d->expr, none);
+          }
+          if (const hcl::Attribute* opt = x.body.attribute("optional")) {
+            if (hcl::evaluate(*opt->expr, none).as_bool()) in.required = false;
+          }
+          m.inputs[in.name] = std::move(in);
+        } else if (x.type == "output") {
+          m.outputs.push_back(x.labels.at(0));
+        } else if (x.type == "uses") {
+          const hcl::Attribute* at = x.body.attribute("asset_type");
+          m.uses[x.labels.at(0)] = at ? hcl::evaluate(*at->expr, none).as_string() : "";
+        }
+      }
+      auto& table = m.asset ? g_.assets : g_.runners;
+      table[m.name] = std::move(m);  // a module path's manifest replaces a built-in one
+    }
+  }
+
+  void top_level(const hcl::File& f) {
+    const hcl::Source& src = *f.source;
+    for (const hcl::Attribute& a : f.body.attributes) {
+      fail(src, a.pos, fmt::format("'{}': a grid holds blocks only (step, resource, variable, "
+                                   "locals, loadspiker)",
+                                   a.name));
+    }
+    for (const hcl::Block& b : f.body.blocks) {
+      static const std::set<std::string> kKnown = {"step",   "resource", "variable", "locals",
+                                                   "runner", "asset",    "loadspiker"};
+      if (kKnown.count(b.type) == 0) {
+        fail(src, b.pos, fmt::format("unknown block '{}'; a grid has step, resource, variable, "
+                                     "locals and loadspiker blocks",
+                                     b.type));
+      }
+      if (b.type == "variable") variable_blocks_.push_back({&src, &b});
+      if (b.type == "locals") {
+        for (const hcl::Attribute& a : b.body.attributes) locals_.push_back({&src, &a});
+      }
+      if (b.type == "loadspiker") load_block(src, b);
+    }
+  }
+
+  void load_block(const hcl::Source& src, const hcl::Block& b) {
+    static const std::map<std::string, std::string> kFlags = {
+        {"vus", "--concurrency"},       {"concurrency", "--concurrency"},
+        {"duration", "--duration"},     {"iterations", "--iterations"},
+        {"arrival_rate", "--arrival-rate"}, {"max_vus", "--max-vus"},
+        {"rate", "--rate"},             {"ramp_up", "--ramp-up"},
+        {"think_time", "--think-time"}, {"threads", "--threads"}};
+    hcl::Context none;
+    for (const hcl::Attribute& a : b.body.attributes) {
+      hcl::Value v = hcl::evaluate(*a.expr, g_.base);
+      if (a.name == "stages") {
+        for (const hcl::Value& s : v.items()) {
+          std::string text;
+          if (!hcl::to_string(s, &text)) fail(src, a.pos, "stages are strings: \"30s:100\"");
+          g_.load.flags.emplace_back("--stage", text);
+        }
+        continue;
+      }
+      auto it = kFlags.find(a.name);
+      if (it == kFlags.end()) {
+        fail(src, a.pos, fmt::format("loadspiker {{ {} }}: not a load key; use vus, duration, "
+                                     "iterations, arrival_rate, max_vus, rate, ramp_up, "
+                                     "think_time, threads or stages",
+                                     a.name));
+      }
+      std::string text;
+      if (!hcl::to_string(v, &text)) fail(src, a.pos, "a load value is a number or a string");
+      g_.load.flags.emplace_back(it->second, text);
+    }
+  }
+
+  void variables() {
+    hcl::Value::Fields vars;
+    for (const auto& [src, b] : variable_blocks_) {
+      if (b->labels.size() != 1) fail(*src, b->pos, "variable takes one label: its name");
+      const std::string& name = b->labels[0];
+      TypeSpec type;
+      if (const hcl::Attribute* t = b->body.attribute("type")) type = type_of(*t->expr);
+      hcl::Value v;
+      auto given = o_.vars.find(name);
+      if (given != o_.vars.end()) {
+        v = hcl::Value::string(given->second);
+        if (type.kind != TypeSpec::Kind::kString && type.kind != TypeSpec::Kind::kAny) {
+          hcl::Source s{"--var " + name, given->second};
+          try {
+            v = hcl::evaluate(*hcl::parse_expression(s), g_.base);
+          } catch (const SetupError&) {
+          }
+        }
+      } else if (const hcl::Attribute* d = b->body.attribute("default")) {
+        v = hcl::evaluate(*d->expr, g_.base);
+      } else {
+        fail(*src, b->pos, fmt::format("variable '{}' has no default and no value; give --var "
+                                       "{}=VALUE",
+                                       name, name));
+      }
+      hcl::Value out;
+      std::string why;
+      if (!conform(v, type, &out, &why)) {
+        fail(*src, b->pos, fmt::format("variable '{}': {}", name, why));
+      }
+      vars[name] = out;
+    }
+    for (const auto& [name, value] : o_.vars) {
+      if (vars.count(name) == 0) {
+        throw SetupError(fmt::format("--var {}: the grid declares no variable '{}'", name, name));
+      }
+    }
+    g_.base.set("var", hcl::Value::object(std::move(vars)));
+  }
+
+  // Locals may use each other: evaluated as their references are ready.
+  void locals() {
+    hcl::Value::Fields done;
+    std::vector<std::pair<const hcl::Source*, const hcl::Attribute*>> left = locals_;
+    g_.base.set("local", hcl::Value::object({}));
+    while (!left.empty()) {
+      bool progress = false;
+      for (auto it = left.begin(); it != left.end();) {
+        std::vector<std::vector<std::string>> refs;
+        hcl::traversals(*it->second->expr, &refs);
+        bool ready = true;
+        for (const auto& r : refs) {
+          if (r[0] == "local" && r.size() > 1 && done.count(r[1]) == 0) {
+            bool known = std::any_of(locals_.begin(), locals_.end(),
+                                     [&](const auto& l) { return l.second->name == r[1]; });
+            if (!known) {
+              fail(*it->first, it->second->pos,
+                   fmt::format("local.{} is not defined in any locals block", r[1]));
+            }
+            ready = false;
+          }
+          if (r[0] == "step") {
+            fail(*it->first, it->second->pos,
+                 "a local cannot read a step's output (locals are evaluated before the run)");
+          }
+        }
+        if (!ready) {
+          ++it;
+          continue;
+        }
+        done[it->second->name] = hcl::evaluate(*it->second->expr, g_.base);
+        g_.base.set("local", hcl::Value::object(done));
+        it = left.erase(it);
+        progress = true;
+      }
+      if (!progress) {
+        fail(*left[0].first, left[0].second->pos, "these locals refer to each other in a cycle");
+      }
+    }
+  }
+
+  void steps(const hcl::File& f) {
+    const hcl::Source& src = *f.source;
+    for (const hcl::Block& b : f.body.blocks) {
+      if (b.type != "step" && b.type != "resource") continue;
+      if (b.labels.size() != 2) {
+        fail(src, b.pos, fmt::format("{} takes two labels: {} \"<{}>\" \"<name>\"", b.type,
+                                     b.type, b.type == "step" ? "runner" : "asset type"));
+      }
+      StepDef s;
+      s.resource = b.type == "resource";
+      s.runner = b.labels[0];
+      s.name = b.labels[1];
+      s.pos = b.pos;
+      s.src = &src;
+      s.where = where(src, b.pos);
+      const auto& table = s.resource ? g_.assets : g_.runners;
+      auto m = table.find(s.runner);
+      if (m == table.end()) {
+        std::string known;
+        for (const auto& [name, def] : table) known += (known.empty() ? "" : ", ") + name;
+        fail(src, b.pos, fmt::format("unknown {} '{}'; known: {} (or add a manifest with "
+                                     "--modules-path)",
+                                     s.resource ? "asset type" : "runner", s.runner, known));
+      }
+      for (const hcl::Attribute& a : b.body.attributes) {
+        if (a.name == "count" && !s.resource) {
+          s.count = a.expr.get();
+        } else if (a.name == "check" && !s.resource) {
+          s.check = a.expr.get();
+        } else if (a.name == "depends_on") {
+          hcl::Value v = hcl::evaluate(*a.expr, g_.base);
+          if (!v.is_sequence()) fail(src, a.pos, "depends_on is a list of step names");
+          for (const hcl::Value& x : v.items()) {
+            if (x.type() != hcl::Type::kString) fail(src, a.pos, "depends_on lists strings");
+            s.depends_on.push_back(x.as_string());
+          }
+        } else if (a.name != "description") {
+          fail(src, a.pos, fmt::format("'{}' is not a {} attribute; use count, depends_on, "
+                                       "check, and arguments {{ }} / uses {{ }} blocks",
+                                       a.name, b.type));
+        }
+      }
+      for (const hcl::Block& x : b.body.blocks) {
+        if (x.type == "arguments") {
+          s.arguments = &x.body;
+        } else if (x.type == "uses") {
+          s.uses = &x.body;
+        } else {
+          fail(src, x.pos, fmt::format("unknown block '{}' in a {}; use arguments {{ }} and "
+                                       "uses {{ }}",
+                                       x.type, b.type));
+        }
+      }
+      check_inputs(s, m->second, src);
+      if (index_.count(s.key()) != 0) {
+        fail(src, b.pos, fmt::format("{} '{}' is defined twice (also at {})", b.type, s.key(),
+                                     g_.steps[index_[s.key()]].where));
+      }
+      index_[s.key()] = g_.steps.size();
+      g_.steps.push_back(std::move(s));
+    }
+  }
+
+  void check_inputs(const StepDef& s, const ModuleDef& m, const hcl::Source& src) {
+    static const hcl::Body kEmpty;
+    const hcl::Body& args = s.arguments != nullptr ? *s.arguments : kEmpty;
+    for (const hcl::Attribute& a : args.attributes) {
+      if (m.inputs.count(a.name) == 0) {
+        std::string known, best;
+        size_t best_d = 3;
+        for (const auto& [name, in] : m.inputs) {
+          known += (known.empty() ? "" : ", ") + name;
+          size_t d = edit_distance(name, a.name);
+          if (d < best_d) {
+            best_d = d;
+            best = name;
+          }
+        }
+        fail(src, a.pos, fmt::format("'{}' is not an input of {} '{}'{}; its inputs: {}", a.name,
+                                     m.asset ? "asset" : "runner", m.name,
+                                     best.empty() ? "" : " (did you mean '" + best + "'?)",
+                                     known.empty() ? "none" : known));
+      }
+    }
+    for (const auto& [name, in] : m.inputs) {
+      if (in.required && args.attribute(name) == nullptr) {
+        fail(src, s.arguments ? s.arguments->attributes.empty() ? s.pos : s.pos : s.pos,
+             fmt::format("{} '{}' needs the input '{}' ({}) in its arguments block",
+                         s.resource ? "resource" : "step", s.key(), name, in.type.text));
+      }
+    }
+    // Inputs known before the run (no step outputs, no count.index) are checked now.
+    for (const hcl::Attribute& a : args.attributes) {
+      std::vector<std::vector<std::string>> refs;
+      hcl::traversals(*a.expr, &refs);
+      bool dynamic = std::any_of(refs.begin(), refs.end(), [](const auto& r) {
+        return r[0] == "step" || r[0] == "resource" || r[0] == "count";
+      });
+      if (dynamic) continue;
+      hcl::Value v = hcl::evaluate(*a.expr, g_.base);
+      hcl::Value out;
+      std::string why;
+      if (!conform(v, m.inputs.at(a.name).type, &out, &why)) {
+        fail(src, a.pos, fmt::format("input '{}' of {} '{}': {}", a.name,
+                                     m.asset ? "asset" : "runner", m.name, why));
+      }
+    }
+  }
+
+  // The step or resource a reference names; SIZE_MAX when it names none.
+  size_t lookup(const std::vector<std::string>& r) const {
+    std::string key;
+    if (r[0] == "step" && r.size() >= 3) key = r[1] + "." + r[2];
+    if (r[0] == "resource" && r.size() >= 3) key = "resource." + r[1] + "." + r[2];
+    auto it = index_.find(key);
+    return it == index_.end() ? SIZE_MAX : it->second;
+  }
+
+  void dependencies() {
+    for (size_t i = 0; i < g_.steps.size(); ++i) {
+      StepDef& s = g_.steps[i];
+      std::vector<std::pair<const hcl::Expr*, std::vector<std::vector<std::string>>>> exprs;
+      auto add = [&](const hcl::Expr* e) {
+        if (e == nullptr) return;
+        exprs.emplace_back(e, std::vector<std::vector<std::string>>{});
+        hcl::traversals(*e, &exprs.back().second);
+      };
+      add(s.count);
+      add(s.check);
+      for (const hcl::Body* b : {s.arguments, s.uses}) {
+        if (b == nullptr) continue;
+        for (const hcl::Attribute& a : b->attributes) add(a.expr.get());
+      }
+      std::set<size_t> deps;
+      for (const auto& [e, refs] : exprs) {
+        for (const auto& r : refs) {
+          if (r[0] == "count" && s.count == nullptr) {
+            fail(*e->src, e->pos, "count.index is only set in a step with count");
+          }
+          if (r[0] != "step" && r[0] != "resource") continue;
+          size_t d = lookup(r);
+          if (d == SIZE_MAX) {
+            fail(*e->src, e->pos,
+                 fmt::format("{} names no {} in this grid", fmt::join(r, "."),
+                             r[0] == "step" ? "step" : "resource"));
+          }
+          if (d == i) fail(*e->src, e->pos, "a step cannot use its own output");
+          deps.insert(d);
+        }
+      }
+      for (const std::string& name : s.depends_on) {
+        size_t d = depends_on_target(name);
+        if (d == SIZE_MAX) {
+          fail(*s.src, s.pos,
+               fmt::format("depends_on names '{}', which is not a step of this grid (write "
+                           "\"<runner>.<name>\", e.g. \"http_request.first\")",
+                           name));
+        }
+        deps.insert(d);
+      }
+      s.deps.assign(deps.begin(), deps.end());
+    }
+  }
+
+  size_t depends_on_target(std::string name) const {
+    if (name.starts_with("step.")) name = name.substr(5);
+    size_t bracket = name.find('[');
+    if (bracket != std::string::npos) name = name.substr(0, bracket);
+    auto it = index_.find(name);
+    if (it != index_.end()) return it->second;
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < g_.steps.size(); ++i) {  // a bare name that is unique
+      if (!g_.steps[i].resource && g_.steps[i].name == name) {
+        if (found != SIZE_MAX) return SIZE_MAX;
+        found = i;
+      }
+    }
+    return found;
+  }
+
+  // Topological order (Kahn); a cycle is named step by step.
+  void order() {
+    size_t n = g_.steps.size();
+    std::vector<size_t> indegree(n, 0);
+    std::vector<std::vector<size_t>> users(n);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t d : g_.steps[i].deps) {
+        ++indegree[i];
+        users[d].push_back(i);
+      }
+    }
+    std::vector<size_t> queue, order;
+    for (size_t i = 0; i < n; ++i) {
+      if (indegree[i] == 0) queue.push_back(i);
+    }
+    while (!queue.empty()) {
+      size_t i = queue.back();
+      queue.pop_back();
+      order.push_back(i);
+      for (size_t u : users[i]) {
+        if (--indegree[u] == 0) queue.push_back(u);
+      }
+    }
+    if (order.size() != n) {
+      // Walk dependencies from a step left over until one repeats: that loop is the cycle.
+      size_t start = 0;
+      while (indegree[start] == 0) ++start;
+      std::vector<size_t> path;
+      std::vector<int> seen(n, -1);
+      size_t at = start;
+      while (seen[at] < 0) {
+        seen[at] = static_cast<int>(path.size());
+        path.push_back(at);
+        for (size_t d : g_.steps[at].deps) {
+          if (indegree[d] != 0) {
+            at = d;
+            break;
+          }
+        }
+      }
+      std::string cycle;
+      for (size_t k = static_cast<size_t>(seen[at]); k < path.size(); ++k) {
+        cycle += g_.steps[path[k]].key() + " -> ";
+      }
+      cycle += g_.steps[at].key();
+      const StepDef& s = g_.steps[at];
+      fail(*s.src, s.pos, "the steps depend on each other in a cycle: " + cycle);
+    }
+    // Reorder, remapping dependency indices.
+    std::vector<size_t> new_index(n);
+    for (size_t k = 0; k < n; ++k) new_index[order[k]] = k;
+    std::vector<StepDef> sorted;
+    sorted.reserve(n);
+    for (size_t k = 0; k < n; ++k) sorted.push_back(std::move(g_.steps[order[k]]));
+    for (StepDef& s : sorted) {
+      for (size_t& d : s.deps) d = new_index[d];
+    }
+    g_.steps = std::move(sorted);
+  }
+
+  Grid& g_;
+  const ReadOptions& o_;
+  std::vector<std::pair<const hcl::Source*, const hcl::Block*>> variable_blocks_;
+  std::vector<std::pair<const hcl::Source*, const hcl::Attribute*>> locals_;
+  std::map<std::string, size_t> index_;
+};
+
+}  // namespace
+
+std::unique_ptr<Grid> read(const ReadOptions& o) {
+  auto g = std::make_unique<Grid>();
+  Reader(*g, o).read();
+  return g;
+}
+
+std::string describe(const Grid& g) {
+  std::string out;
+  for (const StepDef& s : g.steps) {
+    std::string deps;
+    for (size_t d : s.deps) deps += (deps.empty() ? "" : ", ") + g.steps[d].key();
+    out += fmt::format("  {:<9} {}{}{}\n", s.resource ? "resource" : "step", s.key(),
+                       s.count != nullptr ? "  (count)" : "",
+                       deps.empty() ? "" : "  after " + deps);
+  }
+  return out;
+}
+
+std::string graph(const Grid& g, const std::string& format) {
+  std::string out = format == "dot" ? "digraph grid {\n" : "graph TD\n";
+  auto id = [](const StepDef& s) {
+    std::string k = s.key();
+    std::replace(k.begin(), k.end(), '.', '_');
+    return k;
+  };
+  for (const StepDef& s : g.steps) {
+    if (format == "dot") {
+      out += fmt::format("  {} [label=\"{}\"{}];\n", id(s), s.key(),
+                         s.resource ? ", shape=box" : "");
+    } else {
+      out += fmt::format("  {}[\"{}\"]\n", id(s), s.key());
+    }
+    for (size_t d : s.deps) {
+      out += format == "dot" ? fmt::format("  {} -> {};\n", id(g.steps[d]), id(s))
+                             : fmt::format("  {} --> {}\n", id(g.steps[d]), id(s));
+    }
+  }
+  if (format == "dot") out += "}\n";
+  return out;
+}
+
+}  // namespace spiker::grid

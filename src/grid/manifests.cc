@@ -1,0 +1,198 @@
+// The built-in runners' and assets' manifests, in burstgridgo's manifest language, plus one
+// runner per registered protocol (made from the registry: a protocol added later has its runner
+// without a change here).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "grid/internal.h"
+#include "proto/protocol.h"
+
+namespace spiker::grid {
+
+namespace {
+
+std::string quote_free(std::string s) {
+  std::replace(s.begin(), s.end(), '"', '\'');
+  return s;
+}
+
+}  // namespace
+
+std::string builtin_manifests() {
+  std::string text = R"HCL(
+asset "http_client" {
+  description = "A shared HTTP client: one keep-alive connection pool and cookie jar"
+  input "timeout"  {
+    type    = string
+    default = "30s"
+  }
+  input "base_url" {
+    type    = string
+    default = ""
+  }
+  input "headers"  {
+    type    = map(string)
+    default = {}
+  }
+}
+
+runner "http_request" {
+  description = "An HTTP request"
+  uses "client" { asset_type = "http_client" }
+  input "url"     { type = string }
+  input "method"  {
+    type    = string
+    default = "GET"
+  }
+  input "headers" {
+    type    = map(string)
+    default = {}
+  }
+  input "query"   {
+    type    = map(string)
+    default = {}
+  }
+  input "body"    {
+    type    = string
+    default = null
+  }
+  input "json"    {
+    type    = any
+    default = null
+  }
+  input "form"    {
+    type    = map(string)
+    default = null
+  }
+  input "timeout" {
+    type    = string
+    default = null
+  }
+  input "auth"    {
+    type    = map(string)
+    default = null
+  }
+  output "status_code" { type = number }
+  output "headers"     { type = map(string) }
+  output "body"        { type = string }
+  output "json"        { type = any }
+  output "latency_ms"  { type = number }
+}
+
+runner "print" {
+  description = "Prints a value"
+  input "input" { type = any }
+}
+
+runner "env_vars" {
+  description = "Environment variables: all, or those with a prefix, with defaults and required names"
+  input "prefix"       {
+    type    = string
+    default = ""
+  }
+  input "strip_prefix" {
+    type    = bool
+    default = false
+  }
+  input "defaults"     {
+    type    = map(string)
+    default = {}
+  }
+  input "required"     {
+    type    = list(string)
+    default = []
+  }
+  output "vars" { type = map(string) }
+  output "all"  { type = map(string) }
+}
+
+runner "cmd" {
+  description = "A local command, with a timeout; its output captured"
+  input "command" { type = list(string) }
+  input "timeout" {
+    type    = string
+    default = "30s"
+  }
+  input "stdin"   {
+    type    = string
+    default = ""
+  }
+  output "exit_code" { type = number }
+  output "stdout"    { type = string }
+  output "stderr"    { type = string }
+}
+
+runner "s3" {
+  description = "Uploads a body to a pre-signed URL (HTTP PUT)"
+  uses "client" { asset_type = "http_client" }
+  input "url"          { type = string }
+  input "body"         { type = string }
+  input "content_type" {
+    type    = string
+    default = "application/octet-stream"
+  }
+  output "status_code" { type = number }
+  output "etag"        { type = string }
+}
+
+runner "websocket" {
+  description = "A WebSocket action (connect, send, receive, close) on the client's WebSocket"
+  uses "client" { asset_type = "http_client" }
+  input "url"     { type = string }
+  input "action"  { type = string }
+  input "body"    {
+    type    = string
+    default = null
+  }
+  input "headers" {
+    type    = map(string)
+    default = {}
+  }
+  input "timeout" {
+    type    = string
+    default = null
+  }
+  output "body"       { type = string }
+  output "ok"         { type = bool }
+  output "latency_ms" { type = number }
+}
+)HCL";
+  // A registered protocol's runner: its actions by short name ("send", "receive"), its step
+  // keys as inputs.
+  for (const proto::Protocol* p : proto::Registry::all()) {
+    if (p->actions.empty() || p->name == "http1") continue;
+    std::string inputs;
+    std::vector<std::string> seen;
+    for (const proto::ActionDef& a : p->actions) {
+      for (const std::string& k : a.keys) {
+        if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
+        seen.push_back(k);
+        inputs += fmt::format("  input \"{}\" {{\n    type    = string\n    default = null\n  }}\n", k);
+      }
+    }
+    text += fmt::format(R"HCL(
+runner "{}" {{
+  description = "{} ({}://): one action of its, on the step's connection"
+  uses "client" {{ asset_type = "http_client" }}
+  input "url"    {{ type = string }}
+  input "action" {{ type = string }}
+  input "body"   {{
+    type    = string
+    default = null
+  }}
+  input "timeout" {{
+    type    = string
+    default = null
+  }}
+{}  output "body"       {{ type = string }}
+  output "ok"         {{ type = bool }}
+  output "latency_ms" {{ type = number }}
+}}
+)HCL",
+                        p->name, quote_free(p->summary), p->schemes.front(), inputs);
+  }
+  return text;
+}
+
+}  // namespace spiker::grid

@@ -1,0 +1,857 @@
+#include "grid/workflow.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/strings.h"
+#include "engine/client.h"
+#include "grid/internal.h"
+#include "proto/protocol.h"
+
+namespace spiker::grid {
+namespace {
+
+std::atomic<int> g_interrupts{0};
+void on_interrupt(int) { g_interrupts.fetch_add(1); }
+
+using hcl::Value;
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+std::string text_of(const Value& v) {
+  if (v.is_null()) return "null";
+  std::string s;
+  if (hcl::to_string(v, &s)) return s;
+  return hcl::to_json(v);
+}
+
+// A step group (a step block, all its count instances) or a resource while the run goes.
+struct Node {
+  enum class State : uint8_t { kWaiting, kRunning, kDone, kFailed, kSkipped };
+  State state = State::kWaiting;
+  size_t deps_left = 0;
+  std::vector<size_t> users;  // nodes that depend on this one
+  size_t instances = 0, finished = 0;
+  std::vector<Value> outputs;  // per instance
+  Value value;                 // what `step.R.N` / `resource.T.N` reads, once done
+  uint32_t vu = 0;             // resources: the client's VU (connection pool and cookies)
+  Value resource_args;         // resources: their arguments
+  size_t users_left = 0;       // resources: users not finished
+};
+
+struct Instance {
+  size_t node = 0;
+  int index = -1;
+  uint32_t vu = 0;
+  bool own_vu = true;
+  int64_t started_ns = 0;
+  Value args;
+  std::unique_ptr<hcl::Context> ctx;
+  std::atomic<pid_t> pid{0};  // cmd: its process, once started
+  bool cancelled = false;
+};
+
+class Workflow {
+ public:
+  Workflow(const Grid& g, const WorkflowOptions& o) : g_(g), o_(o), client_(client_options()) {
+    nodes_.resize(g.steps.size());
+    for (size_t i = 0; i < g.steps.size(); ++i) {
+      nodes_[i].deps_left = g.steps[i].deps.size();
+      for (size_t d : g.steps[i].deps) {
+        nodes_[d].users.push_back(i);
+        if (g.steps[d].resource) ++nodes_[d].users_left;
+      }
+    }
+    cmd_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  ~Workflow() {
+    for (auto& t : threads_) t.join();
+    ::close(cmd_fd_);
+  }
+
+  WorkflowResult run() {
+    struct sigaction sa {}, old_int {}, old_term {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    g_interrupts.store(0);
+    int64_t start = mono_now_ns();
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].deps_left == 0) ready_.push_back(i);
+    }
+    for (;;) {
+      if (g_interrupts.load() > 0 && !failed_) {
+        result_.interrupted = true;
+        fail_fast("interrupted");
+      }
+      launch();
+      if (in_flight_ == 0 && (ready_.empty() || failed_) && queued_.empty()) break;
+      wait();
+    }
+    for (size_t i = 0; i < nodes_.size(); ++i) {  // what never started
+      if (nodes_[i].state == Node::State::kWaiting && !g_.steps[i].resource) {
+        StepReport r;
+        r.key = g_.steps[i].key();
+        r.status = "skipped";
+        r.error = "a step it depends on failed or was cancelled";
+        log(r);
+        result_.steps.push_back(std::move(r));
+      }
+    }
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    result_.elapsed_s = static_cast<double>(mono_now_ns() - start) / 1e9;
+    result_.exit_code = failed_ ? (result_.interrupted ? kExitInterrupted : kExitError) : kExitOk;
+    return std::move(result_);
+  }
+
+ private:
+  static engine::ClientOptions client_options() {
+    engine::ClientOptions c;
+    c.max_redirects = 10;
+    return c;
+  }
+
+  // Starts ready nodes' instances while fewer than `workers` are in flight.
+  void launch() {
+    while (!failed_ && (!queued_.empty() || !ready_.empty())) {
+      if (queued_.empty()) {
+        size_t n = ready_.front();
+        ready_.erase(ready_.begin());
+        start_node(n);
+        continue;
+      }
+      if (in_flight_ >= static_cast<size_t>(std::max(1, o_.workers))) return;
+      std::unique_ptr<Instance> in = std::move(queued_.front());
+      queued_.erase(queued_.begin());
+      start_instance(std::move(in));
+    }
+  }
+
+  // The context a node's expressions see: the base (var, local, functions) plus the step and
+  // resource values of its dependencies only.
+  std::unique_ptr<hcl::Context> node_context(size_t n) {
+    auto ctx = std::make_unique<hcl::Context>(&g_.base);
+    std::map<std::string, Value::Fields> steps, resources;
+    for (size_t d : g_.steps[n].deps) {
+      const StepDef& s = g_.steps[d];
+      (s.resource ? resources : steps)[s.runner][s.name] = nodes_[d].value;
+    }
+    auto nest = [](std::map<std::string, Value::Fields>& m) {
+      Value::Fields out;
+      for (auto& [k, v] : m) out[k] = Value::object(std::move(v));
+      return Value::object(std::move(out));
+    };
+    ctx->set("step", nest(steps));
+    ctx->set("resource", nest(resources));
+    return ctx;
+  }
+
+  void start_node(size_t n) {
+    const StepDef& s = g_.steps[n];
+    Node& node = nodes_[n];
+    node.state = Node::State::kRunning;
+    std::unique_ptr<hcl::Context> ctx = node_context(n);
+    size_t count = 1;
+    bool counted = s.count != nullptr;
+    try {
+      if (counted) {
+        Value c = hcl::evaluate(*s.count, *ctx);
+        double k = 0;
+        if (!hcl::to_number(c, &k) || k < 0 || k != std::floor(k) || k > 10'000'000) {
+          throw hcl::Error(*s.src, s.count->pos,
+                           fmt::format("count must be a whole number >= 0, not {}", text_of(c)));
+        }
+        count = static_cast<size_t>(k);
+      }
+    } catch (const SetupError& e) {
+      node_failed(n, -1, e.what());
+      return;
+    }
+    if (s.resource) {
+      try {
+        node.resource_args = arguments(n, *ctx);
+      } catch (const SetupError& e) {
+        node_failed(n, -1, e.what());
+        return;
+      }
+      node.vu = next_vu_++;
+      Value::Fields f;
+      f["id"] = Value::number(node.vu);
+      node.value = Value::object(std::move(f));
+      node.state = Node::State::kDone;
+      node_done(n);
+      return;
+    }
+    node.instances = count;
+    node.outputs.assign(count, Value());
+    if (count == 0) {
+      finish_node(n);
+      return;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      auto in = std::make_unique<Instance>();
+      in->node = n;
+      in->index = counted ? static_cast<int>(i) : -1;
+      in->ctx = std::make_unique<hcl::Context>(ctx.get());
+      if (counted) {
+        Value::Fields c;
+        c["index"] = Value::number(static_cast<double>(i));
+        in->ctx->set("count", Value::object(std::move(c)));
+      }
+      queued_.push_back(std::move(in));
+    }
+    contexts_.push_back(std::move(ctx));
+  }
+
+  // The step's arguments, evaluated and checked against its manifest, defaults filled in.
+  Value arguments(size_t n, const hcl::Context& ctx) {
+    const StepDef& s = g_.steps[n];
+    const ModuleDef& m = s.resource ? g_.assets.at(s.runner) : g_.runners.at(s.runner);
+    Value::Fields out;
+    for (const auto& [name, in] : m.inputs) out[name] = in.default_value;
+    if (s.arguments != nullptr) {
+      for (const hcl::Attribute& a : s.arguments->attributes) {
+        Value v = hcl::evaluate(*a.expr, ctx);
+        Value c;
+        std::string why;
+        if (!conform(v, m.inputs.at(a.name).type, &c, &why)) {
+          throw hcl::Error(*s.src, a.pos, fmt::format("input '{}': {}", a.name, why));
+        }
+        out[a.name] = c;
+      }
+    }
+    if (s.uses != nullptr) {
+      for (const hcl::Attribute& a : s.uses->attributes) out["uses." + a.name] = hcl::evaluate(*a.expr, ctx);
+    }
+    return Value::object(std::move(out));
+  }
+
+  static std::string str_arg(const Value& args, const char* name) {
+    const Value* v = args.field(name);
+    std::string s;
+    if (v == nullptr || v->is_null() || !hcl::to_string(*v, &s)) return "";
+    return s;
+  }
+
+  void start_instance(std::unique_ptr<Instance> in) {
+    size_t n = in->node;
+    const StepDef& s = g_.steps[n];
+    in->started_ns = mono_now_ns();
+    try {
+      in->args = arguments(n, *in->ctx);
+    } catch (const SetupError& e) {
+      instance_failed(*in, e.what());
+      return;
+    }
+    // The client resource it uses: its VU (shared connections and cookies), else its own.
+    in->vu = next_vu_++;
+    if (const Value* c = in->args.field("uses.client"); c != nullptr && c->is_mapping()) {
+      if (const Value* id = c->field("id")) {
+        in->vu = static_cast<uint32_t>(id->as_number());
+        in->own_vu = false;
+      }
+    }
+    const std::string& runner = s.runner;
+    try {
+      if (runner == "print") {
+        const Value* v = in->args.field("input");
+        std::string text = v != nullptr && v->type() == hcl::Type::kString
+                               ? v->as_string()
+                               : nlohmann::json::parse(hcl::to_json(v ? *v : Value())).dump(2);
+        std::fprintf(o_.print_out, "[%s%s] %s\n", s.key().c_str(), index_text(*in).c_str(),
+                     text.c_str());
+        std::fflush(o_.print_out);
+        instance_done(*in, Value());
+        return;
+      }
+      if (runner == "env_vars") {
+        instance_env(*in);
+        return;
+      }
+      if (runner == "cmd") {
+        start_cmd(std::move(in));
+        return;
+      }
+      if (runner == "http_request" || runner == "s3") {
+        start_http(*in);
+      } else {
+        start_protocol(*in);
+      }
+    } catch (const SetupError& e) {
+      instance_failed(*in, e.what());
+      return;
+    }
+    ++in_flight_;
+    uint64_t id = next_request_++;
+    running_[id] = std::move(in);
+  }
+
+  static std::string index_text(const Instance& in) {
+    return in.index >= 0 ? fmt::format("[{}]", in.index) : "";
+  }
+
+  const Value* client_args(const Instance& in) const {
+    const Value* c = in.args.field("uses.client");
+    if (c == nullptr || !c->is_mapping()) return nullptr;
+    for (size_t d : g_.steps[in.node].deps) {
+      if (g_.steps[d].resource && nodes_[d].vu == in.vu) return &nodes_[d].resource_args;
+    }
+    return nullptr;
+  }
+
+  int64_t timeout_ms(const Instance& in) {
+    std::string t = str_arg(in.args, "timeout");
+    if (t.empty()) {
+      if (const Value* c = client_args(in)) t = str_arg(*c, "timeout");
+    }
+    if (t.empty()) t = "30s";
+    return duration_ns(t, "timeout") / 1'000'000;
+  }
+
+  void start_http(Instance& in) {
+    const StepDef& s = g_.steps[in.node];
+    std::string url = str_arg(in.args, "url");
+    std::vector<std::pair<std::string, std::string>> headers;
+    const Value* client = client_args(in);
+    if (client != nullptr) {
+      std::string base = str_arg(*client, "base_url");
+      if (!base.empty() && url.find("://") == std::string::npos) {
+        url = (base.ends_with("/") ? base.substr(0, base.size() - 1) : base) +
+              (url.starts_with("/") ? url : "/" + url);
+      }
+      if (const Value* h = client->field("headers"); h && h->is_mapping()) {
+        for (const auto& [k, v] : h->fields()) headers.emplace_back(k, text_of(v));
+      }
+    }
+    if (const Value* q = in.args.field("query"); q && q->is_mapping() && q->size() > 0) {
+      std::string qs;
+      for (const auto& [k, v] : q->fields()) {
+        qs += (qs.empty() ? "" : "&") + url_encode(k) + "=" + url_encode(text_of(v));
+      }
+      url += (url.find('?') == std::string::npos ? "?" : "&") + qs;
+    }
+    if (const Value* h = in.args.field("headers"); h && h->is_mapping()) {
+      for (const auto& [k, v] : h->fields()) headers.emplace_back(k, text_of(v));
+    }
+    std::string method = s.runner == "s3" ? "PUT" : str_arg(in.args, "method");
+    for (char& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::optional<std::string> body;
+    if (s.runner == "s3") {
+      body = str_arg(in.args, "body");
+      headers.emplace_back("Content-Type", str_arg(in.args, "content_type"));
+    } else if (const Value* j = in.args.field("json"); j && !j->is_null()) {
+      body = hcl::to_json(*j);
+      headers.emplace_back("Content-Type", "application/json");
+    } else if (const Value* f = in.args.field("form"); f && f->is_mapping()) {
+      std::string form;
+      for (const auto& [k, v] : f->fields()) {
+        form += (form.empty() ? "" : "&") + url_encode(k) + "=" + url_encode(text_of(v));
+      }
+      body = form;
+      headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    } else if (const Value* b = in.args.field("body"); b && !b->is_null()) {
+      body = text_of(*b);
+    }
+    if (const Value* a = in.args.field("auth"); a && a->is_mapping()) {
+      if (const Value* bearer = a->field("bearer")) {
+        headers.emplace_back("Authorization", "Bearer " + text_of(*bearer));
+      }
+    }
+    engine::ClientRequest r;
+    r.id = next_request_;
+    r.vu = in.vu;
+    r.method = method.empty() ? "GET" : method;
+    r.url = url;
+    r.headers = std::move(headers);
+    if (body) {
+      r.body = *body;
+      r.has_body = true;
+    }
+    r.timeout_ns = timeout_ms(in) * 1'000'000;
+    r.name = s.key();
+    client_.submit(std::move(r));
+  }
+
+  void start_protocol(Instance& in) {
+    const StepDef& s = g_.steps[in.node];
+    std::string action = str_arg(in.args, "action");
+    engine::ClientRequest r;
+    r.id = next_request_;
+    r.vu = in.vu;
+    r.url = str_arg(in.args, "url");
+    r.action = (s.runner == "websocket" ? "ws" : s.runner) + "." + action;
+    if (const Value* b = in.args.field("body"); b && !b->is_null()) {
+      r.body = text_of(*b);
+      r.has_body = true;
+    }
+    const ModuleDef& m = g_.runners.at(s.runner);
+    for (const auto& [name, def] : m.inputs) {
+      if (name == "url" || name == "action" || name == "body" || name == "timeout") continue;
+      const Value* v = in.args.field(name);
+      if (v == nullptr || v->is_null()) continue;
+      if (name == "headers") {
+        for (const auto& [k, x] : v->fields()) r.headers.emplace_back(k, text_of(x));
+        continue;
+      }
+      r.options.emplace_back(name, text_of(*v));
+    }
+    r.timeout_ns = timeout_ms(in) * 1'000'000;
+    r.name = s.key();
+    client_.submit(std::move(r));
+  }
+
+  void instance_env(Instance& in) {
+    std::string prefix = str_arg(in.args, "prefix");
+    bool strip = false;
+    if (const Value* v = in.args.field("strip_prefix")) hcl::to_bool(*v, &strip);
+    Value::Fields vars, all;
+    for (const auto& [k, v] : g_.env) all[k] = Value::string(v);
+    if (const Value* d = in.args.field("defaults"); d && d->is_mapping()) {
+      for (const auto& [k, v] : d->fields()) {
+        if (k.starts_with(prefix)) vars[k] = v;
+      }
+    }
+    for (const auto& [k, v] : g_.env) {
+      if (k.starts_with(prefix)) vars[k] = Value::string(v);
+    }
+    std::string missing;
+    if (const Value* r = in.args.field("required"); r && r->is_sequence()) {
+      for (const Value& k : r->items()) {
+        if (vars.count(text_of(k)) == 0) missing += (missing.empty() ? "" : ", ") + text_of(k);
+      }
+    }
+    if (!missing.empty()) {
+      instance_failed(in, "required environment variables are not set: " + missing);
+      return;
+    }
+    if (strip && !prefix.empty()) {
+      Value::Fields stripped;
+      for (auto& [k, v] : vars) stripped[k.substr(prefix.size())] = v;
+      vars = std::move(stripped);
+    }
+    Value::Fields out;
+    out["vars"] = Value::map(std::move(vars));
+    out["all"] = Value::map(std::move(all));
+    instance_done(in, Value::object(std::move(out)));
+  }
+
+  // cmd: fork and exec with pipes on a thread of its own; killed at its timeout or on cancel.
+  void start_cmd(std::unique_ptr<Instance> in) {
+    const Value* c = in->args.field("command");
+    if (c == nullptr || !c->is_sequence() || c->items().empty()) {
+      instance_failed(*in, "command: give the program and its arguments, e.g. [\"echo\", \"hi\"]");
+      return;
+    }
+    std::vector<std::string> argv;
+    for (const Value& v : c->items()) argv.push_back(text_of(v));
+    std::string input = str_arg(in->args, "stdin");
+    int64_t timeout = timeout_ms(*in);
+    Instance* raw = in.get();
+    uint64_t id = next_request_++;
+    running_[id] = std::move(in);
+    ++in_flight_;
+    threads_.emplace_back([this, id, raw, argv, input, timeout] {
+      CmdResult r = run_cmd(argv, input, timeout, &raw->pid);
+      std::lock_guard lock(cmd_mu_);
+      cmd_done_.emplace_back(id, std::move(r));
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(cmd_fd_, &one, sizeof one);
+    });
+  }
+
+  struct CmdResult {
+    int exit_code = -1;
+    std::string out, err, error;
+  };
+
+  static CmdResult run_cmd(const std::vector<std::string>& argv, const std::string& input,
+                           int64_t timeout_ms, std::atomic<pid_t>* pid_out) {
+    CmdResult r;
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+        pipe2(err_pipe, O_CLOEXEC) != 0) {
+      r.error = std::string("pipe: ") + std::strerror(errno);
+      return r;
+    }
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(in_pipe[0], 0);
+      dup2(out_pipe[1], 1);
+      dup2(err_pipe[1], 2);
+      execvp(args[0], args.data());
+      std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+      _exit(127);
+    }
+    pid_out->store(pid);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    [[maybe_unused]] ssize_t w = ::write(in_pipe[1], input.data(), input.size());
+    ::close(in_pipe[1]);
+    int64_t deadline = mono_now_ns() + timeout_ms * 1'000'000;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int open = 2;
+    bool timed_out = false;
+    while (open > 0) {
+      int64_t left = (deadline - mono_now_ns()) / 1'000'000;
+      if (left <= 0) {
+        timed_out = true;
+        kill(pid, SIGKILL);
+        break;
+      }
+      if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) break;
+      for (pollfd& f : fds) {
+        if (f.fd < 0 || (f.revents & (POLLIN | POLLHUP)) == 0) continue;
+        char buf[4096];
+        ssize_t n = ::read(f.fd, buf, sizeof buf);
+        if (n <= 0) {
+          ::close(f.fd);
+          f.fd = -1;
+          --open;
+        } else {
+          (&f == &fds[0] ? r.out : r.err).append(buf, static_cast<size_t>(n));
+        }
+      }
+    }
+    for (pollfd& f : fds) {
+      if (f.fd >= 0) ::close(f.fd);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (timed_out) r.error = fmt::format("timed out after {} ms (killed)", timeout_ms);
+    return r;
+  }
+
+  void wait() {
+    pollfd fds[2] = {{client_.wake_fd(), POLLIN, 0}, {cmd_fd_, POLLIN, 0}};
+    poll(fds, 2, 50);
+    for (engine::ClientResponse& r : client_.take()) {
+      auto it = running_.find(r.id);
+      if (it == running_.end()) continue;  // cancelled
+      std::unique_ptr<Instance> in = std::move(it->second);
+      running_.erase(it);
+      --in_flight_;
+      response(*in, r);
+    }
+    uint64_t n;
+    if (::read(cmd_fd_, &n, sizeof n) > 0) {
+      std::vector<std::pair<uint64_t, CmdResult>> done;
+      {
+        std::lock_guard lock(cmd_mu_);
+        done.swap(cmd_done_);
+      }
+      for (auto& [id, r] : done) {
+        auto it = running_.find(id);
+        if (it == running_.end()) continue;
+        std::unique_ptr<Instance> in = std::move(it->second);
+        running_.erase(it);
+        --in_flight_;
+        if (in->cancelled) continue;  // reported when it was cancelled
+        Value::Fields out;
+        out["exit_code"] = Value::number(r.exit_code);
+        out["stdout"] = Value::string(r.out);
+        out["stderr"] = Value::string(r.err);
+        if (!r.error.empty()) {
+          instance_failed(*in, r.error, Value::object(std::move(out)));
+        } else if (r.exit_code != 0) {
+          instance_failed(*in, fmt::format("exited with {}: {}", r.exit_code, trim(r.err)),
+                          Value::object(std::move(out)));
+        } else {
+          instance_done(*in, Value::object(std::move(out)));
+        }
+      }
+    }
+  }
+
+  void response(Instance& in, const engine::ClientResponse& r) {
+    const StepDef& s = g_.steps[in.node];
+    Value::Fields out;
+    out["latency_ms"] = Value::number(static_cast<double>(r.latency_us) / 1000.0);
+    if (s.runner == "http_request" || s.runner == "s3") {
+      out["status_code"] = Value::number(r.status);
+      Value::Fields headers;
+      for (const auto& [k, v] : r.headers) headers[k] = Value::string(v);
+      if (s.runner == "s3") {
+        const Value* etag = nullptr;
+        for (const auto& [k, v] : headers) {
+          if (iequals(k, "etag")) etag = &v;
+        }
+        out["etag"] = etag ? *etag : Value::string("");
+      } else {
+        out["headers"] = Value::map(std::move(headers));
+        out["body"] = Value::string(r.body);
+        Value json;
+        try {
+          if (!r.body.empty()) json = hcl::from_json(r.body);
+        } catch (const std::exception&) {
+        }
+        out["json"] = json;
+      }
+    } else {
+      out["body"] = Value::string(r.body);
+      out["ok"] = Value::boolean(r.ok);
+    }
+    Value output = Value::object(std::move(out));
+    if (!r.ok) {
+      instance_failed(in, fmt::format("{}: {}", r.error, r.body.empty() ? r.url : r.body), output);
+      return;
+    }
+    if (s.runner == "s3" && (r.status < 200 || r.status >= 300)) {
+      instance_failed(in, fmt::format("the upload got HTTP {}", r.status), output);
+      return;
+    }
+    instance_done(in, output);
+  }
+
+  void instance_done(Instance& in, Value output) {
+    const StepDef& s = g_.steps[in.node];
+    if (s.check != nullptr) {
+      hcl::Context c(in.ctx.get());
+      c.set("output", output);
+      try {
+        Value ok = hcl::evaluate(*s.check, c);
+        bool b = false;
+        if (!hcl::to_bool(ok, &b)) {
+          throw hcl::Error(*s.src, s.check->pos, "check must be true or false");
+        }
+        if (!b) {
+          instance_failed(in, fmt::format("check failed at {}", where(*s.src, s.check->pos)),
+                          output);
+          return;
+        }
+      } catch (const SetupError& e) {
+        instance_failed(in, e.what(), output);
+        return;
+      }
+    }
+    report(in, "ok", "", output);
+    Node& node = nodes_[in.node];
+    node.outputs[static_cast<size_t>(std::max(0, in.index))] = std::move(output);
+    if (in.own_vu) client_.forget_vu(in.vu);
+    if (++node.finished == node.instances) finish_node(in.node);
+  }
+
+  void instance_failed(Instance& in, const std::string& error, Value output = Value()) {
+    report(in, "failed", error, output);
+    if (in.own_vu) client_.forget_vu(in.vu);
+    node_failed(in.node, in.index, "");
+  }
+
+  void report(const Instance& in, const char* status, const std::string& error,
+              const Value& output) {
+    StepReport r;
+    r.key = g_.steps[in.node].key();
+    r.index = in.index;
+    r.status = status;
+    r.ms = static_cast<double>(mono_now_ns() - in.started_ns) / 1e6;
+    r.error = error;
+    r.output = output;
+    log(r);
+    result_.steps.push_back(std::move(r));
+  }
+
+  void log(const StepReport& r) {
+    if (o_.quiet) return;
+    std::string name = r.key + (r.index >= 0 ? fmt::format("[{}]", r.index) : "");
+    if (o_.json_log) {
+      nlohmann::json j = {{"step", name}, {"status", r.status}, {"ms", r.ms}};
+      if (!r.error.empty()) j["error"] = r.error;
+      std::fprintf(o_.log, "%s\n", j.dump().c_str());
+    } else {
+      std::string detail = r.error;
+      if (detail.empty() && r.output.is_mapping()) {
+        if (const Value* sc = r.output.field("status_code")) detail = "HTTP " + text_of(*sc);
+      }
+      std::fprintf(o_.log, "%-9s %-40s %9.1f ms  %s\n", r.status.c_str(), name.c_str(), r.ms,
+                   detail.c_str());
+    }
+    std::fflush(o_.log);
+  }
+
+  void node_failed(size_t n, int index, const std::string& error) {
+    if (!error.empty()) {
+      StepReport r;
+      r.key = g_.steps[n].key();
+      r.index = index;
+      r.status = "failed";
+      r.error = error;
+      log(r);
+      result_.steps.push_back(std::move(r));
+    }
+    nodes_[n].state = Node::State::kFailed;
+    fail_fast("");
+  }
+
+  // The first failure: what runs is cancelled (its connection closed, its process killed),
+  // what waits is skipped.
+  void fail_fast(const std::string& why) {
+    if (failed_) return;
+    failed_ = true;
+    for (auto& [id, in] : running_) {
+      StepReport r;
+      r.key = g_.steps[in->node].key();
+      r.index = in->index;
+      r.status = "cancelled";
+      r.ms = static_cast<double>(mono_now_ns() - in->started_ns) / 1e6;
+      r.error = why.empty() ? "another step failed" : why;
+      log(r);
+      result_.steps.push_back(std::move(r));
+      client_.forget_vu(in->vu);
+      in->cancelled = true;
+      if (in->pid.load() > 0) kill(in->pid.load(), SIGKILL);
+      nodes_[in->node].state = Node::State::kSkipped;
+    }
+    // cmd threads still report; their instances stay owned until then.
+    for (auto it = running_.begin(); it != running_.end();) {
+      if (it->second->pid.load() > 0 || g_.steps[it->second->node].runner == "cmd") {
+        ++it;
+      } else {
+        it = running_.erase(it);
+      }
+    }
+    in_flight_ = running_.size();
+    for (auto& in : queued_) {
+      StepReport r;
+      r.key = g_.steps[in->node].key();
+      r.index = in->index;
+      r.status = "skipped";
+      r.error = "cancelled before it started";
+      log(r);
+      result_.steps.push_back(std::move(r));
+      nodes_[in->node].state = Node::State::kSkipped;
+    }
+    queued_.clear();
+    ready_.clear();
+  }
+
+  void finish_node(size_t n) {
+    Node& node = nodes_[n];
+    const StepDef& s = g_.steps[n];
+    auto one = [](const Value& out) {
+      Value::Fields f;
+      f["output"] = out;
+      return Value::object(std::move(f));
+    };
+    if (s.count != nullptr) {
+      Value::Items items;
+      items.reserve(node.outputs.size());
+      for (const Value& o : node.outputs) items.push_back(one(o));
+      node.value = Value::tuple(std::move(items));
+    } else {
+      node.value = one(node.outputs.empty() ? Value() : node.outputs[0]);
+    }
+    node.outputs.clear();
+    node.state = Node::State::kDone;
+    node_done(n);
+  }
+
+  void node_done(size_t n) {
+    for (size_t d : g_.steps[n].deps) {  // a resource whose last user ended goes
+      if (g_.steps[d].resource && --nodes_[d].users_left == 0) client_.forget_vu(nodes_[d].vu);
+    }
+    for (size_t u : nodes_[n].users) {
+      if (--nodes_[u].deps_left == 0 && !failed_) ready_.push_back(u);
+    }
+  }
+
+  const Grid& g_;
+  const WorkflowOptions& o_;
+  engine::Client client_;
+  std::vector<Node> nodes_;
+  std::vector<size_t> ready_;
+  std::vector<std::unique_ptr<Instance>> queued_;
+  std::map<uint64_t, std::unique_ptr<Instance>> running_;
+  std::vector<std::unique_ptr<hcl::Context>> contexts_;
+  size_t in_flight_ = 0;
+  uint64_t next_request_ = 1;
+  uint32_t next_vu_ = 1;
+  bool failed_ = false;
+  WorkflowResult result_;
+  int cmd_fd_ = -1;
+  std::mutex cmd_mu_;
+  std::vector<std::pair<uint64_t, CmdResult>> cmd_done_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+WorkflowResult run_workflow(const Grid& g, const WorkflowOptions& o) {
+  Workflow w(g, o);
+  return w.run();
+}
+
+std::string report_text(const WorkflowResult& r) {
+  size_t ok = 0, failed = 0, cancelled = 0, skipped = 0;
+  for (const StepReport& s : r.steps) {
+    ok += s.status == "ok";
+    failed += s.status == "failed";
+    cancelled += s.status == "cancelled";
+    skipped += s.status == "skipped";
+  }
+  std::string out = fmt::format("grid: {} step run{} ok, {} failed, {} cancelled, {} skipped in "
+                                "{:.2f} s\n",
+                                ok, ok == 1 ? "" : "s", failed, cancelled, skipped, r.elapsed_s);
+  for (const StepReport& s : r.steps) {
+    if (s.status == "failed") {
+      out += fmt::format("  failed: {}{}: {}\n", s.key,
+                         s.index >= 0 ? fmt::format("[{}]", s.index) : "", s.error);
+    }
+  }
+  return out;
+}
+
+std::string report_json(const WorkflowResult& r, const Grid& g) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const StepReport& s : r.steps) {
+    nlohmann::json j = {{"step", s.key}, {"status", s.status}, {"ms", s.ms}};
+    if (s.index >= 0) j["index"] = s.index;
+    if (!s.error.empty()) j["error"] = s.error;
+    if (!s.output.is_null()) {
+      nlohmann::json out = nlohmann::json::parse(hcl::to_json(s.output));
+      if (out.is_object()) out.erase("body");  // bodies stay out of the report (size, secrets)
+      j["output"] = out;
+    }
+    steps.push_back(j);
+  }
+  nlohmann::json doc = {{"grid", g.source},
+                        {"exit_code", r.exit_code},
+                        {"elapsed_secs", r.elapsed_s},
+                        {"interrupted", r.interrupted},
+                        {"steps", steps}};
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace spiker::grid
