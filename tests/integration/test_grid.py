@@ -1,0 +1,396 @@
+"""burstgridgo grids: run once as a workflow (DAG, count, splat, env vars, print, fail-fast,
+manifests' checks) and under load (every VU's iteration), against nginx and the embedded
+target, with counts from what the servers saw."""
+import json
+import os
+import subprocess
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+import urllib.request
+
+from helpers import LOADSPIKER, Nginx, Target, free_port
+
+
+def write(tmp, text, name="grid.hcl"):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(text))
+    return path
+
+
+def grid(*args, env=None, timeout=120):
+    p = subprocess.run([LOADSPIKER, *args], capture_output=True, text=True, timeout=timeout,
+                       env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Grids(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.nginx = Nginx(extra_server="""
+    location /get { return 200 '{"ok":true}'; }
+    location /fan/ { return 200 'fan'; }
+    location = /post { return 201 'made'; }
+""")
+        cls.target = Target(threads=1)
+        cls.tmp = tempfile.mkdtemp(prefix="spiker-grid-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.stop()
+        cls.target.stop()
+
+    def setUp(self):
+        self.nginx.log_lines(0.1)
+        open(self.nginx.log, "w").close()
+
+    def log(self):
+        return self.nginx.log_lines(0.3)
+
+    def test_http_request_example_runs_in_dependency_order(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            step "http_request" "first" {{
+              arguments {{
+                url = "{n}/get"
+              }}
+            }}
+            step "http_request" "second" {{
+              arguments {{
+                url = "{n}/fan/2"
+              }}
+              depends_on = ["first"]
+            }}
+            step "http_request" "third" {{
+              arguments {{
+                url = "{n}/fan/3"
+              }}
+              depends_on = ["http_request.first"]
+            }}
+            step "http_request" "final" {{
+              arguments {{
+                url    = "{n}/post"
+                method = "POST"
+                body   = "done"
+              }}
+              depends_on = ["step.http_request.second", "http_request.third"]
+              check      = output.status_code == 201
+            }}
+            """)
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 0, err)
+        uris = [line[3] for line in self.log()]
+        self.assertEqual(len(uris), 4)
+        self.assertEqual(uris[0], "/get")
+        self.assertEqual(uris[-1], "/post")
+        self.assertIn("4 step runs ok", out)
+
+    def test_static_count_fan_in_with_splat(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            resource "http_client" "shared" {{
+              arguments {{
+                timeout  = "5s"
+                base_url = "{n}"
+              }}
+            }}
+            step "http_request" "first" {{
+              uses {{ client = resource.http_client.shared }}
+              arguments {{ url = "/get" }}
+            }}
+            step "http_request" "fan" {{
+              count = 10
+              uses {{ client = resource.http_client.shared }}
+              arguments {{ url = "/fan/${{count.index + 1}}" }}
+              depends_on = ["http_request.first"]
+            }}
+            step "print" "all" {{
+              arguments {{
+                input = step.http_request.fan[*].output.status_code
+              }}
+            }}
+            """)
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 0, err)
+        uris = sorted(line[3] for line in self.log())
+        self.assertEqual(uris, sorted(["/get"] + [f"/fan/{i}" for i in range(1, 11)]))
+        printed = json.loads(out[out.index("[print.all] ") + 12:out.index("]\n", out.index(
+            "[print.all] ")) + 1])
+        self.assertEqual(printed, [200] * 10)
+
+    def test_dynamic_count_from_env_vars(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            step "env_vars" "config" {{
+              arguments {{
+                defaults = {{ "REQUEST_COUNT" = "2" }}
+              }}
+            }}
+            step "http_request" "fan" {{
+              count = tonumber(step.env_vars.config.output.vars.REQUEST_COUNT)
+              arguments {{ url = "{n}/fan/${{count.index}}" }}
+            }}
+            """)
+        self.assertEqual(grid("run", path)[0], 0)
+        self.assertEqual(len(self.log()), 2)
+        env = dict(os.environ, REQUEST_COUNT="7")
+        self.assertEqual(grid("run", path, env=env)[0], 0)
+        self.assertEqual(len(self.log()), 2 + 7)
+
+    def test_env_vars_required_and_optional(self):
+        path = write(self.tmp, """
+            step "env_vars" "db" {
+              arguments {
+                prefix       = "GRIDTEST_"
+                strip_prefix = true
+                defaults     = { "GRIDTEST_HOST" = "localhost" }
+                required     = ["GRIDTEST_HOST", "GRIDTEST_PASS"]
+              }
+            }
+            step "print" "show" {
+              arguments {
+                input = step.env_vars.db.output.vars
+              }
+            }
+            """)
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 1)
+        self.assertIn("required environment variables are not set: GRIDTEST_PASS", err + out)
+        self.assertIn("skipped", err)
+        env = dict(os.environ, GRIDTEST_PASS="s3cret")
+        code, out, err = grid("run", path, env=env)
+        self.assertEqual(code, 0, err)
+        self.assertIn('"HOST": "localhost"', out)
+        self.assertIn('"PASS": "s3cret"', out)
+
+    def test_count_instances_run_in_parallel(self):
+        t = self.target.url("/")
+        path = write(self.tmp, f"""
+            step "http_request" "slow" {{
+              count = 8
+              arguments {{ url = "{t}delay/400" }}
+            }}
+            """)
+        start = time.monotonic()
+        code, out, err = grid("run", path)
+        elapsed = time.monotonic() - start
+        self.assertEqual(code, 0, err)
+        self.assertLess(elapsed, 1.5)  # 8 x 400 ms one after another would be 3.2 s
+
+    def test_fail_fast_cancels_running_steps_and_skips_dependants(self):
+        t = self.target.url("/")
+        path = write(self.tmp, f"""
+            step "http_request" "slow" {{
+              arguments {{ url = "{t}delay/2000" }}
+            }}
+            step "http_request" "after_slow" {{
+              arguments {{ url = "{t}json" }}
+              depends_on = ["slow"]
+            }}
+            step "http_request" "broken" {{
+              arguments {{ url = "{t}status/500" }}
+              check = output.status_code == 200
+            }}
+            """)
+        start = time.monotonic()
+        code, out, err = grid("run", path, "--json")
+        elapsed = time.monotonic() - start
+        self.assertEqual(code, 1)
+        doc = json.loads(out)
+        by = {s["step"]: s for s in doc["steps"]}
+        self.assertEqual(by["http_request.broken"]["status"], "failed")
+        self.assertIn("check failed", by["http_request.broken"]["error"])
+        self.assertEqual(by["http_request.slow"]["status"], "cancelled")
+        self.assertLess(by["http_request.slow"]["ms"], 100 + by["http_request.broken"]["ms"])
+        self.assertEqual(by["http_request.after_slow"]["status"], "skipped")
+        self.assertLess(elapsed, 1.0)  # not the 2 s of the cancelled step
+
+    def test_a_cycle_is_named(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            step "http_request" "a" {{
+              arguments {{ url = "{n}/get?${{step.http_request.b.output.status_code}}" }}
+            }}
+            step "http_request" "b" {{
+              arguments {{ url = "{n}/get" }}
+              depends_on = ["a"]
+            }}
+            """)
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 2)
+        self.assertRegex(err, r"cycle: http_request\.(a|b) -> http_request\.(a|b) -> "
+                              r"http_request\.(a|b)")
+        self.assertEqual(self.log(), [])
+
+    def test_input_errors_have_file_line_column(self):
+        path = write(self.tmp, """
+            step "http_request" "x" {
+              arguments {
+                url     = "http://127.0.0.1:1/"
+                headers = "not a map"
+              }
+            }
+            """, "typed.hcl")
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 2)
+        self.assertIn("typed.hcl:5:", err)
+        self.assertIn("map(string) required, got string", err)
+        path = write(self.tmp, """
+            step "http_request" "x" {
+              arguments {
+                method = "GET"
+              }
+            }
+            """, "missing.hcl")
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 2)
+        self.assertIn("needs the input 'url'", err)
+        path = write(self.tmp, """
+            step "http_request" "x" {
+              arguments {
+                ur = "http://127.0.0.1:1/"
+              }
+            }
+            """, "typo.hcl")
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 2)
+        self.assertIn("did you mean 'url'", err)
+
+    def test_variables_locals_functions_and_a_directory(self):
+        n = self.nginx.url("")
+        d = os.path.join(self.tmp, "dir")
+        os.makedirs(os.path.join(d, "more"), exist_ok=True)
+        write(d, f"""
+            variable "who" {{
+              type    = string
+              default = "ann"
+            }}
+            locals {{
+              base = "{n}"
+              path = "/fan/${{upper(var.who)}}"
+            }}
+            """, "vars.hcl")
+        write(os.path.join(d, "more"), """
+            step "http_request" "one" {
+              arguments {
+                url = format("%s%s-%d", local.base, local.path, length([1, 2, 3]))
+              }
+            }
+            """, "steps.hcl")
+        self.assertEqual(grid("run", d)[0], 0)
+        self.assertEqual(grid("run", d, "--var", "who=bob")[0], 0)
+        self.assertEqual([line[3] for line in self.log()], ["/fan/ANN-3", "/fan/BOB-3"])
+        code, out, err = grid("validate", d)
+        self.assertEqual(code, 0, err)
+        self.assertIn("http_request.one", out)
+        code, out, err = grid("graph", d, "--format", "dot")
+        self.assertEqual(code, 0, err)
+        self.assertIn("digraph", out)
+
+    def test_grid_under_load_counts_match_nginx(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            step "http_request" "start" {{
+              arguments {{ url = "{n}/get" }}
+            }}
+            step "http_request" "fan" {{
+              count = 5
+              arguments {{ url = "{n}/fan/${{count.index}}" }}
+              depends_on = ["start"]
+            }}
+            step "http_request" "end" {{
+              arguments {{
+                url    = "{n}/post"
+                method = "POST"
+                json   = {{ done = true }}
+              }}
+              depends_on = ["fan"]
+              check = output.status_code == 201
+            }}
+            """)
+        code, out, err = grid("run", path, "-c", "20", "-d", "5s", "--json", "-t", "1")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        iterations = doc["journeys"]["iterations"]
+        lines = self.log()
+        self.assertGreater(iterations, 100)
+        self.assertEqual(doc["summary"]["total_requests"], len(lines))
+        # Every iteration started with the first step; the time limit stops new steps, so the
+        # last iteration of each of the 20 VUs may be cut short: the rest sent all 7 requests.
+        starts = sum(1 for line in lines if line[3] == "/get")
+        ends = sum(1 for line in lines if line[3] == "/post")
+        self.assertEqual(starts, iterations)
+        self.assertGreaterEqual(ends, iterations - 20)
+        self.assertEqual(len(lines) - starts - ends, sum(
+            1 for line in lines if line[3].startswith("/fan/")))
+        self.assertGreaterEqual(len(lines), (iterations - 20) * 7)
+        self.assertLessEqual(len(lines), iterations * 7)
+        self.assertEqual(doc["checks"]["overall_pass_rate"], 1.0)
+
+    def test_outputs_flow_into_later_steps_under_load(self):
+        t = self.target.url("/")
+        path = write(self.tmp, f"""
+            loadspiker {{
+              vus        = 2
+              iterations = 20
+            }}
+            step "http_request" "login" {{
+              arguments {{
+                url    = "{t}login"
+                method = "POST"
+                form   = {{ username = "member1", password = "pw" }}
+              }}
+            }}
+            step "http_request" "me" {{
+              arguments {{
+                url     = "{t}me"
+                headers = {{ Authorization = "Bearer ${{step.http_request.login.output.json.token}}" }}
+              }}
+              check = output.status_code == 200
+            }}
+            step "print" "done" {{
+              arguments {{ input = step.http_request.me.output.status_code }}
+            }}
+            """)
+        code, out, err = grid("run", path, "--json")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(doc["journeys"]["iterations"], 20)
+        self.assertEqual(doc["summary"]["total_requests"], 40)
+        self.assertEqual(doc["summary"]["failed"], 0)
+        code, out, err = grid("run", path, "-c", "1", "-d", "1s")  # print cannot read a value
+        self.assertEqual(code, 0, err)
+
+    def test_burstgridgo_flags_and_healthcheck(self):
+        t = self.target.url("/")
+        path = write(self.tmp, f"""
+            step "http_request" "slow" {{
+              count = 4
+              arguments {{ url = "{t}delay/300" }}
+            }}
+            """)
+        port = free_port()
+        p = subprocess.Popen([LOADSPIKER, "grid", "-g", path, "-workers", "1", "-log-format",
+                              "json", "-healthcheck-port", str(port)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        health = None
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and health is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    health = r.status
+            except OSError:
+                time.sleep(0.05)
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(health, 200)
+        lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+        self.assertEqual([x["status"] for x in lines], ["ok"] * 4)
+        self.assertGreater(json.loads(out)["elapsed_secs"], 1.1)  # -workers 1: one at a time
+
+
+if __name__ == "__main__":
+    unittest.main()
