@@ -14,6 +14,7 @@
 #include <cmath>
 #include <optional>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -145,13 +146,13 @@ class Workflow {
     while (!failed_ && (!queued_.empty() || !ready_.empty())) {
       if (queued_.empty()) {
         size_t n = ready_.front();
-        ready_.erase(ready_.begin());
+        ready_.pop_front();
         start_node(n);
         continue;
       }
       if (in_flight_ >= static_cast<size_t>(std::max(1, o_.workers))) return;
       std::unique_ptr<Instance> in = std::move(queued_.front());
-      queued_.erase(queued_.begin());
+      queued_.pop_front();
       start_instance(std::move(in));
     }
   }
@@ -272,8 +273,10 @@ class Workflow {
       instance_failed(*in, e.what());
       return;
     }
-    // The client resource it uses: its VU (shared connections and cookies), else its own.
-    in->vu = next_vu_++;
+    // The client resource it uses: its VU (shared connections and cookies); without one, the
+    // default client's (VU 0: a pool of kept-alive connections, as an HTTP client library has).
+    in->vu = 0;
+    in->own_vu = false;
     if (const Value* c = in->args.field("uses.client"); c != nullptr && c->is_mapping()) {
       if (const Value* id = c->field("id")) {
         in->vu = static_cast<uint32_t>(id->as_number());
@@ -791,8 +794,8 @@ class Workflow {
   const WorkflowOptions& o_;
   engine::Client client_;
   std::vector<Node> nodes_;
-  std::vector<size_t> ready_;
-  std::vector<std::unique_ptr<Instance>> queued_;
+  std::deque<size_t> ready_;
+  std::deque<std::unique_ptr<Instance>> queued_;
   std::map<uint64_t, std::unique_ptr<Instance>> running_;
   std::vector<std::unique_ptr<hcl::Context>> contexts_;
   size_t in_flight_ = 0;
