@@ -112,9 +112,9 @@ int run_grid(RunArgs a) {
   std::string target = a.config.empty() ? a.url : a.config;
   std::unique_ptr<grid::Grid> g = grid::read(read_options(target, a.grid_vars, a.modules_paths));
   bool load = !g->load.flags.empty();
-  for (const char* flag : {"--concurrency", "--duration", "--max-requests", "--iterations",
-                           "--per-vu-iterations", "--rate", "--arrival-rate", "--stage",
-                           "--ramp-up", "--max-vus"}) {
+  for (const char* flag :
+       {"--concurrency", "--duration", "--max-requests", "--iterations", "--per-vu-iterations",
+        "--rate", "--arrival-rate", "--stage", "--ramp-up", "--max-vus"}) {
     load |= flag_given(a, flag);
   }
   if (!load && !a.dry_run) {
@@ -154,8 +154,7 @@ std::function<int()> add_grid_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "grid", "Run a burstgridgo grid once (its flags: -g, -modules-path, -workers, ...)");
-  cmd->add_option("-g,--grid,grid", args->grid, "The grid: a .hcl file or a directory")
-      ->required();
+  cmd->add_option("-g,--grid,grid", args->grid, "The grid: a .hcl file or a directory")->required();
   cmd->add_option("--modules-path", args->modules, "A directory of module manifests");
   cmd->add_option("--var", args->vars, "A variable's value, NAME=VALUE (repeatable)");
   cmd->add_option("--workers", args->workers, "Step instances in flight at once")
@@ -163,15 +162,15 @@ std::function<int()> add_grid_command(CLI::App& app) {
   cmd->add_option("--log-format", args->log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error (warn and error "
-                                                  "print failures only)")
+  cmd->add_option("--log-level", args->log_level,
+                  "debug, info, warn or error (warn and error "
+                  "print failures only)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
   cmd->add_option("--healthcheck-port", args->healthcheck_port,
                   "Serve GET /healthz on this port while the grid runs");
   return [args] {
-    std::unique_ptr<grid::Grid> g =
-        grid::read(read_options(args->grid, args->vars, args->modules));
+    std::unique_ptr<grid::Grid> g = grid::read(read_options(args->grid, args->vars, args->modules));
     std::unique_ptr<HealthCheck> health;
     if (args->healthcheck_port > 0) health = std::make_unique<HealthCheck>(args->healthcheck_port);
     bool quiet = args->log_level == "warn" || args->log_level == "error";

@@ -128,8 +128,8 @@ bool conform(const hcl::Value& v, const TypeSpec& t, hcl::Value* out, std::strin
       if (!v.is_sequence()) return wrong();
       hcl::Value::Items items;
       for (size_t i = 0; i < v.items().size(); ++i) {
-        const TypeSpec& et = t.kind == K::kTuple ? t.elements.at(std::min(i, t.elements.size() - 1))
-                                                 : t.elements[0];
+        const TypeSpec& et =
+            t.kind == K::kTuple ? t.elements.at(std::min(i, t.elements.size() - 1)) : t.elements[0];
         hcl::Value x;
         if (!conform(v.items()[i], et, &x, why)) {
           *why = fmt::format("element {}: {}", i, *why);
@@ -256,7 +256,8 @@ class Reader {
     for (const hcl::Block& b : f.body.blocks) {
       if (b.type != "runner" && b.type != "asset") continue;
       const hcl::Source& src = *f.source;
-      if (b.labels.size() != 1) fail(src, b.pos, fmt::format("{} takes one label: its name", b.type));
+      if (b.labels.size() != 1)
+        fail(src, b.pos, fmt::format("{} takes one label: its name", b.type));
       ModuleDef m;
       m.name = b.labels[0];
       m.asset = b.type == "asset";
@@ -294,17 +295,19 @@ class Reader {
   void top_level(const hcl::File& f) {
     const hcl::Source& src = *f.source;
     for (const hcl::Attribute& a : f.body.attributes) {
-      fail(src, a.pos, fmt::format("'{}': a grid holds blocks only (step, resource, variable, "
-                                   "locals, loadspiker)",
-                                   a.name));
+      fail(src, a.pos,
+           fmt::format("'{}': a grid holds blocks only (step, resource, variable, "
+                       "locals, loadspiker)",
+                       a.name));
     }
     for (const hcl::Block& b : f.body.blocks) {
-      static const std::set<std::string> kKnown = {"step",   "resource", "variable", "locals",
+      static const std::set<std::string> kKnown = {"step",   "resource", "variable",  "locals",
                                                    "runner", "asset",    "loadspiker"};
       if (kKnown.count(b.type) == 0) {
-        fail(src, b.pos, fmt::format("unknown block '{}'; a grid has step, resource, variable, "
-                                     "locals and loadspiker blocks",
-                                     b.type));
+        fail(src, b.pos,
+             fmt::format("unknown block '{}'; a grid has step, resource, variable, "
+                         "locals and loadspiker blocks",
+                         b.type));
       }
       if (b.type == "variable") variable_blocks_.push_back({&src, &b});
       if (b.type == "locals") {
@@ -315,12 +318,16 @@ class Reader {
   }
 
   void load_block(const hcl::Source& src, const hcl::Block& b) {
-    static const std::map<std::string, std::string> kFlags = {
-        {"vus", "--concurrency"},       {"concurrency", "--concurrency"},
-        {"duration", "--duration"},     {"iterations", "--iterations"},
-        {"arrival_rate", "--arrival-rate"}, {"max_vus", "--max-vus"},
-        {"rate", "--rate"},             {"ramp_up", "--ramp-up"},
-        {"think_time", "--think-time"}, {"threads", "--threads"}};
+    static const std::map<std::string, std::string> kFlags = {{"vus", "--concurrency"},
+                                                              {"concurrency", "--concurrency"},
+                                                              {"duration", "--duration"},
+                                                              {"iterations", "--iterations"},
+                                                              {"arrival_rate", "--arrival-rate"},
+                                                              {"max_vus", "--max-vus"},
+                                                              {"rate", "--rate"},
+                                                              {"ramp_up", "--ramp-up"},
+                                                              {"think_time", "--think-time"},
+                                                              {"threads", "--threads"}};
     hcl::Context none;
     for (const hcl::Attribute& a : b.body.attributes) {
       hcl::Value v = hcl::evaluate(*a.expr, g_.base);
@@ -334,10 +341,11 @@ class Reader {
       }
       auto it = kFlags.find(a.name);
       if (it == kFlags.end()) {
-        fail(src, a.pos, fmt::format("loadspiker {{ {} }}: not a load key; use vus, duration, "
-                                     "iterations, arrival_rate, max_vus, rate, ramp_up, "
-                                     "think_time, threads or stages",
-                                     a.name));
+        fail(src, a.pos,
+             fmt::format("loadspiker {{ {} }}: not a load key; use vus, duration, "
+                         "iterations, arrival_rate, max_vus, rate, ramp_up, "
+                         "think_time, threads or stages",
+                         a.name));
       }
       std::string text;
       if (!hcl::to_string(v, &text)) fail(src, a.pos, "a load value is a number or a string");
@@ -366,9 +374,10 @@ class Reader {
       } else if (const hcl::Attribute* d = b->body.attribute("default")) {
         v = hcl::evaluate(*d->expr, g_.base);
       } else {
-        fail(*src, b->pos, fmt::format("variable '{}' has no default and no value; give --var "
-                                       "{}=VALUE",
-                                       name, name));
+        fail(*src, b->pos,
+             fmt::format("variable '{}' has no default and no value; give --var "
+                         "{}=VALUE",
+                         name, name));
       }
       hcl::Value out;
       std::string why;
@@ -431,8 +440,9 @@ class Reader {
     for (const hcl::Block& b : f.body.blocks) {
       if (b.type != "step" && b.type != "resource") continue;
       if (b.labels.size() != 2) {
-        fail(src, b.pos, fmt::format("{} takes two labels: {} \"<{}>\" \"<name>\"", b.type,
-                                     b.type, b.type == "step" ? "runner" : "asset type"));
+        fail(src, b.pos,
+             fmt::format("{} takes two labels: {} \"<{}>\" \"<name>\"", b.type, b.type,
+                         b.type == "step" ? "runner" : "asset type"));
       }
       StepDef s;
       s.resource = b.type == "resource";
@@ -446,9 +456,10 @@ class Reader {
       if (m == table.end()) {
         std::string known;
         for (const auto& [name, def] : table) known += (known.empty() ? "" : ", ") + name;
-        fail(src, b.pos, fmt::format("unknown {} '{}'; known: {} (or add a manifest with "
-                                     "--modules-path)",
-                                     s.resource ? "asset type" : "runner", s.runner, known));
+        fail(src, b.pos,
+             fmt::format("unknown {} '{}'; known: {} (or add a manifest with "
+                         "--modules-path)",
+                         s.resource ? "asset type" : "runner", s.runner, known));
       }
       for (const hcl::Attribute& a : b.body.attributes) {
         if (a.name == "count" && !s.resource) {
@@ -463,9 +474,10 @@ class Reader {
             s.depends_on.push_back(x.as_string());
           }
         } else if (a.name != "description") {
-          fail(src, a.pos, fmt::format("'{}' is not a {} attribute; use count, depends_on, "
-                                       "check, and arguments {{ }} / uses {{ }} blocks",
-                                       a.name, b.type));
+          fail(src, a.pos,
+               fmt::format("'{}' is not a {} attribute; use count, depends_on, "
+                           "check, and arguments {{ }} / uses {{ }} blocks",
+                           a.name, b.type));
         }
       }
       for (const hcl::Block& x : b.body.blocks) {
@@ -474,15 +486,17 @@ class Reader {
         } else if (x.type == "uses") {
           s.uses = &x.body;
         } else {
-          fail(src, x.pos, fmt::format("unknown block '{}' in a {}; use arguments {{ }} and "
-                                       "uses {{ }}",
-                                       x.type, b.type));
+          fail(src, x.pos,
+               fmt::format("unknown block '{}' in a {}; use arguments {{ }} and "
+                           "uses {{ }}",
+                           x.type, b.type));
         }
       }
       check_inputs(s, m->second, src);
       if (index_.count(s.key()) != 0) {
-        fail(src, b.pos, fmt::format("{} '{}' is defined twice (also at {})", b.type, s.key(),
-                                     g_.steps[index_[s.key()]].where));
+        fail(src, b.pos,
+             fmt::format("{} '{}' is defined twice (also at {})", b.type, s.key(),
+                         g_.steps[index_[s.key()]].where));
       }
       index_[s.key()] = g_.steps.size();
       g_.steps.push_back(std::move(s));
@@ -504,10 +518,11 @@ class Reader {
             best = name;
           }
         }
-        fail(src, a.pos, fmt::format("'{}' is not an input of {} '{}'{}; its inputs: {}", a.name,
-                                     m.asset ? "asset" : "runner", m.name,
-                                     best.empty() ? "" : " (did you mean '" + best + "'?)",
-                                     known.empty() ? "none" : known));
+        fail(src, a.pos,
+             fmt::format("'{}' is not an input of {} '{}'{}; its inputs: {}", a.name,
+                         m.asset ? "asset" : "runner", m.name,
+                         best.empty() ? "" : " (did you mean '" + best + "'?)",
+                         known.empty() ? "none" : known));
       }
     }
     for (const auto& [name, in] : m.inputs) {
@@ -529,8 +544,9 @@ class Reader {
       hcl::Value out;
       std::string why;
       if (!conform(v, m.inputs.at(a.name).type, &out, &why)) {
-        fail(src, a.pos, fmt::format("input '{}' of {} '{}': {}", a.name,
-                                     m.asset ? "asset" : "runner", m.name, why));
+        fail(src, a.pos,
+             fmt::format("input '{}' of {} '{}': {}", a.name, m.asset ? "asset" : "runner", m.name,
+                         why));
       }
     }
   }
@@ -686,9 +702,9 @@ std::string describe(const Grid& g) {
   for (const StepDef& s : g.steps) {
     std::string deps;
     for (size_t d : s.deps) deps += (deps.empty() ? "" : ", ") + g.steps[d].key();
-    out += fmt::format("  {:<9} {}{}{}\n", s.resource ? "resource" : "step", s.key(),
-                       s.count != nullptr ? "  (count)" : "",
-                       deps.empty() ? "" : "  after " + deps);
+    out +=
+        fmt::format("  {:<9} {}{}{}\n", s.resource ? "resource" : "step", s.key(),
+                    s.count != nullptr ? "  (count)" : "", deps.empty() ? "" : "  after " + deps);
   }
   return out;
 }
@@ -702,8 +718,8 @@ std::string graph(const Grid& g, const std::string& format) {
   };
   for (const StepDef& s : g.steps) {
     if (format == "dot") {
-      out += fmt::format("  {} [label=\"{}\"{}];\n", id(s), s.key(),
-                         s.resource ? ", shape=box" : "");
+      out +=
+          fmt::format("  {} [label=\"{}\"{}];\n", id(s), s.key(), s.resource ? ", shape=box" : "");
     } else {
       out += fmt::format("  {}[\"{}\"]\n", id(s), s.key());
     }

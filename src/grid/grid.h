@@ -18,9 +18,9 @@ namespace spiker::grid {
 struct TypeSpec {
   enum class Kind : uint8_t { kAny, kString, kNumber, kBool, kList, kSet, kMap, kObject, kTuple };
   Kind kind = Kind::kAny;
-  std::vector<TypeSpec> elements;             // list/set/map: [0]; tuple: each
+  std::vector<TypeSpec> elements;              // list/set/map: [0]; tuple: each
   std::map<std::string, TypeSpec> attributes;  // object
-  std::string text;                           // as written
+  std::string text;                            // as written
 };
 
 // Converts `v` to `t` as HCL does (a number to a string, ...); false (and `why`) when it cannot.
@@ -53,7 +53,7 @@ struct StepDef {
   const hcl::Expr* count = nullptr;
   const hcl::Body* arguments = nullptr;
   const hcl::Body* uses = nullptr;
-  const hcl::Expr* check = nullptr;  // a condition on `output` (checks under load too)
+  const hcl::Expr* check = nullptr;     // a condition on `output` (checks under load too)
   std::vector<std::string> depends_on;  // keys of other steps ("http_request.first")
   // Filled by the reader: keys of the steps and resources this one depends on.
   std::vector<size_t> deps;
@@ -72,13 +72,13 @@ struct Grid {
   hcl::Context base;  // var, local, functions: built once, every node's context extends it
   std::map<std::string, std::string> env;  // the process environment, for env_vars
   LoadBlock load;
-  std::string source;  // what was given (a file or a directory)
+  std::string source;         // what was given (a file or a directory)
   size_t step_count() const;  // steps, not resources
 };
 
 struct ReadOptions {
-  std::string path;  // a .hcl file, or a directory read recursively
-  std::vector<std::string> modules_paths;  // more manifests (runner / asset blocks)
+  std::string path;                         // a .hcl file, or a directory read recursively
+  std::vector<std::string> modules_paths;   // more manifests (runner / asset blocks)
   std::map<std::string, std::string> vars;  // variable values given (var.NAME)
 };
 

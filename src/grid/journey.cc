@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <toml++/toml.h>
 
 #include <cmath>
 #include <map>
 #include <optional>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/error.h"
 #include "grid/internal.h"
@@ -18,9 +18,10 @@ namespace {
 using hcl::Value;
 
 [[noreturn]] void cannot(const StepDef& s, const std::string& why) {
-  throw SetupError(fmt::format("{}: {} '{}' cannot run under load: {} (without load flags the "
-                               "grid runs once, where it can)",
-                               s.where, s.resource ? "resource" : "step", s.key(), why));
+  throw SetupError(
+      fmt::format("{}: {} '{}' cannot run under load: {} (without load flags the "
+                  "grid runs once, where it can)",
+                  s.where, s.resource ? "resource" : "step", s.key(), why));
 }
 
 // A tree of placeholders for the outputs a step's expressions read, turned into the `step`
@@ -133,9 +134,10 @@ class Compiler {
       }
     }
     if (tables.empty()) {
-      throw SetupError(fmt::format("grid '{}' has no step that can run under load (http_request, "
-                                   "s3 and protocol runners can)",
-                                   g_.source));
+      throw SetupError(
+          fmt::format("grid '{}' has no step that can run under load (http_request, "
+                      "s3 and protocol runners can)",
+                      g_.source));
     }
     for (toml::table& t : tables) steps.push_back(std::move(t));
     toml::table scenario;
@@ -155,9 +157,10 @@ class Compiler {
  private:
   void load(toml::table& doc) {
     static const std::map<std::string, std::string> kKeys = {
-        {"--concurrency", "vus"},     {"--duration", "duration"},     {"--iterations", "iterations"},
-        {"--arrival-rate", "arrival_rate"}, {"--max-vus", "max_vus"}, {"--rate", "rate"},
-        {"--ramp-up", "ramp_up"},     {"--think-time", "think_time"}};
+        {"--concurrency", "vus"},       {"--duration", "duration"},
+        {"--iterations", "iterations"}, {"--arrival-rate", "arrival_rate"},
+        {"--max-vus", "max_vus"},       {"--rate", "rate"},
+        {"--ramp-up", "ramp_up"},       {"--think-time", "think_time"}};
     toml::table load;
     toml::array stages;
     for (const auto& [flag, value] : g_.load.flags) {
@@ -179,7 +182,8 @@ class Compiler {
       char* end = nullptr;
       double n = std::strtod(value.c_str(), &end);
       bool number = end != value.c_str() && *end == '\0';
-      if (number && (it->second == "vus" || it->second == "iterations" || it->second == "max_vus")) {
+      if (number &&
+          (it->second == "vus" || it->second == "iterations" || it->second == "max_vus")) {
         load.insert_or_assign(it->second, static_cast<int64_t>(n));
       } else if (number && (it->second == "arrival_rate" || it->second == "rate")) {
         load.insert_or_assign(it->second, n);
@@ -345,7 +349,8 @@ class Compiler {
         if (r[0] != "step" || is_env_ref(r)) continue;
         size_t dep = find_step(r[1], r[2]);
         const StepDef& d = g_.steps[dep];
-        if (d.count != nullptr) cannot(s, "it reads the outputs of a counted step (" + d.key() + ")");
+        if (d.count != nullptr)
+          cannot(s, "it reads the outputs of a counted step (" + d.key() + ")");
         if (r.size() < 5 || r[3] != "output") {
           cannot(s, "it reads " + fmt::format("{}", fmt::join(r, ".")) +
                         "; under load a step reads output.status_code, output.body, "
@@ -435,7 +440,8 @@ class Compiler {
       if (const Value& a = args["auth"]; a.is_mapping()) put(t, "auth", a);
       std::string timeout = text("timeout");
       if (timeout.empty() && client.is_mapping()) {
-        if (const Value* ct = client.field("timeout"); ct && !ct->is_null()) timeout = ct->as_string();
+        if (const Value* ct = client.field("timeout"); ct && !ct->is_null())
+          timeout = ct->as_string();
       }
       if (!timeout.empty()) t.insert_or_assign("timeout", timeout);
     } else {

@@ -136,6 +136,76 @@ runner "s3" {
   output "etag"        { type = string }
 }
 
+asset "socketio_client" {
+  description = "A shared Socket.IO connection (Engine.IO v4 over WebSocket)"
+  input "url" {
+    type = string
+  }
+  input "namespace" {
+    type    = string
+    default = "/"
+  }
+  input "timeout" {
+    type    = string
+    default = "10s"
+  }
+  input "insecure_skip_verify" {
+    type    = bool
+    default = false
+  }
+}
+
+runner "socketio" {
+  description = "Connects to a Socket.IO server, emits an event and waits for a response event"
+  input "url" {
+    type = string
+  }
+  input "namespace" {
+    type    = string
+    default = "/"
+  }
+  input "on_event" {
+    type = string
+  }
+  input "emit_event" {
+    type    = string
+    default = null
+  }
+  input "emit_data" {
+    type    = any
+    default = null
+  }
+  input "timeout" {
+    type    = string
+    default = "10s"
+  }
+  input "insecure_skip_verify" {
+    type    = bool
+    default = false
+  }
+  output "response_data" { type = any }
+}
+
+runner "socketio_request" {
+  description = "Emits an event on a shared Socket.IO connection and waits for a response event"
+  uses "client" { asset_type = "socketio_client" }
+  input "on_event" {
+    type = string
+  }
+  input "emit_event" {
+    type = string
+  }
+  input "emit_data" {
+    type    = any
+    default = null
+  }
+  input "timeout" {
+    type    = string
+    default = "10s"
+  }
+  output "response_data" { type = any }
+}
+
 runner "websocket" {
   description = "A WebSocket action (connect, send, receive, close) on the client's WebSocket"
   uses "client" { asset_type = "http_client" }
@@ -168,7 +238,8 @@ runner "websocket" {
       for (const std::string& k : a.keys) {
         if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
         seen.push_back(k);
-        inputs += fmt::format("  input \"{}\" {{\n    type    = string\n    default = null\n  }}\n", k);
+        inputs +=
+            fmt::format("  input \"{}\" {{\n    type    = string\n    default = null\n  }}\n", k);
       }
     }
     text += fmt::format(R"HCL(

@@ -12,11 +12,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <optional>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "core/clock.h"
@@ -53,6 +53,8 @@ std::string text_of(const Value& v) {
   return hcl::to_json(v);
 }
 
+struct Instance;
+
 // A step group (a step block, all its count instances) or a resource while the run goes.
 struct Node {
   enum class State : uint8_t { kWaiting, kRunning, kDone, kFailed, kSkipped };
@@ -65,6 +67,9 @@ struct Node {
   uint32_t vu = 0;             // resources: the client's VU (connection pool and cookies)
   Value resource_args;         // resources: their arguments
   size_t users_left = 0;       // resources: users not finished
+  // socketio_client: its connection is opened by its first user; users take turns on it.
+  bool sio_connected = false, sio_busy = false;
+  std::deque<std::unique_ptr<Instance>> sio_queue;
 };
 
 struct Instance {
@@ -77,12 +82,19 @@ struct Instance {
   std::unique_ptr<hcl::Context> ctx;
   std::atomic<pid_t> pid{0};  // cmd: its process, once started
   bool cancelled = false;
+  // Socket.IO: where the exchange is (a state of Sio), on which connection.
+  int sio = -1;
+  int sio_after_pong = -1;
+  std::string sio_url, sio_ns;
+  size_t sio_resource = SIZE_MAX;  // socketio_request: the socketio_client node
+  int64_t sio_deadline_ns = 0;
+  Value sio_result;
 };
 
 class Workflow {
  public:
   Workflow(const Grid& g, const WorkflowOptions& o) : g_(g), o_(o), client_(client_options()) {
-    nodes_.resize(g.steps.size());
+    nodes_ = std::vector<Node>(g.steps.size());  // made in place: Node does not copy
     for (size_t i = 0; i < g.steps.size(); ++i) {
       nodes_[i].deps_left = g.steps[i].deps.size();
       for (size_t d : g.steps[i].deps) {
@@ -98,7 +110,8 @@ class Workflow {
   }
 
   WorkflowResult run() {
-    struct sigaction sa {}, old_int {}, old_term {};
+    struct sigaction sa {
+    }, old_int{}, old_term{};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -251,7 +264,8 @@ class Workflow {
       }
     }
     if (s.uses != nullptr) {
-      for (const hcl::Attribute& a : s.uses->attributes) out["uses." + a.name] = hcl::evaluate(*a.expr, ctx);
+      for (const hcl::Attribute& a : s.uses->attributes)
+        out["uses." + a.name] = hcl::evaluate(*a.expr, ctx);
     }
     return Value::object(std::move(out));
   }
@@ -302,6 +316,10 @@ class Workflow {
       }
       if (runner == "cmd") {
         start_cmd(std::move(in));
+        return;
+      }
+      if (runner == "socketio" || runner == "socketio_request") {
+        start_socketio(std::move(in));
         return;
       }
       if (runner == "http_request" || runner == "s3") {
@@ -534,7 +552,8 @@ class Workflow {
         kill(pid, SIGKILL);
         break;
       }
-      if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) break;
+      if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR)
+        break;
       for (pollfd& f : fds) {
         if (f.fd < 0 || (f.revents & (POLLIN | POLLHUP)) == 0) continue;
         char buf[4096];
@@ -558,6 +577,212 @@ class Workflow {
     return r;
   }
 
+  // --- Socket.IO (Engine.IO v4 over the engine's WebSocket) ---
+
+  enum Sio { kSioConnect, kSioOpen, kSioJoin, kSioJoined, kSioEmit, kSioWait, kSioClose, kSioPong };
+
+  static std::string socketio_url(std::string url) {
+    if (url.starts_with("http://")) url = "ws://" + url.substr(7);
+    if (url.starts_with("https://")) url = "wss://" + url.substr(8);
+    size_t scheme = url.find("://");
+    size_t path = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+    if (path == std::string::npos) url += "/socket.io/";
+    if (url.find("socket.io") == std::string::npos) {
+      url += url.ends_with("/") ? "socket.io/" : "/socket.io/";
+    }
+    if (!url.ends_with("/") && url.find('?') == std::string::npos) url += "/";
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "EIO=4&transport=websocket";
+  }
+
+  // The namespace's prefix in packets: "" for "/", "/chat," otherwise.
+  static std::string ns_prefix(const std::string& ns) {
+    return ns.empty() || ns == "/" ? "" : ns + ",";
+  }
+
+  void start_socketio(std::unique_ptr<Instance> in) {
+    const StepDef& s = g_.steps[in->node];
+    int64_t timeout = duration_ns(
+        str_arg(in->args, "timeout").empty() ? "10s" : str_arg(in->args, "timeout"), "timeout");
+    in->sio_deadline_ns = mono_now_ns() + timeout;
+    if (s.runner == "socketio") {
+      in->vu = next_vu_++;  // a connection of its own, closed at the end
+      in->own_vu = true;
+      in->sio_url = socketio_url(str_arg(in->args, "url"));
+      in->sio_ns = str_arg(in->args, "namespace");
+      sio_send(std::move(in), kSioConnect);
+      return;
+    }
+    // socketio_request: the client resource's connection, one user at a time.
+    for (size_t d : s.deps) {
+      if (g_.steps[d].resource && g_.steps[d].runner == "socketio_client") in->sio_resource = d;
+    }
+    if (in->sio_resource == SIZE_MAX) {
+      instance_failed(*in,
+                      "socketio_request needs uses { client = resource.socketio_client.NAME }");
+      return;
+    }
+    Node& r = nodes_[in->sio_resource];
+    in->vu = r.vu;
+    in->own_vu = false;
+    in->sio_url = socketio_url(str_arg(r.resource_args, "url"));
+    in->sio_ns = str_arg(r.resource_args, "namespace");
+    if (r.sio_busy) {
+      r.sio_queue.push_back(std::move(in));
+      ++in_flight_;  // waiting for the connection: the run is not over
+      return;
+    }
+    r.sio_busy = true;
+    sio_send(std::move(in), r.sio_connected ? kSioEmit : kSioConnect);
+  }
+
+  // Submits the WebSocket action of `state` and keeps the instance until its response.
+  void sio_send(std::unique_ptr<Instance> in, int state) {
+    in->sio = state;
+    engine::ClientRequest r;
+    r.id = next_request_++;
+    r.vu = in->vu;
+    r.url = in->sio_url;
+    r.timeout_ns = std::max<int64_t>(1'000'000, in->sio_deadline_ns - mono_now_ns());
+    r.name = g_.steps[in->node].key();
+    switch (state) {
+      case kSioConnect:
+        r.action = "ws.connect";
+        break;
+      case kSioJoin:
+        r.action = "ws.send";
+        r.body = "40" + (in->sio_ns.empty() || in->sio_ns == "/" ? "" : in->sio_ns + ",");
+        r.has_body = true;
+        break;
+      case kSioEmit: {
+        std::string event = str_arg(in->args, "emit_event");
+        if (event.empty()) {  // nothing to emit: wait for the event
+          sio_send(std::move(in), kSioWait);
+          return;
+        }
+        const Value* data = in->args.field("emit_data");
+        Value::Items packet = {Value::string(event)};
+        if (data != nullptr && !data->is_null()) packet.push_back(*data);
+        r.action = "ws.send";
+        r.body = "42" + ns_prefix(in->sio_ns) + hcl::to_json(Value::tuple(std::move(packet)));
+        r.has_body = true;
+        break;
+      }
+      case kSioPong:
+        r.action = "ws.send";
+        r.body = "3";
+        r.has_body = true;
+        break;
+      case kSioClose:
+        r.action = "ws.close";
+        break;
+      default:  // kSioOpen, kSioJoined, kSioWait: the next message
+        r.action = "ws.receive";
+    }
+    uint64_t id = r.id;
+    client_.submit(std::move(r));
+    running_[id] = std::move(in);
+    ++in_flight_;
+  }
+
+  void sio_step(std::unique_ptr<Instance> in, const engine::ClientResponse& r) {
+    if (!r.ok) {
+      sio_end(std::move(in),
+              fmt::format("socket.io: {} ({})", r.error, r.body.empty() ? in->sio_url : r.body),
+              Value());
+      return;
+    }
+    const std::string& m = r.body;
+    switch (in->sio) {
+      case kSioConnect:
+        sio_send(std::move(in), kSioOpen);
+        return;
+      case kSioOpen:
+        if (!m.starts_with("0")) {
+          sio_end(std::move(in), "socket.io: expected Engine.IO's open packet, got " + m, Value());
+          return;
+        }
+        sio_send(std::move(in), kSioJoin);
+        return;
+      case kSioJoin:
+        sio_send(std::move(in), kSioJoined);
+        return;
+      case kSioPong:
+        sio_send(std::move(in), in->sio_after_pong);
+        return;
+      case kSioEmit:
+        sio_send(std::move(in), kSioWait);
+        return;
+      case kSioClose:
+        sio_end(std::move(in), "", in->args);
+        return;
+      default:
+        break;
+    }
+    if (m == "2") {  // Engine.IO ping: answer, then go on waiting
+      in->sio_after_pong = in->sio;
+      sio_send(std::move(in), kSioPong);
+      return;
+    }
+    if (in->sio == kSioJoined) {
+      if (m.starts_with("44")) {
+        sio_end(std::move(in), "socket.io: the namespace refused the connection: " + m, Value());
+        return;
+      }
+      if (!m.starts_with("40")) {  // something before the ack: wait on
+        sio_send(std::move(in), kSioJoined);
+        return;
+      }
+      if (in->sio_resource != SIZE_MAX) nodes_[in->sio_resource].sio_connected = true;
+      sio_send(std::move(in), kSioEmit);
+      return;
+    }
+    // kSioWait: an event "42[ns,]["name", data...]"; others are skipped.
+    std::string prefix = "42" + ns_prefix(in->sio_ns);
+    if (m.starts_with(prefix)) {
+      Value packet;
+      try {
+        packet = hcl::from_json(std::string_view(m).substr(prefix.size()));
+      } catch (const std::exception&) {
+      }
+      if (packet.is_sequence() && !packet.items().empty() &&
+          packet.items()[0].type() == hcl::Type::kString &&
+          packet.items()[0].as_string() == str_arg(in->args, "on_event")) {
+        Value::Fields out;
+        out["response_data"] = packet.items().size() > 1 ? packet.items()[1] : Value();
+        in->sio_result = Value::object(std::move(out));
+        if (in->own_vu) {
+          sio_send(std::move(in), kSioClose);
+        } else {
+          sio_end(std::move(in), "", Value());
+        }
+        return;
+      }
+    }
+    sio_send(std::move(in), kSioWait);
+  }
+
+  // The exchange is over: the result, and the shared connection's next user.
+  void sio_end(std::unique_ptr<Instance> in, const std::string& error, const Value&) {
+    size_t res = in->sio_resource;
+    in->sio = -1;
+    if (error.empty()) {
+      instance_done(*in, in->sio_result);
+    } else {
+      if (res != SIZE_MAX) nodes_[res].sio_connected = false;
+      instance_failed(*in, error);
+    }
+    if (res == SIZE_MAX || failed_) return;
+    Node& r = nodes_[res];
+    r.sio_busy = false;
+    if (!r.sio_queue.empty()) {
+      std::unique_ptr<Instance> next = std::move(r.sio_queue.front());
+      r.sio_queue.pop_front();
+      --in_flight_;  // counted while it queued; sio_send counts it again
+      r.sio_busy = true;
+      sio_send(std::move(next), r.sio_connected ? kSioEmit : kSioConnect);
+    }
+  }
+
   void wait() {
     pollfd fds[2] = {{client_.wake_fd(), POLLIN, 0}, {cmd_fd_, POLLIN, 0}};
     poll(fds, 2, 50);
@@ -567,7 +792,11 @@ class Workflow {
       std::unique_ptr<Instance> in = std::move(it->second);
       running_.erase(it);
       --in_flight_;
-      response(*in, r);
+      if (in->sio >= 0) {
+        sio_step(std::move(in), r);
+      } else {
+        response(*in, r);
+      }
     }
     uint64_t n;
     if (::read(cmd_fd_, &n, sizeof n) > 0) {
@@ -758,6 +987,18 @@ class Workflow {
     }
     queued_.clear();
     ready_.clear();
+    for (Node& nd : nodes_) {  // Socket.IO requests waiting for their shared connection
+      for (auto& in : nd.sio_queue) {
+        StepReport r;
+        r.key = g_.steps[in->node].key();
+        r.index = in->index;
+        r.status = "cancelled";
+        r.error = "another step failed";
+        log(r);
+        result_.steps.push_back(std::move(r));
+      }
+      nd.sio_queue.clear();
+    }
   }
 
   void finish_node(size_t n) {
@@ -824,9 +1065,10 @@ std::string report_text(const WorkflowResult& r) {
     cancelled += s.status == "cancelled";
     skipped += s.status == "skipped";
   }
-  std::string out = fmt::format("grid: {} step run{} ok, {} failed, {} cancelled, {} skipped in "
-                                "{:.2f} s\n",
-                                ok, ok == 1 ? "" : "s", failed, cancelled, skipped, r.elapsed_s);
+  std::string out = fmt::format(
+      "grid: {} step run{} ok, {} failed, {} cancelled, {} skipped in "
+      "{:.2f} s\n",
+      ok, ok == 1 ? "" : "s", failed, cancelled, skipped, r.elapsed_s);
   for (const StepReport& s : r.steps) {
     if (s.status == "failed") {
       out += fmt::format("  failed: {}{}: {}\n", s.key,

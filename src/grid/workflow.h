@@ -12,16 +12,16 @@
 namespace spiker::grid {
 
 struct WorkflowOptions {
-  int workers = 100;             // step instances in flight at once
-  bool json_log = false;         // one JSON object per finished step instance, else text
-  bool quiet = false;            // no per-step lines (the report only)
-  std::FILE* log = stderr;       // where the per-step lines go
+  int workers = 100;              // step instances in flight at once
+  bool json_log = false;          // one JSON object per finished step instance, else text
+  bool quiet = false;             // no per-step lines (the report only)
+  std::FILE* log = stderr;        // where the per-step lines go
   std::FILE* print_out = stdout;  // where `print` steps write
 };
 
 struct StepReport {
-  std::string key;  // "http_request.fan"
-  int index = -1;   // count.index; -1 without count
+  std::string key;     // "http_request.fan"
+  int index = -1;      // count.index; -1 without count
   std::string status;  // ok, failed, cancelled, skipped
   double ms = 0;
   std::string error;

@@ -364,6 +364,130 @@ class Grids(unittest.TestCase):
         code, out, err = grid("run", path, "-c", "1", "-d", "1s")  # print cannot read a value
         self.assertEqual(code, 0, err)
 
+    def test_socketio_ping_pong(self):
+        port = free_port()
+        stats = os.path.join(self.tmp, "sio.json")
+        server = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
+                                                                    "socketio_server.py"),
+                                   str(port), stats], stdout=subprocess.PIPE, text=True)
+        self.assertEqual(server.stdout.readline().strip(), "ready")
+        server.stdout.close()
+        try:
+            path = write(self.tmp, f"""
+                step "socketio" "ping_pong" {{
+                  arguments {{
+                    url        = "http://127.0.0.1:{port}"
+                    emit_event = "ping"
+                    on_event   = "pong"
+                    timeout    = "5s"
+                    emit_data  = {{ message = "Hello, World!" }}
+                  }}
+                }}
+                resource "socketio_client" "shared" {{
+                  arguments {{ url = "ws://127.0.0.1:{port}/socket.io/" }}
+                }}
+                step "socketio_request" "many" {{
+                  count = 3
+                  uses {{ client = resource.socketio_client.shared }}
+                  arguments {{
+                    emit_event = "ping"
+                    on_event   = "pong"
+                    emit_data  = {{ n = count.index }}
+                  }}
+                }}
+                """)
+            code, out, err = grid("run", path, "--json")
+            self.assertEqual(code, 0, err)
+            doc = json.loads(out)
+            data = [s["output"]["response_data"] for s in doc["steps"]]
+            self.assertIn({"message": "Hello, World!"}, data)
+            self.assertEqual(sorted(d["n"] for d in data if "n" in d), [0, 1, 2])
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        with open(stats) as f:
+            seen = json.load(f)
+        # One connection of its own, one shared by the three requests; every ping answered,
+        # and every Engine.IO ping the server sent got its pong.
+        self.assertEqual(seen, {"connections": 2, "pings": 4, "pongs_answered": 4})
+
+    def test_cmd_s3_and_protocol_runners(self):
+        target = Target(threads=1, echoes=True)
+        try:
+            t = target.url("/")
+            path = write(self.tmp, f"""
+                step "cmd" "hello" {{
+                  arguments {{ command = ["sh", "-c", "echo hi-$((1 + 1))"] }}
+                  check = output.exit_code == 0
+                }}
+                step "s3" "upload" {{
+                  arguments {{
+                    url  = "{t}echo?X-Amz-Signature=abc"
+                    body = trimspace(step.cmd.hello.output.stdout)
+                  }}
+                }}
+                step "tcp" "say" {{
+                  arguments {{
+                    url    = "tcp://127.0.0.1:{target.tcp_port}"
+                    action = "send"
+                    body   = "line-${{step.s3.upload.output.status_code}}\\n"
+                  }}
+                }}
+                step "tcp" "hear" {{
+                  arguments {{
+                    url    = "tcp://127.0.0.1:{target.tcp_port}"
+                    action = "receive"
+                    until  = "\\n"
+                  }}
+                  depends_on = ["say"]
+                }}
+                step "websocket" "open" {{
+                  arguments {{
+                    url    = "ws://127.0.0.1:{target.port}/ws"
+                    action = "connect"
+                  }}
+                }}
+                step "websocket" "send" {{
+                  arguments {{
+                    url    = "ws://127.0.0.1:{target.port}/ws"
+                    action = "send"
+                    body   = "hello ws"
+                  }}
+                  depends_on = ["open"]
+                }}
+                step "websocket" "hear" {{
+                  arguments {{
+                    url    = "ws://127.0.0.1:{target.port}/ws"
+                    action = "receive"
+                  }}
+                  depends_on = ["send"]
+                }}
+                step "print" "all" {{
+                  arguments {{
+                    input = [step.tcp.hear.output.body, step.websocket.hear.output.body]
+                  }}
+                }}
+                """)
+            code, out, err = grid("run", path)
+            self.assertEqual(code, 0, err + out)
+            self.assertIn('"line-200\\n"', out)
+            self.assertIn('"hello ws"', out)
+            slow = write(self.tmp, """
+                step "cmd" "slow" {
+                  arguments {
+                    command = ["sleep", "5"]
+                    timeout = "200ms"
+                  }
+                }
+                """, "slow.hcl")
+            start = time.monotonic()
+            code, out, err = grid("run", slow)
+            self.assertEqual(code, 1)
+            self.assertIn("timed out after 200 ms", err + out)
+            self.assertLess(time.monotonic() - start, 2)
+        finally:
+            target.stop()
+
     def test_burstgridgo_flags_and_healthcheck(self):
         t = self.target.url("/")
         path = write(self.tmp, f"""
