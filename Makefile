@@ -51,6 +51,8 @@ bench: build
 	bench/raw-echo $(BIN)
 	bench/python-vs-cli $(BIN)
 	bench/python-vs-locust $(BIN)
+	bench/grid-scale $(BIN)
+	bench/grid-vs-toml $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

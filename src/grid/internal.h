@@ -9,6 +9,8 @@ namespace spiker::grid {
 
 // The built-in runners' and assets' manifests (HCL text).
 std::string builtin_manifests();
+// Whether this build runs `runner` (a manifest may declare one it has no code for).
+bool implemented(const std::string& runner, bool asset);
 
 // "file:line:col" of a position.
 inline std::string where(const hcl::Source& src, hcl::Pos p) {

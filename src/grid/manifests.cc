@@ -19,6 +19,16 @@ std::string quote_free(std::string s) {
 
 }  // namespace
 
+bool implemented(const std::string& runner, bool asset) {
+  if (asset) return runner == "http_client" || runner == "socketio_client";
+  for (const char* r : {"http_request", "print", "env_vars", "cmd", "s3", "socketio",
+                        "socketio_request", "websocket"}) {
+    if (runner == r) return true;
+  }
+  const proto::Protocol* p = proto::Registry::by_name(runner);
+  return p != nullptr && !p->actions.empty() && p->name != "http1";
+}
+
 std::string builtin_manifests() {
   std::string text = R"HCL(
 asset "http_client" {

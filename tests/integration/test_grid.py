@@ -259,6 +259,43 @@ class Grids(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("did you mean 'url'", err)
 
+    def test_module_manifests_are_enforced(self):
+        mods = os.path.join(self.tmp, "modules")
+        os.makedirs(mods, exist_ok=True)
+        write(mods, """
+            runner "http_request" {
+              input "url" {
+                type = string
+              }
+              input "retries" {
+                type = number
+              }
+            }
+            runner "kafka_publish" {
+              input "topic" {
+                type = string
+              }
+            }
+            """, "manifest.hcl")
+        path = write(self.tmp, f"""
+            step "http_request" "x" {{
+              arguments {{ url = "{self.nginx.url('/get')}" }}
+            }}
+            """, "needs.hcl")
+        code, out, err = grid("run", path, "--modules-path", mods)
+        self.assertEqual(code, 2)
+        self.assertIn("needs.hcl:2:", err)
+        self.assertIn("needs the input 'retries' (number)", err)
+        path = write(self.tmp, """
+            step "kafka_publish" "k" {
+              arguments { topic = "t" }
+            }
+            """, "kafka.hcl")
+        code, out, err = grid("run", path, "--modules-path", mods)
+        self.assertEqual(code, 2)
+        self.assertIn("no implementation in this build", err)
+        self.assertEqual(self.log(), [])
+
     def test_variables_locals_functions_and_a_directory(self):
         n = self.nginx.url("")
         d = os.path.join(self.tmp, "dir")
