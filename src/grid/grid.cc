@@ -462,9 +462,10 @@ class Reader {
                          s.resource ? "asset type" : "runner", s.runner, known));
       }
       if (!implemented(s.runner, s.resource)) {
-        fail(src, b.pos, fmt::format("{} '{}' has a manifest ({}) but no implementation in this "
-                                     "build",
-                                     s.resource ? "asset" : "runner", s.runner, m->second.where));
+        fail(src, b.pos,
+             fmt::format("{} '{}' has a manifest ({}) but no implementation in this "
+                         "build",
+                         s.resource ? "asset" : "runner", s.runner, m->second.where));
       }
       for (const hcl::Attribute& a : b.body.attributes) {
         if (a.name == "count" && !s.resource) {

@@ -168,12 +168,18 @@ class Compiler {
         size_t colon = value.rfind(':');
         toml::table st;
         st.insert_or_assign("duration", value.substr(0, colon));
-        std::string target = value.substr(colon + 1);
-        if (target.ends_with("/s")) {
-          st.insert_or_assign("target_rate", std::stod(target.substr(0, target.size() - 2)));
-        } else {
-          st.insert_or_assign("target", std::stod(target));
+        std::string target = value.substr(colon == std::string::npos ? value.size() : colon + 1);
+        bool rate = target.ends_with("/s");
+        if (rate) target.resize(target.size() - 2);
+        char* end = nullptr;
+        double n = std::strtod(target.c_str(), &end);
+        if (colon == std::string::npos || end == target.c_str() || *end != '\0') {
+          throw SetupError(
+              fmt::format("loadspiker {{ stages }}: '{}' is not DURATION:VUS or "
+                          "DURATION:RATE/s (e.g. \"30s:100\")",
+                          value));
         }
+        st.insert_or_assign(rate ? "target_rate" : "target", n);
         stages.push_back(std::move(st));
         continue;
       }
@@ -364,7 +370,9 @@ class Compiler {
         Tree* t = &tree.fields[r[1]].fields[r[2]].fields["output"];
         for (const std::string& p : path) {
           if (p.starts_with("[")) {
-            t = &t->items[std::stoul(p.substr(1))];
+            uint64_t k = std::strtoull(p.c_str() + 1, nullptr, 10);
+            if (k > 100'000) cannot(s, "it reads an index over 100000 of another step's output");
+            t = &t->items[static_cast<size_t>(k)];
           } else {
             t = &t->fields[p];
           }

@@ -90,6 +90,7 @@ std::string format(const Args& a) {
     if (next >= a.size()) bad(fmt::format("format: not enough arguments for the %{} verb", verb));
     const Value& v = a[next++];
     std::string piece;
+    if (width.size() > 4 || prec.size() > 4) bad("format: width and precision are at most 9999");
     std::string cfmt = "%" + flags + width + (has_prec ? "." + (prec.empty() ? "0" : prec) : "");
     char buf[512];
     switch (verb) {

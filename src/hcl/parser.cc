@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "hcl/hcl.h"
@@ -344,7 +346,7 @@ class Parser {
         auto e = node(Expr::Kind::kIndex, at);
         e->a = std::move(base);
         e->b = node(Expr::Kind::kLiteral, at);
-        e->b->value = Value::number(std::stod(t_.substr(start, i_ - start)));
+        e->b->value = Value::number(number_text(start, at));
         return e;
       }
       auto e = node(Expr::Kind::kAttr, at);
@@ -655,8 +657,16 @@ class Parser {
       }
     }
     auto e = node(Expr::Kind::kLiteral, at);
-    e->value = Value::number(std::stod(t_.substr(start, i_ - start)));
+    e->value = Value::number(number_text(start, at));
     return e;
+  }
+
+  // The number written from `start` to here; too large for a double is an error.
+  double number_text(size_t start, Pos at) {
+    std::string text = t_.substr(start, i_ - start);
+    double n = std::strtod(text.c_str(), nullptr);
+    if (std::isinf(n)) fail_at(at, fmt::format("the number {} is too large", text.substr(0, 40)));
+    return n;
   }
 
   // --- templates ---
