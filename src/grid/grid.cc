@@ -331,6 +331,13 @@ class Reader {
     hcl::Context none;
     for (const hcl::Attribute& a : b.body.attributes) {
       hcl::Value v = hcl::evaluate(*a.expr, g_.base);
+      if (a.name == "thresholds") {
+        if (!v.is_mapping()) {
+          fail(src, a.pos, "thresholds is an object: { p95_latency_ms = \"< 300\", ... }");
+        }
+        g_.load.thresholds = v;
+        continue;
+      }
       if (a.name == "stages") {
         for (const hcl::Value& s : v.items()) {
           std::string text;

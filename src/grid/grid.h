@@ -63,6 +63,7 @@ struct StepDef {
 // The `loadspiker { ... }` block: a load model given in the grid (the run flags' names).
 struct LoadBlock {
   std::vector<std::pair<std::string, std::string>> flags;  // "--concurrency" -> "20"
+  hcl::Value thresholds;  // thresholds = { p95_latency_ms = "< 300", ... }: the [thresholds] table
 };
 
 struct Grid {

@@ -200,6 +200,7 @@ class Compiler {
       }
     }
     if (!load.empty()) doc.insert_or_assign("load", std::move(load));
+    if (g_.load.thresholds.is_mapping()) put(doc, "thresholds", g_.load.thresholds);
     if (!stages.empty()) doc.insert_or_assign("stages", std::move(stages));
   }
 
