@@ -138,7 +138,7 @@ int run_grid(RunArgs a) {
     return kExitOk;
   }
   a.config_text = std::move(text);
-  a.config = target;
+  a.config = target + " (as a journey)";  // messages point into the compiled plan, not the file
   a.url.clear();
   return run(std::move(a));
 }
