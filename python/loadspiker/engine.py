@@ -211,6 +211,12 @@ class Engine:
         return f"{scheme}://{host_or_url}:{int(port_or_data)}", data
 
     def __getattr__(self, attr):
+        # A registered protocol's action as a method: engine.redis_command(url, "GET k").
+        if not attr.startswith("_") and "_" in attr:
+            action = attr.replace("_", ".", 1)
+            for p in _engine.protocols():
+                if any(a["name"] == action for a in p["actions"]):
+                    return lambda url, data=None, **kw: self.protocol_call(action, url, data, **kw)
         # Protocols the engine does not have yet keep the original API's names and say so.
         for prefix in ("mqtt_", "database_", "kafka_", "grpc_", "amqp_"):
             if attr.startswith(prefix):

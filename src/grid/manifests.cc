@@ -12,9 +12,16 @@ namespace spiker::grid {
 
 namespace {
 
+// A protocol's summary as an HCL string's content: no quotes, no template sequences.
 std::string quote_free(std::string s) {
   std::replace(s.begin(), s.end(), '"', '\'');
-  return s;
+  std::replace(s.begin(), s.end(), '\\', '/');
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((s[i] == '$' || s[i] == '%') && i + 1 < s.size() && s[i + 1] == '{') out += s[i];
+    out += s[i];
+  }
+  return out;
 }
 
 }  // namespace

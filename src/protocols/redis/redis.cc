@@ -1,0 +1,197 @@
+// Redis (redis://host:port, rediss:// over TLS): a command line per exchange (`--command 'GET
+// key:${RANDOM_INT:1:100}'`, or a journey's `action = "redis.command"` with `command = "..."`),
+// rendered per send, split as redis-cli splits it, written as RESP, and its reply read: the
+// reply's value (a string, a number, arrays as JSON) is what checks and extractors read; an
+// error reply fails the request (the connection stays) and is counted by its prefix.
+#include <fmt/format.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "metrics/shard.h"
+#include "proto/payload.h"
+#include "proto/protocol.h"
+#include "proto/transport_session.h"
+#include "protocols/redis/resp.h"
+
+namespace spiker::redis {
+namespace {
+
+using metrics::ErrorKind;
+using proto::Verb;
+
+constexpr size_t kMaxBuffered = 64u << 20;  // a reply larger than this is refused
+
+const metrics::StatBlock* g_stats = nullptr;
+enum Counter : uint32_t {
+  kCommands,
+  kReplies,
+  kNil,
+  kErrors,
+  kErrErr,
+  kErrWrongType,
+  kErrNoAuth,
+  kErrOther,
+  kStray
+};
+
+class Session final : public proto::TransportSession {
+ public:
+  using TransportSession::TransportSession;
+
+ protected:
+  void start() noexcept override {
+    if (!split_command(out_, &args_) || args_.empty()) {
+      give_up(ErrorKind::kOther);  // a rendered command that does not split: nothing sent
+      return;
+    }
+    wire_.clear();
+    encode_command(args_, wire_);
+    out_ = wire_;
+    out_off_ = 0;
+    host_.shard().add(g_stats->counter(kCommands));
+    if (!write_payload()) return;
+    try_reply();
+  }
+
+  void on_events(uint32_t events) noexcept override {
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 && busy() && out_off_ < out_.size()) {
+      if (!write_payload()) return;
+      if (!transport_.is_open()) return;
+    }
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0) read();
+  }
+
+ private:
+  void read() noexcept {
+    for (;;) {
+      const char* buf = nullptr;
+      size_t got = 0, cap = 0;
+      Transport::Io r = transport_.is_open() ? read_chunk(&buf, &got, &cap) : Transport::Io::kEof;
+      if (r == Transport::Io::kAgain) return;
+      if (r != Transport::Io::kOk) {
+        in_.clear();
+        if (busy() && r == Transport::Io::kEof && out_off_ == 0 && resend_on_stale()) return;
+        close();
+        if (busy()) {
+          fail(r == Transport::Io::kEof ? ErrorKind::kReset
+                                        : proto::classify_errno(transport_.error()));
+        }
+        return;
+      }
+      in_.append(buf, got);
+      if (in_.size() > kMaxBuffered) {
+        in_.clear();
+        fail(ErrorKind::kBody);
+        return;
+      }
+      try_reply();
+      if (!transport_.is_open()) return;
+    }
+  }
+
+  void try_reply() noexcept {
+    while (!in_.empty()) {
+      size_t n = parse_reply(in_, &reply_);
+      if (n == 0) return;
+      if (n == SIZE_MAX) {  // not RESP: the connection cannot be trusted
+        in_.clear();
+        fail(ErrorKind::kHttp);
+        return;
+      }
+      in_.erase(0, n);
+      metrics::Shard& s = host_.shard();
+      if (!busy() || out_off_ < out_.size()) {
+        s.add(g_stats->counter(kStray));  // nobody asked (a late reply after a timeout)
+        continue;
+      }
+      s.add(g_stats->counter(kReplies));
+      if (reply_.kind == Reply::Kind::kNull) s.add(g_stats->counter(kNil));
+      if (reply_.kind == Reply::Kind::kError) {
+        s.add(g_stats->counter(kErrors));
+        std::string_view prefix = std::string_view(reply_.text).substr(0, reply_.text.find(' '));
+        s.add(g_stats->counter(prefix == "ERR"         ? kErrErr
+                               : prefix == "WRONGTYPE" ? kErrWrongType
+                               : prefix == "NOAUTH"    ? kErrNoAuth
+                                                       : kErrOther));
+        give_up(ErrorKind::kOther);  // the server refused the command; the connection stays
+        return;
+      }
+      finish(reply_.text);
+      return;
+    }
+  }
+
+  void timed_out() noexcept override {
+    in_.clear();
+    fail(ErrorKind::kTimeout);  // closes: a late reply must not answer the next command
+  }
+
+  std::vector<std::string> args_;
+  std::string wire_;
+  std::string in_;
+  Reply reply_;
+};
+
+std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
+  proto::reject_unknown(in, {"command"});
+  const proto::Option* cmd = proto::find_option(in, "command");
+  if (cmd != nullptr && in.payload_given) {
+    throw SetupError(fmt::format("{}: give the command once: {} or the body, not both", cmd->where,
+                                 cmd->key));
+  }
+  auto r = std::make_shared<plan::ProtocolRequest>();
+  r->verb = static_cast<uint8_t>(Verb::kExchange);
+  r->action = 0;
+  r->action_name = "redis.command";
+  r->payload = cmd != nullptr ? cmd->value : in.payload;
+  std::vector<std::string> args;
+  if (r->payload.empty() || !split_command(r->payload, &args) || args.empty()) {
+    throw SetupError(fmt::format(
+        "{}: {}: give a Redis command, e.g. --command 'GET key:${{RANDOM_INT:1:100}}' (a step: "
+        "command = \"SET k ${{v}}\"); quotes must close",
+        in.where, r->payload.empty() ? "no command" : "the command '" + r->payload + "'"));
+  }
+  return r;
+}
+
+std::string describe(const plan::ProtocolRequest& r) { return "command " + r.payload; }
+
+std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
+                                             const proto::SessionOptions& o) {
+  return std::make_unique<Session>(
+      host, o, o.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp);
+}
+
+std::vector<std::pair<std::string, double>> derive(const uint64_t* c, double measured_s) {
+  return {{"commands_per_sec", measured_s > 0 ? static_cast<double>(c[kCommands]) / measured_s : 0}};
+}
+
+}  // namespace
+}  // namespace spiker::redis
+
+void spiker_register_redis() {
+  using namespace spiker;
+  metrics::StatBlockDef stats;
+  stats.name = "redis";
+  stats.title = "Redis";
+  stats.counters = {"commands",        "replies",         "nil_replies",
+                    "error_replies",   "errors_ERR",      "errors_WRONGTYPE",
+                    "errors_NOAUTH",   "errors_other",    "stray_replies"};
+  stats.summary = {"commands", "replies", "nil_replies", "error_replies"};
+  stats.derive = redis::derive;
+  redis::g_stats = &metrics::StatBlocks::add(std::move(stats));
+  proto::Protocol p;
+  p.name = "redis";
+  p.schemes = {"redis", "rediss"};
+  p.summary = "Redis (redis://host:port, rediss:// over TLS): --command 'GET key:${...}'";
+  p.label = "redis";
+  p.flags = {{"command", "redis: the command, split as redis-cli splits it (templates allowed)"}};
+  p.actions = {{"redis.command", proto::Verb::kExchange, {"command"}, true, true}};
+  p.stats = redis::g_stats;
+  p.compile = redis::compile;
+  p.make_session = redis::make_session;
+  p.describe = redis::describe;
+  proto::Registry::add(std::move(p));
+}

@@ -1,0 +1,195 @@
+#include "protocols/redis/resp.h"
+
+#include <charconv>
+#include <cstdint>
+
+namespace spiker::redis {
+
+bool split_command(std::string_view line, std::vector<std::string>* args) {
+  args->clear();
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' ||
+                               line[i] == '\n')) {
+      ++i;
+    }
+    if (i >= line.size()) break;
+    std::string arg;
+    if (line[i] == '"' || line[i] == '\'') {
+      char q = line[i++];
+      bool closed = false;
+      while (i < line.size()) {
+        char c = line[i++];
+        if (c == q) {
+          closed = true;
+          break;
+        }
+        if (c == '\\' && q == '"' && i < line.size()) {
+          char e = line[i++];
+          switch (e) {
+            case 'n':
+              arg += '\n';
+              break;
+            case 'r':
+              arg += '\r';
+              break;
+            case 't':
+              arg += '\t';
+              break;
+            case 'x':
+              if (i + 2 <= line.size()) {
+                unsigned v = 0;
+                std::from_chars(line.data() + i, line.data() + i + 2, v, 16);
+                arg += static_cast<char>(v);
+                i += 2;
+              }
+              break;
+            default:
+              arg += e;
+          }
+          continue;
+        }
+        arg += c;
+      }
+      if (!closed) return false;
+    } else {
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' &&
+             line[i] != '\n') {
+        arg += line[i++];
+      }
+    }
+    args->push_back(std::move(arg));
+  }
+  return true;
+}
+
+void encode_command(const std::vector<std::string>& args, std::string& out) {
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (const std::string& a : args) {
+    out += '$';
+    out += std::to_string(a.size());
+    out += "\r\n";
+    out += a;
+    out += "\r\n";
+  }
+}
+
+namespace {
+
+constexpr size_t kBad = SIZE_MAX;
+constexpr int64_t kMaxBulk = 512ll << 20;  // Redis's own limit
+constexpr int kMaxDepth = 32;
+
+void json_string(std::string_view s, std::string& out) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// One reply at `in`; returns its length, 0 when incomplete, kBad when not RESP.
+size_t parse(std::string_view in, Reply* out, int depth) {
+  if (in.empty()) return 0;
+  if (depth > kMaxDepth) return kBad;
+  size_t eol = in.find("\r\n");
+  if (eol == std::string_view::npos) return in.size() > 64 * 1024 ? kBad : 0;
+  std::string_view line = in.substr(1, eol - 1);
+  size_t head = eol + 2;
+  auto number = [&](int64_t* n) {
+    auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), *n);
+    return ec == std::errc() && p == line.data() + line.size();
+  };
+  switch (in[0]) {
+    case '+':
+      out->kind = Reply::Kind::kSimple;
+      out->text.assign(line);
+      return head;
+    case '-':
+    case '!':
+      out->kind = Reply::Kind::kError;
+      out->text.assign(line);
+      return head;
+    case ':':
+    case ',':
+    case '(':
+      out->kind = Reply::Kind::kInteger;
+      out->text.assign(line);
+      return head;
+    case '#':
+      out->kind = Reply::Kind::kOther;
+      out->text = line == "t" ? "true" : "false";
+      return head;
+    case '_':
+      out->kind = Reply::Kind::kNull;
+      out->text.clear();
+      return head;
+    case '$':
+    case '=': {
+      int64_t n = 0;
+      if (!number(&n) || n > kMaxBulk) return kBad;
+      if (n < 0) {
+        out->kind = Reply::Kind::kNull;
+        out->text.clear();
+        return head;
+      }
+      size_t total = head + static_cast<size_t>(n) + 2;
+      if (in.size() < total) return 0;
+      out->kind = Reply::Kind::kBulk;
+      out->text.assign(in.substr(head, static_cast<size_t>(n)));
+      return total;
+    }
+    case '*':
+    case '~':
+    case '>':
+    case '%': {
+      int64_t n = 0;
+      if (!number(&n) || n > 1'000'000) return kBad;
+      if (n < 0) {
+        out->kind = Reply::Kind::kNull;
+        out->text.clear();
+        return head;
+      }
+      int64_t items = in[0] == '%' ? 2 * n : n;
+      size_t at = head;
+      std::string json = "[";
+      for (int64_t k = 0; k < items; ++k) {
+        Reply item;
+        size_t len = parse(in.substr(at), &item, depth + 1);
+        if (len == 0 || len == kBad) return len;
+        at += len;
+        if (k > 0) json += ',';
+        if (item.kind == Reply::Kind::kNull) {
+          json += "null";
+        } else if (item.kind == Reply::Kind::kInteger || item.kind == Reply::Kind::kArray) {
+          json += item.text;
+        } else {
+          json_string(item.text, json);
+        }
+      }
+      json += ']';
+      out->kind = Reply::Kind::kArray;
+      out->text = std::move(json);
+      return at;
+    }
+    default:
+      return kBad;
+  }
+}
+
+}  // namespace
+
+size_t parse_reply(std::string_view in, Reply* out) { return parse(in, out, 0); }
+
+}  // namespace spiker::redis
