@@ -192,6 +192,7 @@ class Worker : private proto::SessionHost {
   std::vector<Connection*> queued_;  // to begin their iteration on the next turn
   std::vector<Connection*> starting_;
   std::mt19937_64 rng_;
+  std::string batch_buf_;  // a pipelining protocol's batch of payloads
   std::vector<char> read_buf_;
   std::string body_buf_;
   TlsSessionCache tls_sessions_;  // the last ticket, so reconnects resume      // scratch for

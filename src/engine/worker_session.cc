@@ -99,6 +99,20 @@ void Worker::session_start(Connection& c) noexcept {
 
 // A plain run's request: this iteration's batch (pipelined), static ones serialized once.
 void Worker::plain_exchange(Connection& c, const plan::Request& v) noexcept {
+  if (v.proto && c.batch > 1) {  // a pipelining protocol: the batch's payloads, one per line
+    batch_buf_.clear();
+    for (uint16_t i = 0; i < c.batch; ++i) {
+      batch_buf_.append(payload(c, *v.proto));
+      batch_buf_ += '\n';
+    }
+    proto::Exchange x;
+    x.request = v.proto.get();
+    x.verb = static_cast<proto::Verb>(v.proto->verb);
+    x.payload = batch_buf_;
+    x.count = c.batch;
+    submit(c, x, config_.timeout_ns);
+    return;
+  }
   if (v.proto) {
     submit(c, *v.proto, config_.timeout_ns);
     return;

@@ -60,6 +60,9 @@ struct Protocol {
   // One session carries the exchanges of several VUs at once (HTTP/2 streams): the worker
   // keeps one per origin for every --max-streams VUs and passes Exchange::owner.
   bool shared = false;
+  // Takes --pipeline N: a plain run's exchange then carries N requests, their payloads (each
+  // rendered) joined by '\n', and the session reports one Outcome per request.
+  bool pipelines = false;
   std::vector<FlagDef> flags;
   std::vector<ActionDef> actions;
   const metrics::StatBlock* stats = nullptr;

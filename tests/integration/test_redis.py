@@ -70,6 +70,17 @@ class Redis(unittest.TestCase):
         self.assertEqual(self.redis.calls().get("set"), 5000)
         self.assertEqual(doc["metadata"]["load"]["protocol"], "redis")
 
+    def test_pipelining_counts_match(self):
+        code, doc, err = run_cli(self.redis.url, "--command", "INCR pipelined", "-c", "4",
+                                 "-n", "4000", "--pipeline", "8", "-t", "1")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["summary"]["total_requests"], 4000)
+        self.assertEqual(self.redis.calls().get("incr"), 4000)
+        self.assertEqual(self.redis.cli("get", "pipelined").strip(), "4000")
+        code, doc, err = run_cli("tcp://127.0.0.1:1", "-b", "x", "--pipeline", "2", "-n", "1")
+        self.assertEqual(code, 2)  # tcp:// does not pipeline
+        self.assertIn("--pipeline does not apply", err)
+
     def test_journey_mixing_http_and_redis(self):
         path = os.path.join(self.tmp, "mix.toml")
         with open(path, "w") as f:

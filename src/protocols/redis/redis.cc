@@ -3,6 +3,7 @@
 // rendered per send, split as redis-cli splits it, written as RESP, and its reply read: the
 // reply's value (a string, a number, arrays as JSON) is what checks and extractors read; an
 // error reply fails the request (the connection stays) and is counted by its prefix.
+// --pipeline N writes N commands at once and reads their N replies.
 #include <fmt/format.h>
 #include <sys/epoll.h>
 
@@ -42,18 +43,30 @@ class Session final : public proto::TransportSession {
 
  protected:
   void start() noexcept override {
-    if (!split_command(out_, &args_) || args_.empty()) {
-      give_up(ErrorKind::kOther);  // a rendered command that does not split: nothing sent
-      return;
-    }
+    // One command per line (--pipeline N: N of them), encoded as RESP and written at once.
     wire_.clear();
-    encode_command(args_, wire_);
+    std::string_view text = out_;
+    uint16_t commands = 0;
+    while (commands < exchange_.count) {
+      size_t nl = exchange_.count > 1 ? text.find('\n') : std::string_view::npos;
+      std::string_view line = text.substr(0, nl);
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+      if (!split_command(line, &args_) || args_.empty()) {
+        give_up(ErrorKind::kOther);  // a rendered command that does not split: nothing sent
+        return;
+      }
+      encode_command(args_, wire_);
+      ++commands;
+    }
+    waiting_ = commands;
     out_ = wire_;
     out_off_ = 0;
-    host_.shard().add(g_stats->counter(kCommands));
+    host_.shard().add(g_stats->counter(kCommands), commands);
     if (!write_payload()) return;
     try_reply();
   }
+
+  uint16_t unanswered() const noexcept override { return waiting_ > 0 ? waiting_ : 1; }
 
   void on_events(uint32_t events) noexcept override {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 && busy() && out_off_ < out_.size()) {
@@ -102,7 +115,7 @@ class Session final : public proto::TransportSession {
       }
       in_.erase(0, n);
       metrics::Shard& s = host_.shard();
-      if (!busy() || out_off_ < out_.size()) {
+      if (!busy() || waiting_ == 0) {
         s.add(g_stats->counter(kStray));  // nobody asked (a late reply after a timeout)
         continue;
       }
@@ -115,11 +128,17 @@ class Session final : public proto::TransportSession {
                                : prefix == "WRONGTYPE" ? kErrWrongType
                                : prefix == "NOAUTH"    ? kErrNoAuth
                                                        : kErrOther));
-        give_up(ErrorKind::kOther);  // the server refused the command; the connection stays
-        return;
       }
-      finish(reply_.text);
-      return;
+      proto::Outcome o;
+      o.ok = reply_.kind != Reply::Kind::kError;  // refused: failed, the connection stays
+      o.error = ErrorKind::kOther;
+      o.done_ns = host_.now();
+      plan::CapturedResponse parts;
+      parts.body = reply_.text;
+      o.parts = &parts;
+      bool last = --waiting_ == 0;
+      complete_one(o, last);
+      if (last) return;
     }
   }
 
@@ -128,6 +147,7 @@ class Session final : public proto::TransportSession {
     fail(ErrorKind::kTimeout);  // closes: a late reply must not answer the next command
   }
 
+  uint16_t waiting_ = 0;  // replies still due for this exchange
   std::vector<std::string> args_;
   std::string wire_;
   std::string in_;
@@ -138,8 +158,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   proto::reject_unknown(in, {"command"});
   const proto::Option* cmd = proto::find_option(in, "command");
   if (cmd != nullptr && in.payload_given) {
-    throw SetupError(fmt::format("{}: give the command once: {} or the body, not both", cmd->where,
-                                 cmd->key));
+    throw SetupError(
+        fmt::format("{}: give the command once: {} or the body, not both", cmd->where, cmd->key));
   }
   auto r = std::make_shared<plan::ProtocolRequest>();
   r->verb = static_cast<uint8_t>(Verb::kExchange);
@@ -165,7 +185,8 @@ std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
 }
 
 std::vector<std::pair<std::string, double>> derive(const uint64_t* c, double measured_s) {
-  return {{"commands_per_sec", measured_s > 0 ? static_cast<double>(c[kCommands]) / measured_s : 0}};
+  return {
+      {"commands_per_sec", measured_s > 0 ? static_cast<double>(c[kCommands]) / measured_s : 0}};
 }
 
 }  // namespace
@@ -176,9 +197,9 @@ void spiker_register_redis() {
   metrics::StatBlockDef stats;
   stats.name = "redis";
   stats.title = "Redis";
-  stats.counters = {"commands",        "replies",         "nil_replies",
-                    "error_replies",   "errors_ERR",      "errors_WRONGTYPE",
-                    "errors_NOAUTH",   "errors_other",    "stray_replies"};
+  stats.counters = {"commands",      "replies",      "nil_replies",
+                    "error_replies", "errors_ERR",   "errors_WRONGTYPE",
+                    "errors_NOAUTH", "errors_other", "stray_replies"};
   stats.summary = {"commands", "replies", "nil_replies", "error_replies"};
   stats.derive = redis::derive;
   redis::g_stats = &metrics::StatBlocks::add(std::move(stats));
@@ -187,6 +208,7 @@ void spiker_register_redis() {
   p.schemes = {"redis", "rediss"};
   p.summary = "Redis (redis://host:port, rediss:// over TLS): --command 'GET key:${...}'";
   p.label = "redis";
+  p.pipelines = true;
   p.flags = {{"command", "redis: the command, split as redis-cli splits it (templates allowed)"}};
   p.actions = {{"redis.command", proto::Verb::kExchange, {"command"}, true, true}};
   p.stats = redis::g_stats;

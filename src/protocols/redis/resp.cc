@@ -9,8 +9,8 @@ bool split_command(std::string_view line, std::vector<std::string>* args) {
   args->clear();
   size_t i = 0;
   while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' ||
-                               line[i] == '\n')) {
+    while (i < line.size() &&
+           (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) {
       ++i;
     }
     if (i >= line.size()) break;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "protocols/redis/resp.h"
+
+#include <gtest/gtest.h>
 
 using namespace spiker::redis;
 
@@ -35,7 +35,7 @@ TEST(Resp, ParsesRepliesIncrementally) {
   EXPECT_EQ(r.kind, Reply::Kind::kError);
   EXPECT_EQ(parse_reply("*3\r\n$1\r\na\r\n:2\r\n$-1\r\n", &r), 20u);
   EXPECT_EQ(r.text, "[\"a\",2,null]");
-  EXPECT_EQ(parse_reply("*2\r\n$1\r\na\r\n", &r), 0u);  // the second element is to come
+  EXPECT_EQ(parse_reply("*2\r\n$1\r\na\r\n", &r), 0u);    // the second element is to come
   EXPECT_EQ(parse_reply("%1\r\n+k\r\n:1\r\n", &r), 12u);  // RESP3 map
   EXPECT_EQ(r.text, "[\"k\",1]");
   EXPECT_EQ(parse_reply("?what\r\n", &r), SIZE_MAX);
