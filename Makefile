@@ -53,6 +53,7 @@ bench: build
 	bench/python-vs-locust $(BIN)
 	bench/grid-scale $(BIN)
 	bench/grid-vs-toml $(BIN)
+	bench/redis-vs-redis-benchmark $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

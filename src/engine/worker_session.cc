@@ -161,6 +161,10 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
   lane->variant = static_cast<uint8_t>(st.id);
   j.state[index] = VuJourney::kRunning;
   ++j.pending;
+  if (st.plain != nullptr) {  // a plain run: its batch (a pipelining protocol's), rendered
+    plain_exchange(*lane, *st.plain);
+    return;
+  }
   submit(*lane, *st.proto, st.timeout_ns > 0 ? st.timeout_ns : config_.timeout_ns);
 }
 
