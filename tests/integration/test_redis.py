@@ -17,18 +17,20 @@ BUILD_PYTHON = os.path.join(os.path.dirname(LOADSPIKER), "..", "..", "python")
 
 
 class RedisServer:
-    def __init__(self):
+    def __init__(self, *extra):
         self.port = free_port()
+        self.password = extra[1] if extra[:1] == ("--requirepass",) else None
         self.proc = subprocess.Popen(
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         self.url = f"redis://127.0.0.1:{self.port}"
 
     def cli(self, *args):
-        return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
-                              text=True, check=True).stdout
+        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
+        return subprocess.run(["redis-cli", "-p", str(self.port), *auth, *args],
+                              capture_output=True, text=True, check=True).stdout
 
     def calls(self):
         out = {}
@@ -142,6 +144,29 @@ name = "mix"
         sent = {k: v for k, v in self.redis.calls().items()
                 if not k.startswith(("config", "info"))}
         self.assertEqual(sent, {})  # nothing reached the server
+
+    def test_auth_resp3_and_select(self):
+        server = RedisServer("--requirepass", "s3cret")
+        try:
+            code, doc, err = run_cli(server.url, "--command", "SET k v", "-n", "10")
+            self.assertEqual(doc["redis"]["errors_NOAUTH"], 10)
+            code, doc, err = run_cli(server.url, "--command", "SET k v", "-n", "10", "--auth",
+                                     "wrong")
+            self.assertEqual(doc["summary"]["failed"], 10)
+            self.assertEqual(doc["redis"]["errors_WRONGPASS"], 10)
+            self.assertNotIn("wrong", json.dumps(doc))  # the password is in no output
+            code, doc, err = run_cli(server.url, "--command", "SET a${REQUEST_ID} v", "-n", "10",
+                                     "-c", "2", "--auth", "default:s3cret", "--resp", "3",
+                                     "--db", "2")
+            self.assertEqual(code, 0, err)
+            self.assertNotIn("s3cret", json.dumps(doc))
+            self.assertEqual(server.cli("-n", "2", "dbsize").strip(), "10")
+            self.assertEqual(server.cli("-n", "0", "dbsize").strip(), "0")
+            code, doc, err = run_cli(server.url, "--command", "HGETALL nothing", "-n", "1",
+                                     "--auth", "s3cret", "--resp", "3")
+            self.assertEqual(code, 0, err)  # a RESP3 map reply
+        finally:
+            server.stop()
 
     def test_a_killed_server_is_a_reset_then_reconnects(self):
         server = RedisServer()

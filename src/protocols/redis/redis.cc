@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/error.h"
 #include "metrics/shard.h"
@@ -34,17 +35,65 @@ enum Counter : uint32_t {
   kErrWrongType,
   kErrNoAuth,
   kErrOther,
-  kStray
+  kStray,
+  kErrWrongPass,
+  kCounterCount
+};
+// By Counter, in its order.
+constexpr const char* kCounterNames[] = {
+    "commands",         "replies",       "nil_replies",  "error_replies", "errors_ERR",
+    "errors_WRONGTYPE", "errors_NOAUTH", "errors_other", "stray_replies", "errors_WRONGPASS"};
+static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
+
+// A command and how each new connection is prepared: HELLO 3 (RESP3), AUTH, SELECT.
+struct Request : plan::ProtocolRequest {
+  std::string user, password;  // AUTH (password empty: none)
+  bool resp3 = false;
+  int64_t db = -1;  // SELECT (-1: none)
 };
 
 class Session final : public proto::TransportSession {
  public:
   using TransportSession::TransportSession;
 
+  void close() noexcept override {
+    greeted_ = false;
+    TransportSession::close();
+  }
+
  protected:
+  void on_failure(ErrorKind) noexcept override { greeted_ = false; }
+
+  // The commands that prepare a new connection, before the first exchange's.
+  void greet(const Request& r) noexcept {
+    std::vector<std::string> cmd;
+    if (r.resp3) {
+      cmd = {"HELLO", "3"};
+      if (!r.password.empty()) {
+        cmd.insert(cmd.end(), {"AUTH", r.user.empty() ? "default" : r.user, r.password});
+      }
+      encode_command(cmd, wire_);
+      ++prelude_;
+    } else if (!r.password.empty()) {
+      cmd = r.user.empty() ? std::vector<std::string>{"AUTH", r.password}
+                           : std::vector<std::string>{"AUTH", r.user, r.password};
+      encode_command(cmd, wire_);
+      ++prelude_;
+    }
+    if (r.db >= 0) {
+      encode_command({"SELECT", std::to_string(r.db)}, wire_);
+      ++prelude_;
+    }
+    greeted_ = true;
+  }
+
   void start() noexcept override {
     // One command per line (--pipeline N: N of them), encoded as RESP and written at once.
     wire_.clear();
+    prelude_ = 0;
+    if (!greeted_ && exchange_.request != nullptr) {
+      greet(static_cast<const Request&>(*exchange_.request));
+    }
     std::string_view text = out_;
     uint16_t commands = 0;
     while (commands < exchange_.count) {
@@ -85,6 +134,7 @@ class Session final : public proto::TransportSession {
       if (r == Transport::Io::kAgain) return;
       if (r != Transport::Io::kOk) {
         in_.clear();
+        greeted_ = false;  // a new connection is prepared again
         if (busy() && r == Transport::Io::kEof && out_off_ == 0 && resend_on_stale()) return;
         close();
         if (busy()) {
@@ -119,16 +169,19 @@ class Session final : public proto::TransportSession {
         s.add(g_stats->counter(kStray));  // nobody asked (a late reply after a timeout)
         continue;
       }
+      if (prelude_ > 0) {  // HELLO / AUTH / SELECT on a new connection
+        --prelude_;
+        if (reply_.kind == Reply::Kind::kError) {
+          count_error(s);
+          in_.clear();
+          fail(ErrorKind::kOther);  // the connection is unusable: every command fails
+          return;
+        }
+        continue;
+      }
       s.add(g_stats->counter(kReplies));
       if (reply_.kind == Reply::Kind::kNull) s.add(g_stats->counter(kNil));
-      if (reply_.kind == Reply::Kind::kError) {
-        s.add(g_stats->counter(kErrors));
-        std::string_view prefix = std::string_view(reply_.text).substr(0, reply_.text.find(' '));
-        s.add(g_stats->counter(prefix == "ERR"         ? kErrErr
-                               : prefix == "WRONGTYPE" ? kErrWrongType
-                               : prefix == "NOAUTH"    ? kErrNoAuth
-                                                       : kErrOther));
-      }
+      if (reply_.kind == Reply::Kind::kError) count_error(s);
       proto::Outcome o;
       o.ok = reply_.kind != Reply::Kind::kError;  // refused: failed, the connection stays
       o.error = ErrorKind::kOther;
@@ -142,12 +195,24 @@ class Session final : public proto::TransportSession {
     }
   }
 
+  void count_error(metrics::Shard& s) noexcept {
+    s.add(g_stats->counter(kErrors));
+    std::string_view prefix = std::string_view(reply_.text).substr(0, reply_.text.find(' '));
+    s.add(g_stats->counter(prefix == "ERR"         ? kErrErr
+                           : prefix == "WRONGTYPE" ? kErrWrongType
+                           : prefix == "NOAUTH"    ? kErrNoAuth
+                           : prefix == "WRONGPASS" ? kErrWrongPass
+                                                   : kErrOther));
+  }
+
   void timed_out() noexcept override {
     in_.clear();
     fail(ErrorKind::kTimeout);  // closes: a late reply must not answer the next command
   }
 
   uint16_t waiting_ = 0;  // replies still due for this exchange
+  uint16_t prelude_ = 0;  // replies due to the connection's HELLO / AUTH / SELECT
+  bool greeted_ = false;  // this connection got them
   std::vector<std::string> args_;
   std::string wire_;
   std::string in_;
@@ -155,13 +220,31 @@ class Session final : public proto::TransportSession {
 };
 
 std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
-  proto::reject_unknown(in, {"command"});
+  proto::reject_unknown(in, {"command", "auth", "resp", "db"});
   const proto::Option* cmd = proto::find_option(in, "command");
   if (cmd != nullptr && in.payload_given) {
     throw SetupError(
         fmt::format("{}: give the command once: {} or the body, not both", cmd->where, cmd->key));
   }
-  auto r = std::make_shared<plan::ProtocolRequest>();
+  auto r = std::make_shared<Request>();
+  if (const proto::Option* auth = proto::find_option(in, "auth")) {
+    size_t colon = auth->value.find(':');
+    r->user = colon == std::string::npos ? "" : auth->value.substr(0, colon);
+    r->password = colon == std::string::npos ? auth->value : auth->value.substr(colon + 1);
+    if (r->password.empty()) {
+      throw SetupError(fmt::format("{}: {} is PASSWORD or USER:PASSWORD", auth->where, auth->key));
+    }
+  }
+  if (const proto::Option* resp = proto::find_option(in, "resp")) {
+    if (resp->value != "2" && resp->value != "3") {
+      throw SetupError(
+          fmt::format("{}: {} is 2 or 3 (3: HELLO 3, RESP3 replies)", resp->where, resp->key));
+    }
+    r->resp3 = resp->value == "3";
+  }
+  if (const proto::Option* db = proto::find_option(in, "db")) {
+    r->db = static_cast<int64_t>(proto::positive_option(*db)) - 0;
+  }
   r->verb = static_cast<uint8_t>(Verb::kExchange);
   r->action = 0;
   r->action_name = "redis.command";
@@ -197,9 +280,7 @@ void spiker_register_redis() {
   metrics::StatBlockDef stats;
   stats.name = "redis";
   stats.title = "Redis";
-  stats.counters = {"commands",      "replies",      "nil_replies",
-                    "error_replies", "errors_ERR",   "errors_WRONGTYPE",
-                    "errors_NOAUTH", "errors_other", "stray_replies"};
+  stats.counters.assign(std::begin(redis::kCounterNames), std::end(redis::kCounterNames));
   stats.summary = {"commands", "replies", "nil_replies", "error_replies"};
   stats.derive = redis::derive;
   redis::g_stats = &metrics::StatBlocks::add(std::move(stats));
@@ -209,8 +290,12 @@ void spiker_register_redis() {
   p.summary = "Redis (redis://host:port, rediss:// over TLS): --command 'GET key:${...}'";
   p.label = "redis";
   p.pipelines = true;
-  p.flags = {{"command", "redis: the command, split as redis-cli splits it (templates allowed)"}};
-  p.actions = {{"redis.command", proto::Verb::kExchange, {"command"}, true, true}};
+  p.flags = {{"command", "redis: the command, split as redis-cli splits it (templates allowed)"},
+             {"auth", "redis: AUTH on each new connection: PASSWORD or USER:PASSWORD"},
+             {"resp", "redis: 3 for RESP3 (HELLO 3 on each new connection); default 2"},
+             {"db", "redis: SELECT this database (1..) on each new connection"}};
+  p.actions = {
+      {"redis.command", proto::Verb::kExchange, {"command", "auth", "resp", "db"}, true, true}};
   p.stats = redis::g_stats;
   p.compile = redis::compile;
   p.make_session = redis::make_session;
