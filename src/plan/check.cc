@@ -78,7 +78,8 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
   auto bad = [&]() {
     return SetupError(fmt::format(
         "{}: cannot read the check '{}'; write e.g. status == 200, status in [200, 201], status "
-        "== 2xx, header Content-Type contains \"json\", body contains \"x\", body not contains "
+        "== 2xx, header Content-Type contains \"json\", body == \"x\", body contains \"x\", body "
+        "not contains "
         "\"x\", body matches \"re\", body size < 1000, json $.id exists, json $.n > 3, latency < "
         "200ms, joined with && or ||",
         where, whole));
@@ -148,8 +149,12 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
     }
     return c;
   }
-  if (subject == "body") {
-    if (rest.starts_with("not contains")) {
+  if (subject == "body" || subject == "value") {  // value: a reply's value (Redis, ...)
+    if (rest.starts_with("==") || rest.starts_with("!=")) {
+      c.kind = Check::Kind::kBodyEquals;
+      c.op = rest.starts_with("==") ? Check::Op::kEq : Check::Op::kNe;
+      c.text = quoted(rest.substr(2));
+    } else if (rest.starts_with("not contains")) {
       c.kind = Check::Kind::kBodyNotContains;
       c.text = quoted(rest.substr(12));
     } else if (rest.starts_with("contains")) {
@@ -253,6 +258,7 @@ bool Check::needs_body() const {
   switch (kind) {
     case Kind::kBodyContains:
     case Kind::kBodyNotContains:
+    case Kind::kBodyEquals:
     case Kind::kBodyMatches:
     case Kind::kBodySize:
     case Kind::kJsonExists:
@@ -310,6 +316,8 @@ bool Check::passes(const CapturedResponse& r, ExtractScratch& scratch) const {
       return r.body.find(text) != std::string_view::npos;
     case Kind::kBodyNotContains:
       return r.body.find(text) == std::string_view::npos;
+    case Kind::kBodyEquals:
+      return (r.body == text) == (op == Op::kEq);
     case Kind::kBodyMatches:
       return re2::RE2::PartialMatch(re2::StringPiece(r.body.data(), r.body.size()), regex->re());
     case Kind::kBodySize:

@@ -70,7 +70,8 @@ struct Extractor {
 
 // A condition on a response. Compiled once from text; `passes` reads only what it needs.
 //   status == 200 | != | < | <= | > | >= N, status in [200, 201], status == 2xx, status matches
-//   "2.." header NAME exists | == "v" | contains "v" | matches "re" body contains "s" | not
+//   "2.." header NAME exists | == "v" | contains "v" | matches "re" body == "s" | != "s" |
+//   body contains "s" | not
 //   contains "s" | matches "re" | size < N (also > <= >= ==) json $.path exists | == "v" | == 5 |
 //   != .. | < N | > N | <= N | >= N latency < 200ms (also duration, response_time) A && B, A || B
 //   (&& binds tighter)
@@ -86,6 +87,7 @@ struct Check {
     kHeaderMatches,
     kBodyContains,
     kBodyNotContains,
+    kBodyEquals,  // body == "x" / != (a Redis value, a message): the whole body
     kBodyMatches,
     kBodySize,
     kJsonExists,

@@ -88,6 +88,9 @@ TEST(Check, ConditionsOnStatusHeadersBodyJsonAndLatency) {
   EXPECT_FALSE(pass("status in [200,204]"));
   EXPECT_TRUE(pass("status == 2xx"));
   EXPECT_FALSE(pass("status == 4xx"));
+  EXPECT_TRUE(pass("body == '{\"id\":7,\"name\":\"widget\",\"ok\":true,\"tags\":[1]}'"));
+  EXPECT_FALSE(pass("body == \"widget\""));  // the whole body, not a part
+  EXPECT_TRUE(pass("value != \"widget\""));
   EXPECT_TRUE(pass("status != 5xx"));
   EXPECT_TRUE(pass("status matches \"2..\""));
   // Regexes search (RE2 PartialMatch), as Kaioken's status_regex and body matches do.

@@ -100,7 +100,7 @@ name = "mix"
   action = "redis.command"
   url = "{self.redis.url}"
   command = "SET item:${{id}} widget-${{id}}"
-  checks = ['body matches "^OK$"']
+  checks = ['value == "OK"']
   [[scenarios.steps]]
   name = "read"
   action = "redis.command"
