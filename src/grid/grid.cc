@@ -43,13 +43,14 @@ namespace {
 
 // --- types ---
 
+[[noreturn]] void bad_type(const hcl::Expr& e) {
+  fail(*e.src, e.pos,
+       "a type is string, number, bool, any, list(T), set(T), map(T), object({...}) or "
+       "tuple([...])");
+}
+
 TypeSpec type_of(const hcl::Expr& e) {
   TypeSpec t;
-  auto bad = [&]() {
-    fail(*e.src, e.pos,
-         "a type is string, number, bool, any, list(T), set(T), map(T), object({...}) or "
-         "tuple([...])");
-  };
   if (e.kind == hcl::Expr::Kind::kVariable) {
     static const std::map<std::string, TypeSpec::Kind> kNames = {
         {"string", TypeSpec::Kind::kString},
@@ -57,12 +58,12 @@ TypeSpec type_of(const hcl::Expr& e) {
         {"bool", TypeSpec::Kind::kBool},
         {"any", TypeSpec::Kind::kAny}};
     auto it = kNames.find(e.name);
-    if (it == kNames.end()) bad();
+    if (it == kNames.end()) bad_type(e);
     t.kind = it->second;
     t.text = e.name;
     return t;
   }
-  if (e.kind != hcl::Expr::Kind::kCall || e.items.size() != 1) bad();
+  if (e.kind != hcl::Expr::Kind::kCall || e.items.size() != 1) bad_type(e);
   const hcl::Expr& arg = *e.items[0];
   if (e.name == "list" || e.name == "set" || e.name == "map") {
     t.kind = e.name == "list"  ? TypeSpec::Kind::kList
@@ -88,94 +89,10 @@ TypeSpec type_of(const hcl::Expr& e) {
     for (const hcl::ExprPtr& x : arg.items) t.elements.push_back(type_of(*x));
     return t;
   }
-  bad();
+  bad_type(e);
 }
 
 }  // namespace
-
-bool conform(const hcl::Value& v, const TypeSpec& t, hcl::Value* out, std::string* why) {
-  using K = TypeSpec::Kind;
-  if (v.is_null() || t.kind == K::kAny) {
-    *out = v;
-    return true;
-  }
-  auto wrong = [&]() {
-    *why = fmt::format("{} required, got {}", t.text, hcl::type_name(v.type()));
-    return false;
-  };
-  switch (t.kind) {
-    case K::kString: {
-      std::string s;
-      if (!hcl::to_string(v, &s)) return wrong();
-      *out = hcl::Value::string(s);
-      return true;
-    }
-    case K::kNumber: {
-      double n = 0;
-      if (!hcl::to_number(v, &n)) return wrong();
-      *out = hcl::Value::number(n);
-      return true;
-    }
-    case K::kBool: {
-      bool b = false;
-      if (!hcl::to_bool(v, &b)) return wrong();
-      *out = hcl::Value::boolean(b);
-      return true;
-    }
-    case K::kList:
-    case K::kSet:
-    case K::kTuple: {
-      if (!v.is_sequence()) return wrong();
-      hcl::Value::Items items;
-      for (size_t i = 0; i < v.items().size(); ++i) {
-        const TypeSpec& et =
-            t.kind == K::kTuple ? t.elements.at(std::min(i, t.elements.size() - 1)) : t.elements[0];
-        hcl::Value x;
-        if (!conform(v.items()[i], et, &x, why)) {
-          *why = fmt::format("element {}: {}", i, *why);
-          return false;
-        }
-        items.push_back(std::move(x));
-      }
-      *out = t.kind == K::kSet ? hcl::Value::set(std::move(items))
-                               : hcl::Value::list(std::move(items));
-      return true;
-    }
-    case K::kMap: {
-      if (!v.is_mapping()) return wrong();
-      hcl::Value::Fields fields;
-      for (const auto& [k, x] : v.fields()) {
-        hcl::Value y;
-        if (!conform(x, t.elements[0], &y, why)) {
-          *why = fmt::format("key \"{}\": {}", k, *why);
-          return false;
-        }
-        fields[k] = std::move(y);
-      }
-      *out = hcl::Value::map(std::move(fields));
-      return true;
-    }
-    case K::kObject: {
-      if (!v.is_mapping()) return wrong();
-      hcl::Value::Fields fields;
-      for (const auto& [k, at] : t.attributes) {
-        const hcl::Value* x = v.field(k);
-        hcl::Value y;
-        if (x != nullptr && !conform(*x, at, &y, why)) {
-          *why = fmt::format("attribute \"{}\": {}", k, *why);
-          return false;
-        }
-        fields[k] = std::move(y);
-      }
-      *out = hcl::Value::object(std::move(fields));
-      return true;
-    }
-    case K::kAny:
-      break;
-  }
-  *out = v;
-  return true;
-}
 
 bool is_grid_path(const std::string& path) {
   std::error_code ec;

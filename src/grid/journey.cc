@@ -221,18 +221,6 @@ class Compiler {
     return nullptr;
   }
 
-  Value resource_args(const StepDef& r) {
-    Value::Fields out;
-    const ModuleDef& m = g_.assets.at(r.runner);
-    for (const auto& [name, in] : m.inputs) out[name] = in.default_value;
-    if (r.arguments != nullptr) {
-      for (const hcl::Attribute& a : r.arguments->attributes) {
-        out[a.name] = hcl::evaluate(*a.expr, g_.base);
-      }
-    }
-    return Value::object(std::move(out));
-  }
-
   void step(size_t i, std::vector<toml::table>& tables) {
     const StepDef& s = g_.steps[i];
     if (s.resource) return;
@@ -260,7 +248,7 @@ class Compiler {
       count = static_cast<size_t>(n);
     }
     const StepDef* client = client_of(s);
-    Value client_args = client != nullptr ? resource_args(*client) : Value();
+    Value client_args = client != nullptr ? step_arguments(g_, *client, g_.base) : Value();
     for (size_t k = 0; k < count; ++k) {
       std::string name = s.key() + (counted ? fmt::format("[{}]", k) : "");
       names_[i].push_back(name);
@@ -286,45 +274,10 @@ class Compiler {
   }
 
   Value env_value(const StepDef& s) {
-    Value::Fields vars, all;
-    std::string prefix;
-    Value args = static_args(s);
-    if (const Value* p = args.field("prefix"); p && !p->is_null()) prefix = p->as_string();
-    for (const auto& [k, v] : g_.env) all[k] = Value::string(v);
-    if (const Value* d = args.field("defaults"); d && d->is_mapping()) {
-      for (const auto& [k, v] : d->fields()) vars[k] = v;
-    }
-    for (const auto& [k, v] : g_.env) {
-      if (k.starts_with(prefix)) vars[k] = Value::string(v);
-    }
-    if (const Value* r = args.field("required"); r && r->is_sequence()) {
-      for (const Value& k : r->items()) {
-        if (vars.count(k.as_string()) == 0) {
-          cannot(s, "required environment variable " + k.as_string() + " is not set");
-        }
-      }
-    }
-    bool strip = false;
-    if (const Value* st = args.field("strip_prefix")) hcl::to_bool(*st, &strip);
-    if (strip && !prefix.empty()) {
-      Value::Fields stripped;
-      for (auto& [k, v] : vars) stripped[k.substr(prefix.size())] = v;
-      vars = std::move(stripped);
-    }
-    Value::Fields out;
-    out["vars"] = Value::map(std::move(vars));
-    out["all"] = Value::map(std::move(all));
-    return Value::object(std::move(out));
-  }
-
-  Value static_args(const StepDef& s) {
-    Value::Fields out;
-    if (s.arguments != nullptr) {
-      for (const hcl::Attribute& a : s.arguments->attributes) {
-        out[a.name] = hcl::evaluate(*a.expr, g_.base);
-      }
-    }
-    return Value::object(std::move(out));
+    std::string missing;
+    Value out = env_vars_output(step_arguments(g_, s, g_.base), g_.env, &missing);
+    if (!missing.empty()) cannot(s, "required environment variables are not set: " + missing);
+    return out;
   }
 
   // The extraction spec of an output path: ["status_code"], ["body"], ["json", "a", "[0]"],
@@ -392,20 +345,7 @@ class Compiler {
       c["index"] = Value::number(index);
       ctx.set("count", Value::object(std::move(c)));
     }
-    const ModuleDef& m = g_.runners.at(s.runner);
-    Value::Fields args;
-    for (const auto& [n, in] : m.inputs) args[n] = in.default_value;
-    if (s.arguments != nullptr) {
-      for (const hcl::Attribute& a : s.arguments->attributes) {
-        Value v = hcl::evaluate(*a.expr, ctx);
-        Value c;
-        std::string why;
-        if (!conform(v, m.inputs.at(a.name).type, &c, &why)) {
-          throw hcl::Error(*s.src, a.pos, fmt::format("input '{}': {}", a.name, why));
-        }
-        args[a.name] = c;
-      }
-    }
+    Value::Fields args = step_arguments(g_, s, ctx).fields();
     toml::table t;
     t.insert_or_assign("name", name);
     auto text = [&](const char* key) -> std::string {

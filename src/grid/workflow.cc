@@ -246,26 +246,14 @@ class Workflow {
     contexts_.push_back(std::move(ctx));
   }
 
-  // The step's arguments, evaluated and checked against its manifest, defaults filled in.
+  // The step's arguments, checked against its manifest; its `uses` as "uses.NAME".
   Value arguments(size_t n, const hcl::Context& ctx) {
     const StepDef& s = g_.steps[n];
-    const ModuleDef& m = s.resource ? g_.assets.at(s.runner) : g_.runners.at(s.runner);
-    Value::Fields out;
-    for (const auto& [name, in] : m.inputs) out[name] = in.default_value;
-    if (s.arguments != nullptr) {
-      for (const hcl::Attribute& a : s.arguments->attributes) {
-        Value v = hcl::evaluate(*a.expr, ctx);
-        Value c;
-        std::string why;
-        if (!conform(v, m.inputs.at(a.name).type, &c, &why)) {
-          throw hcl::Error(*s.src, a.pos, fmt::format("input '{}': {}", a.name, why));
-        }
-        out[a.name] = c;
-      }
-    }
-    if (s.uses != nullptr) {
-      for (const hcl::Attribute& a : s.uses->attributes)
-        out["uses." + a.name] = hcl::evaluate(*a.expr, ctx);
+    Value args = step_arguments(g_, s, ctx);
+    if (s.uses == nullptr) return args;
+    Value::Fields out = args.fields();
+    for (const hcl::Attribute& a : s.uses->attributes) {
+      out["uses." + a.name] = hcl::evaluate(*a.expr, ctx);
     }
     return Value::object(std::move(out));
   }
@@ -451,38 +439,13 @@ class Workflow {
   }
 
   void instance_env(Instance& in) {
-    std::string prefix = str_arg(in.args, "prefix");
-    bool strip = false;
-    if (const Value* v = in.args.field("strip_prefix")) hcl::to_bool(*v, &strip);
-    Value::Fields vars, all;
-    for (const auto& [k, v] : g_.env) all[k] = Value::string(v);
-    if (const Value* d = in.args.field("defaults"); d && d->is_mapping()) {
-      for (const auto& [k, v] : d->fields()) {
-        if (k.starts_with(prefix)) vars[k] = v;
-      }
-    }
-    for (const auto& [k, v] : g_.env) {
-      if (k.starts_with(prefix)) vars[k] = Value::string(v);
-    }
     std::string missing;
-    if (const Value* r = in.args.field("required"); r && r->is_sequence()) {
-      for (const Value& k : r->items()) {
-        if (vars.count(text_of(k)) == 0) missing += (missing.empty() ? "" : ", ") + text_of(k);
-      }
-    }
+    Value out = env_vars_output(in.args, g_.env, &missing);
     if (!missing.empty()) {
       instance_failed(in, "required environment variables are not set: " + missing);
       return;
     }
-    if (strip && !prefix.empty()) {
-      Value::Fields stripped;
-      for (auto& [k, v] : vars) stripped[k.substr(prefix.size())] = v;
-      vars = std::move(stripped);
-    }
-    Value::Fields out;
-    out["vars"] = Value::map(std::move(vars));
-    out["all"] = Value::map(std::move(all));
-    instance_done(in, Value::object(std::move(out)));
+    instance_done(in, std::move(out));
   }
 
   // cmd: fork and exec with pipes on a thread of its own; killed at its timeout or on cancel.
@@ -507,74 +470,6 @@ class Workflow {
       uint64_t one = 1;
       [[maybe_unused]] ssize_t w = ::write(cmd_fd_, &one, sizeof one);
     });
-  }
-
-  struct CmdResult {
-    int exit_code = -1;
-    std::string out, err, error;
-  };
-
-  static CmdResult run_cmd(const std::vector<std::string>& argv, const std::string& input,
-                           int64_t timeout_ms, std::atomic<pid_t>* pid_out) {
-    CmdResult r;
-    int in_pipe[2], out_pipe[2], err_pipe[2];
-    if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
-        pipe2(err_pipe, O_CLOEXEC) != 0) {
-      r.error = std::string("pipe: ") + std::strerror(errno);
-      return r;
-    }
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = fork();
-    if (pid == 0) {
-      dup2(in_pipe[0], 0);
-      dup2(out_pipe[1], 1);
-      dup2(err_pipe[1], 2);
-      execvp(args[0], args.data());
-      std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-      _exit(127);
-    }
-    pid_out->store(pid);
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    [[maybe_unused]] ssize_t w = ::write(in_pipe[1], input.data(), input.size());
-    ::close(in_pipe[1]);
-    int64_t deadline = mono_now_ns() + timeout_ms * 1'000'000;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    int open = 2;
-    bool timed_out = false;
-    while (open > 0) {
-      int64_t left = (deadline - mono_now_ns()) / 1'000'000;
-      if (left <= 0) {
-        timed_out = true;
-        kill(pid, SIGKILL);
-        break;
-      }
-      if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR)
-        break;
-      for (pollfd& f : fds) {
-        if (f.fd < 0 || (f.revents & (POLLIN | POLLHUP)) == 0) continue;
-        char buf[4096];
-        ssize_t n = ::read(f.fd, buf, sizeof buf);
-        if (n <= 0) {
-          ::close(f.fd);
-          f.fd = -1;
-          --open;
-        } else {
-          (&f == &fds[0] ? r.out : r.err).append(buf, static_cast<size_t>(n));
-        }
-      }
-    }
-    for (pollfd& f : fds) {
-      if (f.fd >= 0) ::close(f.fd);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (timed_out) r.error = fmt::format("timed out after {} ms (killed)", timeout_ms);
-    return r;
   }
 
   // --- Socket.IO (Engine.IO v4 over the engine's WebSocket) ---
@@ -1055,48 +950,6 @@ class Workflow {
 WorkflowResult run_workflow(const Grid& g, const WorkflowOptions& o) {
   Workflow w(g, o);
   return w.run();
-}
-
-std::string report_text(const WorkflowResult& r) {
-  size_t ok = 0, failed = 0, cancelled = 0, skipped = 0;
-  for (const StepReport& s : r.steps) {
-    ok += s.status == "ok";
-    failed += s.status == "failed";
-    cancelled += s.status == "cancelled";
-    skipped += s.status == "skipped";
-  }
-  std::string out = fmt::format(
-      "grid: {} step run{} ok, {} failed, {} cancelled, {} skipped in "
-      "{:.2f} s\n",
-      ok, ok == 1 ? "" : "s", failed, cancelled, skipped, r.elapsed_s);
-  for (const StepReport& s : r.steps) {
-    if (s.status == "failed") {
-      out += fmt::format("  failed: {}{}: {}\n", s.key,
-                         s.index >= 0 ? fmt::format("[{}]", s.index) : "", s.error);
-    }
-  }
-  return out;
-}
-
-std::string report_json(const WorkflowResult& r, const Grid& g) {
-  nlohmann::json steps = nlohmann::json::array();
-  for (const StepReport& s : r.steps) {
-    nlohmann::json j = {{"step", s.key}, {"status", s.status}, {"ms", s.ms}};
-    if (s.index >= 0) j["index"] = s.index;
-    if (!s.error.empty()) j["error"] = s.error;
-    if (!s.output.is_null()) {
-      nlohmann::json out = nlohmann::json::parse(hcl::to_json(s.output));
-      if (out.is_object()) out.erase("body");  // bodies stay out of the report (size, secrets)
-      j["output"] = out;
-    }
-    steps.push_back(j);
-  }
-  nlohmann::json doc = {{"grid", g.source},
-                        {"exit_code", r.exit_code},
-                        {"elapsed_secs", r.elapsed_s},
-                        {"interrupted", r.interrupted},
-                        {"steps", steps}};
-  return doc.dump(2) + "\n";
 }
 
 }  // namespace spiker::grid
