@@ -103,8 +103,8 @@ struct RunArgs {
   bool ws_fire_and_forget = false;
   bool ws_binary = false;
   bool no_tls_resume = false;
-  // Registered protocols' flags ("expect-bytes" -> value; empty: not given).
-  std::vector<std::pair<std::string, std::string>> protocol_flags;
+  // Registered protocols' flags ("expect-bytes" -> values in order; none: not given).
+  std::vector<std::pair<std::string, std::vector<std::string>>> protocol_flags;
   std::vector<config::ScenarioSection> scenarios;  // from the config file, when no URL is given
   std::shared_ptr<plan::Journey> journey;          // the same, when the file has journeys
   bool journey_from_flags = false;          // the journey is the command line's (--cookie-jar, ...)

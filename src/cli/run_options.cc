@@ -113,8 +113,12 @@ void add_protocol_flags(CLI::App* cmd, RunArgs& a) {
       if (args->protocol_flags.size() == args->protocol_flags.capacity()) {
         throw std::logic_error("more protocol flags than run_options.cc reserves room for");
       }
-      args->protocol_flags.push_back({f.name, ""});
-      cmd->add_option("--" + f.name, args->protocol_flags.back().second, f.help);
+      args->protocol_flags.push_back({f.name, {}});
+      cmd->add_option("--" + f.name, args->protocol_flags.back().second, f.help)
+          ->expected(1)
+          ->allow_extra_args(false)
+          ->multi_option_policy(f.repeated ? CLI::MultiOptionPolicy::TakeAll
+                                           : CLI::MultiOptionPolicy::TakeLast);
     }
   }
 }

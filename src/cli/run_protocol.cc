@@ -20,8 +20,8 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
                                        std::vector<plan::Request>& requests) {
   const proto::Protocol* p = url.web() ? nullptr : proto::Registry::by_scheme(url.scheme);
   if (p == nullptr || a.journey) {
-    for (const auto& [name, value] : a.protocol_flags) {
-      if (value.empty()) continue;
+    for (const auto& [name, values] : a.protocol_flags) {
+      if (values.empty()) continue;
       throw SetupError(fmt::format(
           "--{} applies to a URL of {} on the command line{}", name, proto::Registry::scheme_list(),
           a.journey ? "; in a journey, give the step's own keys (expect_bytes, until, ...)"
@@ -49,17 +49,18 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
   in.where = "the command line";
   in.payload_given = !a.body.empty() || !a.body_file.empty();
   in.payload = a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file");
-  for (const auto& [name, value] : a.protocol_flags) {
-    if (value.empty()) continue;
+  for (const auto& [name, values] : a.protocol_flags) {
+    if (values.empty()) continue;
     bool known = false;
     for (const proto::FlagDef& f : p->flags) known = known || f.name == name;
     if (!known) {
       throw SetupError(
           fmt::format("--{} does not apply to a {}:// URL ({})", name, url.scheme, a.url));
     }
-    in.options.push_back({name, value, "--" + name});
+    for (const std::string& value : values) in.options.push_back({name, value, "--" + name});
   }
   std::shared_ptr<plan::ProtocolRequest> r = p->compile(in);
+  r->protocol = p->index;
   plan::Request v;
   v.proto = r;
   if (!r->payload_literal) {

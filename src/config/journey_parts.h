@@ -33,6 +33,8 @@ struct Auth {
 struct RawStep {
   std::string name, where;
   std::optional<std::string> method, url, action, match;
+  std::optional<std::string> connection;  // a [connections] name instead of url
+  std::string connection_where;
   std::optional<bool> binary;
   std::string match_where;
   Pairs headers, query, extracts, tags;
@@ -70,6 +72,9 @@ struct Defaults {
   Auth auth;
   bool cookie_jar = false;
   int max_redirects = 10;
+  // [connections]: name -> URL (db = "postgres://..." or [connections.db] url = "..."), for
+  // steps' `connection = "db"`.
+  Pairs connections;
 };
 
 // Names of variables: lower case, digits and '_' (upper case names are environment variables).

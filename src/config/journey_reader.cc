@@ -87,7 +87,7 @@ plan::Condition parse_condition(const std::string& text, const std::vector<RawSt
 }  // namespace
 
 bool uses_journeys(const toml::table& root) {
-  for (const char* key : {"defaults", "data", "extraction", "checks"}) {
+  for (const char* key : {"defaults", "data", "extraction", "checks", "connections"}) {
     if (root.contains(key)) return true;
   }
   if (const toml::table* t = root["target"].as_table()) {

@@ -42,6 +42,27 @@ Defaults read_defaults(const toml::table& root, Section& top, const TargetSectio
     if (auto v = s.integer("max_redirects", 100)) d.max_redirects = static_cast<int>(*v);
     s.finish();
   }
+  if (const toml::node* n = top.get("connections")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) top.wrong_type("connections", *n, "a table [connections] db = \"postgres://...\"");
+    for (auto&& [k, v] : *t) {
+      std::string name(k.str());
+      if (v.is_string()) {
+        d.connections.emplace_back(name, *v.value<std::string>());
+      } else if (v.is_table()) {
+        Section c(*v.as_table(), "[connections." + name + "]", path);
+        std::optional<std::string> url = c.str("url");
+        if (!url) {
+          throw ConfigError(fmt::format("{}: [connections.{}] needs url = \"scheme://host:port\"",
+                                        top.where(v), name));
+        }
+        d.connections.emplace_back(name, *url);
+        c.finish();
+      } else {
+        top.wrong_type("connections." + name, v, "a URL string or a table with url");
+      }
+    }
+  }
   (void)root;
   return d;
 }

@@ -6,13 +6,47 @@
 
 #include "config/journey_parts.h"
 #include "core/error.h"
+#include "core/redact.h"
+#include "core/url.h"
 #include "proto/protocol.h"
 
 namespace spiker::config::detail {
 
 plan::Step StepCompiler::compile_protocol_step(const RawStep& r, plan::Step& st) {
+  // The step's URL: its own, a [connections] entry's, or (neither) the scenario's previous
+  // step of a protocol with this action.
+  std::optional<std::string> url_text = r.url;
+  if (r.connection) {
+    if (r.url) {
+      throw ConfigError(fmt::format("{}: step '{}': give url or connection, not both",
+                                    r.connection_where, r.name));
+    }
+    auto c = std::find_if(d_.connections.begin(), d_.connections.end(),
+                          [&](const auto& kv) { return kv.first == *r.connection; });
+    if (c == d_.connections.end()) {
+      std::string names;
+      for (const auto& kv : d_.connections) names += (names.empty() ? "" : ", ") + kv.first;
+      throw ConfigError(fmt::format(
+          "{}: step '{}': connection '{}' is not in [connections] ({})", r.connection_where,
+          r.name, *r.connection, names.empty() ? "there is none: add [connections] NAME = \"URL\"" : names));
+    }
+    url_text = c->second;
+  }
+  std::optional<Url> step_url;
+  if (url_text) step_url = parse_url(*url_text, fmt::format("{} url of step '{}'", r.where, r.name));
   int action = -1;
-  const proto::Protocol& p = *proto::Registry::by_action(*r.action, &action);
+  const proto::Protocol* found =
+      proto::Registry::by_action(*r.action, &action, step_url ? step_url->scheme : "");
+  auto known = std::find_if(proto_origin_.begin(), proto_origin_.end(), [&](const auto& po) {
+    int i = -1;
+    return proto::Registry::by_action(*r.action, &i, proto::Registry::at(po.first).schemes[0]) ==
+           &proto::Registry::at(po.first);
+  });
+  if (!step_url && known != proto_origin_.end()) {
+    found = &proto::Registry::at(known->first);  // "sql" after a postgres:// step: PostgreSQL
+    proto::Registry::by_action(*r.action, &action, found->schemes[0]);
+  }
+  const proto::Protocol& p = *found;
   const proto::ActionDef& a = p.actions[static_cast<size_t>(action)];
   auto refuse = [&](std::string_view why) {
     throw ConfigError(fmt::format("{}: step '{}' ({}): {}", r.where, r.name, a.name, why));
@@ -24,17 +58,15 @@ plan::Step StepCompiler::compile_protocol_step(const RawStep& r, plan::Step& st)
   if (!a.receives && (r.match || !r.checks.empty() || !r.extracts.empty())) {
     refuse("receives nothing: match, checks and extract belong to a receive step");
   }
-  auto known = std::find_if(proto_origin_.begin(), proto_origin_.end(),
-                            [&](const auto& po) { return po.first == p.index; });
   uint16_t origin = 0;
   std::string scheme = p.schemes.front();
-  if (r.url) {
-    Url u = parse_url(*r.url, fmt::format("{} url of step '{}'", r.where, r.name));
+  if (step_url) {
+    const Url& u = *step_url;
     if (std::find(p.schemes.begin(), p.schemes.end(), u.scheme) == p.schemes.end()) {
-      refuse(fmt::format("needs a {}:// url (got {})", scheme, *r.url));
+      refuse(fmt::format("needs a {}:// url (got {})", scheme, redact_url(*url_text)));
     }
     origin = origin_index(u);
-    st.url_text = *r.url;
+    st.url_text = redact_url(*url_text);
   } else if (known != proto_origin_.end()) {
     origin = known->second;  // the host of the scenario's previous step of this protocol
     st.url_text = j_.origins[origin].url.to_string();
@@ -43,7 +75,7 @@ plan::Step StepCompiler::compile_protocol_step(const RawStep& r, plan::Step& st)
                        scheme, p.name));
   }
   if (known != proto_origin_.end()) {
-    known->second = origin;
+    *known = {p.index, origin};
   } else {
     proto_origin_.emplace_back(p.index, origin);
   }

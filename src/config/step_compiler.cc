@@ -24,6 +24,12 @@ plan::Step StepCompiler::compile(const RawStep& r, uint16_t id) {
   st.id = id;
   st.action = action_of(r);
   if (st.action == plan::Action::kProtocol) return compile_protocol_step(r, st);
+  if (r.connection) {
+    throw ConfigError(fmt::format(
+        "{}: step '{}': connection names a [connections] URL for protocol steps (sql, redis, "
+        "...); an HTTP or WebSocket step gives url",
+        r.connection_where, r.name));
+  }
   if (st.action != plan::Action::kHttp && st.action != plan::Action::kWsConnect) {
     return compile_ws_use(r, st);
   }
@@ -241,7 +247,9 @@ void StepCompiler::split_url(const std::string& url, const RawStep& r, std::stri
 uint16_t StepCompiler::origin_index(const Url& u) {
   for (size_t i = 0; i < j_.origins.size(); ++i) {
     const Url& o = j_.origins[i].url;
-    if (o.scheme == u.scheme && o.host == u.host && o.port == u.port) {
+    // A protocol's URL also names its user and database: another of those, another origin.
+    if (o.scheme == u.scheme && o.host == u.host && o.port == u.port && o.user == u.user &&
+        (u.web() || o.target == u.target)) {
       return static_cast<uint16_t>(i);
     }
   }

@@ -208,15 +208,27 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
     for (const std::string& key : p->actions[action].keys) {
       const toml::node* n = s.get(key);
       if (n == nullptr) continue;
-      std::string value;
-      if (n->is_string()) {
-        value = *n->value<std::string>();
-      } else if (n->is_integer()) {
-        value = std::to_string(*n->value<int64_t>());
+      // A scalar, or an array of them: one value each (params = ["${id}", 3]).
+      auto scalar = [&](const toml::node& v) {
+        std::string value;
+        if (v.is_string()) {
+          value = *v.value<std::string>();
+        } else if (v.is_integer()) {
+          value = std::to_string(*v.value<int64_t>());
+        } else if (v.is_floating_point()) {
+          value = fmt::format("{}", *v.value<double>());
+        } else if (v.is_boolean()) {
+          value = *v.value<bool>() ? "true" : "false";
+        } else {
+          s.wrong_type(key, v, "a string, a number, or an array of them");
+        }
+        r.proto_keys.push_back({key, value, s.where(v)});
+      };
+      if (const toml::array* list = n->as_array()) {
+        for (const toml::node& v : *list) scalar(v);
       } else {
-        s.wrong_type(key, *n, "a string or a number");
+        scalar(*n);
       }
-      r.proto_keys.push_back({key, value, s.where(*n)});
     }
   }
   r.match = s.str("match");
@@ -224,6 +236,8 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
   if (r.match) r.match_where = s.where(*s.get("match"));
   r.method = s.str("method");
   r.url = s.str("url");
+  r.connection = s.str("connection");
+  if (r.connection) r.connection_where = s.where(*s.get("connection"));
   r.headers = read_string_table(s, "headers");
   r.query = read_string_table(s, "query");
   r.auth = read_auth(s);

@@ -5,9 +5,13 @@
 #include <strings.h>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace spiker {
+
+// Appends `s` as a JSON string (quoted, escaped; bytes >= 0x80 as they are).
+void append_json_string(std::string& out, std::string_view s);
 
 // Levenshtein distance: for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+#include <vector>
+
 #include "core/error.h"
 #include "core/redact.h"
 
@@ -15,7 +18,46 @@ namespace {
                   what, redact_url(text), why));
 }
 
+std::vector<std::pair<std::string, uint16_t>>& default_ports() {
+  static std::vector<std::pair<std::string, uint16_t>> ports;
+  return ports;
+}
+
+uint16_t default_port(std::string_view scheme) {
+  for (const auto& [s, port] : default_ports()) {
+    if (s == scheme) return port;
+  }
+  return 0;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace
+
+void set_default_port(std::string_view scheme, uint16_t port) {
+  if (default_port(scheme) == 0) default_ports().emplace_back(scheme, port);
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    int hi = 0, lo = 0;
+    if (text[i] == '%' && i + 2 < text.size() && (hi = hex_digit(text[i + 1])) >= 0 &&
+        (lo = hex_digit(text[i + 2])) >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
 
 std::string Url::to_string() const {
   if (!web() && target == "/") return fmt::format("{}://{}", scheme, host_header);
@@ -43,8 +85,18 @@ Url parse_url(std::string_view text, std::string_view what) {
   std::string_view authority = rest.substr(0, path_start);
   std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
   if (size_t hash = path.find('#'); hash != std::string_view::npos) path = path.substr(0, hash);
-  if (authority.find('@') != std::string_view::npos) {
-    bad_url(what, text, "credentials in the URL are not accepted; use -H 'Authorization: ...'");
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    if (web) {
+      bad_url(what, text, "credentials in the URL are not accepted; use -H 'Authorization: ...'");
+    }
+    std::string_view info = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    size_t colon = info.find(':');
+    url.user = percent_decode(info.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      url.password = percent_decode(info.substr(colon + 1));
+      url.has_password = true;
+    }
   }
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
@@ -68,7 +120,9 @@ Url parse_url(std::string_view text, std::string_view what) {
     }
   }
   url.port = url.tls() ? 443 : 80;
-  if (!web && port_text.empty()) {
+  if (!web && port_text.empty() && default_port(url.scheme) != 0) {
+    url.port = default_port(url.scheme);
+  } else if (!web && port_text.empty()) {
     // Other schemes (tcp://, udp://, ...) have no default port; the caller checks the scheme.
     bad_url(what, text,
             fmt::format("{}:// needs a port, e.g. {}://127.0.0.1:9000", url.scheme, url.scheme));

@@ -14,6 +14,10 @@ struct Url {
   uint16_t port = 0;        // explicit or the scheme's default
   std::string target;       // path and query as sent on the request line; "/" at least
   std::string host_header;  // value of the Host header: host[:port], IPv6 bracketed
+  // user-info of a protocol's URL (postgres://user:pass@host/db), percent-decoded; never
+  // printed (to_string leaves it out). Web URLs refuse it (credentials go in headers).
+  std::string user, password;
+  bool has_password = false;
   bool tls() const { return scheme == "https" || scheme == "wss" || scheme == "tls"; }
   bool websocket() const { return scheme == "ws" || scheme == "wss"; }
   bool web() const { return scheme == "http" || scheme == "https" || websocket(); }
@@ -22,5 +26,12 @@ struct Url {
 
 // Parses `text`; throws SetupError naming `what` (e.g. "URL") with what is accepted.
 Url parse_url(std::string_view text, std::string_view what = "URL");
+
+// A scheme's port when the URL gives none (postgres:// 5432); the protocol registry sets these
+// before any URL is parsed. Schemes without one need an explicit port.
+void set_default_port(std::string_view scheme, uint16_t port);
+
+// %XX decoded (user-info, database names); a bad escape is kept as written.
+std::string percent_decode(std::string_view text);
 
 }  // namespace spiker

@@ -165,9 +165,11 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     if (!o.ok) r.error = std::string(metrics::kErrorKindNames[static_cast<size_t>(o.error)]);
     r.status = o.status;
     r.latency_us = o.timed ? (o.done_ns - o.sent_ns) / 1000 : 0;
+    r.refused = o.refused;
     if (o.parts != nullptr) {
       for (const auto& [name, value] : o.parts->headers) r.headers.emplace_back(name, value);
       r.body.assign(o.parts->body);
+      r.rows = o.parts->rows;
     }
     if (p->req.record) record(*p, o, r);
     std::string location;
@@ -259,7 +261,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     in.where = "the request to " + url.to_string();
     if (!r.action.empty()) {
       int index = -1;
-      const proto::Protocol* by = proto::Registry::by_action(r.action, &index);
+      const proto::Protocol* by = proto::Registry::by_action(r.action, &index, url.scheme);
       if (by != p) {
         throw SetupError("'" + r.action + "' is not an action of " + url.scheme + "://");
       }
@@ -269,7 +271,9 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     in.payload_given = r.has_body;
     in.escapes = false;  // bytes as the caller gave them
     for (const auto& [k, v] : r.options) in.options.push_back({k, v, in.where});
-    return p->compile(in);
+    std::shared_ptr<plan::ProtocolRequest> req = p->compile(in);
+    req->protocol = p->index;
+    return req;
   }
 
   void wake() {
@@ -329,7 +333,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     s.latency_us.record(r.latency_us);
     if (slot < metrics::kMaxScenarios) s.step_latency(slot).record(r.latency_us);
     if (o.status != 0) s.record_status(o.status);
-    if (p.ws < 0 && p.url.web() && o.status >= 400) {
+    if ((p.ws < 0 && p.url.web() && o.status >= 400) || o.refused) {
       ++s.failed;
       if (slot < metrics::kMaxScenarios) ++s.step_failed[slot];
     }
@@ -337,7 +341,9 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
 
   // The origin of `url`, made (and resolved) on first use.
   size_t origin_of(const Url& url) {
-    std::string key = url.scheme + "://" + url.host_header;
+    // A protocol's URL names its user and database too: another of those, another origin.
+    std::string key = url.scheme + "://" + url.user + "@" + url.host_header +
+                      (url.web() ? std::string() : url.target);
     auto it = origin_index_.find(key);
     if (it != origin_index_.end()) return it->second;
     auto o = std::make_unique<Origin>();

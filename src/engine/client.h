@@ -48,6 +48,8 @@ struct ClientResponse {
   bool ok = false;
   std::string error;  // the error kind ("timeout", "refused", ...) when !ok
   int status = 0;
+  bool refused = false;  // the server answered with an error (SQL, Redis): its "error" header
+  int64_t rows = -1;     // rows / documents / entries in the reply; -1: none
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   int64_t latency_us = 0;  // service time: first byte written to last byte read

@@ -99,11 +99,12 @@ void Worker::session_start(Connection& c) noexcept {
 
 // A plain run's request: this iteration's batch (pipelined), static ones serialized once.
 void Worker::plain_exchange(Connection& c, const plan::Request& v) noexcept {
-  if (v.proto && c.batch > 1) {  // a pipelining protocol: the batch's payloads, one per line
+  if (v.proto && c.batch > 1) {  // a pipelining protocol: the batch's payloads, separated
     batch_buf_.clear();
+    char separator = proto::Registry::at(v.proto->protocol).pipeline_separator;
     for (uint16_t i = 0; i < c.batch; ++i) {
       batch_buf_.append(payload(c, *v.proto));
-      batch_buf_ += '\n';
+      batch_buf_ += separator;
     }
     proto::Exchange x;
     x.request = v.proto.get();
@@ -192,7 +193,7 @@ void Worker::plain_outcome(Connection& c, const plan::Step& st, const proto::Out
       s.queue_us.record((o.sent_ns - c.intended_ns) / 1000);
     }
     if (o.status != 0) s.record_status(o.status);
-    if (o.status >= 400) {
+    if (o.status >= 400 || o.refused) {
       ++s.failed;
       ++s.step_failed[slot];
       ok = false;
@@ -248,7 +249,7 @@ void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
       s.queue_us.record((o.sent_ns - vu.intended_ns) / 1000);
     }
     if (o.status != 0) s.record_status(o.status);
-    if (o.status >= 400) {
+    if (o.status >= 400 || o.refused) {
       ++s.failed;
       ++s.step_failed[slot];
     }
@@ -266,12 +267,14 @@ void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
   } else {
     r.headers.clear();
     r.body = {};
+    r.rows = -1;
   }
   r.status = o.status;
   r.latency_us = latency_us;
   // HTTP: cookies stored and redirects followed before the step is judged.
   if (st->action == plan::Action::kHttp && o.parts_ok && after_http_response(c, r)) return;
-  bool ok = judge_step(*st, r, o.parts_ok, o.status, *c.vu->journey);
+  // A refused reply fails the step as a 5xx would, unless the step's checks expect it.
+  bool ok = judge_step(*st, r, o.parts_ok, o.refused ? 500 : o.status, *c.vu->journey);
   step_finished(c, ok);
   release_idle_session(c);
 }

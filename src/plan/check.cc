@@ -81,7 +81,7 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
         "== 2xx, header Content-Type contains \"json\", body == \"x\", body contains \"x\", body "
         "not contains "
         "\"x\", body matches \"re\", body size < 1000, json $.id exists, json $.n > 3, latency < "
-        "200ms, joined with && or ||",
+        "200ms, rows > 0, error == \"23505\", joined with && or ||",
         where, whole));
   };
   auto quoted = [&](std::string_view s) {
@@ -130,8 +130,16 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
     c.numbers = {v};
     return c;
   }
-  if (subject == "header") {
-    c.text = std::string(word(rest));
+  if (subject == "rows" || subject == "count" || subject == "documents" || subject == "entries") {
+    int64_t v = 0;
+    if (!take_op(rest, &c.op) || !parse_i64(rest, &v)) throw bad();
+    c.kind = Check::Kind::kRows;
+    c.numbers = {v};
+    return c;
+  }
+  if (subject == "header" || subject == "error") {
+    // error ...: the reply's error code (SQLSTATE, a Redis error's prefix), its "error" header.
+    c.text = subject == "error" ? "error" : std::string(word(rest));
     if (c.text.empty()) throw bad();
     if (rest == "exists") {
       c.kind = Check::Kind::kHeaderExists;
@@ -324,6 +332,8 @@ bool Check::passes(const CapturedResponse& r, ExtractScratch& scratch) const {
       return compare(static_cast<double>(r.body.size()), op, static_cast<double>(numbers[0]));
     case Kind::kLatency:
       return compare(static_cast<double>(r.latency_us), op, static_cast<double>(numbers[0]));
+    case Kind::kRows:
+      return r.rows >= 0 && compare(static_cast<double>(r.rows), op, static_cast<double>(numbers[0]));
     case Kind::kJsonExists:
     case Kind::kJsonCompare: {
       simdjson::dom::element doc, found;

@@ -241,6 +241,10 @@ bool Extractor::extract(const CapturedResponse& r, ExtractScratch& scratch,
     case Kind::kStatus:
       *out = std::to_string(r.status);
       return true;
+    case Kind::kRows:
+      if (r.rows < 0) return false;
+      *out = std::to_string(r.rows);
+      return true;
   }
   return false;
 }

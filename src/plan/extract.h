@@ -17,6 +17,8 @@ struct CapturedResponse {
   int status = 0;
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // in order received
   std::string_view body;                                               // de-chunked
+  // Items in a reply (SQL rows returned or affected, documents, directory entries); -1: none.
+  int64_t rows = -1;
   int64_t latency_us = 0;
   std::string_view header(std::string_view name) const;  // first, case-insensitive; "" if none
 };
@@ -50,7 +52,7 @@ class ExtractScratch {
 };
 
 struct Extractor {
-  enum class Kind : uint8_t { kJson, kHeader, kCookie, kRegex, kBody, kStatus };
+  enum class Kind : uint8_t { kJson, kHeader, kCookie, kRegex, kBody, kStatus, kRows };
   Kind kind = Kind::kBody;
   uint16_t var = 0;  // the variable slot it sets
   std::string arg;   // header or cookie name
@@ -58,7 +60,9 @@ struct Extractor {
   std::shared_ptr<const Regex> regex;
   int group = 1;
   // "json:$.a", "$.a" (Kaioken's documented form), "header:Name", "cookie:name",
-  // "regex:PATTERN:GROUP", "regex:PATTERN", "body", "status". Throws SetupError naming `where`.
+  // "regex:PATTERN:GROUP", "regex:PATTERN", "body", "status"; for replies with rows (SQL, whose
+  // body is a JSON array of row objects): "row:0.id" ($[0].id), "column:name" ($[0].name),
+  // "value" (the body), "rows" (the count), "error" (the error code). Throws SetupError.
   static Extractor compile(std::string_view text, uint16_t var, std::string_view where);
   // The value, or false when the response does not hold it.
   bool extract(const CapturedResponse& r, ExtractScratch& scratch, std::string* out) const;
@@ -74,7 +78,9 @@ struct Extractor {
 //   body contains "s" | not
 //   contains "s" | matches "re" | size < N (also > <= >= ==) json $.path exists | == "v" | == 5 |
 //   != .. | < N | > N | <= N | >= N latency < 200ms (also duration, response_time) A && B, A || B
-//   (&& binds tighter)
+//   (&& binds tighter) rows == N (also > < ...: a reply's rows / documents / entries)
+//   error == "23505" | exists | contains "v" | matches "re": the server's error code (SQLSTATE,
+//   Redis prefix), read as the reply's "error" header
 struct Check {
   enum class Kind : uint8_t {
     kStatus,
@@ -93,6 +99,7 @@ struct Check {
     kJsonExists,
     kJsonCompare,
     kLatency,
+    kRows,  // rows == 1, rows > 0 (also count, documents, entries)
     kAll,
     kAny,
   };

@@ -97,10 +97,24 @@ std::string decode_hex(std::string_view text, std::string_view where) {
 }
 
 const Option* find_option(const RequestInput& in, std::string_view key) {
+  const Option* found = nullptr;
   for (const Option& o : in.options) {
-    if (o.key == key) return &o;
+    if (o.key != key) continue;
+    if (found != nullptr) {
+      throw SetupError(fmt::format("{}: {} takes one value (given again at {})", found->where,
+                                   key, o.where));
+    }
+    found = &o;
   }
-  return nullptr;
+  return found;
+}
+
+std::vector<const Option*> find_all(const RequestInput& in, std::string_view key) {
+  std::vector<const Option*> out;
+  for (const Option& o : in.options) {
+    if (o.key == key) out.push_back(&o);
+  }
+  return out;
 }
 
 uint64_t positive_option(const Option& o) {

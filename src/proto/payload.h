@@ -15,8 +15,11 @@ namespace spiker::proto {
 std::string decode_escapes(std::string_view text, std::string_view where);
 // "48 45 4c 4c 4f", "48454c4c4f" or "0x48 0x45": bytes. Throws SetupError naming `where`.
 std::string decode_hex(std::string_view text, std::string_view where);
-// The option named `key` (flag or step key), or nullptr.
+// The option named `key` (flag or step key), or nullptr; throws SetupError when it is given
+// more than once.
 const Option* find_option(const RequestInput& in, std::string_view key);
+// Every value of a repeated flag (--param a --param b) or array key (params = ["a", 2]), in order.
+std::vector<const Option*> find_all(const RequestInput& in, std::string_view key);
 // A whole number >= 1; throws SetupError naming the option.
 uint64_t positive_option(const Option& o);
 // Sets r.payload from -b/body (escapes decoded, ${...} kept) or from payload_hex (literal),

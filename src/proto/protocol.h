@@ -21,6 +21,7 @@ namespace spiker::proto {
 struct FlagDef {
   std::string name;
   std::string help;
+  bool repeated = false;  // may be given several times (--param a --param b): one Option each
 };
 
 // A step action ("tcp.send") and the step keys it takes besides the common ones (name, url,
@@ -61,8 +62,10 @@ struct Protocol {
   // keeps one per origin for every --max-streams VUs and passes Exchange::owner.
   bool shared = false;
   // Takes --pipeline N: a plain run's exchange then carries N requests, their payloads (each
-  // rendered) joined by '\n', and the session reports one Outcome per request.
+  // rendered) joined by `pipeline_separator`, and the session reports one Outcome per request.
   bool pipelines = false;
+  char pipeline_separator = '\n';  // between a pipelined exchange's payloads
+  uint16_t default_port = 0;  // the schemes' port when a URL gives none (0: a port is required)
   std::vector<FlagDef> flags;
   std::vector<ActionDef> actions;
   const metrics::StatBlock* stats = nullptr;
@@ -82,8 +85,11 @@ class Registry {
   static const Protocol* by_scheme(std::string_view scheme);
   static const Protocol& at(uint16_t index);
   static const Protocol* by_name(std::string_view name);  // "http2"; nullptr when none
-  // The protocol and action index of an action name ("tcp.send"); nullptr when none.
-  static const Protocol* by_action(std::string_view action, int* index);
+  // The protocol and action index of an action name ("tcp.send"); nullptr when none. Several
+  // protocols may take one action ("sql": PostgreSQL and MySQL): `scheme` picks among them
+  // (empty, or a scheme none of them has: the first registered).
+  static const Protocol* by_action(std::string_view action, int* index,
+                                   std::string_view scheme = {});
   // "tcp://, tls://, udp://": every registered scheme, for messages.
   static std::string scheme_list();
 };

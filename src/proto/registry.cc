@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 
 #include "core/transport.h"
+#include "core/url.h"
 #include "proto/protocol.h"
 
 namespace spiker::proto {
@@ -47,6 +49,9 @@ const Protocol& Registry::add(Protocol p) {
   for (const Protocol& q : s.protocols) {
     if (q.name == p.name) return q;
   }
+  if (p.default_port != 0) {
+    for (const std::string& scheme : p.schemes) set_default_port(scheme, p.default_port);
+  }
   p.index = static_cast<uint16_t>(s.protocols.size());
   s.protocols.push_back(std::move(p));
   s.list.push_back(&s.protocols.back());
@@ -73,16 +78,25 @@ const Protocol* Registry::by_name(std::string_view name) {
   return nullptr;
 }
 
-const Protocol* Registry::by_action(std::string_view action, int* index) {
+const Protocol* Registry::by_action(std::string_view action, int* index,
+                                    std::string_view scheme) {
+  const Protocol* first = nullptr;
+  int first_index = -1;
   for (const Protocol* p : store().list) {
     for (size_t i = 0; i < p->actions.size(); ++i) {
-      if (p->actions[i].name == action) {
+      if (p->actions[i].name != action) continue;
+      if (std::find(p->schemes.begin(), p->schemes.end(), scheme) != p->schemes.end()) {
         *index = static_cast<int>(i);
         return p;
       }
+      if (first == nullptr) {
+        first = p;
+        first_index = static_cast<int>(i);
+      }
     }
   }
-  return nullptr;
+  if (first != nullptr) *index = first_index;
+  return first;
 }
 
 std::string Registry::scheme_list() {

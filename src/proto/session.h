@@ -45,6 +45,9 @@ struct Outcome {
   // null when the exchange kept nothing (HTTP without `capture`).
   const plan::CapturedResponse* parts = nullptr;
   bool parts_ok = true;   // false: the response could not be read for checks
+  // The server answered with an error (an SQL error, a Redis -ERR): a failed request, as an
+  // HTTP 5xx is, whose reply checks and extractors still read (its "error" header: the code).
+  bool refused = false;
   bool timed = true;      // false: nothing was waited for (a fire-and-forget send): no latency
   void* owner = nullptr;  // the exchange's owner (shared sessions); null: the session's
 };

@@ -183,11 +183,11 @@ class Session final : public proto::TransportSession {
       if (reply_.kind == Reply::Kind::kNull) s.add(g_stats->counter(kNil));
       if (reply_.kind == Reply::Kind::kError) count_error(s);
       proto::Outcome o;
-      o.ok = reply_.kind != Reply::Kind::kError;  // refused: failed, the connection stays
-      o.error = ErrorKind::kOther;
+      o.refused = reply_.kind == Reply::Kind::kError;  // a failed request; the connection stays
       o.done_ns = host_.now();
       plan::CapturedResponse parts;
       parts.body = reply_.text;
+      if (o.refused) parts.headers.emplace_back("error", error_prefix());
       o.parts = &parts;
       bool last = --waiting_ == 0;
       complete_one(o, last);
@@ -195,9 +195,13 @@ class Session final : public proto::TransportSession {
     }
   }
 
+  std::string_view error_prefix() const noexcept {
+    return std::string_view(reply_.text).substr(0, reply_.text.find(' '));
+  }
+
   void count_error(metrics::Shard& s) noexcept {
     s.add(g_stats->counter(kErrors));
-    std::string_view prefix = std::string_view(reply_.text).substr(0, reply_.text.find(' '));
+    std::string_view prefix = error_prefix();
     s.add(g_stats->counter(prefix == "ERR"         ? kErrErr
                            : prefix == "WRONGTYPE" ? kErrWrongType
                            : prefix == "NOAUTH"    ? kErrNoAuth

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "core/strings.h"
+
 namespace spiker::redis {
 
 bool split_command(std::string_view line, std::vector<std::string>* args) {
@@ -82,23 +84,6 @@ constexpr size_t kBad = SIZE_MAX;
 constexpr int64_t kMaxBulk = 512ll << 20;  // Redis's own limit
 constexpr int kMaxDepth = 32;
 
-void json_string(std::string_view s, std::string& out) {
-  out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 // One reply at `in`; returns its length, 0 when incomplete, kBad when not RESP.
 size_t parse(std::string_view in, Reply* out, int depth) {
   if (in.empty()) return 0;
@@ -175,7 +160,7 @@ size_t parse(std::string_view in, Reply* out, int depth) {
         } else if (item.kind == Reply::Kind::kInteger || item.kind == Reply::Kind::kArray) {
           json += item.text;
         } else {
-          json_string(item.text, json);
+          append_json_string(json, item.text);
         }
       }
       json += ']';

@@ -1,0 +1,574 @@
+// PostgreSQL (postgres://user:pass@host:port/db?sslmode=...): libpq in non-blocking mode on the
+// worker's loop. The connection is started with PQconnectStartParams to the address the worker
+// resolved and polled from epoll events (PQconnectPoll); queries go in pipeline mode, each with
+// its Sync: a prepared statement is parsed once per connection and then executed with the
+// parameters rendered for this request (--mode extended: sent unnamed each time; simple: the
+// query as text, out of pipeline mode). --pipeline N sends N at once. Results become the JSON
+// rows that checks and extractors read (only when a check or extractor needs them); an error
+// result is a refused request whose "error" is its SQLSTATE.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "core/socket.h"
+#include "metrics/shard.h"
+#include "proto/protocol.h"
+#include "proto/sql.h"
+
+namespace spiker::postgres {
+namespace {
+
+using metrics::ErrorKind;
+using sql::Counter;
+
+const metrics::StatBlock* g_stats = nullptr;
+
+class Session final : public proto::Session {
+ public:
+  Session(proto::SessionHost& host, const proto::SessionOptions& o) : host_(host), options_(o) {}
+  ~Session() override { drop(); }
+
+  void submit(const proto::Exchange& x) noexcept override {
+    request_ = static_cast<const sql::Request*>(x.request);
+    payload_.assign(x.payload.data(), x.payload.size());
+    count_ = x.count;
+    capture_ = x.capture;
+    timeout_ns_ = x.timeout_ns;
+    busy_ = true;
+    reported_ = 0;
+    started_ns_ = 0;
+    deadline_ns_ = 0;
+    if (x.verb == proto::Verb::kClose) {
+      close();
+      started_ns_ = host_.now();
+      report_ok(0, 0, {});
+      return;
+    }
+    if (conn_ == nullptr) {
+      connect();
+      return;
+    }
+    if (ready_) send();
+  }
+
+  void check_deadline(int64_t now) noexcept override {
+    if (conn_ != nullptr && !ready_ && connect_deadline_ns_ != 0 && now >= connect_deadline_ns_) {
+      fail_all(ErrorKind::kConnect);
+      return;
+    }
+    if (busy_ && deadline_ns_ != 0 && now >= deadline_ns_) {
+      fail_all(ErrorKind::kTimeout);  // closed: a late result must not answer the next query
+    }
+  }
+
+  size_t capacity() const noexcept override { return 1; }
+  void close() noexcept override { drop(); }
+  bool connected() const noexcept override { return conn_ != nullptr; }
+  int64_t deadline_ns() const noexcept override { return deadline_ns_; }
+
+  void on_io(uint32_t events) noexcept override {
+    if (conn_ == nullptr) return;
+    if (!ready_) {
+      poll_connect();
+      return;
+    }
+    if ((events & EPOLLOUT) != 0 && flushing_) flush_output();
+    if (conn_ != nullptr && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) {
+      read_results();
+    }
+  }
+
+ private:
+  // What the connection still owes us, in the order it will come.
+  enum class Due : uint8_t { kPrepare, kQuery, kSync, kSimple };
+
+  void connect() noexcept {
+    const SocketAddress& addr = host_.next_address(options_.endpoint);
+    char ip[INET6_ADDRSTRLEN] = {};
+    uint16_t port = 0;
+    if (addr.storage.ss_family == AF_INET6) {
+      const auto& a6 = reinterpret_cast<const sockaddr_in6&>(addr.storage);
+      inet_ntop(AF_INET6, &a6.sin6_addr, ip, sizeof ip);
+      port = ntohs(a6.sin6_port);
+    } else {
+      const auto& a4 = reinterpret_cast<const sockaddr_in&>(addr.storage);
+      inet_ntop(AF_INET, &a4.sin_addr, ip, sizeof ip);
+      port = ntohs(a4.sin_port);
+    }
+    const sql::Request& r = *request_;
+    std::string port_text = std::to_string(port);
+    std::vector<const char*> keys = {"hostaddr", "host", "port", "client_encoding", "sslmode"};
+    // Our URL's sslmode (or "prefer"'s plain fallback off: disable unless asked).
+    const char* sslmode = "disable";
+    for (const auto& [k, v] : r.url_options) {
+      if (k == "sslmode") sslmode = v.c_str();
+    }
+    std::vector<const char*> values = {ip, options_.endpoint.host.c_str(), port_text.c_str(),
+                                       "UTF8", sslmode};
+    if (!r.user.empty()) {
+      keys.push_back("user");
+      values.push_back(r.user.c_str());
+    }
+    if (r.has_password) {
+      keys.push_back("password");
+      values.push_back(r.password.c_str());
+    }
+    if (!r.database.empty()) {
+      keys.push_back("dbname");
+      values.push_back(r.database.c_str());
+    }
+    bool named = false;
+    for (const auto& [k, v] : r.url_options) {
+      if (k == "sslmode") continue;
+      if (k == "application_name") named = true;
+      keys.push_back(k.c_str());
+      values.push_back(v.c_str());
+    }
+    if (!named) {
+      keys.push_back("application_name");
+      values.push_back("loadspiker");
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    connect_start_ns_ = host_.now();
+    connect_deadline_ns_ = connect_start_ns_ + options_.connect_timeout_ns;
+    conn_ = PQconnectStartParams(keys.data(), values.data(), 0);
+    ++host_.shard().connections_opened;
+    host_.shard().add(g_stats->counter(sql::kConnects));
+    if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
+      connect_failed();
+      return;
+    }
+    PQsetnonblocking(conn_, 1);
+    poll_connect();
+  }
+
+  void poll_connect() noexcept {
+    for (;;) {
+      PostgresPollingStatusType st = PQconnectPoll(conn_);
+      if (st == PGRES_POLLING_FAILED) {
+        connect_failed();
+        return;
+      }
+      if (!watch(st == PGRES_POLLING_WRITING ? EPOLLOUT : EPOLLIN)) return;
+      if (st != PGRES_POLLING_OK) return;  // the next event polls on
+      ready_ = true;
+      connect_deadline_ns_ = 0;
+      host_.shard().connect_us.record((host_.now() - connect_start_ns_) / 1000);
+      prepared_.clear();
+      in_pipeline_ = false;
+      if (busy_) send();
+      return;
+    }
+  }
+
+  // Watches the connection's socket (libpq may open a new one while connecting).
+  bool watch(uint32_t events) noexcept {
+    int fd = PQsocket(conn_);
+    if (fd < 0) {
+      connect_failed();
+      return false;
+    }
+    epoll_event ev{};
+    ev.events = events | EPOLLRDHUP;
+    ev.data.ptr = static_cast<IoHandler*>(this);
+    if (fd != fd_) {
+      if (fd_ >= 0) epoll_ctl(host_.epoll_fd(), EPOLL_CTL_DEL, fd_, nullptr);
+      fd_ = fd;
+      watched_ = 0;
+      if (epoll_ctl(host_.epoll_fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        fd_ = -1;
+        fail_all(ErrorKind::kOther);
+        return false;
+      }
+      watched_ = ev.events;
+      return true;
+    }
+    if (ev.events != watched_) {
+      // A socket libpq closed and opened again under the same number left the epoll set.
+      if (epoll_ctl(host_.epoll_fd(), EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+        epoll_ctl(host_.epoll_fd(), EPOLL_CTL_ADD, fd, &ev);
+      }
+      watched_ = ev.events;
+    }
+    return true;
+  }
+
+  // The server refused the connection (password, database) or could not be reached.
+  void connect_failed() noexcept {
+    std::string message = conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory";
+    ErrorKind kind = ErrorKind::kConnect;
+    std::string code;
+    if (message.find("Connection refused") != std::string::npos) {
+      kind = ErrorKind::kRefused;
+    } else if (message.find("timeout") != std::string::npos) {
+      kind = ErrorKind::kTimeout;
+    } else if (message.find("authentication failed") != std::string::npos ||
+               message.find("no password supplied") != std::string::npos ||
+               message.find("no pg_hba.conf entry") != std::string::npos) {
+      code = "28P01";
+    } else if (message.find("role") != std::string::npos &&
+               message.find("does not exist") != std::string::npos) {
+      code = "28000";
+    } else if (message.find("does not exist") != std::string::npos) {
+      code = "3D000";
+    } else if (message.find("too many") != std::string::npos) {
+      code = "53300";
+    }
+    drop();
+    if (!busy_) return;
+    if (code.empty()) {
+      fail_all(kind);
+      return;
+    }
+    // The server answered and said no: each request of the exchange is refused with the code.
+    metrics::Shard& s = host_.shard();
+    int64_t now = host_.now();
+    // Counted before: an Outcome may submit the next exchange from inside complete().
+    for (int left = count_ - reported_; left > 0; --left) {
+      s.add(g_stats->counter(sql::kErrors));
+      s.add(g_stats->counter(sql::error_counter(code)));
+      report_refused(code, message, now);
+    }
+  }
+
+  void send() noexcept {
+    const sql::Request& r = *request_;
+    started_ns_ = host_.now();
+    if (timeout_ns_ > 0) deadline_ns_ = started_ns_ + timeout_ns_;
+    metrics::Shard& s = host_.shard();
+    std::string_view batch = payload_;
+    bool simple = r.mode == sql::Mode::kSimple;
+    if (simple != !in_pipeline_) {
+      if (simple ? PQexitPipelineMode(conn_) != 1 : PQenterPipelineMode(conn_) != 1) {
+        fail_all(ErrorKind::kOther);
+        return;
+      }
+      in_pipeline_ = !simple;
+    }
+    if (count_ > 1) s.add(g_stats->counter(sql::kPipelines));
+    s.add(g_stats->counter(sql::kQueries), count_);
+    for (uint16_t i = 0; i < count_; ++i) {
+      size_t end = count_ > 1 ? batch.find(sql::kRecordSeparator) : std::string_view::npos;
+      std::string_view one = batch.substr(0, end);
+      batch = end == std::string_view::npos ? std::string_view() : batch.substr(end + 1);
+      if (!sql::split_fields(one, r, &fields_)) {
+        fail_all(ErrorKind::kOther);  // a rendered value held a separator: nothing sent
+        return;
+      }
+      if (!queue_query(r)) return;
+    }
+    flushing_ = true;
+    flush_output();
+  }
+
+  // Queues one query (and its Prepare, once per connection) with its Sync.
+  bool queue_query(const sql::Request& r) noexcept {
+    values_.clear();
+    size_t first = r.templated ? 1 : 0;
+    for (size_t i = first; i < fields_.size(); ++i) {
+      text_.emplace_back(fields_[i]);  // NUL-terminated copies: libpq reads C strings
+    }
+    for (size_t i = 0; i < r.params; ++i) {
+      values_.push_back(text_[text_.size() - r.params + i].c_str());
+    }
+    int n = static_cast<int>(r.params);
+    std::string query_text;
+    const char* query = r.query.c_str();
+    if (r.templated) {
+      query_text.assign(fields_[0]);
+      query = query_text.c_str();
+    }
+    int ok = 1;
+    if (r.mode == sql::Mode::kSimple) {
+      ok = PQsendQuery(conn_, query);
+      if (ok == 1) due_.push_back(Due::kSimple);
+    } else if (r.mode == sql::Mode::kExtended) {
+      ok = PQsendQueryParams(conn_, query, n, nullptr, values_.data(), nullptr, nullptr, 0);
+      if (ok == 1) due_.push_back(Due::kQuery);
+    } else {
+      char name[24];
+      std::snprintf(name, sizeof name, "ls_%u", r.id);
+      if (std::find(prepared_.begin(), prepared_.end(), r.id) == prepared_.end()) {
+        ok = PQsendPrepare(conn_, name, query, n, nullptr);
+        if (ok == 1) {
+          due_.push_back(Due::kPrepare);
+          prepared_.push_back(r.id);
+          host_.shard().add(g_stats->counter(sql::kPrepared));
+        }
+      }
+      if (ok == 1) ok = PQsendQueryPrepared(conn_, name, n, values_.data(), nullptr, nullptr, 0);
+      if (ok == 1) due_.push_back(Due::kQuery);
+    }
+    if (ok == 1 && r.mode != sql::Mode::kSimple) {
+      ok = PQpipelineSync(conn_);
+      if (ok == 1) due_.push_back(Due::kSync);
+    }
+    text_.clear();
+    if (ok != 1) {
+      fail_all(ErrorKind::kReset);
+      return false;
+    }
+    return true;
+  }
+
+  void flush_output() noexcept {
+    int r = PQflush(conn_);
+    if (r < 0) {
+      fail_all(ErrorKind::kReset);
+      return;
+    }
+    flushing_ = r == 1;
+    watch(flushing_ ? EPOLLIN | EPOLLOUT : EPOLLIN);
+    account();
+  }
+
+  void read_results() noexcept {
+    if (PQconsumeInput(conn_) == 0) {
+      fail_all(ErrorKind::kReset);
+      return;
+    }
+    int nulls = 0;
+    while (conn_ != nullptr && !due_.empty() && PQisBusy(conn_) == 0) {
+      PGresult* res = PQgetResult(conn_);
+      if (res == nullptr) {  // the end of one command's results (pipeline mode)
+        if (++nulls > 1) break;
+        continue;
+      }
+      nulls = 0;
+      Due due = due_.front();
+      due_.pop_front();
+      handle(due, res);
+      PQclear(res);
+    }
+    if (conn_ != nullptr && due_.empty() && !in_pipeline_) {
+      // Simple mode: libpq wants the final null read before the next query.
+      while (PQisBusy(conn_) == 0) {
+        PGresult* extra = PQgetResult(conn_);
+        if (extra == nullptr) break;
+        PQclear(extra);
+      }
+    }
+  }
+
+  void handle(Due due, PGresult* res) noexcept {
+    ExecStatusType st = PQresultStatus(res);
+    metrics::Shard& s = host_.shard();
+    if (due == Due::kSync) return;  // PGRES_PIPELINE_SYNC (or an error already counted)
+    if (due == Due::kPrepare) {
+      if (st != PGRES_COMMAND_OK) {
+        prepare_error_.assign(sqlstate(res));
+        std::erase(prepared_, request_->id);  // prepared again on the next try
+      }
+      return;
+    }
+    if (!busy_) return;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_SINGLE_TUPLE) {
+      int64_t rows = 0;
+      std::string_view body;
+      if (st == PGRES_TUPLES_OK) {
+        rows = PQntuples(res);
+        s.add(g_stats->counter(sql::kRowsReturned), static_cast<uint64_t>(rows));
+        if (capture_) body = rows_json(res);
+      } else {
+        const char* affected = PQcmdTuples(res);
+        rows = affected != nullptr && *affected != '\0' ? std::atoll(affected) : 0;
+        s.add(g_stats->counter(sql::kRowsAffected), static_cast<uint64_t>(rows));
+      }
+      prepare_error_.clear();
+      report_ok(rows, host_.now(), body);
+      return;
+    }
+    // A server error (or the query skipped after its Prepare failed: that error's code).
+    std::string code = st == PGRES_PIPELINE_ABORTED && !prepare_error_.empty()
+                           ? prepare_error_
+                           : std::string(sqlstate(res));
+    prepare_error_.clear();
+    s.add(g_stats->counter(sql::kErrors));
+    s.add(g_stats->counter(sql::error_counter(code)));
+    const char* message = PQresultErrorMessage(res);
+    report_refused(code, message != nullptr ? message : "", host_.now());
+  }
+
+  static std::string_view sqlstate(const PGresult* res) {
+    const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return code != nullptr ? code : "XX000";
+  }
+
+  std::string_view rows_json(const PGresult* res) {
+    json_.begin();
+    int rows = PQntuples(res), cols = PQnfields(res);
+    numeric_.assign(static_cast<size_t>(cols), false);
+    for (int c = 0; c < cols; ++c) {
+      Oid t = PQftype(res, c);
+      // int8, int2, int4, oid, float4, float8, numeric
+      numeric_[static_cast<size_t>(c)] =
+          t == 20 || t == 21 || t == 23 || t == 26 || t == 700 || t == 701 || t == 1700;
+    }
+    for (int r = 0; r < rows; ++r) {
+      json_.row();
+      for (int c = 0; c < cols; ++c) {
+        bool null = PQgetisnull(res, r, c) != 0;
+        std::string_view v(PQgetvalue(res, r, c), static_cast<size_t>(PQgetlength(res, r, c)));
+        json_.column(PQfname(res, c), v, null, numeric_[static_cast<size_t>(c)]);
+      }
+    }
+    return json_.end();
+  }
+
+  void report_ok(int64_t rows, int64_t now, std::string_view body) noexcept {
+    proto::Outcome o;
+    o.sent_ns = started_ns_;
+    o.done_ns = now != 0 ? now : host_.now();
+    plan::CapturedResponse parts;
+    parts.body = body;
+    parts.rows = rows;
+    o.parts = &parts;
+    if (++reported_ == count_) end();
+    host_.complete(*this, o);
+  }
+
+  void report_refused(std::string_view code, std::string_view message, int64_t now) noexcept {
+    proto::Outcome o;
+    o.refused = true;
+    o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
+    o.done_ns = now;
+    plan::CapturedResponse parts;
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.remove_suffix(1);
+    }
+    parts.body = message;
+    parts.headers.emplace_back("error", code);
+    o.parts = &parts;
+    if (++reported_ == count_) end();
+    host_.complete(*this, o);
+  }
+
+  void end() noexcept {
+    busy_ = false;
+    deadline_ns_ = 0;
+    if (++exchanges_ % 64 == 0) account();
+    if (!options_.keep_alive) drop();
+  }
+
+  // Every request of the exchange fails with `kind`; the connection is closed.
+  void fail_all(ErrorKind kind) noexcept {
+    drop();
+    if (!busy_) return;
+    int64_t now = host_.now();
+    for (int left = count_ - reported_; left > 0; --left) {
+      proto::Outcome o;
+      o.ok = false;
+      o.error = kind;
+      o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
+      o.done_ns = now;
+      if (left == 1) {
+        busy_ = false;
+        deadline_ns_ = 0;
+      }
+      host_.complete(*this, o);
+    }
+  }
+
+  // Wire bytes since the last call, from the kernel's count (libpq does its own I/O).
+  void account() noexcept {
+    if (fd_ < 0) return;
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return;
+    metrics::Shard& s = host_.shard();
+    s.bytes_received += info.tcpi_bytes_received - bytes_in_;
+    s.bytes_sent += info.tcpi_bytes_acked - bytes_out_;
+    bytes_in_ = info.tcpi_bytes_received;
+    bytes_out_ = info.tcpi_bytes_acked;
+  }
+
+  void drop() noexcept {
+    if (conn_ == nullptr) return;
+    account();
+    if (fd_ >= 0) epoll_ctl(host_.epoll_fd(), EPOLL_CTL_DEL, fd_, nullptr);
+    PQfinish(conn_);
+    conn_ = nullptr;
+    fd_ = -1;
+    watched_ = 0;
+    ready_ = false;
+    flushing_ = false;
+    in_pipeline_ = false;
+    bytes_in_ = bytes_out_ = 0;
+    due_.clear();
+    prepared_.clear();
+    prepare_error_.clear();
+    connect_deadline_ns_ = 0;
+  }
+
+  proto::SessionHost& host_;
+  const proto::SessionOptions& options_;
+  PGconn* conn_ = nullptr;
+  int fd_ = -1;
+  uint32_t watched_ = 0;
+  bool ready_ = false;
+  bool flushing_ = false;
+  bool in_pipeline_ = false;
+  bool busy_ = false;
+  bool capture_ = false;
+  const sql::Request* request_ = nullptr;
+  std::string payload_;
+  uint16_t count_ = 1;
+  uint16_t reported_ = 0;  // outcomes of this exchange reported
+  int64_t timeout_ns_ = 0;
+  int64_t started_ns_ = 0, deadline_ns_ = 0;
+  int64_t connect_start_ns_ = 0, connect_deadline_ns_ = 0;
+  uint64_t bytes_in_ = 0, bytes_out_ = 0, exchanges_ = 0;
+  std::deque<Due> due_;
+  std::vector<uint32_t> prepared_;  // requests prepared on this connection
+  std::string prepare_error_;       // the SQLSTATE of a failed Prepare, for its aborted query
+  std::vector<std::string_view> fields_;
+  std::deque<std::string> text_;
+  std::vector<const char*> values_;
+  std::vector<bool> numeric_;
+  sql::RowsJson json_;
+};
+
+std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
+  return sql::compile(in, "PostgreSQL", "--query 'SELECT * FROM items WHERE id = $1'");
+}
+
+std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
+                                             const proto::SessionOptions& o) {
+  return std::make_unique<Session>(host, o);
+}
+
+}  // namespace
+}  // namespace spiker::postgres
+
+void spiker_register_postgres() {
+  using namespace spiker;
+  postgres::g_stats = &metrics::StatBlocks::add(sql::stat_block("postgres", "PostgreSQL"));
+  proto::Protocol p;
+  p.name = "postgres";
+  p.schemes = {"postgres", "postgresql"};
+  p.summary =
+      "PostgreSQL (postgres://user:pass@host:port/db): --query 'SELECT ... $1' --param '${...}'";
+  p.label = "postgres";
+  p.pipelines = true;
+  p.pipeline_separator = sql::kRecordSeparator;
+  p.default_port = 5432;
+  p.flags = sql::flags("PostgreSQL/MySQL");
+  p.actions = {{"sql", proto::Verb::kExchange, sql::kKeys, true, true}};
+  p.stats = postgres::g_stats;
+  p.compile = postgres::compile;
+  p.make_session = postgres::make_session;
+  p.describe = sql::describe;
+  proto::Registry::add(std::move(p));
+}
