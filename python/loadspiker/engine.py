@@ -142,6 +142,30 @@ class Engine:
                           timeout_ms=timeout_ms or self.timeout_ms,
                           options=[(k, str(v)) for k, v in options.items() if v is not None])
 
+    # --- databases (the original API's names): the registered SQL protocols' "sql" action ---
+
+    def database_connect(self, url):
+        """Connects the calling user to a database URL (postgres://user:pass@host:port/db,
+        mysql://..., mariadb://...) and returns the connection to pass to database_query;
+        raises ConnectionError (without the password) when the server refuses or is down."""
+        r = self.database_query(url, "SELECT 1")
+        if not r.success:
+            raise ConnectionError(f"{_redact_url(url)}: {r.error_message}")
+        return url
+
+    def database_query(self, connection, query, params=None, timeout_ms=None):
+        """One query on the calling user's connection (opened on first use; a prepared
+        statement, parameters $1 / ? from ``params``). Returns the response: ``r.rows`` (a list
+        of dicts), ``r.rowcount`` (rows returned or affected), ``r.success``, ``r.error_code``
+        (the SQLSTATE when the server refused it), ``r.response_time_us``."""
+        options = [("query", query)] + [("params", _sql_param(p)) for p in (params or ())]
+        return self._call("GET", connection, action="sql", options=options,
+                          timeout_ms=timeout_ms or self.timeout_ms)
+
+    def database_disconnect(self, connection):
+        """Closes the calling user's connection (the next query opens another)."""
+        return self.protocol_call("sql.close", connection).ok
+
     def tcp_connect(self, host, port):
         """Returns the connection's URL; the connection opens with the first send."""
         url = f"tcp://{host}:{int(port)}"
@@ -218,7 +242,7 @@ class Engine:
                 if any(a["name"] == action for a in p["actions"]):
                     return lambda url, data=None, **kw: self.protocol_call(action, url, data, **kw)
         # Protocols the engine does not have yet keep the original API's names and say so.
-        for prefix in ("mqtt_", "database_", "kafka_", "grpc_", "amqp_"):
+        for prefix in ("mqtt_", "kafka_", "grpc_", "amqp_"):
             if attr.startswith(prefix):
                 have = ", ".join(sorted(p["name"] for p in _engine.protocols()))
                 raise NotImplementedError(
@@ -424,3 +448,17 @@ def _exit_code(text, interrupted):
 
 def cpu_count():
     return os.cpu_count() or 1
+
+
+def _redact_url(url):
+    """``url`` without its password (user-info as <redacted>)."""
+    scheme, sep, rest = str(url).partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return str(url)
+    return f"{scheme}://<redacted>@{rest.split('@', 1)[1]}"
+
+
+def _sql_param(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

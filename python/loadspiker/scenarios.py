@@ -100,7 +100,7 @@ class Step:
         checks = _checks(list(scenario_assertions) + self.assertions if
                          self.action in (None, "http") else self.assertions)
         if checks:
-            step["checks"] = checks
+            step["checks"] = list(step.get("checks", [])) + checks
         ex = _extract_table(self.extract)
         if ex:
             step["extract"] = ex
@@ -507,7 +507,8 @@ class MixedProtocolScenario(Scenario):
 
 def _unavailable(kind, protocols):
     have = {p["name"] for p in _protocols()}
-    missing = [p for p in protocols if p not in have]
+    schemes = {s for p in _protocols() for s in p.get("schemes", ())}
+    missing = [p for p in protocols if p not in have and p not in schemes]
     if missing:
         raise ProtocolNotAvailable(
             f"{kind}: this engine has no {', '.join(missing)} protocol yet (it speaks "
@@ -515,13 +516,29 @@ def _unavailable(kind, protocols):
 
 
 class DatabaseScenario(Scenario):
-    """Database steps: need the database protocols in the engine."""
+    """SQL queries against one database URL (postgres://user:pass@host:port/db, mysql://,
+    mariadb://): ``query(sql, params)`` steps, run by the engine's SQL protocols with prepared
+    statements; checks such as ``checks=["rows == 1"]`` and extraction such as
+    ``extract={"id": "row:0.id"}`` feed later steps (``${id}``)."""
 
     def __init__(self, url, name="Database"):
         scheme = url.split("://", 1)[0] if "://" in url else url
         _unavailable("DatabaseScenario", [scheme])
         super().__init__(name)
         self.url = url
+
+    def query(self, sql, params=None, name=None, assertions=None, extract=None, checks=None,
+              mode=None):
+        keys = {"query": sql}
+        if params:
+            keys["params"] = [p if isinstance(p, (int, float)) and not isinstance(p, bool)
+                              else str(p) for p in params]
+        if mode:
+            keys["mode"] = mode
+        if checks:
+            keys["checks"] = list(checks)
+        return self.step("sql", self.url, name=name, assertions=assertions, extract=extract,
+                         **keys)
 
 
 class MQTTScenario(Scenario):

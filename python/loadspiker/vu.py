@@ -37,13 +37,13 @@ class Response(Mapping):
     ``r.error_message``; also the original API's dict (``r["status_code"]``, ``r["body"]``)."""
 
     __slots__ = ("status_code", "headers_list", "content", "response_time_us", "ok", "error",
-                 "url", "_headers")
+                 "url", "refused", "rowcount", "_headers")
 
     _KEYS = ("status_code", "headers", "body", "response_time_us", "success", "error_message")
 
     def __init__(self, raw):
         (_, self.ok, self.error, self.status_code, self.headers_list, self.content,
-         self.response_time_us, self.url) = raw
+         self.response_time_us, self.url, self.refused, self.rowcount) = raw
         self._headers = None
 
     @property
@@ -72,12 +72,27 @@ class Response(Mapping):
 
     @property
     def success(self):
-        return self.ok and 0 < self.status_code < 400
+        return self.ok and not self.refused and self.status_code < 400
+
+    @property
+    def error_code(self):
+        """The server's error code when it refused the request: a SQLSTATE ("23505"), a Redis
+        error's prefix ("WRONGTYPE"); None otherwise."""
+        return self.header("error") if self.refused else None
+
+    @property
+    def rows(self):
+        """A query's result rows as dicts (SQL), [] when it returned none."""
+        if self.refused or not self.content:
+            return []
+        return _json.loads(self.content)
 
     @property
     def error_message(self):
         if not self.ok:
             return self.error
+        if self.refused:
+            return f"{self.error_code}: {self.text}"
         return f"HTTP {self.status_code}" if self.status_code >= 400 else ""
 
     @property

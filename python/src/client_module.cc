@@ -68,7 +68,7 @@ py::list take(engine::Client& c) {
   py::list out;
   for (engine::ClientResponse& r : done) {
     out.append(py::make_tuple(r.id, r.ok, r.error, r.status, r.headers, py::bytes(r.body),
-                              r.latency_us, r.url));
+                              r.latency_us, r.url, r.refused, r.rows));
   }
   return out;
 }

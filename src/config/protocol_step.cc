@@ -103,6 +103,16 @@ plan::Step StepCompiler::compile_protocol_step(const RawStep& r, plan::Step& st)
                 : plan::Template::compile(req->payload, r.where + " body", &scope_);
   if (r.match) st.match.push_back(plan::Check::compile(*r.match, r.match_where));
   compile_outcome(r, st);
+  // What the session keeps of a reply for this step (SQL rows as JSON only when read).
+  for (const plan::Extractor& x : st.extracts) {
+    st.capture_body |= x.needs_body();
+    st.capture_headers |= x.needs_headers();
+  }
+  for (const plan::Check& c : st.checks) {
+    st.capture_body |= c.needs_body();
+    st.capture_headers |= c.needs_headers();
+  }
+  st.capture_headers |= st.capture_body;
   st.vars_used = st.body.vars_used();
   st.tags = r.tags;
   return st;

@@ -64,6 +64,7 @@ void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeo
   x.request = &r;
   x.verb = static_cast<proto::Verb>(r.verb);
   x.payload = payload(c, r);
+  x.capture = step_of(c).capture_headers;  // a step's checks or extractors read the reply
   submit(c, x, timeout_ns);
 }
 

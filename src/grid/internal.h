@@ -17,6 +17,9 @@ namespace spiker::grid {
 std::string builtin_manifests();
 // Whether this build runs `runner` (a manifest may declare one it has no code for).
 bool implemented(const std::string& runner, bool asset);
+// A protocol runner's action as the registry names it: runner "redis" with action "command" is
+// "redis.command"; runner "sql" (an action of PostgreSQL and MySQL) with no action is "sql".
+std::string protocol_action(const std::string& runner, const std::string& action);
 
 // "file:line:col" of a position.
 inline std::string where(const hcl::Source& src, hcl::Pos p) {

@@ -395,7 +395,7 @@ class Compiler {
       if (!timeout.empty()) t.insert_or_assign("timeout", timeout);
     } else {
       std::string action = text("action");
-      t.insert_or_assign("action", (s.runner == "websocket" ? "ws" : s.runner) + "." + action);
+      t.insert_or_assign("action", protocol_action(s.runner, action));
       std::string url = text("url");
       if (!url.empty()) t.insert_or_assign("url", url);
       if (!args["body"].is_null()) t.insert_or_assign("body", text("body"));

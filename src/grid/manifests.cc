@@ -24,7 +24,31 @@ std::string quote_free(std::string s) {
   return out;
 }
 
+// An action's family: "redis" of "redis.command", "sql" of "sql"; the runner that runs it.
+std::string family(const std::string& action) { return action.substr(0, action.find('.')); }
+
+// The registered protocols with actions of runner `name`'s family.
+std::vector<const proto::Protocol*> runner_protocols(const std::string& name) {
+  std::vector<const proto::Protocol*> out;
+  for (const proto::Protocol* p : proto::Registry::all()) {
+    if (p->name == "http1") continue;
+    for (const proto::ActionDef& a : p->actions) {
+      if (family(a.name) == name && a.name.rfind("ws.", 0) != 0) {
+        out.push_back(p);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string protocol_action(const std::string& runner, const std::string& action) {
+  if (runner == "websocket") return "ws." + action;
+  if (action.empty() || action == runner) return runner;
+  return runner + "." + action;
+}
 
 bool implemented(const std::string& runner, bool asset) {
   if (asset) return runner == "http_client" || runner == "socketio_client";
@@ -32,8 +56,7 @@ bool implemented(const std::string& runner, bool asset) {
                         "socketio_request", "websocket"}) {
     if (runner == r) return true;
   }
-  const proto::Protocol* p = proto::Registry::by_name(runner);
-  return p != nullptr && !p->actions.empty() && p->name != "http1";
+  return !runner_protocols(runner).empty();
 }
 
 std::string builtin_manifests() {
@@ -245,26 +268,43 @@ runner "websocket" {
   output "latency_ms" { type = number }
 }
 )HCL";
-  // A registered protocol's runner: its actions by short name ("send", "receive"), its step
-  // keys as inputs.
+  // A runner per action family of the registered protocols ("tcp" for tcp.send and
+  // tcp.receive; "sql" for PostgreSQL's and MySQL's sql): its actions by short name ("send"),
+  // optional when the family is one action; the step keys as inputs; the URL picks the protocol.
+  std::vector<std::string> families;
   for (const proto::Protocol* p : proto::Registry::all()) {
-    if (p->actions.empty() || p->name == "http1") continue;
-    std::string inputs;
-    std::vector<std::string> seen;
     for (const proto::ActionDef& a : p->actions) {
-      for (const std::string& k : a.keys) {
-        if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
-        seen.push_back(k);
-        inputs +=
-            fmt::format("  input \"{}\" {{\n    type    = string\n    default = null\n  }}\n", k);
+      std::string f = family(a.name);
+      if (p->name == "http1" || f == "ws") continue;
+      if (std::find(families.begin(), families.end(), f) == families.end()) families.push_back(f);
+    }
+  }
+  for (const std::string& name : families) {
+    std::string inputs, schemes, summary;
+    std::vector<std::string> seen;
+    bool single = false;
+    for (const proto::Protocol* p : runner_protocols(name)) {
+      summary += (summary.empty() ? "" : "; ") + p->summary;
+      for (const std::string& s : p->schemes) schemes += (schemes.empty() ? "" : ", ") + s + "://";
+      for (const proto::ActionDef& a : p->actions) {
+        if (family(a.name) != name) continue;
+        single = single || a.name == name;
+        for (const std::string& k : a.keys) {
+          if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
+          seen.push_back(k);
+          inputs += fmt::format(
+              "  input \"{}\" {{\n    type    = any\n    default = null\n  }}\n", k);
+        }
       }
     }
     text += fmt::format(R"HCL(
 runner "{}" {{
-  description = "{} ({}://): one action of its, on the step's connection"
+  description = "{} ({}): one action of its, on the step's connection"
   uses "client" {{ asset_type = "http_client" }}
   input "url"    {{ type = string }}
-  input "action" {{ type = string }}
+  input "action" {{
+    type    = string{}
+  }}
   input "body"   {{
     type    = string
     default = null
@@ -278,7 +318,8 @@ runner "{}" {{
   output "latency_ms" {{ type = number }}
 }}
 )HCL",
-                        p->name, quote_free(p->summary), p->schemes.front(), inputs);
+                        name, quote_free(summary), schemes,
+                        single ? "\n    default = null" : "", inputs);
   }
   return text;
 }

@@ -417,7 +417,7 @@ class Workflow {
     r.id = next_request_;
     r.vu = in.vu;
     r.url = str_arg(in.args, "url");
-    r.action = (s.runner == "websocket" ? "ws" : s.runner) + "." + action;
+    r.action = protocol_action(s.runner, action);
     if (const Value* b = in.args.field("body"); b && !b->is_null()) {
       r.body = text_of(*b);
       r.has_body = true;
@@ -431,7 +431,11 @@ class Workflow {
         for (const auto& [k, x] : v->fields()) r.headers.emplace_back(k, text_of(x));
         continue;
       }
-      r.options.emplace_back(name, text_of(*v));
+      if (v->is_sequence()) {  // params = ["a", 2]: one value each, in order
+        for (const Value& item : v->items()) r.options.emplace_back(name, text_of(item));
+      } else {
+        r.options.emplace_back(name, text_of(*v));
+      }
     }
     r.timeout_ns = timeout_ms(in) * 1'000'000;
     r.name = s.key();

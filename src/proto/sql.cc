@@ -18,10 +18,22 @@ std::vector<proto::FlagDef> flags(std::string_view label) {
           {"mode", "SQL: prepared (once per connection, the default), extended or simple"}};
 }
 
+std::vector<proto::ActionDef> actions() {
+  return {{"sql", proto::Verb::kExchange, kKeys, true, true},
+          {"sql.close", proto::Verb::kClose, {}, false, false}};
+}
+
 std::shared_ptr<Request> compile(const proto::RequestInput& in, std::string_view dialect,
                                  std::string_view example) {
-  proto::reject_unknown(in, kKeys);
   auto r = std::make_shared<Request>();
+  if (in.action == 1) {  // sql.close
+    proto::reject_unknown(in, {});
+    r->verb = static_cast<uint8_t>(proto::Verb::kClose);
+    r->action = 1;
+    r->action_name = "sql.close";
+    return r;
+  }
+  proto::reject_unknown(in, kKeys);
   const proto::Option* query = proto::find_option(in, "query");
   if (query != nullptr && in.payload_given) {
     throw SetupError(fmt::format("{}: give the query once: {} or the body, not both",
@@ -104,6 +116,7 @@ std::shared_ptr<Request> compile(const proto::RequestInput& in, std::string_view
 
 std::string describe(const plan::ProtocolRequest& pr) {
   const auto& r = static_cast<const Request&>(pr);
+  if (r.action == 1) return "close the connection";
   const char* mode = r.mode == Mode::kPrepared   ? "prepared"
                      : r.mode == Mode::kExtended ? "extended"
                                                  : "simple";

@@ -37,8 +37,10 @@ struct Request : plan::ProtocolRequest {
   std::vector<std::pair<std::string, std::string>> url_options;
 };
 
-// The step keys and flags an SQL protocol takes.
+// The step keys, actions and flags an SQL protocol takes: "sql" (a query) and "sql.close"
+// (closes the VU's connection; the next query opens another).
 inline const std::vector<std::string> kKeys = {"query", "params", "param", "mode"};
+std::vector<proto::ActionDef> actions();
 std::vector<proto::FlagDef> flags(std::string_view label);
 
 // Compiles a query (--query / query, --param / params, --mode) for `dialect` ("PostgreSQL").

@@ -565,7 +565,7 @@ void spiker_register_postgres() {
   p.pipeline_separator = sql::kRecordSeparator;
   p.default_port = 5432;
   p.flags = sql::flags("PostgreSQL/MySQL");
-  p.actions = {{"sql", proto::Verb::kExchange, sql::kKeys, true, true}};
+  p.actions = sql::actions();
   p.stats = postgres::g_stats;
   p.compile = postgres::compile;
   p.make_session = postgres::make_session;
