@@ -258,7 +258,7 @@ TEST(Journey, RegisteredProtocolKeysAreChecked) {
   EXPECT_NE(error_of(std::string(head) +
                      "action = \"udp.receive\"\nurl = \"udp://127.0.0.1:9\"\nexpect_bytes = "
                      "true\n")
-                .find("expect_bytes: expected a string or a number"),
+                .find("expect_bytes: expected a string, a number"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(head) + "action = \"tcp.send\"\nurl = \"http://127.0.0.1:9/\"\n"
                                          "body = \"x\"\n")

@@ -203,9 +203,11 @@ void add_multipart(const Pairs& fields, RawStep& r, const std::string& path) {
 void read_request(Section& s, RawStep& r, const std::string& path) {
   r.action = s.str("action");
   int action = -1;
+  bool query_is_protocols = false;  // an SQL step's query is its own key, not a query string
   if (const proto::Protocol* p =
           r.action ? proto::Registry::by_action(*r.action, &action) : nullptr) {
     for (const std::string& key : p->actions[action].keys) {
+      query_is_protocols = query_is_protocols || key == "query";
       const toml::node* n = s.get(key);
       if (n == nullptr) continue;
       // A scalar, or an array of them: one value each (params = ["${id}", 3]).
@@ -217,8 +219,6 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
           value = std::to_string(*v.value<int64_t>());
         } else if (v.is_floating_point()) {
           value = fmt::format("{}", *v.value<double>());
-        } else if (v.is_boolean()) {
-          value = *v.value<bool>() ? "true" : "false";
         } else {
           s.wrong_type(key, v, "a string, a number, or an array of them");
         }
@@ -239,7 +239,7 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
   r.connection = s.str("connection");
   if (r.connection) r.connection_where = s.where(*s.get("connection"));
   r.headers = read_string_table(s, "headers");
-  r.query = read_string_table(s, "query");
+  if (!query_is_protocols) r.query = read_string_table(s, "query");
   r.auth = read_auth(s);
   std::optional<std::string> body = s.str("body"), body_file = s.str("body_file");
   const toml::node* json = s.get("json");

@@ -364,6 +364,7 @@ void Worker::end_iteration(Connection& c, int64_t now, bool socket_ok) noexcept 
     begin_iteration(c, next_intended);
   } else {
     c.state = ConnState::kQueued;  // after a failure: not within the failing call
+    c.batch = 0;                   // a new iteration when run, not a resend of this one
     queued_.push_back(&c);
   }
 }

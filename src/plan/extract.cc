@@ -174,14 +174,36 @@ Extractor Extractor::compile(std::string_view text, uint16_t var, std::string_vi
                                    where, pattern, x.regex->re().NumberOfCapturingGroups(), group));
     }
     x.group = static_cast<int>(group);
-  } else if (text == "body") {
+  } else if (text.starts_with("row:") || text.starts_with("column:")) {
+    // row:N.col is $[N].col; column:col is $[0].col (a result set's first row).
+    bool row = text.starts_with("row:");
+    std::string_view rest = trim(text.substr(row ? 4 : 7));
+    size_t dot = rest.find('.');
+    std::string_view index = row ? rest.substr(0, dot) : "0";
+    std::string_view column =
+        row ? (dot == std::string_view::npos ? "" : rest.substr(dot + 1)) : rest;
+    int64_t n = 0;
+    if (!parse_i64(index, &n) || n < 0 || column.empty()) {
+      throw SetupError(fmt::format(
+          "{}: cannot extract '{}'; use row:N.column (row:0.id) or column:name", where, text));
+    }
+    x.kind = Kind::kJson;
+    x.path.parts = {{JsonPath::Part::Kind::kIndex, "", static_cast<uint64_t>(n)},
+                    {JsonPath::Part::Kind::kKey, std::string(column), 0}};
+  } else if (text == "body" || text == "value") {
     x.kind = Kind::kBody;
   } else if (text == "status") {
     x.kind = Kind::kStatus;
+  } else if (text == "rows") {
+    x.kind = Kind::kRows;
+  } else if (text == "error") {
+    x.kind = Kind::kHeader;
+    x.arg = "error";
   } else {
     throw SetupError(
         fmt::format("{}: cannot extract '{}'; use json:$.path, header:Name, cookie:name, "
-                    "regex:PATTERN:GROUP, body or status",
+                    "regex:PATTERN:GROUP, body, status, or for query results row:N.column, "
+                    "column:name, rows, error",
                     where, text));
   }
   if ((x.kind == Kind::kHeader || x.kind == Kind::kCookie) && x.arg.empty()) {

@@ -36,6 +36,34 @@ TEST(Extract, JsonPathsOnABody) {
   EXPECT_FALSE(Extractor::compile("json:$.items[5]", 0, "t").extract(r, scratch, &v));
 }
 
+TEST(Extract, QueryResultsRowsColumnsAndErrors) {
+  CapturedResponse r;
+  r.body = R"([{"id":7,"name":"a"},{"id":8,"name":"b"}])";
+  r.rows = 2;
+  ExtractScratch scratch;
+  std::string v;
+  EXPECT_TRUE(Extractor::compile("row:1.name", 0, "t").extract(r, scratch, &v));
+  EXPECT_EQ(v, "b");
+  EXPECT_TRUE(Extractor::compile("column:id", 0, "t").extract(r, scratch, &v));
+  EXPECT_EQ(v, "7");
+  EXPECT_TRUE(Extractor::compile("rows", 0, "t").extract(r, scratch, &v));
+  EXPECT_EQ(v, "2");
+  EXPECT_FALSE(Extractor::compile("row:2.id", 0, "t").extract(r, scratch, &v));
+  EXPECT_FALSE(Extractor::compile("error", 0, "t").extract(r, scratch, &v));
+  EXPECT_THROW(Extractor::compile("row:x.id", 0, "t"), SetupError);
+  EXPECT_THROW(Extractor::compile("row:0", 0, "t"), SetupError);
+  EXPECT_TRUE(Check::compile("rows == 2", "t").passes(r, scratch));
+  EXPECT_TRUE(Check::compile("rows > 1", "t").passes(r, scratch));
+  EXPECT_FALSE(Check::compile("rows < 2", "t").passes(r, scratch));
+  EXPECT_FALSE(Check::compile("error exists", "t").passes(r, scratch));
+  CapturedResponse refused;
+  refused.headers = {{"error", "23505"}};
+  EXPECT_TRUE(Check::compile("error == \"23505\"", "t").passes(refused, scratch));
+  EXPECT_FALSE(Check::compile("rows >= 0", "t").passes(refused, scratch));  // no rows at all
+  EXPECT_TRUE(Extractor::compile("error", 0, "t").extract(refused, scratch, &v));
+  EXPECT_EQ(v, "23505");
+}
+
 TEST(Extract, HeadersCookiesRegexAndChunkedBodies) {
   std::string buf;
   std::string raw =
