@@ -331,7 +331,6 @@ class Session final : public proto::Session {
     }
     flushing_ = r == 1;
     watch(flushing_ ? EPOLLIN | EPOLLOUT : EPOLLIN);
-    account();
   }
 
   void read_results() noexcept {
