@@ -28,6 +28,37 @@ std::string SocketAddress::to_string() const {
   return fmt::format("{}:{}", buf, ntohs(a->sin_port));
 }
 
+std::string SocketAddress::ip() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf,
+              sizeof buf);
+  } else {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
+uint16_t SocketAddress::port() const {
+  if (storage.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+}
+
+bool tcp_byte_counts(int fd, uint64_t* sent, uint64_t* received) noexcept {
+  struct tcp_info_bytes {  // the kernel's struct tcp_info up to tcpi_bytes_received
+    uint8_t head[120];
+    uint64_t bytes_acked;
+    uint64_t bytes_received;
+  } info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || len < sizeof info) return false;
+  *sent = info.bytes_acked;
+  *received = info.bytes_received;
+  return true;
+}
+
 int start_connect(const SocketAddress& addr) noexcept {
   int fd = socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) return -errno;

@@ -12,7 +12,14 @@ struct SocketAddress {
   sockaddr_storage storage{};
   socklen_t len = 0;
   std::string to_string() const;  // "127.0.0.1:80", "[::1]:80"
+  std::string ip() const;         // "127.0.0.1", "::1": for client libraries that connect
+  uint16_t port() const;
 };
+
+// Bytes a TCP socket has had acknowledged (sent) and received since it opened, from the
+// kernel (TCP_INFO): the wire bytes of a connection a client library reads and writes itself.
+// False when the socket cannot tell.
+bool tcp_byte_counts(int fd, uint64_t* sent, uint64_t* received) noexcept;
 
 // Opens a non-blocking TCP socket with TCP_NODELAY and starts connecting to `addr`.
 // Returns the fd (connect in progress or done) or -errno.

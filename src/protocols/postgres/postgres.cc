@@ -6,13 +6,9 @@
 // query as text, out of pipeline mode). --pipeline N sends N at once. Results become the JSON
 // rows that checks and extractors read (only when a check or extractor needs them); an error
 // result is a refused request whose "error" is its SQLSTATE.
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <libpq-fe.h>
-#include <linux/tcp.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -95,17 +91,8 @@ class Session final : public proto::Session {
 
   void connect() noexcept {
     const SocketAddress& addr = host_.next_address(options_.endpoint);
-    char ip[INET6_ADDRSTRLEN] = {};
-    uint16_t port = 0;
-    if (addr.storage.ss_family == AF_INET6) {
-      const auto& a6 = reinterpret_cast<const sockaddr_in6&>(addr.storage);
-      inet_ntop(AF_INET6, &a6.sin6_addr, ip, sizeof ip);
-      port = ntohs(a6.sin6_port);
-    } else {
-      const auto& a4 = reinterpret_cast<const sockaddr_in&>(addr.storage);
-      inet_ntop(AF_INET, &a4.sin_addr, ip, sizeof ip);
-      port = ntohs(a4.sin_port);
-    }
+    std::string ip = addr.ip();
+    uint16_t port = addr.port();
     const sql::Request& r = *request_;
     std::string port_text = std::to_string(port);
     std::vector<const char*> keys = {"hostaddr", "host", "port", "client_encoding", "sslmode"};
@@ -114,7 +101,7 @@ class Session final : public proto::Session {
     for (const auto& [k, v] : r.url_options) {
       if (k == "sslmode") sslmode = v.c_str();
     }
-    std::vector<const char*> values = {ip, options_.endpoint.host.c_str(), port_text.c_str(),
+    std::vector<const char*> values = {ip.c_str(), options_.endpoint.host.c_str(), port_text.c_str(),
                                        "UTF8", sslmode};
     if (!r.user.empty()) {
       keys.push_back("user");
@@ -482,15 +469,13 @@ class Session final : public proto::Session {
 
   // Wire bytes since the last call, from the kernel's count (libpq does its own I/O).
   void account() noexcept {
-    if (fd_ < 0) return;
-    tcp_info info{};
-    socklen_t len = sizeof info;
-    if (getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return;
+    uint64_t out = 0, in = 0;
+    if (fd_ < 0 || !tcp_byte_counts(fd_, &out, &in)) return;
     metrics::Shard& s = host_.shard();
-    s.bytes_received += info.tcpi_bytes_received - bytes_in_;
-    s.bytes_sent += info.tcpi_bytes_acked - bytes_out_;
-    bytes_in_ = info.tcpi_bytes_received;
-    bytes_out_ = info.tcpi_bytes_acked;
+    s.bytes_received += in - bytes_in_;
+    s.bytes_sent += out - bytes_out_;
+    bytes_in_ = in;
+    bytes_out_ = out;
   }
 
   void drop() noexcept {
