@@ -54,6 +54,8 @@ bench: build
 	bench/grid-scale $(BIN)
 	bench/grid-vs-toml $(BIN)
 	bench/redis-vs-redis-benchmark $(BIN)
+	bench/postgres-vs-pgbench $(BIN)
+	bench/mysql-vs-sysbench $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
