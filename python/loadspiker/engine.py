@@ -166,6 +166,47 @@ class Engine:
         """Closes the calling user's connection (the next query opens another)."""
         return self.protocol_call("sql.close", connection).ok
 
+    # --- LDAP: the registered ldap protocol's operations ---
+
+    def _ldap(self, url, timeout_ms, **keys):
+        options = []
+        for k, v in keys.items():
+            if v is None:
+                continue
+            for item in (v if isinstance(v, (list, tuple)) else [v]):
+                options.append((k, str(item)))
+        return self._call("GET", url, action="ldap", options=options,
+                          timeout_ms=timeout_ms or self.timeout_ms)
+
+    def ldap_search(self, url, base, filter=None, scope=None, attributes=None, bind_dn=None,
+                    bind_password=None, timeout_ms=None):
+        """A search; ``r.json()`` is the entries ([{"dn": ..., "cn": ...}]), ``r.rowcount``
+        their number, ``r.error_code`` the result code when it failed ("32")."""
+        if isinstance(attributes, (list, tuple)):
+            attributes = ",".join(attributes)
+        return self._ldap(url, timeout_ms, base=base, filter=filter, scope=scope,
+                          attributes=attributes, bind_dn=bind_dn, bind_password=bind_password)
+
+    def ldap_bind(self, url, dn, password, timeout_ms=None):
+        return self._ldap(url, timeout_ms, operation="bind", dn=dn, password=password)
+
+    def ldap_add(self, url, dn, attributes, bind_dn=None, bind_password=None, timeout_ms=None):
+        """Adds ``dn`` with ``attributes`` ({"cn": "Jane", "objectClass": ["top", ...]})."""
+        return self._ldap(url, timeout_ms, operation="add", dn=dn,
+                          attribute=_ldap_attributes(attributes), bind_dn=bind_dn,
+                          bind_password=bind_password)
+
+    def ldap_modify(self, url, dn, attributes, bind_dn=None, bind_password=None,
+                    timeout_ms=None):
+        """Replaces ``attributes`` of ``dn``."""
+        return self._ldap(url, timeout_ms, operation="modify", dn=dn,
+                          attribute=_ldap_attributes(attributes), bind_dn=bind_dn,
+                          bind_password=bind_password)
+
+    def ldap_delete(self, url, dn, bind_dn=None, bind_password=None, timeout_ms=None):
+        return self._ldap(url, timeout_ms, operation="delete", dn=dn, bind_dn=bind_dn,
+                          bind_password=bind_password)
+
     def tcp_connect(self, host, port):
         """Returns the connection's URL; the connection opens with the first send."""
         url = f"tcp://{host}:{int(port)}"
@@ -462,3 +503,11 @@ def _sql_param(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _ldap_attributes(attributes):
+    out = []
+    for name, value in dict(attributes).items():
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            out.append(f"{name}={v}")
+    return out

@@ -19,6 +19,7 @@
 
 #include "core/socket.h"
 #include "metrics/shard.h"
+#include "proto/library_session.h"
 #include "proto/protocol.h"
 #include "proto/sql.h"
 
@@ -35,23 +36,17 @@ struct Prepared {
   MYSQL_STMT* stmt = nullptr;
 };
 
-class Session final : public proto::Session {
+class Session final : public proto::LibrarySession {
  public:
-  Session(proto::SessionHost& host, const proto::SessionOptions& o) : host_(host), options_(o) {}
+  using LibrarySession::LibrarySession;
   ~Session() override { drop(); }
 
   void submit(const proto::Exchange& x) noexcept override {
-    request_ = static_cast<const sql::Request*>(x.request);
-    payload_.assign(x.payload.data(), x.payload.size());
-    capture_ = x.capture;
-    timeout_ns_ = x.timeout_ns;
-    busy_ = true;
-    started_ns_ = 0;
-    deadline_ns_ = 0;
+    take(x);
     if (x.verb == proto::Verb::kClose) {
       drop();
-      started_ns_ = host_.now();
-      finish_ok(0, {});
+      started();
+      report_ok(0, {});
       return;
     }
     if (db_ == nullptr) {
@@ -74,7 +69,6 @@ class Session final : public proto::Session {
 
   void close() noexcept override { drop(); }
   bool connected() const noexcept override { return db_ != nullptr; }
-  int64_t deadline_ns() const noexcept override { return deadline_ns_; }
 
   void on_io(uint32_t events) noexcept override {
     if (db_ == nullptr) return;
@@ -91,6 +85,8 @@ class Session final : public proto::Session {
   }
 
  private:
+  const sql::Request& request() const { return static_cast<const sql::Request&>(*request_); }
+
   enum class Step : uint8_t {
     kIdle,
     kConnect,
@@ -118,13 +114,13 @@ class Session final : public proto::Session {
     mysql_options(db_, MYSQL_OPT_PROTOCOL, &protocol);
     my_bool no = 0;
     mysql_options(db_, MYSQL_OPT_RECONNECT, &no);
-    for (const auto& [k, v] : request_->url_options) {
+    for (const auto& [k, v] : request().url_options) {
       if (k == "ssl" || k == "sslmode" || k == "ssl-mode") {
         my_bool want = v != "disable" && v != "false" && v != "0" && v != "DISABLED";
         mysql_options(db_, MYSQL_OPT_SSL_ENFORCE, &want);
       }
     }
-    const sql::Request& r = *request_;
+    const sql::Request& r = request();
     connect_start_ns_ = host_.now();
     connect_deadline_ns_ = connect_start_ns_ + options_.connect_timeout_ns;
     ++host_.shard().connections_opened;
@@ -143,7 +139,7 @@ class Session final : public proto::Session {
     if (db_ == nullptr) return;
     if (status != 0) {
       waiting_ = status;
-      watch(status);
+      watch_for(status);
       return;
     }
     waiting_ = 0;
@@ -197,7 +193,7 @@ class Session final : public proto::Session {
           return;
         }
         host_.shard().add(g_stats->counter(sql::kPrepared));
-        if (request_->mode == sql::Mode::kPrepared) prepared_.push_back({request_->id, stmt_});
+        if (request().mode == sql::Mode::kPrepared) prepared_.push_back({request().id, stmt_});
         execute();
         return;
       case Step::kExecute:
@@ -235,7 +231,7 @@ class Session final : public proto::Session {
       case Step::kCloseStmt:
         stmt_ = nullptr;
         step_ = Step::kIdle;
-        report();
+        done();
         return;
       case Step::kQuery:
         if (int_ret_ != 0) {
@@ -261,7 +257,7 @@ class Session final : public proto::Session {
     connect_deadline_ns_ = 0;
     host_.shard().connect_us.record((host_.now() - connect_start_ns_) / 1000);
     step_ = Step::kIdle;
-    watch(0);
+    watch_for(0);
     if (busy_) begin_query();
   }
 
@@ -272,18 +268,17 @@ class Session final : public proto::Session {
     drop();
     if (!busy_) return;
     if (err < 2000) {  // the server answered and said no (1045 access denied, 1049 no database)
-      refused_report(state, err, message);
+      refused_report(state, fmt::format("{}: {}", err, message));
       return;
     }
-    fail_reported(err == 2003 || err == 2002 ? ErrorKind::kRefused
+    fail_remaining(err == 2003 || err == 2002 ? ErrorKind::kRefused
                   : err == 2013 || err == 2006 ? ErrorKind::kReset
                                                : ErrorKind::kConnect);
   }
 
   void begin_query() noexcept {
-    const sql::Request& r = *request_;
-    started_ns_ = host_.now();
-    if (timeout_ns_ > 0) deadline_ns_ = started_ns_ + timeout_ns_;
+    const sql::Request& r = request();
+    started();
     host_.shard().add(g_stats->counter(sql::kQueries));
     if (!sql::split_fields(payload_, r, &fields_)) {
       fail(ErrorKind::kOther);  // a rendered value held a separator: nothing sent
@@ -317,7 +312,7 @@ class Session final : public proto::Session {
   }
 
   void execute() noexcept {
-    const sql::Request& r = *request_;
+    const sql::Request& r = request();
     size_t first = r.templated ? 1 : 0;
     binds_.assign(r.params, MYSQL_BIND{});
     lengths_.assign(r.params, 0);
@@ -415,7 +410,7 @@ class Session final : public proto::Session {
       result_ = nullptr;
     }
     step_ = Step::kIdle;
-    report();
+    done();
   }
 
   static bool numeric(enum_field_types t) {
@@ -438,13 +433,13 @@ class Session final : public proto::Session {
 
   // The statement ran: kept (prepared mode) or closed (extended).
   void statement_done() noexcept {
-    if (request_->mode == sql::Mode::kExtended) {
+    if (request().mode == sql::Mode::kExtended) {
       step_ = Step::kCloseStmt;
       after(mysql_stmt_close_start(&bool_ret_, stmt_));
       return;
     }
     step_ = Step::kIdle;
-    report();
+    done();
   }
 
   void refuse_stmt() noexcept {
@@ -459,111 +454,45 @@ class Session final : public proto::Session {
     std::string code(state), text = fmt::format("{}: {}", err, message);
     if (stmt_ != nullptr && step_ == Step::kPrepare) {
       mysql_stmt_close(stmt_);  // never prepared on the server: no I/O
-    } else if (stmt_ != nullptr && request_->mode == sql::Mode::kExtended) {
+    } else if (stmt_ != nullptr && request().mode == sql::Mode::kExtended) {
       mysql_stmt_close(stmt_);  // a short COM_STMT_CLOSE (no reply) on a blocking write
     }
     stmt_ = nullptr;
     step_ = Step::kIdle;
-    watch(0);
-    refused_report(code, err, text);
+    watch_for(0);
+    refused_report(code, text);
   }
 
-  void refused_report(const std::string& code, unsigned int, const std::string& message) {
+  void refused_report(const std::string& code, const std::string& message) {
     metrics::Shard& s = host_.shard();
     s.add(g_stats->counter(sql::kErrors));
     s.add(g_stats->counter(sql::error_counter(code)));
-    proto::Outcome o;
-    o.refused = true;
-    int64_t now = host_.now();
-    o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
-    o.done_ns = now;
-    plan::CapturedResponse parts;
-    parts.body = message;
-    parts.headers.emplace_back("error", code);
-    o.parts = &parts;
-    end();
-    host_.complete(*this, o);
+    report_refused(code, message);
   }
 
-  void report() noexcept {
-    watch(0);
-    finish_ok(rows_, body_);
-  }
-
-  void finish_ok(int64_t rows, std::string_view body) noexcept {
-    proto::Outcome o;
-    o.sent_ns = started_ns_;
-    o.done_ns = host_.now();
-    plan::CapturedResponse parts;
-    parts.body = body;
-    parts.rows = rows;
-    o.parts = &parts;
-    end();
-    host_.complete(*this, o);
-  }
-
-  void end() noexcept {
-    busy_ = false;
-    deadline_ns_ = 0;
-    if (++exchanges_ % 64 == 0) account();
-    if (!options_.keep_alive) drop();
-  }
-
-  // Wire bytes since the last call, from the kernel's count (libmariadb does its own I/O).
-  void account() noexcept {
-    uint64_t out = 0, in = 0;
-    if (fd_ < 0 || !tcp_byte_counts(fd_, &out, &in)) return;
-    metrics::Shard& s = host_.shard();
-    s.bytes_received += in - bytes_in_;
-    s.bytes_sent += out - bytes_out_;
-    bytes_in_ = in;
-    bytes_out_ = out;
+  // The query is answered: back to watching for the peer closing only.
+  void done() noexcept {
+    watch_for(0);
+    report_ok(rows_, body_);
   }
 
   void fail(ErrorKind kind) noexcept {
     drop();
-    fail_reported(kind);
-  }
-
-  void fail_reported(ErrorKind kind) noexcept {
-    if (!busy_) return;
-    proto::Outcome o;
-    o.ok = false;
-    o.error = kind;
-    int64_t now = host_.now();
-    o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
-    o.done_ns = now;
-    busy_ = false;
-    deadline_ns_ = 0;
-    host_.complete(*this, o);
+    fail_remaining(kind);
   }
 
   // Waits for what libmariadb asked (MYSQL_WAIT_*), or (0) only for the peer closing.
-  void watch(int wait) noexcept {
+  void watch_for(int wait) noexcept {
     int fd = static_cast<int>(mysql_get_socket(db_));
     if (fd < 0) return;
-    epoll_event ev{};
-    ev.events = EPOLLRDHUP;
-    if ((wait & MYSQL_WAIT_READ) != 0) ev.events |= EPOLLIN;
-    if ((wait & MYSQL_WAIT_WRITE) != 0) ev.events |= EPOLLOUT;
-    ev.data.ptr = static_cast<IoHandler*>(this);
-    if (fd != fd_) {
-      if (fd_ >= 0) epoll_ctl(host_.epoll_fd(), EPOLL_CTL_DEL, fd_, nullptr);
-      fd_ = fd;
-      epoll_ctl(host_.epoll_fd(), EPOLL_CTL_ADD, fd, &ev);
-    } else if (ev.events != watched_) {
-      if (epoll_ctl(host_.epoll_fd(), EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-        epoll_ctl(host_.epoll_fd(), EPOLL_CTL_ADD, fd, &ev);
-      }
-    }
-    watched_ = ev.events;
+    watch(fd, ((wait & MYSQL_WAIT_READ) != 0 ? EPOLLIN : 0u) |
+                  ((wait & MYSQL_WAIT_WRITE) != 0 ? EPOLLOUT : 0u));
   }
 
   void drop() noexcept {
     if (db_ == nullptr) return;
     account();
-    bytes_in_ = bytes_out_ = 0;
-    if (fd_ >= 0) epoll_ctl(host_.epoll_fd(), EPOLL_CTL_DEL, fd_, nullptr);
+    watch(-1, 0);
     if (result_ != nullptr) mysql_free_result(result_);
     result_ = nullptr;
     // Statements and the connection are freed without a goodbye on the wire (a blocking call
@@ -580,32 +509,21 @@ class Session final : public proto::Session {
     stmt_ = nullptr;
     mysql_close(db_);
     db_ = nullptr;
-    fd_ = -1;
-    watched_ = 0;
     waiting_ = 0;
     step_ = Step::kIdle;
     connect_deadline_ns_ = 0;
   }
 
-  proto::SessionHost& host_;
-  const proto::SessionOptions& options_;
   MYSQL* db_ = nullptr;
   MYSQL_STMT* stmt_ = nullptr;
   MYSQL_RES* result_ = nullptr;
-  int fd_ = -1;
-  uint32_t watched_ = 0;
   int waiting_ = 0;
   Step step_ = Step::kIdle;
   int int_ret_ = 0;
   my_bool bool_ret_ = 0;
-  bool busy_ = false;
-  bool capture_ = false;
-  const sql::Request* request_ = nullptr;
-  std::string payload_, query_;
-  int64_t timeout_ns_ = 0, started_ns_ = 0, deadline_ns_ = 0;
+  std::string query_;
   int64_t connect_start_ns_ = 0, connect_deadline_ns_ = 0;
   int64_t rows_ = -1;
-  uint64_t bytes_in_ = 0, bytes_out_ = 0, exchanges_ = 0;
   std::string_view body_;
   std::vector<Prepared> prepared_;
   std::vector<std::string_view> fields_;

@@ -11,7 +11,6 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <string>
@@ -19,6 +18,7 @@
 
 #include "core/socket.h"
 #include "metrics/shard.h"
+#include "proto/library_session.h"
 #include "proto/protocol.h"
 #include "proto/sql.h"
 
@@ -30,25 +30,17 @@ using sql::Counter;
 
 const metrics::StatBlock* g_stats = nullptr;
 
-class Session final : public proto::Session {
+class Session final : public proto::LibrarySession {
  public:
-  Session(proto::SessionHost& host, const proto::SessionOptions& o) : host_(host), options_(o) {}
+  using LibrarySession::LibrarySession;
   ~Session() override { drop(); }
 
   void submit(const proto::Exchange& x) noexcept override {
-    request_ = static_cast<const sql::Request*>(x.request);
-    payload_.assign(x.payload.data(), x.payload.size());
-    count_ = x.count;
-    capture_ = x.capture;
-    timeout_ns_ = x.timeout_ns;
-    busy_ = true;
-    reported_ = 0;
-    started_ns_ = 0;
-    deadline_ns_ = 0;
+    take(x);
     if (x.verb == proto::Verb::kClose) {
-      close();
-      started_ns_ = host_.now();
-      report_ok(0, 0, {});
+      drop();
+      started();
+      report_ok(0, {});
       return;
     }
     if (conn_ == nullptr) {
@@ -60,18 +52,16 @@ class Session final : public proto::Session {
 
   void check_deadline(int64_t now) noexcept override {
     if (conn_ != nullptr && !ready_ && connect_deadline_ns_ != 0 && now >= connect_deadline_ns_) {
-      fail_all(ErrorKind::kConnect);
+      fail(ErrorKind::kConnect);
       return;
     }
     if (busy_ && deadline_ns_ != 0 && now >= deadline_ns_) {
-      fail_all(ErrorKind::kTimeout);  // closed: a late result must not answer the next query
+      fail(ErrorKind::kTimeout);  // closed: a late result must not answer the next query
     }
   }
 
-  size_t capacity() const noexcept override { return 1; }
   void close() noexcept override { drop(); }
   bool connected() const noexcept override { return conn_ != nullptr; }
-  int64_t deadline_ns() const noexcept override { return deadline_ns_; }
 
   void on_io(uint32_t events) noexcept override {
     if (conn_ == nullptr) return;
@@ -89,19 +79,20 @@ class Session final : public proto::Session {
   // What the connection still owes us, in the order it will come.
   enum class Due : uint8_t { kPrepare, kQuery, kSync, kSimple };
 
+  const sql::Request& request() const { return static_cast<const sql::Request&>(*request_); }
+
   void connect() noexcept {
     const SocketAddress& addr = host_.next_address(options_.endpoint);
     std::string ip = addr.ip();
-    uint16_t port = addr.port();
-    const sql::Request& r = *request_;
-    std::string port_text = std::to_string(port);
+    std::string port = std::to_string(addr.port());
+    const sql::Request& r = request();
     std::vector<const char*> keys = {"hostaddr", "host", "port", "client_encoding", "sslmode"};
-    // Our URL's sslmode (or "prefer"'s plain fallback off: disable unless asked).
+    // The URL's sslmode, or none (libpq's "prefer" would try TLS first on every connection).
     const char* sslmode = "disable";
     for (const auto& [k, v] : r.url_options) {
       if (k == "sslmode") sslmode = v.c_str();
     }
-    std::vector<const char*> values = {ip.c_str(), options_.endpoint.host.c_str(), port_text.c_str(),
+    std::vector<const char*> values = {ip.c_str(), options_.endpoint.host.c_str(), port.c_str(),
                                        "UTF8", sslmode};
     if (!r.user.empty()) {
       keys.push_back("user");
@@ -142,54 +133,18 @@ class Session final : public proto::Session {
   }
 
   void poll_connect() noexcept {
-    for (;;) {
-      PostgresPollingStatusType st = PQconnectPoll(conn_);
-      if (st == PGRES_POLLING_FAILED) {
-        connect_failed();
-        return;
-      }
-      if (!watch(st == PGRES_POLLING_WRITING ? EPOLLOUT : EPOLLIN)) return;
-      if (st != PGRES_POLLING_OK) return;  // the next event polls on
-      ready_ = true;
-      connect_deadline_ns_ = 0;
-      host_.shard().connect_us.record((host_.now() - connect_start_ns_) / 1000);
-      prepared_.clear();
-      in_pipeline_ = false;
-      if (busy_) send();
+    PostgresPollingStatusType st = PQconnectPoll(conn_);
+    if (st == PGRES_POLLING_FAILED || PQsocket(conn_) < 0) {
+      connect_failed();
       return;
     }
-  }
-
-  // Watches the connection's socket (libpq may open a new one while connecting).
-  bool watch(uint32_t events) noexcept {
-    int fd = PQsocket(conn_);
-    if (fd < 0) {
-      connect_failed();
-      return false;
-    }
-    epoll_event ev{};
-    ev.events = events | EPOLLRDHUP;
-    ev.data.ptr = static_cast<IoHandler*>(this);
-    if (fd != fd_) {
-      if (fd_ >= 0) epoll_ctl(host_.epoll_fd(), EPOLL_CTL_DEL, fd_, nullptr);
-      fd_ = fd;
-      watched_ = 0;
-      if (epoll_ctl(host_.epoll_fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        fd_ = -1;
-        fail_all(ErrorKind::kOther);
-        return false;
-      }
-      watched_ = ev.events;
-      return true;
-    }
-    if (ev.events != watched_) {
-      // A socket libpq closed and opened again under the same number left the epoll set.
-      if (epoll_ctl(host_.epoll_fd(), EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-        epoll_ctl(host_.epoll_fd(), EPOLL_CTL_ADD, fd, &ev);
-      }
-      watched_ = ev.events;
-    }
-    return true;
+    // libpq may open a new socket while connecting (another address, TLS refused).
+    watch(PQsocket(conn_), st == PGRES_POLLING_WRITING ? EPOLLOUT : EPOLLIN);
+    if (st != PGRES_POLLING_OK) return;  // the next event polls on
+    ready_ = true;
+    connect_deadline_ns_ = 0;
+    host_.shard().connect_us.record((host_.now() - connect_start_ns_) / 1000);
+    if (busy_) send();
   }
 
   // The server refused the connection (password, database) or could not be reached.
@@ -197,49 +152,44 @@ class Session final : public proto::Session {
     std::string message = conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory";
     ErrorKind kind = ErrorKind::kConnect;
     std::string code;
-    if (message.find("Connection refused") != std::string::npos) {
+    auto has = [&](const char* text) { return message.find(text) != std::string::npos; };
+    if (has("Connection refused")) {
       kind = ErrorKind::kRefused;
-    } else if (message.find("timeout") != std::string::npos) {
+    } else if (has("timeout")) {
       kind = ErrorKind::kTimeout;
-    } else if (message.find("authentication failed") != std::string::npos ||
-               message.find("no password supplied") != std::string::npos ||
-               message.find("no pg_hba.conf entry") != std::string::npos) {
+    } else if (has("authentication failed") || has("no password supplied") ||
+               has("no pg_hba.conf entry")) {
       code = "28P01";
-    } else if (message.find("role") != std::string::npos &&
-               message.find("does not exist") != std::string::npos) {
+    } else if (has("role") && has("does not exist")) {
       code = "28000";
-    } else if (message.find("does not exist") != std::string::npos) {
+    } else if (has("does not exist")) {
       code = "3D000";
-    } else if (message.find("too many") != std::string::npos) {
+    } else if (has("too many")) {
       code = "53300";
     }
     drop();
-    if (!busy_) return;
     if (code.empty()) {
-      fail_all(kind);
+      fail_remaining(kind);
       return;
     }
     // The server answered and said no: each request of the exchange is refused with the code.
     metrics::Shard& s = host_.shard();
-    int64_t now = host_.now();
-    // Counted before: an Outcome may submit the next exchange from inside complete().
-    for (int left = count_ - reported_; left > 0; --left) {
+    for (int left = count_ - reported_; busy_ && left > 0; --left) {
       s.add(g_stats->counter(sql::kErrors));
       s.add(g_stats->counter(sql::error_counter(code)));
-      report_refused(code, message, now);
+      report_refused(code, message);
     }
   }
 
   void send() noexcept {
-    const sql::Request& r = *request_;
-    started_ns_ = host_.now();
-    if (timeout_ns_ > 0) deadline_ns_ = started_ns_ + timeout_ns_;
+    const sql::Request& r = request();
+    started();
     metrics::Shard& s = host_.shard();
     std::string_view batch = payload_;
     bool simple = r.mode == sql::Mode::kSimple;
     if (simple != !in_pipeline_) {
       if (simple ? PQexitPipelineMode(conn_) != 1 : PQenterPipelineMode(conn_) != 1) {
-        fail_all(ErrorKind::kOther);
+        fail(ErrorKind::kOther);
         return;
       }
       in_pipeline_ = !simple;
@@ -251,7 +201,7 @@ class Session final : public proto::Session {
       std::string_view one = batch.substr(0, end);
       batch = end == std::string_view::npos ? std::string_view() : batch.substr(end + 1);
       if (!sql::split_fields(one, r, &fields_)) {
-        fail_all(ErrorKind::kOther);  // a rendered value held a separator: nothing sent
+        fail(ErrorKind::kOther);  // a rendered value held a separator: nothing sent
         return;
       }
       if (!queue_query(r)) return;
@@ -263,13 +213,12 @@ class Session final : public proto::Session {
   // Queues one query (and its Prepare, once per connection) with its Sync.
   bool queue_query(const sql::Request& r) noexcept {
     values_.clear();
+    text_.clear();
     size_t first = r.templated ? 1 : 0;
     for (size_t i = first; i < fields_.size(); ++i) {
       text_.emplace_back(fields_[i]);  // NUL-terminated copies: libpq reads C strings
     }
-    for (size_t i = 0; i < r.params; ++i) {
-      values_.push_back(text_[text_.size() - r.params + i].c_str());
-    }
+    for (const std::string& t : text_) values_.push_back(t.c_str());
     int n = static_cast<int>(r.params);
     std::string query_text;
     const char* query = r.query.c_str();
@@ -302,9 +251,8 @@ class Session final : public proto::Session {
       ok = PQpipelineSync(conn_);
       if (ok == 1) due_.push_back(Due::kSync);
     }
-    text_.clear();
     if (ok != 1) {
-      fail_all(ErrorKind::kReset);
+      fail(ErrorKind::kReset);
       return false;
     }
     return true;
@@ -313,16 +261,16 @@ class Session final : public proto::Session {
   void flush_output() noexcept {
     int r = PQflush(conn_);
     if (r < 0) {
-      fail_all(ErrorKind::kReset);
+      fail(ErrorKind::kReset);
       return;
     }
     flushing_ = r == 1;
-    watch(flushing_ ? EPOLLIN | EPOLLOUT : EPOLLIN);
+    watch(fd_, flushing_ ? EPOLLIN | EPOLLOUT : EPOLLIN);
   }
 
   void read_results() noexcept {
     if (PQconsumeInput(conn_) == 0) {
-      fail_all(ErrorKind::kReset);
+      fail(ErrorKind::kReset);
       return;
     }
     int nulls = 0;
@@ -355,7 +303,7 @@ class Session final : public proto::Session {
     if (due == Due::kPrepare) {
       if (st != PGRES_COMMAND_OK) {
         prepare_error_.assign(sqlstate(res));
-        std::erase(prepared_, request_->id);  // prepared again on the next try
+        std::erase(prepared_, request().id);  // prepared again on the next try
       }
       return;
     }
@@ -373,7 +321,7 @@ class Session final : public proto::Session {
         s.add(g_stats->counter(sql::kRowsAffected), static_cast<uint64_t>(rows));
       }
       prepare_error_.clear();
-      report_ok(rows, host_.now(), body);
+      report_ok(rows, body);
       return;
     }
     // A server error (or the query skipped after its Prepare failed: that error's code).
@@ -384,7 +332,7 @@ class Session final : public proto::Session {
     s.add(g_stats->counter(sql::kErrors));
     s.add(g_stats->counter(sql::error_counter(code)));
     const char* message = PQresultErrorMessage(res);
-    report_refused(code, message != nullptr ? message : "", host_.now());
+    report_refused(code, message != nullptr ? message : "");
   }
 
   static std::string_view sqlstate(const PGresult* res) {
@@ -413,107 +361,32 @@ class Session final : public proto::Session {
     return json_.end();
   }
 
-  void report_ok(int64_t rows, int64_t now, std::string_view body) noexcept {
-    proto::Outcome o;
-    o.sent_ns = started_ns_;
-    o.done_ns = now != 0 ? now : host_.now();
-    plan::CapturedResponse parts;
-    parts.body = body;
-    parts.rows = rows;
-    o.parts = &parts;
-    if (++reported_ == count_) end();
-    host_.complete(*this, o);
-  }
-
-  void report_refused(std::string_view code, std::string_view message, int64_t now) noexcept {
-    proto::Outcome o;
-    o.refused = true;
-    o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
-    o.done_ns = now;
-    plan::CapturedResponse parts;
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-      message.remove_suffix(1);
-    }
-    parts.body = message;
-    parts.headers.emplace_back("error", code);
-    o.parts = &parts;
-    if (++reported_ == count_) end();
-    host_.complete(*this, o);
-  }
-
-  void end() noexcept {
-    busy_ = false;
-    deadline_ns_ = 0;
-    if (++exchanges_ % 64 == 0) account();
-    if (!options_.keep_alive) drop();
-  }
-
   // Every request of the exchange fails with `kind`; the connection is closed.
-  void fail_all(ErrorKind kind) noexcept {
+  void fail(ErrorKind kind) noexcept {
     drop();
-    if (!busy_) return;
-    int64_t now = host_.now();
-    for (int left = count_ - reported_; left > 0; --left) {
-      proto::Outcome o;
-      o.ok = false;
-      o.error = kind;
-      o.sent_ns = started_ns_ != 0 ? started_ns_ : now;
-      o.done_ns = now;
-      if (left == 1) {
-        busy_ = false;
-        deadline_ns_ = 0;
-      }
-      host_.complete(*this, o);
-    }
-  }
-
-  // Wire bytes since the last call, from the kernel's count (libpq does its own I/O).
-  void account() noexcept {
-    uint64_t out = 0, in = 0;
-    if (fd_ < 0 || !tcp_byte_counts(fd_, &out, &in)) return;
-    metrics::Shard& s = host_.shard();
-    s.bytes_received += in - bytes_in_;
-    s.bytes_sent += out - bytes_out_;
-    bytes_in_ = in;
-    bytes_out_ = out;
+    fail_remaining(kind);
   }
 
   void drop() noexcept {
     if (conn_ == nullptr) return;
     account();
-    if (fd_ >= 0) epoll_ctl(host_.epoll_fd(), EPOLL_CTL_DEL, fd_, nullptr);
+    watch(-1, 0);
     PQfinish(conn_);
     conn_ = nullptr;
-    fd_ = -1;
-    watched_ = 0;
     ready_ = false;
     flushing_ = false;
     in_pipeline_ = false;
-    bytes_in_ = bytes_out_ = 0;
     due_.clear();
     prepared_.clear();
     prepare_error_.clear();
     connect_deadline_ns_ = 0;
   }
 
-  proto::SessionHost& host_;
-  const proto::SessionOptions& options_;
   PGconn* conn_ = nullptr;
-  int fd_ = -1;
-  uint32_t watched_ = 0;
   bool ready_ = false;
   bool flushing_ = false;
   bool in_pipeline_ = false;
-  bool busy_ = false;
-  bool capture_ = false;
-  const sql::Request* request_ = nullptr;
-  std::string payload_;
-  uint16_t count_ = 1;
-  uint16_t reported_ = 0;  // outcomes of this exchange reported
-  int64_t timeout_ns_ = 0;
-  int64_t started_ns_ = 0, deadline_ns_ = 0;
   int64_t connect_start_ns_ = 0, connect_deadline_ns_ = 0;
-  uint64_t bytes_in_ = 0, bytes_out_ = 0, exchanges_ = 0;
   std::deque<Due> due_;
   std::vector<uint32_t> prepared_;  // requests prepared on this connection
   std::string prepare_error_;       // the SQLSTATE of a failed Prepare, for its aborted query
