@@ -207,6 +207,34 @@ class Engine:
         return self._ldap(url, timeout_ms, operation="delete", dn=dn, bind_dn=bind_dn,
                           bind_password=bind_password)
 
+    # --- MongoDB: the registered mongo protocol's commands (documents as dicts or JSON) ---
+
+    def _mongo(self, url, timeout_ms, **keys):
+        import json as _json
+        options = [(k, v if isinstance(v, str) else _json.dumps(v, default=str))
+                   for k, v in keys.items() if v is not None]
+        return self._call("GET", url, action="mongo", options=options,
+                          timeout_ms=timeout_ms or self.timeout_ms)
+
+    def mongo_find(self, url, collection, filter=None, limit=None, timeout_ms=None):
+        """find on ``collection``: ``r.json()`` is the documents (first batch), ``r.rowcount``
+        their number."""
+        return self._mongo(url, timeout_ms, collection=collection, find=filter or {},
+                           limit=str(limit) if limit else None)
+
+    def mongo_insert(self, url, collection, document, timeout_ms=None):
+        return self._mongo(url, timeout_ms, collection=collection, insert=document)
+
+    def mongo_update(self, url, collection, filter, update, timeout_ms=None):
+        return self._mongo(url, timeout_ms, collection=collection, filter=filter, update=update)
+
+    def mongo_aggregate(self, url, collection, pipeline, timeout_ms=None):
+        return self._mongo(url, timeout_ms, collection=collection, aggregate=list(pipeline))
+
+    def mongo_command(self, url, command, timeout_ms=None):
+        """Any command document ({"ping": 1}); ``r.json()`` is the server's reply."""
+        return self._mongo(url, timeout_ms, command=command)
+
     def tcp_connect(self, host, port):
         """Returns the connection's URL; the connection opens with the first send."""
         url = f"tcp://{host}:{int(port)}"
