@@ -103,8 +103,8 @@ name = "mix"
   checks = ['value == "OK"']
   [[scenarios.steps]]
   name = "read"
-  action = "redis.command"
-  command = "GET item:${{id}}"
+  action = "redis"
+  command = ["GET", "item:${{id}}"]
   checks = ['body contains "widget-"']
   extract = {{ stored = "body" }}
   [[scenarios.steps]]
@@ -133,6 +133,31 @@ name = "mix"
         self.assertEqual(doc["redis"]["errors_WRONGTYPE"], 50)
         code, doc, err = run_cli(self.redis.url, "--command", "NOSUCHCOMMAND", "-n", "5")
         self.assertEqual(doc["redis"]["errors_ERR"], 5)
+        # A step that expects the error passes on it (the request still counts as failed).
+        path = os.path.join(self.tmp, "wrongtype.toml")
+        with open(path, "w") as f:
+            f.write(f"""
+[[scenarios]]
+name = "w"
+  [[scenarios.steps]]
+  name = "ok1"
+  action = "redis"
+  url = "{self.redis.url}"
+  command = "PING"
+  [[scenarios.steps]]
+  name = "ok2"
+  action = "redis"
+  command = "PING"
+  [[scenarios.steps]]
+  name = "push"
+  action = "redis"
+  command = ["LPUSH", "astring", "has \\"quotes\\" and spaces"]
+  checks = ['error == "WRONGTYPE"']
+""")
+        code, doc, err = run_cli(path, "-c", "1", "--iterations", "3")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["checks"]["overall_pass_rate"], 1.0)
+        self.assertEqual(doc["redis"]["errors_WRONGTYPE"], 3)
 
     def test_bad_commands_are_refused_before_sending(self):
         code, doc, err = run_cli(self.redis.url, "--command", "SET \"open", "-n", "5")

@@ -225,7 +225,20 @@ class Session final : public proto::TransportSession {
 
 std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   proto::reject_unknown(in, {"command", "auth", "resp", "db"});
-  const proto::Option* cmd = proto::find_option(in, "command");
+  // command = ["SET", "k", "${v}"]: the arguments as given, quoted for the splitter.
+  std::vector<const proto::Option*> parts = proto::find_all(in, "command");
+  std::string joined;
+  if (parts.size() > 1) {
+    for (const proto::Option* o : parts) {
+      joined += joined.empty() ? "\"" : " \"";
+      for (char c : o->value) {
+        if (c == '"' || c == '\\') joined += '\\';
+        joined += c;
+      }
+      joined += '"';
+    }
+  }
+  const proto::Option* cmd = parts.empty() ? nullptr : parts.front();
   if (cmd != nullptr && in.payload_given) {
     throw SetupError(
         fmt::format("{}: give the command once: {} or the body, not both", cmd->where, cmd->key));
@@ -252,7 +265,7 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   r->verb = static_cast<uint8_t>(Verb::kExchange);
   r->action = 0;
   r->action_name = "redis.command";
-  r->payload = cmd != nullptr ? cmd->value : in.payload;
+  r->payload = parts.size() > 1 ? joined : cmd != nullptr ? cmd->value : in.payload;
   std::vector<std::string> args;
   if (r->payload.empty() || !split_command(r->payload, &args) || args.empty()) {
     throw SetupError(fmt::format(
@@ -298,8 +311,10 @@ void spiker_register_redis() {
              {"auth", "redis: AUTH on each new connection: PASSWORD or USER:PASSWORD"},
              {"resp", "redis: 3 for RESP3 (HELLO 3 on each new connection); default 2"},
              {"db", "redis: SELECT this database (1..) on each new connection"}};
+  // "redis" is the same action, as journeys and grids spell it (action = "redis").
   p.actions = {
-      {"redis.command", proto::Verb::kExchange, {"command", "auth", "resp", "db"}, true, true}};
+      {"redis.command", proto::Verb::kExchange, {"command", "auth", "resp", "db"}, true, true},
+      {"redis", proto::Verb::kExchange, {"command", "auth", "resp", "db"}, true, true}};
   p.stats = redis::g_stats;
   p.compile = redis::compile;
   p.make_session = redis::make_session;
