@@ -44,7 +44,8 @@ Defaults read_defaults(const toml::table& root, Section& top, const TargetSectio
   }
   if (const toml::node* n = top.get("connections")) {
     const toml::table* t = n->as_table();
-    if (t == nullptr) top.wrong_type("connections", *n, "a table [connections] db = \"postgres://...\"");
+    if (t == nullptr)
+      top.wrong_type("connections", *n, "a table [connections] db = \"postgres://...\"");
     for (auto&& [k, v] : *t) {
       std::string name(k.str());
       if (v.is_string()) {

@@ -26,14 +26,16 @@ plan::Step StepCompiler::compile_protocol_step(const RawStep& r, plan::Step& st)
     if (c == d_.connections.end()) {
       std::string names;
       for (const auto& kv : d_.connections) names += (names.empty() ? "" : ", ") + kv.first;
-      throw ConfigError(fmt::format(
-          "{}: step '{}': connection '{}' is not in [connections] ({})", r.connection_where,
-          r.name, *r.connection, names.empty() ? "there is none: add [connections] NAME = \"URL\"" : names));
+      throw ConfigError(
+          fmt::format("{}: step '{}': connection '{}' is not in [connections] ({})",
+                      r.connection_where, r.name, *r.connection,
+                      names.empty() ? "there is none: add [connections] NAME = \"URL\"" : names));
     }
     url_text = c->second;
   }
   std::optional<Url> step_url;
-  if (url_text) step_url = parse_url(*url_text, fmt::format("{} url of step '{}'", r.where, r.name));
+  if (url_text)
+    step_url = parse_url(*url_text, fmt::format("{} url of step '{}'", r.where, r.name));
   int action = -1;
   const proto::Protocol* found =
       proto::Registry::by_action(*r.action, &action, step_url ? step_url->scheme : "");

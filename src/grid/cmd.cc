@@ -17,7 +17,7 @@
 namespace spiker::grid {
 
 CmdResult run_cmd(const std::vector<std::string>& argv, const std::string& input,
-                         int64_t timeout_ms, std::atomic<pid_t>* pid_out) {
+                  int64_t timeout_ms, std::atomic<pid_t>* pid_out) {
   CmdResult r;
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
@@ -54,8 +54,7 @@ CmdResult run_cmd(const std::vector<std::string>& argv, const std::string& input
       kill(pid, SIGKILL);
       break;
     }
-    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR)
-      break;
+    if (poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) break;
     for (pollfd& f : fds) {
       if (f.fd < 0 || (f.revents & (POLLIN | POLLHUP)) == 0) continue;
       char buf[4096];

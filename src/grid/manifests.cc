@@ -292,8 +292,8 @@ runner "websocket" {
         for (const std::string& k : a.keys) {
           if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
           seen.push_back(k);
-          inputs += fmt::format(
-              "  input \"{}\" {{\n    type    = any\n    default = null\n  }}\n", k);
+          inputs +=
+              fmt::format("  input \"{}\" {{\n    type    = any\n    default = null\n  }}\n", k);
         }
       }
     }
@@ -318,8 +318,8 @@ runner "{}" {{
   output "latency_ms" {{ type = number }}
 }}
 )HCL",
-                        name, quote_free(summary), schemes,
-                        single ? "\n    default = null" : "", inputs);
+                        name, quote_free(summary), schemes, single ? "\n    default = null" : "",
+                        inputs);
   }
   return text;
 }

@@ -26,6 +26,21 @@ int StatBlock::counter_index(std::string_view name) const {
   return -1;
 }
 
+std::vector<std::pair<std::string, double>> StatBlock::derived(const uint64_t* counters,
+                                                               double measured_s) const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const std::string& name : def.per_second) {
+    int i = counter_index(name);
+    if (i < 0) continue;
+    out.emplace_back(name + "_per_sec",
+                     measured_s > 0 ? static_cast<double>(counters[i]) / measured_s : 0);
+  }
+  if (def.derive != nullptr) {
+    for (auto& figure : def.derive(counters, measured_s)) out.push_back(std::move(figure));
+  }
+  return out;
+}
+
 const StatBlock& StatBlocks::add(StatBlockDef def) {
   Registry& r = registry();
   for (const StatBlock& b : r.blocks) {

@@ -43,6 +43,8 @@ struct StatBlockDef {
   std::vector<std::string> counters;
   std::vector<std::string> histograms;  // microseconds; reported as NAME_us
   StatDerive derive = nullptr;
+  // Counters also reported per second of measured time, as NAME_per_sec.
+  std::vector<std::string> per_second;
   // Counters shown in the summary line, in order (empty: every non-zero counter).
   std::vector<std::string> summary;
   // The JSON section's own shape (null: counters, derived figures and NAME_us histograms).
@@ -58,6 +60,9 @@ struct StatBlock {
   uint32_t counter(size_t i) const { return first_counter + static_cast<uint32_t>(i); }
   uint32_t histogram(size_t i) const { return first_histogram + static_cast<uint32_t>(i); }
   int counter_index(std::string_view name) const;  // -1 when the block has none by that name
+  // The figures derived from the block's counters: per_second's rates, then derive's.
+  std::vector<std::pair<std::string, double>> derived(const uint64_t* counters,
+                                                      double measured_s) const;
 };
 
 // The process's blocks. Registered before any Shard is made (at start-up, single-threaded).

@@ -333,7 +333,8 @@ bool Check::passes(const CapturedResponse& r, ExtractScratch& scratch) const {
     case Kind::kLatency:
       return compare(static_cast<double>(r.latency_us), op, static_cast<double>(numbers[0]));
     case Kind::kRows:
-      return r.rows >= 0 && compare(static_cast<double>(r.rows), op, static_cast<double>(numbers[0]));
+      return r.rows >= 0 &&
+             compare(static_cast<double>(r.rows), op, static_cast<double>(numbers[0]));
     case Kind::kJsonExists:
     case Kind::kJsonCompare: {
       simdjson::dom::element doc, found;

@@ -9,7 +9,7 @@
 
 namespace spiker::proto {
 
-void LibrarySession::take(const Exchange& x) {
+bool LibrarySession::take(const Exchange& x) {
   request_ = x.request;
   payload_.assign(x.payload.data(), x.payload.size());
   count_ = x.count > 0 ? x.count : 1;
@@ -19,6 +19,11 @@ void LibrarySession::take(const Exchange& x) {
   busy_ = true;
   started_ns_ = 0;
   deadline_ns_ = 0;
+  if (x.verb != Verb::kClose) return true;
+  close();
+  started();
+  report_ok(0, {});
+  return false;
 }
 
 void LibrarySession::started() noexcept {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,8 @@ class LibrarySession : public Session {
 
  protected:
   // Takes a submitted exchange: its request, payload (copied), requests, capture and timeout.
-  void take(const Exchange& x);
+  // A close (Verb::kClose) ends here: the connection closed, the exchange answered; false.
+  bool take(const Exchange& x);
   // The exchange goes on the wire now: its service time and deadline start.
   void started() noexcept;
   // One request answered: its rows (-1: none) and body (what checks read).
@@ -60,5 +62,11 @@ class LibrarySession : public Session {
   uint32_t watched_ = 0;
   uint64_t bytes_in_ = 0, bytes_out_ = 0, exchanges_ = 0;
 };
+
+// A protocol's Protocol::make_session for its LibrarySession `S`.
+template <typename S>
+std::unique_ptr<Session> make_library_session(SessionHost& host, const SessionOptions& o) {
+  return std::make_unique<S>(host, o);
+}
 
 }  // namespace spiker::proto

@@ -101,8 +101,8 @@ const Option* find_option(const RequestInput& in, std::string_view key) {
   for (const Option& o : in.options) {
     if (o.key != key) continue;
     if (found != nullptr) {
-      throw SetupError(fmt::format("{}: {} takes one value (given again at {})", found->where,
-                                   key, o.where));
+      throw SetupError(
+          fmt::format("{}: {} takes one value (given again at {})", found->where, key, o.where));
     }
     found = &o;
   }

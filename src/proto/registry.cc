@@ -78,8 +78,7 @@ const Protocol* Registry::by_name(std::string_view name) {
   return nullptr;
 }
 
-const Protocol* Registry::by_action(std::string_view action, int* index,
-                                    std::string_view scheme) {
+const Protocol* Registry::by_action(std::string_view action, int* index, std::string_view scheme) {
   const Protocol* first = nullptr;
   int first_index = -1;
   for (const Protocol* p : store().list) {

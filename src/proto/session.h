@@ -44,7 +44,7 @@ struct Outcome {
   // What checks and extractors read (headers, body or message), valid during the call only;
   // null when the exchange kept nothing (HTTP without `capture`).
   const plan::CapturedResponse* parts = nullptr;
-  bool parts_ok = true;   // false: the response could not be read for checks
+  bool parts_ok = true;  // false: the response could not be read for checks
   // The server answered with an error (an SQL error, a Redis -ERR): a failed request, as an
   // HTTP 5xx is, whose reply checks and extractors still read (its "error" header: the code).
   bool refused = false;

@@ -13,9 +13,10 @@
 namespace spiker::sql {
 
 std::vector<proto::FlagDef> flags(std::string_view label) {
-  return {{"query", fmt::format("{}: the SQL query ($1, ? placeholders; templates allowed)", label)},
-          {"param", "SQL: a query parameter, in order; repeat for each (templates allowed)", true},
-          {"mode", "SQL: prepared (once per connection, the default), extended or simple"}};
+  return {
+      {"query", fmt::format("{}: the SQL query ($1, ? placeholders; templates allowed)", label)},
+      {"param", "SQL: a query parameter, in order; repeat for each (templates allowed)", true},
+      {"mode", "SQL: prepared (once per connection, the default), extended or simple"}};
 }
 
 std::vector<proto::ActionDef> actions() {
@@ -36,8 +37,8 @@ std::shared_ptr<Request> compile(const proto::RequestInput& in, std::string_view
   proto::reject_unknown(in, kKeys);
   const proto::Option* query = proto::find_option(in, "query");
   if (query != nullptr && in.payload_given) {
-    throw SetupError(fmt::format("{}: give the query once: {} or the body, not both",
-                                 query->where, query->key));
+    throw SetupError(
+        fmt::format("{}: give the query once: {} or the body, not both", query->where, query->key));
   }
   r->query = query != nullptr ? query->value : in.payload;
   if (trim(r->query).empty()) {
@@ -58,8 +59,8 @@ std::shared_ptr<Request> compile(const proto::RequestInput& in, std::string_view
     } else if (mode->value == "simple") {
       r->mode = Mode::kSimple;
     } else {
-      throw SetupError(fmt::format("{}: {} is prepared, extended or simple (got '{}')",
-                                   mode->where, mode->key, mode->value));
+      throw SetupError(fmt::format("{}: {} is prepared, extended or simple (got '{}')", mode->where,
+                                   mode->key, mode->value));
     }
     if (r->mode == Mode::kPrepared && r->templated) {
       throw SetupError(fmt::format(
@@ -78,8 +79,8 @@ std::shared_ptr<Request> compile(const proto::RequestInput& in, std::string_view
   for (size_t i = 0; i < params.size(); ++i) {
     if (params[i]->value.find(kFieldSeparator) != std::string::npos ||
         params[i]->value.find(kRecordSeparator) != std::string::npos) {
-      throw SetupError(fmt::format("{}: a parameter cannot hold the bytes 0x1e or 0x1f",
-                                   params[i]->where));
+      throw SetupError(
+          fmt::format("{}: a parameter cannot hold the bytes 0x1e or 0x1f", params[i]->where));
     }
     if (r->templated || i > 0) payload += kFieldSeparator;
     payload += params[i]->value;
@@ -102,8 +103,9 @@ std::shared_ptr<Request> compile(const proto::RequestInput& in, std::string_view
       opts = amp == std::string_view::npos ? std::string_view() : opts.substr(amp + 1);
       if (kv.empty()) continue;
       size_t eq = kv.find('=');
-      r->url_options.emplace_back(percent_decode(kv.substr(0, eq)),
-                                  eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1)));
+      r->url_options.emplace_back(
+          percent_decode(kv.substr(0, eq)),
+          eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1)));
     }
   }
   static std::atomic<uint32_t> next_id{0};
@@ -121,7 +123,8 @@ std::string describe(const plan::ProtocolRequest& pr) {
                      : r.mode == Mode::kExtended ? "extended"
                                                  : "simple";
   return fmt::format("query {} ({}, {} parameter{}{})", r.query, mode, r.params,
-                     r.params == 1 ? "" : "s", r.database.empty() ? "" : ", database " + r.database);
+                     r.params == 1 ? "" : "s",
+                     r.database.empty() ? "" : ", database " + r.database);
 }
 
 bool split_fields(std::string_view payload, const Request& r, std::vector<std::string_view>* out) {
@@ -155,17 +158,27 @@ metrics::StatBlockDef stat_block(std::string name, std::string title) {
   metrics::StatBlockDef d;
   d.name = std::move(name);
   d.title = std::move(title);
-  d.counters = {"queries",          "rows_returned",    "rows_affected",   "prepared_statements",
-                "connects",         "pipelines",        "server_errors",   "errors_23_integrity",
-                "errors_42_syntax", "errors_28_auth",   "errors_08_connection",
-                "errors_40_rollback", "errors_53_resources", "errors_other"};
+  d.counters = {"queries",
+                "rows_returned",
+                "rows_affected",
+                "prepared_statements",
+                "connects",
+                "pipelines",
+                "server_errors",
+                "errors_23_integrity",
+                "errors_42_syntax",
+                "errors_28_auth",
+                "errors_08_connection",
+                "errors_40_rollback",
+                "errors_53_resources",
+                "errors_other"};
   d.summary = {"queries", "rows_returned", "rows_affected", "server_errors"};
-  d.derive = [](const uint64_t* c, double measured_s) {
-    std::vector<std::pair<std::string, double>> out = {
-        {"queries_per_sec", measured_s > 0 ? static_cast<double>(c[kQueries]) / measured_s : 0}};
+  d.per_second = {"queries"};
+  d.derive = [](const uint64_t* c, double) {
+    std::vector<std::pair<std::string, double>> out;
     if (c[kPipelines] > 0) {
-      out.emplace_back("pipeline_depth", static_cast<double>(c[kQueries]) /
-                                             static_cast<double>(c[kPipelines]));
+      out.emplace_back("pipeline_depth",
+                       static_cast<double>(c[kQueries]) / static_cast<double>(c[kPipelines]));
     }
     return out;
   };

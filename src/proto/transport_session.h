@@ -124,4 +124,12 @@ class TransportSession : public Session {
   int64_t connect_deadline_ns_ = 0;
 };
 
+// A protocol's Protocol::make_session for its TransportSession `S`: TLS when the endpoint has
+// it, TCP otherwise.
+template <typename S>
+std::unique_ptr<Session> make_transport_session(SessionHost& host, const SessionOptions& o) {
+  return std::make_unique<S>(
+      host, o, o.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp);
+}
+
 }  // namespace spiker::proto

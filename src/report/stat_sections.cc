@@ -36,8 +36,7 @@ bool used(const metrics::Shard& t, const metrics::StatBlock& b) {
 
 void put_derived(const metrics::StatBlock& b, const uint64_t* counters, double measured_s,
                  json& section) {
-  if (b.def.derive == nullptr) return;
-  for (const auto& [k, v] : b.def.derive(counters, measured_s)) {
+  for (const auto& [k, v] : b.derived(counters, measured_s)) {
     section[k] = std::round(v * 10000) / 10000;
   }
 }
@@ -155,13 +154,11 @@ std::string stat_summary_lines(const metrics::Shard& t, double measured_s) {
       std::replace(name.begin(), name.end(), '_', ' ');
       line += fmt::format(" {} {} ", name, format_count(n));
     }
-    if (b.def.derive != nullptr) {
-      for (const auto& [k, v] : b.def.derive(&t.block_counters[b.first_counter], measured_s)) {
-        std::string name = k;
-        std::replace(name.begin(), name.end(), '_', ' ');
-        line += k.ends_with("rate") ? fmt::format(" {} {:.2f}% ", name, v * 100)
-                                    : fmt::format(" {} {:.1f} ", name, v);
-      }
+    for (const auto& [k, v] : b.derived(&t.block_counters[b.first_counter], measured_s)) {
+      std::string name = k;
+      std::replace(name.begin(), name.end(), '_', ' ');
+      line += k.ends_with("rate") ? fmt::format(" {} {:.2f}% ", name, v * 100)
+                                  : fmt::format(" {} {:.1f} ", name, v);
     }
     for (size_t i = 0; i < b.def.histograms.size(); ++i) {
       const metrics::Histogram& h = t.block_histograms[b.histogram(i)];

@@ -22,8 +22,8 @@
 #include "core/socket.h"
 #include "core/strings.h"
 #include "metrics/shard.h"
-#include "proto/payload.h"
 #include "proto/library_session.h"
+#include "proto/payload.h"
 #include "proto/protocol.h"
 
 namespace spiker::ldapp {
@@ -49,11 +49,18 @@ enum Counter : uint32_t {
   kErrOther,
   kCounterCount
 };
-constexpr const char* kCounterNames[] = {
-    "operations",     "searches",    "entries",       "binds",
-    "adds",           "modifies",    "deletes",       "result_errors",
-    "errors_32_no_such_object", "errors_49_invalid_credentials", "errors_68_already_exists",
-    "errors_other"};
+constexpr const char* kCounterNames[] = {"operations",
+                                         "searches",
+                                         "entries",
+                                         "binds",
+                                         "adds",
+                                         "modifies",
+                                         "deletes",
+                                         "result_errors",
+                                         "errors_32_no_such_object",
+                                         "errors_49_invalid_credentials",
+                                         "errors_68_already_exists",
+                                         "errors_other"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 enum class Op : uint8_t { kSearch, kBind, kAdd, kModify, kDelete };
@@ -74,13 +81,7 @@ class Session final : public proto::LibrarySession {
   ~Session() override { drop(); }
 
   void submit(const proto::Exchange& x) noexcept override {
-    take(x);
-    if (x.verb == proto::Verb::kClose) {
-      drop();
-      started();
-      report_ok(0, {});
-      return;
-    }
+    if (!take(x)) return;  // a close
     if (fd_ < 0) {
       connect();
       return;
@@ -300,8 +301,7 @@ class Session final : public proto::LibrarySession {
   std::string_view entries_json(LDAPMessage* res) {
     json_.assign("[");
     bool first_entry = true;
-    for (LDAPMessage* e = ldap_first_entry(ld_, res); e != nullptr;
-         e = ldap_next_entry(ld_, e)) {
+    for (LDAPMessage* e = ldap_first_entry(ld_, res); e != nullptr; e = ldap_next_entry(ld_, e)) {
       json_ += first_entry ? "{" : ",{";
       first_entry = false;
       char* dn = ldap_get_dn(ld_, e);
@@ -335,12 +335,12 @@ class Session final : public proto::LibrarySession {
   void refuse(int rc, const std::string& message) {
     metrics::Shard& s = host_.shard();
     s.add(g_stats->counter(kErrors));
-    s.add(g_stats->counter(rc == LDAP_NO_SUCH_OBJECT          ? kErrNoSuchObject
-                           : rc == LDAP_INVALID_CREDENTIALS   ? kErrInvalidCredentials
-                           : rc == LDAP_ALREADY_EXISTS        ? kErrAlreadyExists
-                                                              : kErrOther));
-    std::string text = fmt::format("{}: {}{}{}", rc, ldap_err2string(rc),
-                                   message.empty() ? "" : ": ", message);
+    s.add(g_stats->counter(rc == LDAP_NO_SUCH_OBJECT        ? kErrNoSuchObject
+                           : rc == LDAP_INVALID_CREDENTIALS ? kErrInvalidCredentials
+                           : rc == LDAP_ALREADY_EXISTS      ? kErrAlreadyExists
+                                                            : kErrOther));
+    std::string text =
+        fmt::format("{}: {}{}{}", rc, ldap_err2string(rc), message.empty() ? "" : ": ", message);
     report_refused(std::to_string(rc), text);
   }
 
@@ -378,8 +378,8 @@ class Session final : public proto::LibrarySession {
   std::vector<std::string> values_;
 };
 
-const std::vector<std::string> kKeys = {"operation", "base",    "filter",        "scope",
-                                        "attributes", "dn",     "password",      "attribute",
+const std::vector<std::string> kKeys = {"operation",  "base",         "filter",   "scope",
+                                        "attributes", "dn",           "password", "attribute",
                                         "bind_dn",    "bind_password"};
 
 std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
@@ -397,8 +397,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   for (proto::Option& o : norm.options) std::replace(o.key.begin(), o.key.end(), '-', '_');
   proto::reject_unknown(norm, kKeys);
   if (in.payload_given) {
-    throw SetupError(fmt::format("{}: LDAP takes no body; give base/filter, or dn and attributes",
-                                 in.where));
+    throw SetupError(
+        fmt::format("{}: LDAP takes no body; give base/filter, or dn and attributes", in.where));
   }
   auto value = [&](const char* key) -> std::string {
     const proto::Option* o = proto::find_option(norm, key);
@@ -408,8 +408,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   if (op.empty()) op = "search";
   auto known = std::find(std::begin(kOpNames), std::end(kOpNames), op);
   if (known == std::end(kOpNames)) {
-    throw SetupError(fmt::format("{}: operation '{}': use search, bind, add, modify or delete",
-                                 in.where, op));
+    throw SetupError(
+        fmt::format("{}: operation '{}': use search, bind, add, modify or delete", in.where, op));
   }
   r->op = static_cast<Op>(known - std::begin(kOpNames));
   std::string first, second;
@@ -460,9 +460,10 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
     values.push_back(o->value.substr(eq + 1));
   }
   if ((r->op == Op::kAdd || r->op == Op::kModify) && values.empty()) {
-    throw SetupError(fmt::format("{}: LDAP {} needs attributes (--attribute NAME=VALUE, "
-                                 "repeated; a step: attribute = [\"cn=Jane\", ...])",
-                                 in.where, op));
+    throw SetupError(
+        fmt::format("{}: LDAP {} needs attributes (--attribute NAME=VALUE, "
+                    "repeated; a step: attribute = [\"cn=Jane\", ...])",
+                    in.where, op));
   }
   r->bind_dn = value("bind_dn");
   r->bind_password = value("bind_password");
@@ -489,16 +490,6 @@ std::string describe(const plan::ProtocolRequest& pr) {
   return fmt::format("{} {}", kOpNames[static_cast<int>(r.op)], first);
 }
 
-std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
-                                             const proto::SessionOptions& o) {
-  return std::make_unique<Session>(host, o);
-}
-
-std::vector<std::pair<std::string, double>> derive(const uint64_t* c, double measured_s) {
-  return {{"operations_per_sec",
-           measured_s > 0 ? static_cast<double>(c[kOperations]) / measured_s : 0}};
-}
-
 }  // namespace
 }  // namespace spiker::ldapp
 
@@ -509,7 +500,7 @@ void spiker_register_ldap() {
   stats.title = "LDAP";
   stats.counters.assign(std::begin(ldapp::kCounterNames), std::end(ldapp::kCounterNames));
   stats.summary = {"operations", "entries", "result_errors"};
-  stats.derive = ldapp::derive;
+  stats.per_second = {"operations"};
   ldapp::g_stats = &metrics::StatBlocks::add(std::move(stats));
   proto::Protocol p;
   p.name = "ldap";
@@ -517,22 +508,21 @@ void spiker_register_ldap() {
   p.summary = "LDAP (ldap://host:port): --base 'dc=x' --filter '(uid=${...})', or --operation";
   p.label = "ldap";
   p.default_port = 389;
-  p.flags = {
-      {"operation", "ldap: search (default), bind, add, modify or delete"},
-      {"base", "ldap: the search base (templates allowed)"},
-      {"filter", "ldap: the search filter, default (objectClass=*) (templates allowed)"},
-      {"scope", "ldap: base, one or sub (default)"},
-      {"attributes", "ldap: attributes a search returns, comma-separated (default: all)"},
-      {"dn", "ldap: the entry of bind, add, modify or delete (templates allowed)"},
-      {"password", "ldap: the password of a bind operation"},
-      {"attribute", "ldap: NAME=VALUE for add / modify (replace); repeat for each", true},
-      {"bind-dn", "ldap: bind each new connection as this DN first"},
-      {"bind-password", "ldap: the password for --bind-dn"}};
+  p.flags = {{"operation", "ldap: search (default), bind, add, modify or delete"},
+             {"base", "ldap: the search base (templates allowed)"},
+             {"filter", "ldap: the search filter, default (objectClass=*) (templates allowed)"},
+             {"scope", "ldap: base, one or sub (default)"},
+             {"attributes", "ldap: attributes a search returns, comma-separated (default: all)"},
+             {"dn", "ldap: the entry of bind, add, modify or delete (templates allowed)"},
+             {"password", "ldap: the password of a bind operation"},
+             {"attribute", "ldap: NAME=VALUE for add / modify (replace); repeat for each", true},
+             {"bind-dn", "ldap: bind each new connection as this DN first"},
+             {"bind-password", "ldap: the password for --bind-dn"}};
   p.actions = {{"ldap", proto::Verb::kExchange, ldapp::kKeys, true, true},
                {"ldap.close", proto::Verb::kClose, {}, false, false}};
   p.stats = ldapp::g_stats;
   p.compile = ldapp::compile;
-  p.make_session = ldapp::make_session;
+  p.make_session = proto::make_library_session<ldapp::Session>;
   p.describe = ldapp::describe;
   proto::Registry::add(std::move(p));
 }

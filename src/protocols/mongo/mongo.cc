@@ -34,7 +34,7 @@ namespace {
 using metrics::ErrorKind;
 using proto::Verb;
 
-constexpr char kSeparator = '\x1f';           // between a rendered request's JSON fields
+constexpr char kSeparator = '\x1f';  // between a rendered request's JSON fields
 constexpr int32_t kOpMsg = 2013;
 constexpr size_t kMaxMessage = 48u << 20;  // MongoDB's own maxMessageSizeBytes
 
@@ -51,8 +51,8 @@ enum Counter : uint32_t {
   kCounterCount
 };
 constexpr const char* kCounterNames[] = {
-    "commands",      "documents_returned", "documents_written",       "authentications",
-    "server_errors", "errors_11000_duplicate_key", "errors_auth", "errors_other"};
+    "commands",      "documents_returned",         "documents_written", "authentications",
+    "server_errors", "errors_11000_duplicate_key", "errors_auth",       "errors_other"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 enum class Op : uint8_t { kFind, kInsert, kUpdate, kAggregate, kCommand };
@@ -72,7 +72,8 @@ void put_i32(std::string& out, int32_t v) {
 
 int32_t get_i32(const char* p) {
   uint32_t u = 0;
-  for (int i = 0; i < 4; ++i) u |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    u |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return static_cast<int32_t>(u);
 }
 
@@ -522,7 +523,7 @@ class Session final : public proto::TransportSession {
   void count_error(int32_t code) noexcept {
     metrics::Shard& s = host_.shard();
     s.add(g_stats->counter(kErrors));
-    s.add(g_stats->counter(code == 11000          ? kErrDuplicateKey
+    s.add(g_stats->counter(code == 11000              ? kErrDuplicateKey
                            : code == 18 || code == 13 ? kErrAuth
                                                       : kErrOther));
   }
@@ -546,7 +547,7 @@ class Session final : public proto::TransportSession {
   std::string wire_, in_, body_;
 };
 
-const std::vector<std::string> kKeys = {"collection", "find",    "insert", "update",
+const std::vector<std::string> kKeys = {"collection", "find",      "insert",  "update",
                                         "filter",     "aggregate", "command", "limit"};
 
 std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
@@ -560,23 +561,23 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
     const proto::Option* o = proto::find_option(in, kOpKeys[i]);
     if (o == nullptr) continue;
     if (given != nullptr) {
-      throw SetupError(fmt::format("{}: give one of find, insert, update, aggregate or command "
-                                   "({} and {} given)",
-                                   o->where, given->key, o->key));
+      throw SetupError(
+          fmt::format("{}: give one of find, insert, update, aggregate or command "
+                      "({} and {} given)",
+                      o->where, given->key, o->key));
     }
     given = o;
     r->op = static_cast<Op>(i);
   }
   if (given == nullptr) {
-    throw SetupError(fmt::format(
-        "{}: give the operation: --find '{{\"id\": 3}}', --insert '{{...}}', --update "
-        "'{{\"$set\": {{...}}}}' --filter '{{...}}', --aggregate '[...]' or --command "
-        "'{{\"ping\": 1}}' (a step: find = '...')",
-        in.where));
+    throw SetupError(
+        fmt::format("{}: give the operation: --find '{{\"id\": 3}}', --insert '{{...}}', --update "
+                    "'{{\"$set\": {{...}}}}' --filter '{{...}}', --aggregate '[...]' or --command "
+                    "'{{\"ping\": 1}}' (a step: find = '...')",
+                    in.where));
   }
   if (in.payload_given) {
-    throw SetupError(fmt::format("{}: MongoDB takes no body; give the operation's JSON",
-                                 in.where));
+    throw SetupError(fmt::format("{}: MongoDB takes no body; give the operation's JSON", in.where));
   }
   const proto::Option* coll = proto::find_option(in, "collection");
   if (coll != nullptr) r->collection = coll->value;
@@ -646,9 +647,10 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
     }
   }
   if (!r->user.empty() && !u.has_password) {
-    throw SetupError(fmt::format("{}: the URL names user '{}' without a password "
-                                 "(mongodb://user:password@host/db)",
-                                 in.where, r->user));
+    throw SetupError(
+        fmt::format("{}: the URL names user '{}' without a password "
+                    "(mongodb://user:password@host/db)",
+                    in.where, r->user));
   }
   return r;
 }
@@ -656,19 +658,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
 std::string describe(const plan::ProtocolRequest& pr) {
   const auto& r = static_cast<const Request&>(pr);
   std::string_view main = std::string_view(r.payload).substr(0, r.payload.find(kSeparator));
-  return fmt::format("{} {} {} (database {})", kOpKeys[static_cast<int>(r.op)], r.collection,
-                     main, r.database);
-}
-
-std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
-                                             const proto::SessionOptions& o) {
-  return std::make_unique<Session>(
-      host, o, o.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp);
-}
-
-std::vector<std::pair<std::string, double>> derive(const uint64_t* c, double measured_s) {
-  return {
-      {"commands_per_sec", measured_s > 0 ? static_cast<double>(c[kCommands]) / measured_s : 0}};
+  return fmt::format("{} {} {} (database {})", kOpKeys[static_cast<int>(r.op)], r.collection, main,
+                     r.database);
 }
 
 }  // namespace
@@ -681,7 +672,7 @@ void spiker_register_mongo() {
   stats.title = "MongoDB";
   stats.counters.assign(std::begin(mongo::kCounterNames), std::end(mongo::kCounterNames));
   stats.summary = {"commands", "documents_returned", "documents_written", "server_errors"};
-  stats.derive = mongo::derive;
+  stats.per_second = {"commands"};
   mongo::g_stats = &metrics::StatBlocks::add(std::move(stats));
   proto::Protocol p;
   p.name = "mongo";
@@ -700,7 +691,7 @@ void spiker_register_mongo() {
   p.actions = {{"mongo", proto::Verb::kExchange, mongo::kKeys, true, true}};
   p.stats = mongo::g_stats;
   p.compile = mongo::compile;
-  p.make_session = mongo::make_session;
+  p.make_session = proto::make_transport_session<mongo::Session>;
   p.describe = mongo::describe;
   proto::Registry::add(std::move(p));
 }

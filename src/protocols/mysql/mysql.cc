@@ -42,13 +42,7 @@ class Session final : public proto::LibrarySession {
   ~Session() override { drop(); }
 
   void submit(const proto::Exchange& x) noexcept override {
-    take(x);
-    if (x.verb == proto::Verb::kClose) {
-      drop();
-      started();
-      report_ok(0, {});
-      return;
-    }
+    if (!take(x)) return;  // a close
     if (db_ == nullptr) {
       connect();
       return;
@@ -271,9 +265,9 @@ class Session final : public proto::LibrarySession {
       refused_report(state, fmt::format("{}: {}", err, message));
       return;
     }
-    fail_remaining(err == 2003 || err == 2002 ? ErrorKind::kRefused
-                  : err == 2013 || err == 2006 ? ErrorKind::kReset
-                                               : ErrorKind::kConnect);
+    fail_remaining(err == 2003 || err == 2002   ? ErrorKind::kRefused
+                   : err == 2013 || err == 2006 ? ErrorKind::kReset
+                                                : ErrorKind::kConnect);
   }
 
   void begin_query() noexcept {
@@ -399,8 +393,7 @@ class Session final : public proto::LibrarySession {
           unsigned long* len = mysql_fetch_lengths(result_);
           json_.row();
           for (unsigned int c = 0; c < cols; ++c) {
-            json_.column(fields[c].name,
-                         row[c] != nullptr ? std::string_view(row[c], len[c]) : "",
+            json_.column(fields[c].name, row[c] != nullptr ? std::string_view(row[c], len[c]) : "",
                          row[c] == nullptr, numeric(fields[c].type));
           }
         }
@@ -500,9 +493,8 @@ class Session final : public proto::LibrarySession {
     int fd = static_cast<int>(mysql_get_socket(db_));
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
     for (Prepared& p : prepared_) mysql_stmt_close(p.stmt);
-    if (stmt_ != nullptr && std::none_of(prepared_.begin(), prepared_.end(), [&](const Prepared& p) {
-          return p.stmt == stmt_;
-        })) {
+    if (stmt_ != nullptr && std::none_of(prepared_.begin(), prepared_.end(),
+                                         [&](const Prepared& p) { return p.stmt == stmt_; })) {
       mysql_stmt_close(stmt_);
     }
     prepared_.clear();
@@ -538,11 +530,6 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   return sql::compile(in, "MySQL", "--query 'SELECT * FROM items WHERE id = ?'");
 }
 
-std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
-                                             const proto::SessionOptions& o) {
-  return std::make_unique<Session>(host, o);
-}
-
 }  // namespace
 }  // namespace spiker::mysql
 
@@ -559,7 +546,7 @@ void spiker_register_mysql() {
   p.actions = sql::actions();
   p.stats = mysql::g_stats;
   p.compile = mysql::compile;
-  p.make_session = mysql::make_session;
+  p.make_session = proto::make_library_session<mysql::Session>;
   p.describe = sql::describe;
   mysql_library_init(0, nullptr, nullptr);
   proto::Registry::add(std::move(p));

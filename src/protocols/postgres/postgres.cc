@@ -36,13 +36,7 @@ class Session final : public proto::LibrarySession {
   ~Session() override { drop(); }
 
   void submit(const proto::Exchange& x) noexcept override {
-    take(x);
-    if (x.verb == proto::Verb::kClose) {
-      drop();
-      started();
-      report_ok(0, {});
-      return;
-    }
+    if (!take(x)) return;  // a close
     if (conn_ == nullptr) {
       connect();
       return;
@@ -401,11 +395,6 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   return sql::compile(in, "PostgreSQL", "--query 'SELECT * FROM items WHERE id = $1'");
 }
 
-std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
-                                             const proto::SessionOptions& o) {
-  return std::make_unique<Session>(host, o);
-}
-
 }  // namespace
 }  // namespace spiker::postgres
 
@@ -425,7 +414,7 @@ void spiker_register_postgres() {
   p.actions = sql::actions();
   p.stats = postgres::g_stats;
   p.compile = postgres::compile;
-  p.make_session = postgres::make_session;
+  p.make_session = proto::make_library_session<postgres::Session>;
   p.describe = sql::describe;
   proto::Registry::add(std::move(p));
 }

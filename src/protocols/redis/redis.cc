@@ -278,17 +278,6 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
 
 std::string describe(const plan::ProtocolRequest& r) { return "command " + r.payload; }
 
-std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
-                                             const proto::SessionOptions& o) {
-  return std::make_unique<Session>(
-      host, o, o.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp);
-}
-
-std::vector<std::pair<std::string, double>> derive(const uint64_t* c, double measured_s) {
-  return {
-      {"commands_per_sec", measured_s > 0 ? static_cast<double>(c[kCommands]) / measured_s : 0}};
-}
-
 }  // namespace
 }  // namespace spiker::redis
 
@@ -299,7 +288,7 @@ void spiker_register_redis() {
   stats.title = "Redis";
   stats.counters.assign(std::begin(redis::kCounterNames), std::end(redis::kCounterNames));
   stats.summary = {"commands", "replies", "nil_replies", "error_replies"};
-  stats.derive = redis::derive;
+  stats.per_second = {"commands"};
   redis::g_stats = &metrics::StatBlocks::add(std::move(stats));
   proto::Protocol p;
   p.name = "redis";
@@ -317,7 +306,7 @@ void spiker_register_redis() {
       {"redis", proto::Verb::kExchange, {"command", "auth", "resp", "db"}, true, true}};
   p.stats = redis::g_stats;
   p.compile = redis::compile;
-  p.make_session = redis::make_session;
+  p.make_session = proto::make_transport_session<redis::Session>;
   p.describe = redis::describe;
   proto::Registry::add(std::move(p));
 }

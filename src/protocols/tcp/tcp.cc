@@ -210,12 +210,6 @@ std::string describe(const plan::ProtocolRequest& base) {
                      r.payload_literal ? " (hex)" : "", reply);
 }
 
-std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
-                                             const proto::SessionOptions& o) {
-  return std::make_unique<Session>(
-      host, o, o.endpoint.tls != nullptr ? Transport::Kind::kTls : Transport::Kind::kTcp);
-}
-
 std::vector<std::pair<std::string, double>> derive(const uint64_t* c, double measured_s) {
   return {{"messages_per_sec", measured_s > 0 ? static_cast<double>(c[kSent]) / measured_s : 0}};
 }
@@ -247,7 +241,7 @@ void spiker_register_tcp() {
                {"tcp.receive", proto::Verb::kReceive, {"expect_bytes", "until"}, false, true}};
   p.stats = tcp::g_stats;
   p.compile = tcp::compile;
-  p.make_session = tcp::make_session;
+  p.make_session = proto::make_transport_session<tcp::Session>;
   p.describe = tcp::describe;
   proto::Registry::add(std::move(p));
 }
