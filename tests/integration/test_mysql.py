@@ -184,7 +184,7 @@ conn = e.database_connect({self.db.url!r})
 r = e.database_query(conn, "SELECT id, name, price FROM items WHERE id = ?", [7])
 assert r.success and r.rowcount == 1, r.error_message
 assert r.rows == [{{"id": 7, "name": "item7", "price": 10.5}}], r.rows
-bad = e.database_query(conn, "SELECT * FROM nope")
+bad = e.database_query("SELECT * FROM nope", connection=conn)  # the original API's form
 assert bad.error_code == "42S02", bad.error_code
 assert e.database_disconnect(conn)
 print("OK")

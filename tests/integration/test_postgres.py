@@ -152,6 +152,11 @@ name = "dup"
             self.assertEqual(code, 2, args)
             self.assertIn(message, err)
             self.assertNotIn(PostgresServer.PASSWORD, err)
+        bad_url = self.pg.url.replace(f":{self.pg.port}/", ":99999/")
+        code, doc, err = run_cli(bad_url, "--query", "SELECT 1", "-n", "1")
+        self.assertEqual(code, 2)
+        self.assertIn("port must be 1..65535", err)
+        self.assertNotIn(PostgresServer.PASSWORD, err)  # the URL is printed redacted
         path = self.write("bad.toml", f"""
 [[scenarios]]
 name = "bad"
