@@ -153,21 +153,19 @@ class Engine:
             raise ConnectionError(f"{_redact_url(url)}: {r.error_message}")
         return url
 
-    def database_query(self, connection, query=None, params=None, timeout_ms=None, **kw):
+    def database_query(self, conn, query=None, params=None, timeout_ms=None, connection=None):
         """One query on the calling user's connection (opened on first use; a prepared
         statement, parameters $1 / ? from ``params``): ``database_query(conn, sql, params)``,
         or the original API's ``database_query(sql, connection=url)``. Returns the response:
         ``r.rows`` (a list of dicts), ``r.rowcount`` (rows returned or affected),
         ``r.success``, ``r.error_code`` (the SQLSTATE when the server refused it),
         ``r.response_time_us``."""
-        if "connection" in kw:
-            connection, query = kw.pop("connection"), connection
-        if kw:
-            raise TypeError(f"database_query: unexpected {', '.join(kw)}")
+        if connection is not None:
+            conn, query = connection, conn
         if query is None:
             raise TypeError("database_query: give the query (database_query(conn, sql))")
         options = [("query", query)] + [("params", _sql_param(p)) for p in (params or ())]
-        return self._call("GET", connection, action="sql", options=options,
+        return self._call("GET", conn, action="sql", options=options,
                           timeout_ms=timeout_ms or self.timeout_ms)
 
     def database_disconnect(self, connection):
