@@ -100,11 +100,10 @@ class Session final : public proto::TransportSession {
       size_t nl = exchange_.count > 1 ? text.find('\n') : std::string_view::npos;
       std::string_view line = text.substr(0, nl);
       text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-      if (!split_command(line, &args_) || args_.empty()) {
+      if (encode_line(line, wire_, &args_) <= 0) {
         give_up(ErrorKind::kOther);  // a rendered command that does not split: nothing sent
         return;
       }
-      encode_command(args_, wire_);
       ++commands;
     }
     waiting_ = commands;

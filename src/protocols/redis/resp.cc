@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 
 #include "core/strings.h"
 
@@ -63,6 +64,60 @@ bool split_command(std::string_view line, std::vector<std::string>* args) {
     args->push_back(std::move(arg));
   }
   return true;
+}
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+int encode_line(std::string_view line, std::string& out, std::vector<std::string>* scratch) {
+  // One scan: the arguments' places, unless a quote or backslash needs the full splitter.
+  constexpr size_t kMaxFast = 16;
+  std::string_view args[kMaxFast];
+  size_t count = 0, size = 0;
+  bool fast = true;
+  size_t i = 0;
+  while (i < line.size() && fast) {
+    while (i < line.size() && is_space(line[i])) ++i;
+    size_t start = i;
+    while (i < line.size() && !is_space(line[i])) {
+      char c = line[i++];
+      if (c == '"' || c == '\'' || c == '\\') fast = false;
+    }
+    if (i == start) break;
+    if (count == kMaxFast) fast = false;
+    if (!fast) break;
+    args[count] = line.substr(start, i - start);
+    size += args[count].size() + 16;
+    ++count;
+  }
+  if (!fast) {
+    if (!split_command(line, scratch)) return -1;
+    if (!scratch->empty()) encode_command(*scratch, out);
+    return static_cast<int>(scratch->size());
+  }
+  if (count == 0) return 0;
+  size_t at = out.size();
+  out.resize(at + size + 16);
+  char* p = out.data() + at;
+  *p++ = '*';
+  p = std::to_chars(p, p + 20, count).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  for (size_t k = 0; k < count; ++k) {
+    *p++ = '$';
+    p = std::to_chars(p, p + 20, args[k].size()).ptr;
+    *p++ = '\r';
+    *p++ = '\n';
+    std::memcpy(p, args[k].data(), args[k].size());
+    p += args[k].size();
+    *p++ = '\r';
+    *p++ = '\n';
+  }
+  out.resize(static_cast<size_t>(p - out.data()));
+  return static_cast<int>(count);
 }
 
 void encode_command(const std::vector<std::string>& args, std::string& out) {

@@ -16,6 +16,11 @@ bool split_command(std::string_view line, std::vector<std::string>* args);
 // Appends the command as a RESP array of bulk strings.
 void encode_command(const std::vector<std::string>& args, std::string& out);
 
+// split_command then encode_command in one pass when the line has no quotes or backslashes
+// (the usual command); `scratch` holds the arguments otherwise. The number of arguments
+// (0: an empty line; -1: an open quote, nothing appended).
+int encode_line(std::string_view line, std::string& out, std::vector<std::string>* scratch);
+
 struct Reply {
   enum class Kind : unsigned char { kSimple, kError, kInteger, kBulk, kNull, kArray, kOther };
   Kind kind = Kind::kNull;

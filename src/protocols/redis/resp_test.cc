@@ -19,6 +19,23 @@ TEST(Resp, EncodesArraysOfBulkStrings) {
   EXPECT_EQ(out, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
 }
 
+TEST(Resp, EncodesLinesInOnePassAsSplitAndEncodeWould) {
+  std::vector<std::string> scratch;
+  for (const char* line : {"SET key:1 v", "  PING  ", "GET\tk\r\n", "SET k \"two words\"",
+                           "SET k 'q' \"\\x41\""}) {
+    std::string fast, slow;
+    std::vector<std::string> args;
+    ASSERT_TRUE(split_command(line, &args));
+    encode_command(args, slow);
+    EXPECT_EQ(encode_line(line, fast, &scratch), static_cast<int>(args.size())) << line;
+    EXPECT_EQ(fast, slow) << line;
+  }
+  std::string out;
+  EXPECT_EQ(encode_line("   ", out, &scratch), 0);
+  EXPECT_EQ(encode_line("GET \"open", out, &scratch), -1);
+  EXPECT_EQ(out, "");
+}
+
 TEST(Resp, ParsesRepliesIncrementally) {
   Reply r;
   EXPECT_EQ(parse_reply("+OK\r\n", &r), 5u);
