@@ -114,6 +114,18 @@ class Engine:
     def patch(self, url, body=None, **kw):
         return self._call("PATCH", url, body=body, **kw)
 
+    def graphql(self, url, query, variables=None, operation_name=None, headers=None,
+                timeout_ms=None):
+        """A GraphQL operation (POST of {"query", "variables", "operationName"}): the response,
+        with ``r.json()["data"]``; ``r.graphql_errors`` counts the response's errors."""
+        body = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        if operation_name is not None:
+            body["operationName"] = operation_name
+        return self._call("POST", url, headers=headers, json=body,
+                          timeout_ms=timeout_ms or self.timeout_ms)
+
     def delete(self, url, **kw):
         return self._call("DELETE", url, **kw)
 
@@ -241,6 +253,60 @@ class Engine:
         """Any command document ({"ping": 1}); ``r.json()`` is the server's reply."""
         return self._mongo(url, timeout_ms, command=command)
 
+    # --- MQTT (the original API: one broker connection per calling user) ---
+
+    def mqtt_connect(self, host="127.0.0.1", port=1883, client_id=None, keepalive=None,
+                     username=None, password=None):
+        """Connects the calling user to the broker (CONNECT, CONNACK); True when accepted."""
+        from urllib.parse import quote
+        auth = ""
+        if username is not None:
+            auth = quote(str(username), safe="")
+            if password is not None:
+                auth += ":" + quote(str(password), safe="")
+            auth += "@"
+        if "://" in str(host):
+            self._mqtt = str(host)
+        else:
+            self._mqtt = f"mqtt://{auth}{host}:{int(port)}"
+        self._mqtt_client = client_id
+        r = self._call("GET", self._mqtt, action="mqtt.connect",
+                       options=self._mqtt_options(keepalive=keepalive),
+                       timeout_ms=self.timeout_ms)
+        return r.success
+
+    def _mqtt_options(self, **keys):
+        keys.setdefault("client_id", getattr(self, "_mqtt_client", None))
+        return [(k, str(v)) for k, v in keys.items() if v is not None]
+
+    def _mqtt_url(self):
+        url = getattr(self, "_mqtt", None)
+        if url is None:
+            raise RuntimeError("MQTT: call engine.mqtt_connect(host, port) first")
+        return url
+
+    def mqtt_publish(self, topic, message, qos=0, retain=False, timeout_ms=None):
+        """Publishes; with QoS 1 or 2 returns once the broker acknowledged (True)."""
+        return self._call("GET", self._mqtt_url(), action="mqtt.publish", body=message,
+                          options=self._mqtt_options(topic=topic, qos=int(qos),
+                                                     retain="true" if retain else None),
+                          timeout_ms=timeout_ms or self.timeout_ms).success
+
+    def mqtt_subscribe(self, topic, qos=0, timeout_ms=None):
+        return self._call("GET", self._mqtt_url(), action="mqtt.subscribe",
+                          options=self._mqtt_options(topic=topic, qos=int(qos)),
+                          timeout_ms=timeout_ms or self.timeout_ms).success
+
+    def mqtt_receive(self, timeout_ms=None):
+        """The next message on a subscription: ``r.text``, ``r.header("topic")``."""
+        return self._call("GET", self._mqtt_url(), action="mqtt.receive",
+                          options=self._mqtt_options(),
+                          timeout_ms=timeout_ms or self.timeout_ms)
+
+    def mqtt_disconnect(self):
+        return self._call("GET", self._mqtt_url(), action="mqtt.disconnect",
+                          options=self._mqtt_options(), timeout_ms=self.timeout_ms).ok
+
     def tcp_connect(self, host, port):
         """Returns the connection's URL; the connection opens with the first send."""
         url = f"tcp://{host}:{int(port)}"
@@ -317,7 +383,7 @@ class Engine:
                 if any(a["name"] == action for a in p["actions"]):
                     return lambda url, data=None, **kw: self.protocol_call(action, url, data, **kw)
         # Protocols the engine does not have yet keep the original API's names and say so.
-        for prefix in ("mqtt_", "kafka_", "grpc_", "amqp_"):
+        for prefix in ("kafka_", "grpc_", "amqp_"):
             if attr.startswith(prefix):
                 have = ", ".join(sorted(p["name"] for p in _engine.protocols()))
                 raise NotImplementedError(

@@ -189,6 +189,13 @@ class Scenario:
     def get(self, url, headers=None, **kw):
         return self.request("GET", url, headers=headers, **kw)
 
+    def graphql(self, url, query, variables=None, operation_name=None, name=None,
+                assertions=None, extract=None, **kw):
+        """A GraphQL step: the query and variables POSTed as JSON; a response with errors
+        fails it (``graphql.errors == 0``)."""
+        return self.step("graphql", url, name=name, assertions=assertions, extract=extract,
+                         query=query, variables=variables, operation_name=operation_name, **kw)
+
     def post(self, url, body=None, headers=None, **kw):
         return self.request("POST", url, body=body, headers=headers, **kw)
 
@@ -542,9 +549,28 @@ class DatabaseScenario(Scenario):
 
 
 class MQTTScenario(Scenario):
-    """MQTT steps: need the MQTT protocol in the engine."""
+    """MQTT steps on one broker (each VU its own connection): ``publish(topic, message, qos)``,
+    ``subscribe(topic, qos)``, ``receive(match=...)``, ``connect``/``disconnect``."""
 
     def __init__(self, host="127.0.0.1", port=1883, name="MQTT"):
         _unavailable("MQTTScenario", ["mqtt"])
         super().__init__(name)
         self.target = f"mqtt://{host}:{int(port)}"
+
+    def connect(self, client_id=None, clean=None, keepalive=None, **kw):
+        return self.step("mqtt.connect", self.target, client_id=client_id,
+                         clean=None if clean is None else str(bool(clean)).lower(),
+                         keepalive=keepalive, **kw)
+
+    def publish(self, topic, message, qos=0, retain=False, **kw):
+        return self.step("mqtt.publish", self.target, message, topic=topic, qos=int(qos),
+                         retain="true" if retain else None, **kw)
+
+    def subscribe(self, topic, qos=0, **kw):
+        return self.step("mqtt.subscribe", self.target, topic=topic, qos=int(qos), **kw)
+
+    def receive(self, match=None, **kw):
+        return self.step("mqtt.receive", self.target, match=_match(match), **kw)
+
+    def disconnect(self, **kw):
+        return self.step("mqtt.disconnect", self.target, **kw)

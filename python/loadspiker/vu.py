@@ -81,6 +81,15 @@ class Response(Mapping):
         return self.header("error") if self.refused else None
 
     @property
+    def graphql_errors(self):
+        """The number of errors in a GraphQL response (0 when it has none)."""
+        try:
+            errors = self.json().get("errors")
+        except (ValueError, AttributeError):
+            return 0
+        return len(errors) if isinstance(errors, list) else 0
+
+    @property
     def rows(self):
         """A query's result rows as dicts (SQL), [] when it returned none."""
         if self.refused or not self.content:

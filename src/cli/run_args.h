@@ -83,6 +83,8 @@ struct RunArgs {
   std::string prometheus_pushgateway;
   std::string body;
   std::string body_file;
+  // GraphQL over HTTP: the query, its variables (a JSON object) and operation name.
+  std::string graphql_query, graphql_variables, graphql_operation;
   std::string timeout = "5s";
   std::string connect_timeout = "2s";
   bool insecure = false;

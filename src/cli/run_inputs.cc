@@ -109,6 +109,17 @@ RunArgs with_config_file(RunArgs a) {
   o.rand_regex_url = text(a.rand_regex_url);
   o.body_lines_file = text(a.body_lines_file);
   o.form_data = a.form;
+  o.graphql_query = text(a.graphql_query);
+  o.graphql_variables = text(a.graphql_variables);
+  o.graphql_operation = text(a.graphql_operation);
+  if (o.graphql_query && (!a.body.empty() || !a.body_file.empty())) {
+    throw SetupError("--graphql-query sends the query as the body: remove -b / --body-file",
+                     kExitUsage);
+  }
+  if (!o.graphql_query && (o.graphql_variables || o.graphql_operation)) {
+    throw SetupError("--graphql-variables and --graphql-operation go with --graphql-query",
+                     kExitUsage);
+  }
   if (a.config.empty()) {
     if (!a.basic_auth.empty())
       a.headers.push_back("Authorization: " + basic_auth_value(a.basic_auth));

@@ -63,6 +63,13 @@ void add_request_flags(CLI::App* cmd, RunArgs& a) {
                   "names with auth, token, key, secret, session, password or cookie always are)");
   cmd->add_option("-b,--body", args->body, "Request body");
   cmd->add_option("--body-file", args->body_file, "Request body from a file");
+  cmd->add_option("--graphql-query", args->graphql_query,
+                  "GraphQL: POST this query as {\"query\", \"variables\"}; a response with "
+                  "errors fails (templates allowed)");
+  cmd->add_option("--graphql-variables", args->graphql_variables,
+                  "GraphQL: the variables, a JSON object");
+  cmd->add_option("--graphql-operation", args->graphql_operation,
+                  "GraphQL: the operation name");
   cmd->add_option("--timeout", args->timeout, "Request timeout")->capture_default_str();
   cmd->add_option("--connect-timeout", args->connect_timeout, "TCP connect (+TLS) timeout")
       ->capture_default_str();
@@ -186,7 +193,7 @@ std::function<int()> add_run_command(CLI::App& app, RunHooks* hooks) {
   args->hooks = hooks;
   CLI::App* cmd = app.add_subcommand("run", "Load one URL (HTTP/1.1, HTTP/2, WebSocket, TCP, UDP)");
   // The flags below keep pointers into protocol_flags: sized once, never moved.
-  args->protocol_flags.reserve(32);
+  args->protocol_flags.reserve(128);
   args->cmd = cmd;
   cmd->add_option("url", args->url,
                   "Target URL (http://, https://, ws://, wss://, tcp://, tls://, udp://), or a "

@@ -255,6 +255,21 @@ void apply_overrides(toml::table& root, const TargetOverrides& o) {
     for (const auto& [k, v] : o.headers) h.insert_or_assign(k, v);
     t->insert_or_assign("headers", std::move(h));
   }
+  if (o.graphql_query) {  // one graphql step on the URL; [target]'s headers are its defaults
+    toml::table step{{"name", "graphql"}, {"action", "graphql"}, {"query", *o.graphql_query}};
+    if (o.url) step.insert_or_assign("url", *o.url);
+    if (o.graphql_variables) step.insert_or_assign("variables", *o.graphql_variables);
+    if (o.graphql_operation) step.insert_or_assign("operation_name", *o.graphql_operation);
+    toml::array steps;
+    steps.push_back(std::move(step));
+    toml::table scenario{{"name", "graphql"}};
+    scenario.insert_or_assign("steps", std::move(steps));
+    toml::array scenarios;
+    scenarios.push_back(std::move(scenario));
+    root.insert_or_assign("scenarios", std::move(scenarios));
+    t->erase("method");
+    t->erase("body");
+  }
 }
 
 ConfigFile from_table(toml::table& root, const std::string& path);

@@ -24,9 +24,11 @@ struct TargetOverrides {
   std::optional<bool> cookie_jar, follow_redirects;
   std::optional<std::string> urls_from_file, body_lines_file, rand_regex_url;
   std::vector<std::string> form_data;
+  // --graphql-query (with its variables and operation): the run is one graphql step.
+  std::optional<std::string> graphql_query, graphql_variables, graphql_operation;
   bool any() const {
     return cookie_jar || follow_redirects || urls_from_file || body_lines_file || rand_regex_url ||
-           !form_data.empty();
+           !form_data.empty() || graphql_query;
   }
 };
 

@@ -34,6 +34,7 @@ struct RawStep {
   std::string name, where;
   std::optional<std::string> method, url, action, match;
   std::optional<std::string> connection;  // a [connections] name instead of url
+  bool graphql = false;                   // action = "graphql": an HTTP POST of the query
   std::string connection_where;
   std::optional<bool> binary;
   std::string match_where;

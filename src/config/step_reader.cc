@@ -200,10 +200,41 @@ void add_multipart(const Pairs& fields, RawStep& r, const std::string& path) {
 }
 
 // The request keys shared by a Kaioken scenario and a native step.
+// action = "graphql": an HTTP POST of {"query", "variables", "operationName"} as JSON (templates
+// inside its strings), whose response passes only without GraphQL errors.
+void read_graphql(Section& s, RawStep& r) {
+  r.action.reset();
+  std::optional<std::string> query = s.str("query");
+  if (!query) {
+    throw ConfigError(fmt::format("{}: graphql step '{}' needs query = \"{{ ... }}\"", r.where,
+                                  r.name));
+  }
+  nlohmann::json body = {{"query", *query}};
+  if (const toml::node* v = s.get("variables")) {
+    if (v->is_table()) {
+      body["variables"] = to_json(*v);
+    } else if (v->is_string()) {
+      body["variables"] = nlohmann::json::parse(*v->value<std::string>(), nullptr, false);
+      if (body["variables"].is_discarded() || !body["variables"].is_object()) {
+        s.wrong_type("variables", *v, "a table or a JSON object");
+      }
+    } else {
+      s.wrong_type("variables", *v, "a table or a JSON object");
+    }
+  }
+  if (std::optional<std::string> op = s.str("operation_name")) body["operationName"] = *op;
+  r.body.push_back({false, body.dump()});
+  r.has_body = true;
+  r.content_type = "application/json";
+  if (!r.method) r.method = "POST";
+  r.graphql = true;
+}
+
 void read_request(Section& s, RawStep& r, const std::string& path) {
   r.action = s.str("action");
+  if (r.action && *r.action == "graphql") read_graphql(s, r);
   int action = -1;
-  bool query_is_protocols = false;  // an SQL step's query is its own key, not a query string
+  bool query_is_protocols = r.graphql;  // an SQL or GraphQL step's query is its own key
   if (const proto::Protocol* p =
           r.action ? proto::Registry::by_action(*r.action, &action) : nullptr) {
     for (const std::string& key : p->actions[action].keys) {
@@ -251,7 +282,12 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
     throw ConfigError(fmt::format(
         "{}: give one of body, body_file, json, form or multipart in step '{}'", r.where, r.name));
   }
-  r.has_body = kinds == 1;
+  if (r.graphql && kinds > 0) {
+    throw ConfigError(fmt::format("{}: graphql step '{}' sends its query and variables; remove "
+                                  "body, json, form and multipart",
+                                  r.where, r.name));
+  }
+  if (!r.graphql) r.has_body = kinds == 1;
   if (body) r.body.push_back({false, *body});
   if (body_file) {
     r.body.push_back({false, read_whole(resolve_path(*body_file, path), r.where + " body_file")});
@@ -287,6 +323,7 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
       r.checks.push_back(plan::Check::compile(*c.value<std::string>(), s.where(c)));
     }
   }
+  if (r.graphql) r.checks.push_back(plan::Check::compile("graphql.errors == 0", r.where));
   if (const toml::node* d = s.get("depends_on")) {
     r.explicit_deps = true;
     if (d->is_string()) {

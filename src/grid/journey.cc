@@ -354,7 +354,15 @@ class Compiler {
       if (it != args.end() && !it->second.is_null()) hcl::to_string(it->second, &out);
       return out;
     };
-    if (s.runner == "http_request" || s.runner == "s3") {
+    if (s.runner == "graphql") {  // the config reader's graphql step
+      t.insert_or_assign("action", "graphql");
+      t.insert_or_assign("url", text("url"));
+      t.insert_or_assign("query", text("query"));
+      if (!args["variables"].is_null()) put(t, "variables", args["variables"]);
+      if (!args["operation_name"].is_null()) t.insert_or_assign("operation_name", text("operation_name"));
+      if (const Value& h = args["headers"]; h.is_mapping() && h.size() > 0) put(t, "headers", h);
+      if (!args["timeout"].is_null()) t.insert_or_assign("timeout", text("timeout"));
+    } else if (s.runner == "http_request" || s.runner == "s3") {
       std::string url = text("url");
       if (client.is_mapping()) {
         std::string base;

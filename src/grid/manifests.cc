@@ -53,7 +53,7 @@ std::string protocol_action(const std::string& runner, const std::string& action
 bool implemented(const std::string& runner, bool asset) {
   if (asset) return runner == "http_client" || runner == "socketio_client";
   for (const char* r : {"http_request", "print", "env_vars", "cmd", "s3", "socketio",
-                        "socketio_request", "websocket"}) {
+                        "socketio_request", "websocket", "graphql"}) {
     if (runner == r) return true;
   }
   return !runner_protocols(runner).empty();
@@ -75,6 +75,35 @@ asset "http_client" {
     type    = map(string)
     default = {}
   }
+}
+
+runner "graphql" {
+  description = "A GraphQL operation: an HTTP POST of its query and variables; errors fail it"
+  uses "client" { asset_type = "http_client" }
+  input "url"            { type = string }
+  input "query"          { type = string }
+  input "variables"      {
+    type    = any
+    default = null
+  }
+  input "operation_name" {
+    type    = string
+    default = null
+  }
+  input "headers"        {
+    type    = map(string)
+    default = {}
+  }
+  input "timeout"        {
+    type    = string
+    default = null
+  }
+  output "status_code" { type = number }
+  output "headers"     { type = map(string) }
+  output "body"        { type = string }
+  output "json"        { type = any }
+  output "errors"      { type = number }
+  output "latency_ms"  { type = number }
 }
 
 runner "http_request" {

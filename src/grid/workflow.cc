@@ -46,6 +46,17 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+// A graphql runner's request body: {"query", "variables", "operationName"}.
+std::string graphql_body(const Value& args) {
+  Value::Fields body;
+  if (const Value* q = args.field("query")) body["query"] = *q;
+  if (const Value* v = args.field("variables"); v && !v->is_null()) body["variables"] = *v;
+  if (const Value* o = args.field("operation_name"); o && !o->is_null()) {
+    body["operationName"] = *o;
+  }
+  return hcl::to_json(Value::object(std::move(body)));
+}
+
 std::string text_of(const Value& v) {
   if (v.is_null()) return "null";
   std::string s;
@@ -310,7 +321,7 @@ class Workflow {
         start_socketio(std::move(in));
         return;
       }
-      if (runner == "http_request" || runner == "s3") {
+      if (runner == "http_request" || runner == "s3" || runner == "graphql") {
         start_http(*in);
       } else {
         start_protocol(*in);
@@ -371,12 +382,17 @@ class Workflow {
     if (const Value* h = in.args.field("headers"); h && h->is_mapping()) {
       for (const auto& [k, v] : h->fields()) headers.emplace_back(k, text_of(v));
     }
-    std::string method = s.runner == "s3" ? "PUT" : str_arg(in.args, "method");
+    std::string method = s.runner == "s3"        ? "PUT"
+                         : s.runner == "graphql" ? "POST"
+                                                 : str_arg(in.args, "method");
     for (char& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     std::optional<std::string> body;
     if (s.runner == "s3") {
       body = str_arg(in.args, "body");
       headers.emplace_back("Content-Type", str_arg(in.args, "content_type"));
+    } else if (s.runner == "graphql") {
+      body = graphql_body(in.args);
+      headers.emplace_back("Content-Type", "application/json");
     } else if (const Value* j = in.args.field("json"); j && !j->is_null()) {
       body = hcl::to_json(*j);
       headers.emplace_back("Content-Type", "application/json");
@@ -731,7 +747,8 @@ class Workflow {
     const StepDef& s = g_.steps[in.node];
     Value::Fields out;
     out["latency_ms"] = Value::number(static_cast<double>(r.latency_us) / 1000.0);
-    if (s.runner == "http_request" || s.runner == "s3") {
+    size_t graphql_errors = 0;
+    if (s.runner == "http_request" || s.runner == "s3" || s.runner == "graphql") {
       out["status_code"] = Value::number(r.status);
       Value::Fields headers;
       for (const auto& [k, v] : r.headers) headers[k] = Value::string(v);
@@ -749,6 +766,11 @@ class Workflow {
           if (!r.body.empty()) json = hcl::from_json(r.body);
         } catch (const std::exception&) {
         }
+        if (s.runner == "graphql") {  // errors in a 200 response fail the step
+          const Value* errors = json.is_mapping() ? json.field("errors") : nullptr;
+          graphql_errors = errors != nullptr && errors->is_sequence() ? errors->size() : 0;
+          out["errors"] = Value::number(static_cast<double>(graphql_errors));
+        }
         out["json"] = json;
       }
     } else {
@@ -762,6 +784,15 @@ class Workflow {
     }
     if (s.runner == "s3" && (r.status < 200 || r.status >= 300)) {
       instance_failed(in, fmt::format("the upload got HTTP {}", r.status), output);
+      return;
+    }
+    if (s.runner == "graphql" && (graphql_errors > 0 || r.status >= 400)) {
+      instance_failed(in,
+                      graphql_errors > 0
+                          ? fmt::format("the response has {} GraphQL error(s): {}",
+                                        graphql_errors, r.body)
+                          : fmt::format("HTTP {}", r.status),
+                      output);
       return;
     }
     instance_done(in, output);

@@ -130,10 +130,11 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
     c.numbers = {v};
     return c;
   }
-  if (subject == "rows" || subject == "count" || subject == "documents" || subject == "entries") {
+  if (subject == "rows" || subject == "count" || subject == "documents" || subject == "entries" ||
+      subject == "graphql.errors") {
     int64_t v = 0;
     if (!take_op(rest, &c.op) || !parse_i64(rest, &v)) throw bad();
-    c.kind = Check::Kind::kRows;
+    c.kind = subject == "graphql.errors" ? Check::Kind::kGraphqlErrors : Check::Kind::kRows;
     c.numbers = {v};
     return c;
   }
@@ -271,6 +272,7 @@ bool Check::needs_body() const {
     case Kind::kBodySize:
     case Kind::kJsonExists:
     case Kind::kJsonCompare:
+    case Kind::kGraphqlErrors:
       return true;
     case Kind::kAll:
     case Kind::kAny:
@@ -335,6 +337,18 @@ bool Check::passes(const CapturedResponse& r, ExtractScratch& scratch) const {
     case Kind::kRows:
       return r.rows >= 0 &&
              compare(static_cast<double>(r.rows), op, static_cast<double>(numbers[0]));
+    case Kind::kGraphqlErrors: {
+      simdjson::dom::element doc, errors;
+      if (scratch.impl().parser.parse(r.body.data(), r.body.size()).get(doc) != simdjson::SUCCESS ||
+          !doc.is_object()) {
+        return false;  // not a GraphQL response
+      }
+      size_t n = 0;
+      if (doc["errors"].get(errors) == simdjson::SUCCESS && errors.is_array()) {
+        n = simdjson::dom::array(errors).size();
+      }
+      return compare(static_cast<double>(n), op, static_cast<double>(numbers[0]));
+    }
     case Kind::kJsonExists:
     case Kind::kJsonCompare: {
       simdjson::dom::element doc, found;

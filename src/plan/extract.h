@@ -81,6 +81,7 @@ struct Extractor {
 //   (&& binds tighter) rows == N (also > < ...: a reply's rows / documents / entries)
 //   error == "23505" | exists | contains "v" | matches "re": the server's error code (SQLSTATE,
 //   Redis prefix), read as the reply's "error" header
+//   graphql.errors == N (also < > ...): the GraphQL response's errors (none: 0)
 struct Check {
   enum class Kind : uint8_t {
     kStatus,
@@ -99,7 +100,8 @@ struct Check {
     kJsonExists,
     kJsonCompare,
     kLatency,
-    kRows,  // rows == 1, rows > 0 (also count, documents, entries)
+    kRows,           // rows == 1, rows > 0 (also count, documents, entries)
+    kGraphqlErrors,  // graphql.errors == 0: the length of the JSON body's "errors"
     kAll,
     kAny,
   };
