@@ -56,6 +56,7 @@ bench: build
 	bench/redis-vs-redis-benchmark $(BIN)
 	bench/postgres-vs-pgbench $(BIN)
 	bench/mysql-vs-sysbench $(BIN)
+	bench/mqtt-publish $(BIN)
 
 fmt:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
