@@ -307,6 +307,22 @@ class Engine:
         return self._call("GET", self._mqtt_url(), action="mqtt.disconnect",
                           options=self._mqtt_options(), timeout_ms=self.timeout_ms).ok
 
+    # --- Kafka ---
+
+    kafka_brokers = "127.0.0.1:9092"
+
+    def kafka_publish(self, topic, message, key=None, brokers=None, timeout_ms=None):
+        """Produces ``message`` to ``topic`` (on ``brokers``, default ``engine.kafka_brokers``);
+        returns the response once the delivery report came (``r.success``)."""
+        first, _, more = str(brokers or self.kafka_brokers).partition(",")
+        options = [("topic", topic)]
+        if key is not None:
+            options.append(("key", str(key)))
+        if more:
+            options.append(("brokers", more))
+        return self._call("GET", f"kafka://{first}", action="kafka.produce", body=message,
+                          options=options, timeout_ms=timeout_ms or self.timeout_ms)
+
     def tcp_connect(self, host, port):
         """Returns the connection's URL; the connection opens with the first send."""
         url = f"tcp://{host}:{int(port)}"
@@ -383,7 +399,7 @@ class Engine:
                 if any(a["name"] == action for a in p["actions"]):
                     return lambda url, data=None, **kw: self.protocol_call(action, url, data, **kw)
         # Protocols the engine does not have yet keep the original API's names and say so.
-        for prefix in ("kafka_", "grpc_", "amqp_"):
+        for prefix in ("grpc_", "amqp_"):
             if attr.startswith(prefix):
                 have = ", ".join(sorted(p["name"] for p in _engine.protocols()))
                 raise NotImplementedError(

@@ -68,8 +68,7 @@ void add_request_flags(CLI::App* cmd, RunArgs& a) {
                   "errors fails (templates allowed)");
   cmd->add_option("--graphql-variables", args->graphql_variables,
                   "GraphQL: the variables, a JSON object");
-  cmd->add_option("--graphql-operation", args->graphql_operation,
-                  "GraphQL: the operation name");
+  cmd->add_option("--graphql-operation", args->graphql_operation, "GraphQL: the operation name");
   cmd->add_option("--timeout", args->timeout, "Request timeout")->capture_default_str();
   cmd->add_option("--connect-timeout", args->connect_timeout, "TCP connect (+TLS) timeout")
       ->capture_default_str();

@@ -206,8 +206,8 @@ void read_graphql(Section& s, RawStep& r) {
   r.action.reset();
   std::optional<std::string> query = s.str("query");
   if (!query) {
-    throw ConfigError(fmt::format("{}: graphql step '{}' needs query = \"{{ ... }}\"", r.where,
-                                  r.name));
+    throw ConfigError(
+        fmt::format("{}: graphql step '{}' needs query = \"{{ ... }}\"", r.where, r.name));
   }
   nlohmann::json body = {{"query", *query}};
   if (const toml::node* v = s.get("variables")) {
@@ -283,9 +283,10 @@ void read_request(Section& s, RawStep& r, const std::string& path) {
         "{}: give one of body, body_file, json, form or multipart in step '{}'", r.where, r.name));
   }
   if (r.graphql && kinds > 0) {
-    throw ConfigError(fmt::format("{}: graphql step '{}' sends its query and variables; remove "
-                                  "body, json, form and multipart",
-                                  r.where, r.name));
+    throw ConfigError(
+        fmt::format("{}: graphql step '{}' sends its query and variables; remove "
+                    "body, json, form and multipart",
+                    r.where, r.name));
   }
   if (!r.graphql) r.has_body = kinds == 1;
   if (body) r.body.push_back({false, *body});

@@ -359,7 +359,8 @@ class Compiler {
       t.insert_or_assign("url", text("url"));
       t.insert_or_assign("query", text("query"));
       if (!args["variables"].is_null()) put(t, "variables", args["variables"]);
-      if (!args["operation_name"].is_null()) t.insert_or_assign("operation_name", text("operation_name"));
+      if (!args["operation_name"].is_null())
+        t.insert_or_assign("operation_name", text("operation_name"));
       if (const Value& h = args["headers"]; h.is_mapping() && h.size() > 0) put(t, "headers", h);
       if (!args["timeout"].is_null()) t.insert_or_assign("timeout", text("timeout"));
     } else if (s.runner == "http_request" || s.runner == "s3") {

@@ -788,10 +788,9 @@ class Workflow {
     }
     if (s.runner == "graphql" && (graphql_errors > 0 || r.status >= 400)) {
       instance_failed(in,
-                      graphql_errors > 0
-                          ? fmt::format("the response has {} GraphQL error(s): {}",
-                                        graphql_errors, r.body)
-                          : fmt::format("HTTP {}", r.status),
+                      graphql_errors > 0 ? fmt::format("the response has {} GraphQL error(s): {}",
+                                                       graphql_errors, r.body)
+                                         : fmt::format("HTTP {}", r.status),
                       output);
       return;
     }

@@ -58,10 +58,10 @@ enum Counter : uint32_t {
   kCounterCount
 };
 constexpr const char* kCounterNames[] = {
-    "connects",       "connack_refused", "published",       "published_qos0",
-    "published_qos1", "published_qos2",  "acknowledged",    "subscribes",
-    "subscribe_refused", "received",     "received_timed",  "lost",
-    "out_of_order",   "duplicates",      "unread_dropped",  "pings"};
+    "connects",          "connack_refused", "published",      "published_qos0",
+    "published_qos1",    "published_qos2",  "acknowledged",   "subscribes",
+    "subscribe_refused", "received",        "received_timed", "lost",
+    "out_of_order",      "duplicates",      "unread_dropped", "pings"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 enum Histogram : uint32_t { kEndToEnd };
 
@@ -71,7 +71,7 @@ struct Request : plan::ProtocolRequest {
   Op op = Op::kPublish;
   uint8_t qos = 0;
   bool retain = false;
-  bool stamp = false;  // put a send time and sequence before the message
+  bool stamp = false;   // put a send time and sequence before the message
   uint8_t version = 4;  // 4: MQTT 3.1.1, 5: MQTT 5
   bool clean = true;
   uint16_t keepalive = 0;  // seconds; 0: none
@@ -354,8 +354,7 @@ class Session final : public proto::TransportSession {
 
   // The exchange's packet is on the wire: a QoS 0 publish is done.
   void written() noexcept {
-    if (!busy() || waiting_ != Wait::kNone || request_ == nullptr ||
-        request_->op != Op::kPublish) {
+    if (!busy() || waiting_ != Wait::kNone || request_ == nullptr || request_->op != Op::kPublish) {
       if (busy()) try_packets();
       return;
     }
@@ -671,9 +670,9 @@ class Session final : public proto::TransportSession {
 
 // Keys of each action (besides the payload): connection settings on every action that may
 // open the connection.
-const std::vector<std::string> kConnectKeys = {"client_id",   "clean",        "keepalive",
-                                               "version",     "will_topic",   "will_message",
-                                               "will_qos",    "will_retain"};
+const std::vector<std::string> kConnectKeys = {"client_id", "clean",      "keepalive",
+                                               "version",   "will_topic", "will_message",
+                                               "will_qos",  "will_retain"};
 
 std::vector<std::string> keys_of(Op op) {
   std::vector<std::string> k = kConnectKeys;
@@ -689,7 +688,8 @@ bool flag_bool(const proto::Option& o) {
 }
 
 uint8_t qos_of(const proto::Option& o) {
-  if (o.value == "0" || o.value == "1" || o.value == "2") return static_cast<uint8_t>(o.value[0] - '0');
+  if (o.value == "0" || o.value == "1" || o.value == "2")
+    return static_cast<uint8_t>(o.value[0] - '0');
   throw SetupError(fmt::format("{}: {} is 0, 1 or 2 (got '{}')", o.where, o.key, o.value));
 }
 
@@ -698,8 +698,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   auto r = std::make_shared<Request>();
   r->op = step ? static_cast<Op>(in.action) : Op::kPublish;
   r->action = static_cast<uint8_t>(std::max(in.action, 0));
-  static const char* kNames[] = {"mqtt.connect", "mqtt.publish", "mqtt.subscribe",
-                                 "mqtt.receive", "mqtt.disconnect"};
+  static const char* kNames[] = {"mqtt.connect", "mqtt.publish", "mqtt.subscribe", "mqtt.receive",
+                                 "mqtt.disconnect"};
   r->action_name = step ? kNames[in.action] : "mqtt.publish";
   r->verb = static_cast<uint8_t>(r->op == Op::kReceive      ? Verb::kReceive
                                  : r->op == Op::kDisconnect ? Verb::kExchange
@@ -736,8 +736,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
     } else if (version->value == "5" || version->value == "5.0") {
       r->version = 5;
     } else {
-      throw SetupError(fmt::format("{}: {} is 3.1.1 or 5 (got '{}')", version->where,
-                                   version->key, version->value));
+      throw SetupError(fmt::format("{}: {} is 3.1.1 or 5 (got '{}')", version->where, version->key,
+                                   version->value));
     }
   }
   if (const proto::Option* o = opt("subscribe")) {
@@ -771,21 +771,21 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
         in.where, r->action_name));
   }
   if (r->op == Op::kPublish && topic.find_first_of("+#") != std::string::npos) {
-    throw SetupError(fmt::format("{}: a publish topic has no wildcards (+, #): '{}'", in.where,
-                                 topic));
+    throw SetupError(
+        fmt::format("{}: a publish topic has no wildcards (+, #): '{}'", in.where, topic));
   }
   std::string message;
   if (r->op == Op::kPublish) {
     proto::read_payload(in, "payload_hex", *r);
     message = r->payload;
   } else if (in.payload_given) {
-    throw SetupError(fmt::format("{}: {} sends no message: remove the body", in.where,
-                                 r->action_name));
+    throw SetupError(
+        fmt::format("{}: {} sends no message: remove the body", in.where, r->action_name));
   }
   for (const std::string* s : {&topic, &message}) {
     if (s->find(kSeparator) != std::string::npos) {
-      throw SetupError(fmt::format("{}: the topic and message cannot hold the byte 0x1f",
-                                   in.where));
+      throw SetupError(
+          fmt::format("{}: the topic and message cannot hold the byte 0x1f", in.where));
     }
   }
   r->payload = topic + kSeparator + message + kSeparator + (client ? client->value : "");
@@ -798,8 +798,9 @@ std::string describe(const plan::ProtocolRequest& pr) {
   std::string_view topic = std::string_view(r.payload).substr(0, r.payload.find(kSeparator));
   switch (r.op) {
     case Op::kPublish:
-      return fmt::format("publish to {} at QoS {}{}{}", topic, r.qos, r.retain ? ", retained" : "",
-                         r.subscribe.empty() ? "" : ", each connection subscribed to " + r.subscribe);
+      return fmt::format(
+          "publish to {} at QoS {}{}{}", topic, r.qos, r.retain ? ", retained" : "",
+          r.subscribe.empty() ? "" : ", each connection subscribed to " + r.subscribe);
     case Op::kSubscribe:
       return fmt::format("subscribe to {} at QoS {}", topic, r.qos);
     case Op::kReceive:
@@ -834,24 +835,22 @@ void spiker_register_mqtt() {
   p.flags = {{"qos", "mqtt: 0 (fire and forget), 1 (PUBACK) or 2 (PUBREC/PUBREL/PUBCOMP)"},
              {"retain", "mqtt: publish retained messages (true/false)"},
              {"topic", "mqtt: the topic (default: the URL's path; templates allowed)"},
-             {"subscribe", "mqtt: each connection also subscribes to this filter; publishes "
-                           "carry a timestamp: end-to-end latency, lost and out-of-order"},
+             {"subscribe",
+              "mqtt: each connection also subscribes to this filter; publishes "
+              "carry a timestamp: end-to-end latency, lost and out-of-order"},
              {"client-id", "mqtt: the client id (templates allowed; default: random)"},
              {"clean", "mqtt: false for a persistent session (needs --client-id)"},
              {"keepalive", "mqtt: keep-alive in seconds (PINGREQ when idle); default none"},
              {"mqtt-version", "mqtt: 3.1.1 (default) or 5"},
              {"will-topic", "mqtt: the will's topic"},
              {"will-message", "mqtt: the will's message"}};
-  p.actions = {{"mqtt.connect", proto::Verb::kConnect, mqtt::keys_of(mqtt::Op::kConnect), false,
-                true},
-               {"mqtt.publish", proto::Verb::kExchange, mqtt::keys_of(mqtt::Op::kPublish), true,
-                true},
-               {"mqtt.subscribe", proto::Verb::kExchange, mqtt::keys_of(mqtt::Op::kSubscribe),
-                false, true},
-               {"mqtt.receive", proto::Verb::kReceive, mqtt::keys_of(mqtt::Op::kReceive), false,
-                true},
-               {"mqtt.disconnect", proto::Verb::kExchange, mqtt::keys_of(mqtt::Op::kDisconnect),
-                false, true}};
+  p.actions = {
+      {"mqtt.connect", proto::Verb::kConnect, mqtt::keys_of(mqtt::Op::kConnect), false, true},
+      {"mqtt.publish", proto::Verb::kExchange, mqtt::keys_of(mqtt::Op::kPublish), true, true},
+      {"mqtt.subscribe", proto::Verb::kExchange, mqtt::keys_of(mqtt::Op::kSubscribe), false, true},
+      {"mqtt.receive", proto::Verb::kReceive, mqtt::keys_of(mqtt::Op::kReceive), false, true},
+      {"mqtt.disconnect", proto::Verb::kExchange, mqtt::keys_of(mqtt::Op::kDisconnect), false,
+       true}};
   p.stats = mqtt::g_stats;
   p.compile = mqtt::compile;
   p.make_session = proto::make_transport_session<mqtt::Session>;

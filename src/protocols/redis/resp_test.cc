@@ -21,8 +21,8 @@ TEST(Resp, EncodesArraysOfBulkStrings) {
 
 TEST(Resp, EncodesLinesInOnePassAsSplitAndEncodeWould) {
   std::vector<std::string> scratch;
-  for (const char* line : {"SET key:1 v", "  PING  ", "GET\tk\r\n", "SET k \"two words\"",
-                           "SET k 'q' \"\\x41\""}) {
+  for (const char* line :
+       {"SET key:1 v", "  PING  ", "GET\tk\r\n", "SET k \"two words\"", "SET k 'q' \"\\x41\""}) {
     std::string fast, slow;
     std::vector<std::string> args;
     ASSERT_TRUE(split_command(line, &args));
