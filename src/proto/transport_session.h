@@ -80,6 +80,34 @@ class TransportSession : public Session {
     s.bytes_received += in;
     s.bytes_sent += out;
   }
+  // Reads what the transport has into `in`, calling `parsed()` after each chunk, until it is
+  // drained or the connection closes. The peer's close or an error ends the connection:
+  // on_failure, `in` cleared, the exchange in progress failed, or (`resend`) sent again once
+  // when a kept connection had gone stale before it was answered.
+  template <typename Parsed>
+  void read_stream(std::string& in, bool resend, Parsed parsed) noexcept {
+    for (;;) {
+      const char* buf = nullptr;
+      size_t got = 0, cap = 0;
+      Transport::Io r = transport_.is_open() ? read_chunk(&buf, &got, &cap) : Transport::Io::kEof;
+      if (r == Transport::Io::kAgain) return;
+      if (r != Transport::Io::kOk) {
+        metrics::ErrorKind kind = r == Transport::Io::kEof ? metrics::ErrorKind::kReset
+                                                           : classify_errno(transport_.error());
+        in.clear();
+        on_failure(kind);
+        if (resend && r == Transport::Io::kEof && busy() && out_off_ == 0 && resend_on_stale()) {
+          return;
+        }
+        close();
+        if (busy()) fail(kind);
+        return;
+      }
+      in.append(buf, got);
+      parsed();
+      if (!transport_.is_open()) return;
+    }
+  }
   // Ends the exchange: ok with `body` as what checks read (status: the protocol's).
   void finish(std::string_view body, int status = 0) noexcept;
   // Reports one finished request of a pipelined exchange; `last` ends the exchange.

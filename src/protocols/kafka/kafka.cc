@@ -58,8 +58,8 @@ enum Histogram : uint32_t { kEndToEnd };
 struct Request : plan::ProtocolRequest {
   bool consume = false;
   bool stamp = false;
-  std::string brokers;  // bootstrap.servers
-  std::string group;    // consumer group
+  std::string brokers;                                          // bootstrap.servers
+  std::string group;                                            // consumer group
   std::vector<std::pair<std::string, std::string>> properties;  // -X name=value
   std::string config_key;  // brokers and properties: producers are shared per key
 };
@@ -177,8 +177,8 @@ rd_kafka_conf_t* make_conf(const Request& r, std::string* err) {
     rd_kafka_conf_destroy(conf);
     return nullptr;
   }
-  rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR |
-                                     RD_KAFKA_EVENT_FETCH | RD_KAFKA_EVENT_REBALANCE);
+  rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_FETCH |
+                                     RD_KAFKA_EVENT_REBALANCE);
   return conf;
 }
 
@@ -194,7 +194,7 @@ class Session final : public proto::Session {
     request_ = static_cast<const Request*>(x.request);
     busy_ = true;
     started_ns_ = host_.now();
-    deadline_ns_ = x.deadline_ns != 0    ? x.deadline_ns
+    deadline_ns_ = x.deadline_ns != 0 ? x.deadline_ns
                    : x.timeout_ns > 0 ? started_ns_ + x.timeout_ns
                                       : 0;
     if (x.verb == Verb::kClose) {
@@ -368,9 +368,8 @@ class Session final : public proto::Session {
       std::string err;
       rd_kafka_conf_t* conf = make_conf(r, &err);
       char msg[512];
-      rd_kafka_t* rk = conf != nullptr
-                           ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, msg, sizeof msg)
-                           : nullptr;
+      rd_kafka_t* rk =
+          conf != nullptr ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, msg, sizeof msg) : nullptr;
       if (rk == nullptr) {
         if (conf != nullptr) rd_kafka_conf_destroy(conf);
         report(false, ErrorKind::kConnect, {}, {}, true);
@@ -418,7 +417,8 @@ class Session final : public proto::Session {
         topic.size() < payload.size() ? payload.substr(topic.size() + 1) : std::string_view();
     size_t sep = rest.find(kSeparator);
     std::string_view key = rest.substr(0, sep);
-    std::string_view value = sep == std::string_view::npos ? std::string_view() : rest.substr(sep + 1);
+    std::string_view value =
+        sep == std::string_view::npos ? std::string_view() : rest.substr(sep + 1);
     value_.clear();
     if (r.stamp) {
       char stamp[kStampSize];
@@ -437,8 +437,7 @@ class Session final : public proto::Session {
     auto* tag = reinterpret_cast<void*>((producer_id_ << 20) | (++generation_ & 0xfffff));
     rd_kafka_resp_err_t err = rd_kafka_producev(
         producer_->rk(), RD_KAFKA_V_TOPIC(topic_name_.c_str()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(value_.data(), value_.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value_.data(), value_.size()),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_OPAQUE(tag),
         RD_KAFKA_V_END);
     host_.shard().add(g_stats->counter(kProduced));
@@ -538,9 +537,8 @@ void Producer::event(rd_kafka_event_t* ev) noexcept {
         if (it != sessions_.end()) {
           it->second->delivered(tag & 0xfffff, m->err);
         } else {
-          host_.shard().add(g_stats->counter(m->err == RD_KAFKA_RESP_ERR_NO_ERROR
-                                                 ? kDelivered
-                                                 : kDeliveryFailed));
+          host_.shard().add(g_stats->counter(
+              m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? kDelivered : kDeliveryFailed));
         }
       }
       break;
@@ -559,8 +557,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   r->action = static_cast<uint8_t>(std::max(in.action, 0));
   proto::RequestInput norm = in;
   for (proto::Option& o : norm.options) std::replace(o.key.begin(), o.key.end(), '-', '_');
-  std::vector<std::string> known = {"topic",    "key",       "message_key", "consume",
-                                    "group",    "property",  "timestamp",   "brokers"};
+  std::vector<std::string> known = {"topic", "key",      "message_key", "consume",
+                                    "group", "property", "timestamp",   "brokers"};
   proto::reject_unknown(norm, known);
   auto opt = [&](const char* key) { return proto::find_option(norm, key); };
   auto boolean = [](const proto::Option& o) {
@@ -570,8 +568,7 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   };
   r->consume = step ? in.action == 1 : (opt("consume") != nullptr && boolean(*opt("consume")));
   if (step && opt("consume") != nullptr) {
-    throw SetupError(fmt::format("{}: a step consumes with action = \"kafka.consume\"",
-                                 in.where));
+    throw SetupError(fmt::format("{}: a step consumes with action = \"kafka.consume\"", in.where));
   }
   r->action_name = r->consume ? "kafka.consume" : "kafka.produce";
   r->verb = static_cast<uint8_t>(r->consume ? Verb::kReceive : Verb::kExchange);
@@ -587,8 +584,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
     topic = percent_decode(path.substr(0, path.find('?')));
   }
   if (topic.empty()) {
-    throw SetupError(fmt::format(
-        "{}: give the topic: kafka://broker:9092/TOPIC or topic = \"...\"", in.where));
+    throw SetupError(
+        fmt::format("{}: give the topic: kafka://broker:9092/TOPIC or topic = \"...\"", in.where));
   }
   if (r->consume) {
     const proto::Option* g = opt("group");
@@ -627,8 +624,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   std::string value = r->consume ? "" : r->payload;
   for (const std::string* s : {&topic, &key, &value}) {
     if (s->find(kSeparator) != std::string::npos) {
-      throw SetupError(fmt::format("{}: the topic, key and message cannot hold the byte 0x1f",
-                                   in.where));
+      throw SetupError(
+          fmt::format("{}: the topic, key and message cannot hold the byte 0x1f", in.where));
     }
   }
   r->payload = topic + kSeparator + key + kSeparator + value;
@@ -663,8 +660,9 @@ void spiker_register_kafka() {
   proto::Protocol p;
   p.name = "kafka";
   p.schemes = {"kafka"};
-  p.summary = "Kafka (kafka://broker:9092/topic): -b MESSAGE [--message-key K] [--property "
-              "linger.ms=5], or --consume true --group G";
+  p.summary =
+      "Kafka (kafka://broker:9092/topic): -b MESSAGE [--message-key K] [--property "
+      "linger.ms=5], or --consume true --group G";
   p.label = "kafka";
   p.default_port = 9092;
   p.flags = {{"message-key", "kafka: the message key (templates allowed; a step's key)"},
@@ -673,9 +671,15 @@ void spiker_register_kafka() {
              {"timestamp", "kafka: true: stamp messages for end-to-end latency and order"},
              {"brokers", "kafka: more bootstrap brokers, host:port,host:port"},
              {"property", "kafka: a librdkafka property NAME=VALUE (repeatable)", true}};
-  p.actions = {{"kafka.produce", proto::Verb::kExchange, {"topic", "key", "timestamp", "property", "brokers"},
-                true, true},
-               {"kafka.consume", proto::Verb::kReceive, {"topic", "group", "property", "brokers"}, false,
+  p.actions = {{"kafka.produce",
+                proto::Verb::kExchange,
+                {"topic", "key", "timestamp", "property", "brokers"},
+                true,
+                true},
+               {"kafka.consume",
+                proto::Verb::kReceive,
+                {"topic", "group", "property", "brokers"},
+                false,
                 true}};
   p.stats = kafka::g_stats;
   p.compile = kafka::compile;

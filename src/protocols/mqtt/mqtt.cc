@@ -393,24 +393,7 @@ class Session final : public proto::TransportSession {
   }
 
   void read() noexcept {
-    for (;;) {
-      const char* buf = nullptr;
-      size_t got = 0, cap = 0;
-      Transport::Io r = transport_.is_open() ? read_chunk(&buf, &got, &cap) : Transport::Io::kEof;
-      if (r == Transport::Io::kAgain) return;
-      if (r != Transport::Io::kOk) {
-        reset();
-        close();
-        if (busy()) {
-          fail(r == Transport::Io::kEof ? ErrorKind::kReset
-                                        : proto::classify_errno(transport_.error()));
-        }
-        return;
-      }
-      in_.append(buf, got);
-      try_packets();
-      if (!transport_.is_open()) return;
-    }
+    read_stream(in_, false, [this] { try_packets(); });
   }
 
   void try_packets() noexcept {

@@ -126,31 +126,14 @@ class Session final : public proto::TransportSession {
 
  private:
   void read() noexcept {
-    for (;;) {
-      const char* buf = nullptr;
-      size_t got = 0, cap = 0;
-      Transport::Io r = transport_.is_open() ? read_chunk(&buf, &got, &cap) : Transport::Io::kEof;
-      if (r == Transport::Io::kAgain) return;
-      if (r != Transport::Io::kOk) {
-        in_.clear();
-        greeted_ = false;  // a new connection is prepared again
-        if (busy() && r == Transport::Io::kEof && out_off_ == 0 && resend_on_stale()) return;
-        close();
-        if (busy()) {
-          fail(r == Transport::Io::kEof ? ErrorKind::kReset
-                                        : proto::classify_errno(transport_.error()));
-        }
-        return;
-      }
-      in_.append(buf, got);
+    read_stream(in_, true, [this] {
       if (in_.size() > kMaxBuffered) {
         in_.clear();
         fail(ErrorKind::kBody);
         return;
       }
       try_reply();
-      if (!transport_.is_open()) return;
-    }
+    });
   }
 
   void try_reply() noexcept {
