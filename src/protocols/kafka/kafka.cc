@@ -230,7 +230,9 @@ class Session final : public proto::Session {
     }
     queue_.clear();
   }
-  bool connected() const noexcept override { return consumer_ != nullptr; }
+  // Held producers count: the worker keeps a VU's session (and its reference to the thread's
+  // producer) between steps rather than making the producer anew.
+  bool connected() const noexcept override { return producer_ || consumer_; }
   int64_t deadline_ns() const noexcept override { return deadline_ns_; }
   void on_io(uint32_t) noexcept override {}
 
