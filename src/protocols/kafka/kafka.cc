@@ -244,7 +244,7 @@ class Session final : public proto::Session {
     } else {
       s.add(g_stats->counter(kDelivered));
     }
-    if (!busy_ || generation != generation_) return;
+    if (!busy_ || generation != (generation_ & 0xfffff)) return;  // the opaque keeps 20 bits
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       report(true, ErrorKind::kOther, rd_kafka_err2name(err), rd_kafka_err2str(err), true);
       return;

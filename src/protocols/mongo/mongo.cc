@@ -187,7 +187,8 @@ class Session final : public proto::TransportSession {
   bool write_message(const bson_t* cmd) noexcept {
     wire_.clear();
     put_i32(wire_, static_cast<int32_t>(16 + 4 + 1 + cmd->len));
-    put_i32(wire_, ++request_id_);
+    request_id_ = (request_id_ + 1) & 0x7fffffff;  // positive, wrapping
+    put_i32(wire_, request_id_);
     put_i32(wire_, 0);
     put_i32(wire_, kOpMsg);
     put_i32(wire_, 0);
