@@ -70,9 +70,11 @@ class Postgres(unittest.TestCase):
         for mode, text in (("extended", "SELECT $1::text"), ("simple", "SELECT 'simple'")):
             self.pg.reset_stats()
             args = ["--param", "x"] if mode == "extended" else []
-            code, doc, err = run_cli(self.pg.url, "--query", text, "--mode", mode, "-n", "50",
-                                     *args)
+            code, doc, err = run_cli(self.pg.url, "--query", text, "--mode", mode, "-c", "1",
+                                     "-n", "50", *args)
             self.assertEqual(code, 0, err)
+            self.assertEqual(doc["summary"]["failed"], 0)
+            self.assertEqual(doc["postgres"]["connects"], 1)  # one after the other, one conn
             self.assertEqual(doc["postgres"]["prepared_statements"], 0)
             self.assertEqual(self.pg.calls(text.replace("'simple'", "$1")), 50, mode)
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/socket.h"
@@ -270,6 +271,24 @@ class Session final : public proto::LibrarySession {
     int nulls = 0;
     while (conn_ != nullptr && !due_.empty() && PQisBusy(conn_) == 0) {
       PGresult* res = PQgetResult(conn_);
+      if (due_.front() == Due::kSimple) {
+        // Out of pipeline mode the query is over (and the next may be sent) only at the null
+        // after its results: keep its result (an error before a later success) until then.
+        if (res != nullptr) {
+          bool keep = simple_ == nullptr || PQresultStatus(simple_) != PGRES_FATAL_ERROR;
+          PGresult* drop_it = keep ? simple_ : res;
+          if (keep) simple_ = res;
+          if (drop_it != nullptr) PQclear(drop_it);
+          continue;
+        }
+        due_.pop_front();
+        PGresult* done = std::exchange(simple_, nullptr);
+        if (done != nullptr) {
+          handle(Due::kSimple, done);
+          PQclear(done);
+        }
+        continue;
+      }
       if (res == nullptr) {  // the end of one command's results (pipeline mode)
         if (++nulls > 1) break;
         continue;
@@ -279,14 +298,6 @@ class Session final : public proto::LibrarySession {
       due_.pop_front();
       handle(due, res);
       PQclear(res);
-    }
-    if (conn_ != nullptr && due_.empty() && !in_pipeline_) {
-      // Simple mode: libpq wants the final null read before the next query.
-      while (PQisBusy(conn_) == 0) {
-        PGresult* extra = PQgetResult(conn_);
-        if (extra == nullptr) break;
-        PQclear(extra);
-      }
     }
   }
 
@@ -371,6 +382,7 @@ class Session final : public proto::LibrarySession {
     flushing_ = false;
     in_pipeline_ = false;
     due_.clear();
+    if (simple_ != nullptr) PQclear(std::exchange(simple_, nullptr));
     prepared_.clear();
     prepare_error_.clear();
     connect_deadline_ns_ = 0;
@@ -382,6 +394,7 @@ class Session final : public proto::LibrarySession {
   bool in_pipeline_ = false;
   int64_t connect_start_ns_ = 0, connect_deadline_ns_ = 0;
   std::deque<Due> due_;
+  PGresult* simple_ = nullptr;      // a simple query's result, until its end
   std::vector<uint32_t> prepared_;  // requests prepared on this connection
   std::string prepare_error_;       // the SQLSTATE of a failed Prepare, for its aborted query
   std::vector<std::string_view> fields_;
