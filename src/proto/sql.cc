@@ -185,6 +185,19 @@ metrics::StatBlockDef stat_block(std::string name, std::string title) {
   return d;
 }
 
+proto::Protocol protocol(const std::string& name, const std::string& title,
+                         const metrics::StatBlock** stats) {
+  *stats = &metrics::StatBlocks::add(stat_block(name, title));
+  proto::Protocol p;
+  p.name = name;
+  p.label = name;
+  p.flags = flags("PostgreSQL/MySQL");
+  p.actions = actions();
+  p.stats = *stats;
+  p.describe = describe;
+  return p;
+}
+
 Counter error_counter(std::string_view s) {
   std::string_view cls = s.substr(0, 2);
   if (cls == "23") return kErrIntegrity;

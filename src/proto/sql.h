@@ -96,6 +96,11 @@ enum Counter : uint32_t {
 };
 // A stat block for an SQL protocol ("postgres", "PostgreSQL").
 metrics::StatBlockDef stat_block(std::string name, std::string title);
+// A Protocol with what SQL protocols share filled in (label = name, flags, actions, its stat
+// block, registered now and stored in `*stats`, describe); the caller adds its schemes, summary,
+// port, compile and session factory.
+proto::Protocol protocol(const std::string& name, const std::string& title,
+                         const metrics::StatBlock** stats);
 // The counter of a SQLSTATE's class.
 Counter error_counter(std::string_view sqlstate);
 

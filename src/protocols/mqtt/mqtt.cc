@@ -24,6 +24,7 @@
 #include "proto/payload.h"
 #include "proto/protocol.h"
 #include "proto/transport_session.h"
+#include "protocols/mqtt/codec.h"
 
 namespace spiker::mqtt {
 namespace {
@@ -32,7 +33,6 @@ using metrics::ErrorKind;
 using proto::Verb;
 
 constexpr char kSeparator = '\x1f';  // topic, message, client id in a rendered payload
-constexpr size_t kMaxPacket = 16u << 20;
 constexpr size_t kMaxQueued = 1024;  // messages kept for a later mqtt.receive
 constexpr char kStampMagic[4] = {'L', 'S', 'E', '2'};
 constexpr size_t kStampSize = 20;  // magic, send time (ns, wall clock), publisher, sequence
@@ -88,58 +88,6 @@ int64_t wall_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-void put_u16(std::string& out, size_t v) {
-  out.push_back(static_cast<char>((v >> 8) & 0xff));
-  out.push_back(static_cast<char>(v & 0xff));
-}
-
-void put_str(std::string& out, std::string_view s) {
-  put_u16(out, s.size());
-  out.append(s);
-}
-
-void put_varint(std::string& out, size_t v) {
-  do {
-    auto b = static_cast<unsigned char>(v % 128);
-    v /= 128;
-    if (v > 0) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (v > 0);
-}
-
-// One packet: its fixed header's first byte, then the remaining length and `body`.
-void put_packet(std::string& out, uint8_t first, std::string_view body) {
-  out.push_back(static_cast<char>(first));
-  put_varint(out, body.size());
-  out.append(body);
-}
-
-uint16_t get_u16(std::string_view s, size_t at) {
-  return static_cast<uint16_t>((static_cast<unsigned char>(s[at]) << 8) |
-                               static_cast<unsigned char>(s[at + 1]));
-}
-
-// The packet at the start of `in`: its length (0: incomplete; SIZE_MAX: malformed), first byte
-// and body.
-size_t parse_packet(std::string_view in, uint8_t* first, std::string_view* body) {
-  if (in.size() < 2) return 0;
-  size_t len = 0, mult = 1, i = 1;
-  for (;; ++i) {
-    if (i >= in.size()) return 0;
-    if (i > 4) return SIZE_MAX;
-    auto b = static_cast<unsigned char>(in[i]);
-    len += (b & 0x7f) * mult;
-    mult *= 128;
-    if ((b & 0x80) == 0) break;
-  }
-  if (len > kMaxPacket) return SIZE_MAX;
-  size_t total = i + 1 + len;
-  if (in.size() < total) return 0;
-  *first = static_cast<uint8_t>(in[0]);
-  *body = in.substr(i + 1, len);
-  return total;
 }
 
 struct Message {
@@ -324,7 +272,8 @@ class Session final : public proto::TransportSession {
   }
 
   void publish(const Request& r) noexcept {
-    std::string body;
+    std::string& body = body_;  // reused: no allocation per message
+    body.clear();
     put_str(body, topic_);
     if (r.qos > 0) {
       packet_id_ = next_id();
@@ -466,16 +415,7 @@ class Session final : public proto::TransportSession {
         if (body.size() < 3) return;
         uint16_t id = get_u16(body, 0);
         size_t at = 2;
-        if (request_ != nullptr && request_->version == 5) {
-          size_t props = 0, mult = 1;
-          while (at < body.size()) {
-            auto b = static_cast<unsigned char>(body[at++]);
-            props += (b & 0x7f) * mult;
-            mult *= 128;
-            if ((b & 0x80) == 0) break;
-          }
-          at += props;
-        }
+        if (request_ != nullptr && request_->version == 5) skip_properties(body, &at);
         uint8_t code = at < body.size() ? static_cast<uint8_t>(body[at]) : 0x80;
         if (code >= 0x80) s.add(g_stats->counter(kSubscribeRefused));
         if (waiting_ == Wait::kSuback && id == packet_id_) {
@@ -537,16 +477,7 @@ class Session final : public proto::TransportSession {
       id = get_u16(body, at);
       at += 2;
     }
-    if (request_ != nullptr && request_->version == 5) {
-      size_t props = 0, mult = 1;
-      while (at < body.size()) {
-        auto b = static_cast<unsigned char>(body[at++]);
-        props += (b & 0x7f) * mult;
-        mult *= 128;
-        if ((b & 0x80) == 0) break;
-      }
-      at += props;
-    }
+    if (request_ != nullptr && request_->version == 5) skip_properties(body, &at);
     std::string_view payload = at <= body.size() ? body.substr(at) : std::string_view();
     if (qos == 1) {
       std::string ack, idb;
@@ -645,7 +576,7 @@ class Session final : public proto::TransportSession {
   uint32_t publisher_ = 0, seq_ = 0;
   int64_t keepalive_ns_ = 0, last_sent_ns_ = 0;
   std::string_view topic_, message_, client_id_;
-  std::string wire_, in_, control_, payload_copy_;
+  std::string wire_, in_, control_, payload_copy_, body_;
   std::vector<uint16_t> awaiting_rel_;
   std::vector<std::pair<uint32_t, uint32_t>> next_seq_;  // publisher -> next sequence
   std::deque<Message> queue_;

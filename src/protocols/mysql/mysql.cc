@@ -535,19 +535,12 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
 
 void spiker_register_mysql() {
   using namespace spiker;
-  mysql::g_stats = &metrics::StatBlocks::add(sql::stat_block("mysql", "MySQL"));
-  proto::Protocol p;
-  p.name = "mysql";
+  proto::Protocol p = sql::protocol("mysql", "MySQL", &mysql::g_stats);
   p.schemes = {"mysql", "mariadb"};
   p.summary = "MySQL/MariaDB (mysql://user:pass@host:port/db): --query 'SELECT ... ?' --param";
-  p.label = "mysql";
   p.default_port = 3306;
-  p.flags = sql::flags("PostgreSQL/MySQL");
-  p.actions = sql::actions();
-  p.stats = mysql::g_stats;
   p.compile = mysql::compile;
   p.make_session = proto::make_library_session<mysql::Session>;
-  p.describe = sql::describe;
   mysql_library_init(0, nullptr, nullptr);
   proto::Registry::add(std::move(p));
 }

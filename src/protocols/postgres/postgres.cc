@@ -207,20 +207,16 @@ class Session final : public proto::LibrarySession {
 
   // Queues one query (and its Prepare, once per connection) with its Sync.
   bool queue_query(const sql::Request& r) noexcept {
+    // libpq reads C strings: each field ends where its separator was (payload_ is our copy),
+    // so the values point into it, nothing copied.
     values_.clear();
-    text_.clear();
+    for (std::string_view f : fields_) {
+      payload_[static_cast<size_t>(f.data() - payload_.data()) + f.size()] = '\0';
+    }
     size_t first = r.templated ? 1 : 0;
-    for (size_t i = first; i < fields_.size(); ++i) {
-      text_.emplace_back(fields_[i]);  // NUL-terminated copies: libpq reads C strings
-    }
-    for (const std::string& t : text_) values_.push_back(t.c_str());
+    for (size_t i = first; i < fields_.size(); ++i) values_.push_back(fields_[i].data());
     int n = static_cast<int>(r.params);
-    std::string query_text;
-    const char* query = r.query.c_str();
-    if (r.templated) {
-      query_text.assign(fields_[0]);
-      query = query_text.c_str();
-    }
+    const char* query = r.templated ? fields_[0].data() : r.query.c_str();
     int ok = 1;
     if (r.mode == sql::Mode::kSimple) {
       ok = PQsendQuery(conn_, query);
@@ -398,7 +394,6 @@ class Session final : public proto::LibrarySession {
   std::vector<uint32_t> prepared_;  // requests prepared on this connection
   std::string prepare_error_;       // the SQLSTATE of a failed Prepare, for its aborted query
   std::vector<std::string_view> fields_;
-  std::deque<std::string> text_;
   std::vector<const char*> values_;
   std::vector<bool> numeric_;
   sql::RowsJson json_;
@@ -413,21 +408,14 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
 
 void spiker_register_postgres() {
   using namespace spiker;
-  postgres::g_stats = &metrics::StatBlocks::add(sql::stat_block("postgres", "PostgreSQL"));
-  proto::Protocol p;
-  p.name = "postgres";
+  proto::Protocol p = sql::protocol("postgres", "PostgreSQL", &postgres::g_stats);
   p.schemes = {"postgres", "postgresql"};
   p.summary =
       "PostgreSQL (postgres://user:pass@host:port/db): --query 'SELECT ... $1' --param '${...}'";
-  p.label = "postgres";
   p.pipelines = true;
   p.pipeline_separator = sql::kRecordSeparator;
   p.default_port = 5432;
-  p.flags = sql::flags("PostgreSQL/MySQL");
-  p.actions = sql::actions();
-  p.stats = postgres::g_stats;
   p.compile = postgres::compile;
   p.make_session = proto::make_library_session<postgres::Session>;
-  p.describe = sql::describe;
   proto::Registry::add(std::move(p));
 }
