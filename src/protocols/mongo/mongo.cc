@@ -8,9 +8,6 @@
 // ok: 0 or write errors is a refused request whose "error" is the server's code ("11000").
 #include <bson/bson.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -27,6 +24,7 @@
 #include "proto/payload.h"
 #include "proto/protocol.h"
 #include "proto/transport_session.h"
+#include "protocols/mongo/scram.h"
 
 namespace spiker::mongo {
 namespace {
@@ -93,55 +91,6 @@ bool append_json(bson_t* doc, const char* key, std::string_view json) {
             bson_append_value(doc, key, -1, bson_iter_value(&it));
   bson_destroy(&parsed);
   return ok;
-}
-
-// SCRAM-SHA-256's pieces (RFC 5802, RFC 7677).
-using Digest = std::array<unsigned char, 32>;
-
-Digest hmac(const Digest& key, std::string_view msg) {
-  Digest out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len);
-  return out;
-}
-
-std::string_view bytes(const Digest& d) {
-  return {reinterpret_cast<const char*>(d.data()), d.size()};
-}
-
-// PBKDF2 of a password is costly by design (thousands of rounds): once per worker thread and
-// (password, salt, rounds), not per connection.
-const Digest& salted_password(const std::string& password, const std::string& salt, int rounds) {
-  struct Entry {
-    std::string password, salt;
-    int rounds;
-    Digest key;
-  };
-  thread_local std::vector<Entry> cache;
-  for (const Entry& e : cache) {
-    if (e.rounds == rounds && e.salt == salt && e.password == password) return e.key;
-  }
-  Entry e{password, salt, rounds, {}};
-  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                    reinterpret_cast<const unsigned char*>(salt.data()),
-                    static_cast<int>(salt.size()), rounds, EVP_sha256(),
-                    static_cast<int>(e.key.size()), e.key.data());
-  if (cache.size() >= 16) cache.erase(cache.begin());
-  cache.push_back(std::move(e));
-  return cache.back().key;
-}
-
-// "r=...,s=...,i=..." -> the value of `key`.
-std::string_view scram_field(std::string_view msg, char key) {
-  while (!msg.empty()) {
-    size_t comma = msg.find(',');
-    std::string_view part = msg.substr(0, comma);
-    if (part.size() >= 2 && part[0] == key && part[1] == '=') return part.substr(2);
-    if (comma == std::string_view::npos) break;
-    msg.remove_prefix(comma + 1);
-  }
-  return {};
 }
 
 class Session final : public proto::TransportSession {
@@ -316,24 +265,11 @@ class Session final : public proto::TransportSession {
     std::string_view server(reinterpret_cast<const char*>(data), data != nullptr ? len : 0);
     std::string next;
     if (auth_ == Auth::kStarted) {
-      std::string_view nonce = scram_field(server, 'r');
-      std::string salt = base64_decode(scram_field(server, 's'));
-      int rounds = std::atoi(std::string(scram_field(server, 'i')).c_str());
-      if (!nonce.starts_with(nonce_) || salt.empty() || rounds < 4096) {
+      if (!scram_final(first_bare_, server, nonce_, request_->password, &next,
+                       &server_signature_)) {
         auth_failed("18", "SCRAM: the server's first message is not valid");
         return;
       }
-      const Digest& salted = salted_password(request_->password, salt, rounds);
-      Digest client_key = hmac(salted, "Client Key");
-      Digest stored{};
-      SHA256(client_key.data(), client_key.size(), stored.data());
-      std::string without_proof = "c=biws,r=" + std::string(nonce);
-      std::string auth_message = first_bare_ + "," + std::string(server) + "," + without_proof;
-      Digest signature = hmac(stored, auth_message);
-      Digest proof{};
-      for (size_t i = 0; i < proof.size(); ++i) proof[i] = client_key[i] ^ signature[i];
-      server_signature_ = base64_encode(bytes(hmac(hmac(salted, "Server Key"), auth_message)));
-      next = without_proof + ",p=" + base64_encode(bytes(proof));
       auth_ = Auth::kContinued;
     } else if (auth_ == Auth::kContinued) {
       if (scram_field(server, 'v') != server_signature_) {
