@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "plan/run_plan.h"
 #include "proto/http_message.h"
+#include "proto/protocol.h"
 
 namespace spiker::cli {
 namespace {
@@ -104,13 +105,16 @@ plan::TransportOptions transport_options(const RunArgs& a, const std::vector<Url
   t.tls.ciphers = a.ciphers;
   t.tls.sni = a.sni;
   t.tls.resume = !a.no_tls_resume;
-  t.tls_used = std::any_of(origins.begin(), origins.end(), [](const Url& u) { return u.tls(); });
+  t.tls_used = std::any_of(origins.begin(), origins.end(), [](const Url& u) {
+    const proto::Protocol* p = proto::Registry::by_scheme(u.scheme);
+    return u.tls() || (p != nullptr && p->tls_scheme(u.scheme));
+  });
   if (!t.tls_used &&
       (!a.cacert.empty() || !a.cert.empty() || !a.key.empty() || !a.tls_min.empty() ||
        !a.tls_max.empty() || !a.ciphers.empty() || !a.sni.empty())) {
     throw SetupError(
-        "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need an https://, wss:// or "
-        "tls:// URL");
+        "--cacert/--cert/--key/--tls-min/--tls-max/--ciphers/--sni need a URL over TLS "
+        "(https://, wss://, tls://, mqtts://, grpcs://, ...)");
   }
   t.http1 = a.http1;
   t.http2 = a.http2;

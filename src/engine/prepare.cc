@@ -20,6 +20,18 @@ struct Contexts {
   std::shared_ptr<TlsContext> h1;   // offers http/1.1 by ALPN
   std::shared_ptr<TlsContext> h2;   // offers h2 then http/1.1 (absent with --http1)
   std::shared_ptr<TlsContext> raw;  // offers nothing (tls://)
+  // Registered protocols' TLS schemes that offer something by ALPN (grpcs://: h2), by offer.
+  std::vector<std::pair<std::vector<std::string>, std::shared_ptr<TlsContext>>> offers;
+  const TlsContext* offering(const TlsOptions& base, const std::vector<std::string>& alpn) {
+    if (alpn.empty()) return raw.get();
+    for (const auto& [a, c] : offers) {
+      if (a == alpn) return c.get();
+    }
+    TlsOptions o = base;
+    o.alpn = alpn;
+    offers.emplace_back(alpn, std::make_shared<TlsContext>(o));
+    return offers.back().second.get();
+  }
 };
 
 std::vector<OriginConfig> make_origins(const plan::RunPlan& plan, Contexts* tls) {
@@ -44,7 +56,9 @@ std::vector<OriginConfig> make_origins(const plan::RunPlan& plan, Contexts* tls)
     o.port = u.port;
     if (!u.web()) o.protocol = proto::Registry::by_scheme(u.scheme);
     if (u.scheme == "https" || u.scheme == "wss") o.tls = tls->h1.get();
-    if (u.scheme == "tls") o.tls = tls->raw.get();
+    if (o.protocol != nullptr && o.protocol->tls_scheme(u.scheme) && tls->raw) {
+      o.tls = tls->offering(t.tls, o.protocol->alpn);
+    }
     if (u.scheme == "http") o.h2 = t.http2;  // h2c needs prior knowledge
     origins.push_back(o);
   }
@@ -214,6 +228,7 @@ RunConfig prepare(const plan::RunPlan& plan, bool resolve) {
   for (const auto& c : {tls.h1, tls.h2, tls.raw}) {
     if (c) config.tls.push_back(c);
   }
+  for (const auto& [alpn, c] : tls.offers) config.tls.push_back(c);
   for (const plan::LoadGroup& g : plan.groups) {
     LoadGroup group{config.worker, load::build_plan(g.load)};
     group.worker.journey = g.journey;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "metrics/stat_block.h"
+
 namespace spiker::live {
 
 using metrics::kErrorKindCount;
@@ -67,8 +69,7 @@ std::string status_line(const Shard& t) {
   std::string out;
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
     if (t.status[code] == 0) continue;
-    out += fmt::format("  {}: {}", code == 0 ? std::string("other") : std::to_string(code),
-                       format_count(t.status[code]));
+    out += fmt::format("  {}: {}", metrics::status_label(code), format_count(t.status[code]));
   }
   return out.empty() ? "  -" : out;
 }

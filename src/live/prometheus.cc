@@ -15,6 +15,7 @@
 #include "core/socket.h"
 #include "core/url.h"
 #include "metrics/error_kind.h"
+#include "metrics/stat_block.h"
 
 namespace spiker::live {
 namespace {
@@ -79,7 +80,7 @@ std::string prometheus_text(const metrics::LiveState& s) {
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
     if (t.status[code] == 0) continue;
     out += fmt::format("loadspiker_responses_total{{status=\"{}\"}} {}\n",
-                       code == 0 ? std::string("other") : std::to_string(code), t.status[code]);
+                       metrics::status_label(code), t.status[code]);
   }
   out +=
       "# HELP loadspiker_errors_total Transport and protocol errors by kind\n"

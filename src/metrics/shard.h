@@ -12,7 +12,7 @@
 
 namespace spiker::metrics {
 
-inline constexpr int kMaxStatus = 600;       // status codes 100..599; others count at index 0
+inline constexpr int kMaxStatus = 600;       // HTTP 100..599, named protocol statuses 1..99; else 0
 inline constexpr size_t kMaxScenarios = 64;  // request variants (scenarios) counted apart
 
 struct Shard {
@@ -59,7 +59,8 @@ struct Shard {
   std::array<uint64_t, kMaxScenarios> check_passed{};  // by check id
   std::array<uint64_t, kMaxScenarios> check_total{};
 
-  void record_status(int code) noexcept { ++status[code >= 100 && code < kMaxStatus ? code : 0]; }
+  // 100..599: HTTP's; 1..99: a protocol's named statuses (metrics::status_label); else "other".
+  void record_status(int code) noexcept { ++status[code > 0 && code < kMaxStatus ? code : 0]; }
   void record_error(ErrorKind kind) noexcept {
     ++errors[static_cast<size_t>(kind)];
     ++requests;

@@ -69,4 +69,26 @@ const StatBlock* StatBlocks::find(std::string_view name) {
 size_t StatBlocks::counter_count() { return registry().counters; }
 size_t StatBlocks::histogram_count() { return registry().histograms; }
 
+namespace {
+std::vector<std::string>& status_names() {
+  static std::vector<std::string> names(100);
+  return names;
+}
+}  // namespace
+
+void name_statuses(int first, const std::vector<std::string>& names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    size_t at = static_cast<size_t>(first) + i;
+    if (at > 0 && at < status_names().size()) status_names()[at] = names[i];
+  }
+}
+
+std::string status_label(int code) {
+  if (code == 0) return "other";
+  if (code > 0 && code < 100 && !status_names()[static_cast<size_t>(code)].empty()) {
+    return status_names()[static_cast<size_t>(code)];
+  }
+  return std::to_string(code);
+}
+
 }  // namespace spiker::metrics

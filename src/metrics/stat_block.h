@@ -75,4 +75,10 @@ class StatBlocks {
   static size_t histogram_count();
 };
 
+// Statuses 1..99 are protocols' own, named (gRPC's OK, NOT_FOUND, ...): a protocol names its
+// range once at start-up and reports print the name; HTTP statuses are 100..599.
+void name_statuses(int first, const std::vector<std::string>& names);
+// What reports call a status index: "200", "NOT_FOUND", "other" (index 0).
+std::string status_label(int code);
+
 }  // namespace spiker::metrics

@@ -81,7 +81,7 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
         "== 2xx, header Content-Type contains \"json\", body == \"x\", body contains \"x\", body "
         "not contains "
         "\"x\", body matches \"re\", body size < 1000, json $.id exists, json $.n > 3, latency < "
-        "200ms, rows > 0, error == \"23505\", joined with && or ||",
+        "200ms, rows > 0, error == \"23505\", grpc_status == \"OK\", joined with && or ||",
         where, whole));
   };
   auto quoted = [&](std::string_view s) {
@@ -138,9 +138,10 @@ Check compile_one(std::string_view t, std::string_view where, std::string_view w
     c.numbers = {v};
     return c;
   }
-  if (subject == "header" || subject == "error") {
-    // error ...: the reply's error code (SQLSTATE, a Redis error's prefix), its "error" header.
-    c.text = subject == "error" ? "error" : std::string(word(rest));
+  if (subject == "header" || subject == "error" || subject == "grpc_status") {
+    // error ...: the reply's error code (SQLSTATE, a Redis error's prefix), its "error" header;
+    // grpc_status ...: a gRPC call's status by name (OK, NOT_FOUND), its "grpc_status" header.
+    c.text = subject == "header" ? std::string(word(rest)) : std::string(subject);
     if (c.text.empty()) throw bad();
     if (rest == "exists") {
       c.kind = Check::Kind::kHeaderExists;

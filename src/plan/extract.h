@@ -15,8 +15,9 @@ namespace spiker::plan {
 // What an extractor or a check reads of a complete response.
 struct CapturedResponse {
   int status = 0;
-  std::vector<std::pair<std::string_view, std::string_view>> headers;  // in order received
-  std::string_view body;                                               // de-chunked
+  std::vector<std::pair<std::string_view, std::string_view>> headers;   // in order received
+  std::string_view body;                                                // de-chunked
+  std::vector<std::pair<std::string_view, std::string_view>> trailers;  // HTTP/2 trailers
   // Items in a reply (SQL rows returned or affected, documents, directory entries); -1: none.
   int64_t rows = -1;
   int64_t latency_us = 0;

@@ -117,6 +117,12 @@ std::vector<const Option*> find_all(const RequestInput& in, std::string_view key
   return out;
 }
 
+bool bool_option(const Option& o) {
+  if (o.value == "true" || o.value == "1" || o.value == "yes") return true;
+  if (o.value == "false" || o.value == "0" || o.value == "no") return false;
+  throw SetupError(fmt::format("{}: {} is true or false (got '{}')", o.where, o.key, o.value));
+}
+
 uint64_t positive_option(const Option& o) {
   uint64_t n = 0;
   bool ok = !o.value.empty() && o.value.size() <= 12;

@@ -20,6 +20,8 @@ std::string decode_hex(std::string_view text, std::string_view where);
 const Option* find_option(const RequestInput& in, std::string_view key);
 // Every value of a repeated flag (--param a --param b) or array key (params = ["a", 2]), in order.
 std::vector<const Option*> find_all(const RequestInput& in, std::string_view key);
+// true/1/yes or false/0/no; throws SetupError naming the option.
+bool bool_option(const Option& o);
 // A whole number >= 1; throws SetupError naming the option.
 uint64_t positive_option(const Option& o);
 // Sets r.payload from -b/body (escapes decoded, ${...} kept) or from payload_hex (literal),

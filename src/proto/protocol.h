@@ -66,6 +66,16 @@ struct Protocol {
   bool pipelines = false;
   char pipeline_separator = '\n';  // between a pipelined exchange's payloads
   uint16_t default_port = 0;  // the schemes' port when a URL gives none (0: a port is required)
+  // Schemes that run over TLS on the worker's transport ("mqtts", "rediss", "grpcs"), and what
+  // their TLS handshakes offer by ALPN (gRPC: h2; empty: nothing).
+  std::vector<std::string> tls_schemes;
+  std::vector<std::string> alpn;
+  bool tls_scheme(std::string_view scheme) const {
+    for (const std::string& s : tls_schemes) {
+      if (s == scheme) return true;
+    }
+    return false;
+  }
   std::vector<FlagDef> flags;
   std::vector<ActionDef> actions;
   const metrics::StatBlock* stats = nullptr;

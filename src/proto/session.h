@@ -93,9 +93,19 @@ class SessionHost {
   virtual void complete(Session& s, const Outcome& o) noexcept = 0;
   // `s` has queued output: flush() it before the loop next waits.
   virtual void defer_flush(Session& s) noexcept = 0;
+  // A piece of an exchange's reply as it arrives, before the exchange completes (HTTP/2 DATA of
+  // an exchange that captures): for a host that sits between a session and the worker (gRPC
+  // over HTTP/2 times each message of a stream). The worker ignores it.
+  virtual void on_partial(void* /*owner*/, std::string_view /*data*/) noexcept {}
 
  protected:
   ~SessionHost() = default;
+  // A host between a session and the worker reads what the worker's own host reads.
+  void mirror(const SessionHost& worker) noexcept {
+    host_loop_ = worker.host_loop_;
+    host_shard_ = worker.host_shard_;
+    host_read_buffer_ = worker.host_read_buffer_;
+  }
   const EventLoop* host_loop_ = nullptr;
   std::unique_ptr<metrics::Shard>* host_shard_ = nullptr;  // the worker's: swapped on publish
   std::vector<char>* host_read_buffer_ = nullptr;

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/redact.h"
 #include "metrics/histogram_codec.h"
+#include "metrics/stat_block.h"
 #include "report/json_parts.h"
 
 namespace spiker::report {
@@ -265,7 +266,7 @@ std::string to_json(const RunReport& r) {
   doc["latency_us"] = latency(t.latency_us);
   json status = json::object();
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
-    if (t.status[code] != 0) status[code == 0 ? "other" : std::to_string(code)] = t.status[code];
+    if (t.status[code] != 0) status[metrics::status_label(code)] = t.status[code];
   }
   doc["status_codes"] = status;
   json errors = json::object();

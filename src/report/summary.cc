@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "live/live_view.h"
+#include "metrics/stat_block.h"
 #include "report/json_parts.h"
 #include "report/numbers.h"
 
@@ -162,8 +163,7 @@ std::string format_summary(const RunReport& r, bool color) {
   bool any = false;
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
     if (t.status[code] == 0) continue;
-    out += fmt::format(" {}: {}", code == 0 ? std::string("other") : std::to_string(code),
-                       format_count(t.status[code]));
+    out += fmt::format(" {}: {}", metrics::status_label(code), format_count(t.status[code]));
     any = true;
   }
   out += any ? "\n" : " none\n";

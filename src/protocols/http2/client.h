@@ -57,7 +57,8 @@ class Client final : public proto::Session, private Listener {
     int64_t sent_ns = 0;
     int64_t deadline_ns = 0;
     int64_t submitted_ns = 0;
-    std::vector<std::pair<std::string, std::string>> headers;  // captured
+    std::vector<std::pair<std::string, std::string>> headers;   // captured
+    std::vector<std::pair<std::string, std::string>> trailers;  // captured
     std::string body;
   };
   Stream* acquire();

@@ -90,6 +90,7 @@ Client::Stream* Client::acquire() {
   s->head_done = false;
   s->sent_ns = s->deadline_ns = 0;
   s->headers.clear();
+  s->trailers.clear();
   s->body.clear();
   return s;
 }
@@ -140,6 +141,7 @@ bool Client::send(Stream* s) noexcept {
   s->status = 0;
   s->head_done = false;
   s->headers.clear();
+  s->trailers.clear();
   s->body.clear();
   ++open_;
   active_.push_back(s);
@@ -180,7 +182,11 @@ void Client::on_h2_header(void* stream, std::string_view name, std::string_view 
     s.head_done = false;
     return;
   }
-  if (!s.x.capture || s.head_done) return;  // trailers are not headers
+  if (!s.x.capture) return;
+  if (s.head_done) {  // trailers (gRPC's status) are not headers
+    s.trailers.emplace_back(name, value);
+    return;
+  }
   s.headers.emplace_back(name, value);
 }
 
@@ -188,6 +194,7 @@ void Client::on_h2_data(void* stream, const char* data, size_t len) {
   Stream& s = *static_cast<Stream*>(stream);
   if (!s.x.capture) return;
   s.head_done = true;
+  host_.on_partial(s.owner, std::string_view(data, len));
   size_t room = kMaxCapture - std::min(s.body.size(), kMaxCapture);
   s.body.append(data, std::min(len, room));
 }
@@ -217,6 +224,7 @@ void Client::on_h2_close(void* stream, uint32_t error_code, bool refused) {
   if (s->x.capture) {
     parts.status = s->status;
     for (const auto& [name, value] : s->headers) parts.headers.emplace_back(name, value);
+    for (const auto& [name, value] : s->trailers) parts.trailers.emplace_back(name, value);
     parts.body = s->body;
     o.parts = &parts;
   }

@@ -563,18 +563,14 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
                                     "group", "property", "timestamp",   "brokers"};
   proto::reject_unknown(norm, known);
   auto opt = [&](const char* key) { return proto::find_option(norm, key); };
-  auto boolean = [](const proto::Option& o) {
-    if (o.value == "true" || o.value == "1") return true;
-    if (o.value == "false" || o.value == "0") return false;
-    throw SetupError(fmt::format("{}: {} is true or false", o.where, o.key));
-  };
-  r->consume = step ? in.action == 1 : (opt("consume") != nullptr && boolean(*opt("consume")));
+  r->consume =
+      step ? in.action == 1 : (opt("consume") != nullptr && proto::bool_option(*opt("consume")));
   if (step && opt("consume") != nullptr) {
     throw SetupError(fmt::format("{}: a step consumes with action = \"kafka.consume\"", in.where));
   }
   r->action_name = r->consume ? "kafka.consume" : "kafka.produce";
   r->verb = static_cast<uint8_t>(r->consume ? Verb::kReceive : Verb::kExchange);
-  if (const proto::Option* o = opt("timestamp")) r->stamp = boolean(*o);
+  if (const proto::Option* o = opt("timestamp")) r->stamp = proto::bool_option(*o);
   r->brokers = fmt::format("{}:{}", in.url.host, in.url.port);
   if (const proto::Option* o = opt("brokers")) r->brokers += "," + o->value;
   std::string topic;

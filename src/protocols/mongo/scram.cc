@@ -62,8 +62,8 @@ std::string_view scram_field(std::string_view msg, char key) {
   return {};
 }
 
-bool scram_final(std::string_view first_bare, std::string_view server_first,
-                 std::string_view nonce, const std::string& password, std::string* client_final,
+bool scram_final(std::string_view first_bare, std::string_view server_first, std::string_view nonce,
+                 const std::string& password, std::string* client_final,
                  std::string* server_signature) {
   std::string_view server_nonce = scram_field(server_first, 'r');
   std::string salt = base64_decode(scram_field(server_first, 's'));

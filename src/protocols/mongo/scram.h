@@ -16,8 +16,8 @@ std::string_view scram_field(std::string_view msg, char key);
 // final message must carry (base64). False when the server's message is not valid (its nonce
 // does not extend ours, no salt, fewer than 4096 rounds). PBKDF2 runs once per worker thread
 // and (password, salt, rounds).
-bool scram_final(std::string_view first_bare, std::string_view server_first,
-                 std::string_view nonce, const std::string& password, std::string* client_final,
+bool scram_final(std::string_view first_bare, std::string_view server_first, std::string_view nonce,
+                 const std::string& password, std::string* client_final,
                  std::string* server_signature);
 
 }  // namespace spiker::mongo

@@ -595,12 +595,6 @@ std::vector<std::string> keys_of(Op op) {
   return k;
 }
 
-bool flag_bool(const proto::Option& o) {
-  if (o.value == "true" || o.value == "1" || o.value == "yes") return true;
-  if (o.value == "false" || o.value == "0" || o.value == "no") return false;
-  throw SetupError(fmt::format("{}: {} is true or false (got '{}')", o.where, o.key, o.value));
-}
-
 uint8_t qos_of(const proto::Option& o) {
   if (o.value == "0" || o.value == "1" || o.value == "2")
     return static_cast<uint8_t>(o.value[0] - '0');
@@ -627,10 +621,10 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   proto::reject_unknown(norm, known);
   auto opt = [&](const char* key) { return proto::find_option(norm, key); };
   if (const proto::Option* o = opt("qos")) r->qos = qos_of(*o);
-  if (const proto::Option* o = opt("retain")) r->retain = flag_bool(*o);
-  if (const proto::Option* o = opt("timestamp")) r->stamp = flag_bool(*o);
-  if (const proto::Option* o = opt("clean")) r->clean = flag_bool(*o);
-  if (const proto::Option* o = opt("will_retain")) r->will_retain = flag_bool(*o);
+  if (const proto::Option* o = opt("retain")) r->retain = proto::bool_option(*o);
+  if (const proto::Option* o = opt("timestamp")) r->stamp = proto::bool_option(*o);
+  if (const proto::Option* o = opt("clean")) r->clean = proto::bool_option(*o);
+  if (const proto::Option* o = opt("will_retain")) r->will_retain = proto::bool_option(*o);
   if (const proto::Option* o = opt("will_qos")) r->will_qos = qos_of(*o);
   if (const proto::Option* o = opt("will_topic")) r->will_topic = o->value;
   if (const proto::Option* o = opt("will_message")) r->will_message = o->value;
@@ -743,6 +737,7 @@ void spiker_register_mqtt() {
   proto::Protocol p;
   p.name = "mqtt";
   p.schemes = {"mqtt", "mqtts"};
+  p.tls_schemes = {"mqtts"};
   p.summary = "MQTT 3.1.1/5 (mqtt://host:1883/topic/${VU_ID}): -b MESSAGE --qos 0|1|2";
   p.label = "mqtt";
   p.default_port = 1883;

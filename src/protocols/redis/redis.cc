@@ -275,6 +275,7 @@ void spiker_register_redis() {
   proto::Protocol p;
   p.name = "redis";
   p.schemes = {"redis", "rediss"};
+  p.tls_schemes = {"rediss"};
   p.summary = "Redis (redis://host:port, rediss:// over TLS): --command 'GET key:${...}'";
   p.label = "redis";
   p.pipelines = true;

@@ -230,6 +230,7 @@ void spiker_register_tcp() {
   proto::Protocol p;
   p.name = "tcp";
   p.schemes = {"tcp", "tls"};
+  p.tls_schemes = {"tls"};
   p.summary =
       "raw TCP (tcp://host:port) or TLS (tls://host:port): -b payload, reply read to "
       "--expect-bytes or --expect-until";
