@@ -7,6 +7,7 @@ thread at native speed: Python is not called per request. ``to_toml()`` shows th
 TOML file ``loadspiker run`` would run the same way.
 """
 
+import json
 import os
 import re
 
@@ -195,6 +196,18 @@ class Scenario:
         fails it (``graphql.errors == 0``)."""
         return self.step("graphql", url, name=name, assertions=assertions, extract=extract,
                          query=query, variables=variables, operation_name=operation_name, **kw)
+
+    def grpc(self, url, call, message=None, proto=None, metadata=None, name=None,
+             assertions=None, extract=None, **kw):
+        """A gRPC call step: ``call`` is "package.Service/Method", ``message`` a dict or JSON
+        text (${...} allowed; a list for client streams), ``proto`` a .proto file (or
+        ``reflect="true"``), ``metadata`` a dict. Checks read ``grpc_status`` and the reply
+        as JSON."""
+        if isinstance(message, (dict, list)):
+            message = json.dumps(message)
+        lines = [f"{k}: {v}" for k, v in (metadata or {}).items()] or None
+        return self.step("grpc", url, message, name=name, assertions=assertions,
+                         extract=extract, call=call, proto=proto, metadata=lines, **kw)
 
     def post(self, url, body=None, headers=None, **kw):
         return self.request("POST", url, body=body, headers=headers, **kw)

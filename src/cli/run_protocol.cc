@@ -39,6 +39,7 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
        {"--method", "--header", "--pipeline", "--max-streams", "--http2", "--http1",
         "--ws-message-interval", "--ws-binary", "--ws-fire-and-forget"}) {
     if (std::string_view(flag) == "--pipeline" && p->pipelines) continue;
+    if (std::string_view(flag) == "--max-streams" && p->shared) continue;  // streams per session
     if (flag_given(a, flag)) {
       throw SetupError(
           fmt::format("{} does not apply to a {}:// URL ({})", flag, url.scheme, a.url));

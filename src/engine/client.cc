@@ -147,12 +147,8 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
   const SocketAddress& next_address(const proto::Endpoint& e) noexcept override {
     return (*e.addresses)[next_address_++ % e.addresses->size()];
   }
-  void defer_flush(proto::Session& s) noexcept override {
-    if (!s.flush_pending) {
-      s.flush_pending = true;
-      flush_queue_.push_back(&s);
-    }
-  }
+  // The session set its flush_pending before asking; its flush() clears it.
+  void defer_flush(proto::Session& s) noexcept override { flush_queue_.push_back(&s); }
 
   void complete(proto::Session& s, const proto::Outcome& o) noexcept override {
     auto* slot = static_cast<Slot*>(s.owner);
@@ -540,8 +536,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     while (!flush_queue_.empty()) {
       std::vector<proto::Session*> q = std::exchange(flush_queue_, {});
       for (proto::Session* s : q) {
-        s->flush_pending = false;
-        s->flush();
+        if (s->flush_pending) s->flush();
       }
     }
   }

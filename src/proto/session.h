@@ -91,7 +91,8 @@ class SessionHost {
   virtual const SocketAddress& next_address(const Endpoint& e) noexcept = 0;
   // A finished exchange: the one completion path (latency, status, checks, extraction, ...).
   virtual void complete(Session& s, const Outcome& o) noexcept = 0;
-  // `s` has queued output: flush() it before the loop next waits.
+  // `s` has queued output: flush() it before the loop next waits (unless its flush_pending was
+  // cleared meanwhile). A session sets its flush_pending before asking, and asks once.
   virtual void defer_flush(Session& s) noexcept = 0;
   // A piece of an exchange's reply as it arrives, before the exchange completes (HTTP/2 DATA of
   // an exchange that captures): for a host that sits between a session and the worker (gRPC
@@ -156,7 +157,7 @@ class Session : public IoHandler {
 
   void* owner = nullptr;       // the engine's: the VU lane this session works for
   int origin = -1;             // the engine's: the origin it connects to
-  bool flush_pending = false;  // the host's: queued for flush()
+  bool flush_pending = false;  // set by the session as it asks (defer_flush); flush() clears it
 };
 
 // errno (or Transport::kTlsError) to an error kind: the one mapping every session uses.

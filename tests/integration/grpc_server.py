@@ -37,7 +37,8 @@ def generate(out):
 
 
 class GrpcServer:
-    def __init__(self, port, workers=16):
+    def __init__(self, port, workers=16, tls=None):
+        """With tls=(key file, certificate file): TLS (h2 by ALPN) instead of h2c."""
         self.tmp = tempfile.mkdtemp(prefix="spiker-grpc-")
         generate(self.tmp)
         pb = importlib.import_module("shop_pb2")
@@ -48,6 +49,7 @@ class GrpcServer:
         self.statuses = Counter()  # by method and status name
         self.metadata = Counter()  # x-user values seen
         self.received = Counter()  # messages received by method
+        self.sent = Counter()      # messages streamed by method
         self.lock = threading.Lock()
         outer = self
 
@@ -74,6 +76,8 @@ class GrpcServer:
 
             def ListItems(self, request, context):
                 note("ListItems")
+                with outer.lock:
+                    outer.sent["ListItems"] += request.count
                 for i in range(request.count):
                     if i and request.gap_ms:
                         time.sleep(request.gap_ms / 1000)
@@ -136,9 +140,14 @@ class GrpcServer:
         pb_grpc.add_ItemsServicer_to_server(Items(), self.server)
         rpb_grpc.add_ServerReflectionServicer_to_server(Reflection(), self.server)
         self.port = port
-        self.server.add_insecure_port(f"127.0.0.1:{port}")
+        if tls:
+            with open(tls[0], "rb") as k, open(tls[1], "rb") as c:
+                creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+            self.server.add_secure_port(f"127.0.0.1:{port}", creds)
+        else:
+            self.server.add_insecure_port(f"127.0.0.1:{port}")
         self.server.start()
-        self.url = f"grpc://127.0.0.1:{port}"
+        self.url = f"{'grpcs' if tls else 'grpc'}://127.0.0.1:{port}"
         self.proto = os.path.join(PROTO_DIR, "shop.proto")
 
     def reset(self):
@@ -147,6 +156,7 @@ class GrpcServer:
             self.statuses.clear()
             self.metadata.clear()
             self.received.clear()
+            self.sent.clear()
 
     def stop(self):
         self.server.stop(0)

@@ -61,6 +61,28 @@ class Redis(unittest.TestCase):
     def setUp(self):
         self.redis.cli("config", "resetstat")
 
+    def test_rediss_runs_over_tls(self):
+        # A TLS terminator (socat) in front of the server: rediss:// speaks TLS to it.
+        key, cert = os.path.join(self.tmp, "key.pem"), os.path.join(self.tmp, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        port = free_port()
+        tls = subprocess.Popen(["socat", f"OPENSSL-LISTEN:{port},cert={cert},key={key},"
+                                "verify=0,fork,reuseaddr", f"TCP:127.0.0.1:{self.redis.port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port)
+            before = self.redis.calls().get("incr", 0)
+            code, doc, err = run_cli(f"rediss://127.0.0.1:{port}", "--command", "INCR tls",
+                                     "--cacert", cert, "-c", "2", "-n", "200")
+            self.assertEqual(code, 0, err)
+            self.assertEqual(self.redis.calls().get("incr", 0) - before, 200)
+            self.assertEqual(doc["connections"]["tls_handshake_us"]["count"], 2)
+        finally:
+            tls.terminate()
+            tls.wait(timeout=10)
+
     def test_load_counts_match_commandstats(self):
         code, doc, err = run_cli(self.redis.url, "--command",
                                  "SET key:${RANDOM_INT:1:100} v${ITERATION}", "-c", "10", "-n",

@@ -62,8 +62,8 @@ struct Request : plan::ProtocolRequest {
 };
 
 // The messages of a payload's JSON: one object, or an array of them (streaming requests).
-bool encode_messages(const Request& r, std::string_view json, std::string* body,
-                     uint32_t* messages, std::string* error) {
+bool encode_messages(const Request& r, std::string_view json, std::string* body, uint32_t* messages,
+                     std::string* error) {
   body->clear();
   *messages = 0;
   std::string bytes, packed;
@@ -103,9 +103,7 @@ class Session final : public proto::Session, private proto::SessionHost {
     options_.endpoint.scheme = options.endpoint.tls != nullptr ? "https" : "http";
     inner_ = proto::Registry::by_name("http2")->make_session(*this, options_);
   }
-  ~Session() override {
-    inner_.reset();
-  }
+  ~Session() override { inner_.reset(); }
 
   size_t capacity() const noexcept override { return inner_->capacity(); }
   bool connected() const noexcept override { return inner_->connected(); }
@@ -468,7 +466,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   }
   for (const std::string* s : {&json, &lines}) {
     if (s->find(kSeparator) != std::string::npos) {
-      throw SetupError(fmt::format("{}: the message and metadata cannot hold the byte 0x1e", in.where));
+      throw SetupError(
+          fmt::format("{}: the message and metadata cannot hold the byte 0x1e", in.where));
     }
   }
   r->payload = lines.empty() ? json : lines + kSeparator + json;
@@ -476,8 +475,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   if (json.find("${") == std::string::npos) {  // static: encoded now, its errors told now
     std::string error;
     if (!encode_messages(*r, json, &r->fixed_body, &r->fixed_messages, &error)) {
-      throw SetupError(fmt::format("{}: the message is not a {}: {}", in.where,
-                                   r->method.input_type, error));
+      throw SetupError(
+          fmt::format("{}: the message is not a {}: {}", in.where, r->method.input_type, error));
     }
     if (r->fixed_body.empty()) r->fixed_body.assign(5, '\0');  // a client stream of no messages
   }
@@ -487,9 +486,9 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
 std::string describe(const plan::ProtocolRequest& pr) {
   const auto& r = static_cast<const Request&>(pr);
   const char* kind = r.method.client_streaming && r.method.server_streaming ? "bidirectional"
-                     : r.method.client_streaming                           ? "client streaming"
-                     : r.method.server_streaming                           ? "server streaming"
-                                                                           : "unary";
+                     : r.method.client_streaming                            ? "client streaming"
+                     : r.method.server_streaming                            ? "server streaming"
+                                                                            : "unary";
   return fmt::format("call {} ({}), {} -> {}", r.method.path, kind, r.method.input_type,
                      r.method.output_type);
 }

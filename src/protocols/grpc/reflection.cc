@@ -58,8 +58,8 @@ class Connection {
       ::close(fd);
     }
     if (fd_ < 0) {
-      throw SetupError(fmt::format("{}: --reflect could not connect to {}:{}", where_, url.host,
-                                   url.port));
+      throw SetupError(
+          fmt::format("{}: --reflect could not connect to {}:{}", where_, url.host, url.port));
     }
   }
   ~Connection() {
@@ -138,8 +138,8 @@ std::vector<std::string> reflect(const Url& url, std::string_view service, int t
                                  const std::string& where) {
   if (url.scheme != "grpc") {
     throw SetupError(fmt::format(
-        "{}: --reflect asks over h2c (grpc://); for {}:// give the schema: --proto FILE",
-        where, url.scheme));
+        "{}: --reflect asks over h2c (grpc://); for {}:// give the schema: --proto FILE", where,
+        url.scheme));
   }
   Connection conn(url, timeout_ms, where);
   std::string path;
@@ -162,8 +162,7 @@ std::vector<std::string> reflect(const Url& url, std::string_view service, int t
     }
     if (path.empty() || (reply.grpc_status != "0" && !reply.grpc_status.empty())) {
       conn.fail(fmt::format("the server has no reflection service ({} {})",
-                            status_name(std::atoi(reply.grpc_status.c_str())),
-                            reply.grpc_message));
+                            status_name(std::atoi(reply.grpc_status.c_str())), reply.grpc_message));
     }
     std::vector<Frame> frames;
     if (!unframe(reply.body, &frames) || frames.empty()) conn.fail("no reply");

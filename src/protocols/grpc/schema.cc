@@ -94,8 +94,8 @@ std::shared_ptr<Schema> Schema::from_files(const std::vector<std::string>& files
   for (const std::string& name : virtual_names) {
     const pb::FileDescriptor* fd = impl->importer->Import(name);
     if (fd == nullptr) {
-      throw SetupError(fmt::format("{}: {} does not compile:{}", where, name,
-                                   impl->collector->text));
+      throw SetupError(
+          fmt::format("{}: {} does not compile:{}", where, name, impl->collector->text));
     }
     for (int i = 0; i < fd->service_count(); ++i) {
       impl->services.push_back(fd->service(i)->full_name());
@@ -122,7 +122,8 @@ std::shared_ptr<Schema> Schema::from_descriptors(const std::vector<std::string>&
     }
     impl->given->Add(fdp);  // a file sent twice is kept once
   }
-  impl->builtin = std::make_unique<pb::DescriptorPoolDatabase>(*pb::DescriptorPool::generated_pool());
+  impl->builtin =
+      std::make_unique<pb::DescriptorPoolDatabase>(*pb::DescriptorPool::generated_pool());
   impl->merged =
       std::make_unique<pb::MergedDescriptorDatabase>(impl->given.get(), impl->builtin.get());
   impl->collector = std::make_unique<Collector>();
@@ -148,15 +149,14 @@ Method Schema::method(std::string_view call, const std::string& where) const {
     return list.empty() ? std::string("none") : list;
   };
   if (cut == std::string_view::npos || cut == 0 || cut + 1 == c.size()) {
-    throw SetupError(fmt::format(
-        "{}: --call '{}' is package.Service/Method (services: {})", where, call, known()));
+    throw SetupError(fmt::format("{}: --call '{}' is package.Service/Method (services: {})", where,
+                                 call, known()));
   }
   std::string service(c.substr(0, cut));
   std::string name(c.substr(cut + 1));
   const pb::ServiceDescriptor* sd = impl_->pool->FindServiceByName(service);
   if (sd == nullptr) {
-    throw SetupError(
-        fmt::format("{}: no service {} (services: {})", where, service, known()));
+    throw SetupError(fmt::format("{}: no service {} (services: {})", where, service, known()));
   }
   const pb::MethodDescriptor* md = sd->FindMethodByName(name);
   if (md == nullptr) {
@@ -192,9 +192,9 @@ bool Schema::decode(const std::string& type, std::string_view binary, std::strin
                     std::string* error) const {
   out->clear();
   pb::util::JsonPrintOptions options;
-  auto status = pb::util::BinaryToJsonString(
-      impl_->resolver.get(), fmt::format("{}/{}", kTypeUrlPrefix, type),
-      std::string(binary), out, options);
+  auto status = pb::util::BinaryToJsonString(impl_->resolver.get(),
+                                             fmt::format("{}/{}", kTypeUrlPrefix, type),
+                                             std::string(binary), out, options);
   if (status.ok()) return true;
   *error = status.ToString();
   return false;

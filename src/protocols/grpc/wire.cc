@@ -126,8 +126,8 @@ bool gunzip(std::string_view in, size_t limit, std::string* out) {
 bool gzip(std::string_view in, std::string* out) {
   out->clear();
   z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
     return false;
   }
   out->resize(deflateBound(&z, static_cast<uLong>(in.size())) + 32);
