@@ -57,8 +57,10 @@ struct Request : plan::ProtocolRequest {
   std::string authority;
   int64_t deadline_ns = 0;  // grpc-timeout; 0: the exchange's timeout
   bool compress = false;    // gzip the messages sent
-  std::string fixed_body;   // the framed messages, when the payload has no ${...}
+  std::string fixed_body;   // the framed messages, when the message has no ${...}
   uint32_t fixed_messages = 0;
+  bool message_fixed = false;  // fixed_body holds the messages
+  bool constant = false;       // neither the message nor the metadata has ${...}
 };
 
 // The messages of a payload's JSON: one object, or an array of them (streaming requests).
@@ -272,18 +274,21 @@ void Session::submit(const proto::Exchange& x) noexcept {
   h.payload = {};
   h.request = nullptr;
   uint32_t messages = r.fixed_messages;
-  if (payload.data() == r.payload.data() && !r.fixed_body.empty()) {  // no ${...}: made once
+  if (r.constant) {  // no ${...}: the request made once
     h.message = &fixed(r, lines, x.timeout_ns);
     h.constant = true;
   } else {
-    if (!encode_messages(r, json, &encoded_, &messages, &error_)) {
+    if (r.message_fixed) {  // only the metadata has ${...}
+      c->message.body = r.fixed_body;
+    } else if (encode_messages(r, json, &encoded_, &messages, &error_)) {
+      c->message.body = encoded_;
+    } else {
       count(host_.shard(), kEncodeErrors);
       fail(c, ErrorKind::kOther);
       return;
     }
     head(r, x.timeout_ns, c->message);
     metadata(lines, c->message);
-    c->message.body = encoded_;
     h.message = &c->message;
     h.constant = false;
   }
@@ -478,7 +483,8 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
       throw SetupError(
           fmt::format("{}: the message is not a {}: {}", in.where, r->method.input_type, error));
     }
-    if (r->fixed_body.empty()) r->fixed_body.assign(5, '\0');  // a client stream of no messages
+    r->message_fixed = true;
+    r->constant = lines.find("${") == std::string::npos;
   }
   return r;
 }

@@ -57,8 +57,24 @@ class Client final : public proto::Session, private Listener {
     int64_t sent_ns = 0;
     int64_t deadline_ns = 0;
     int64_t submitted_ns = 0;
-    std::vector<std::pair<std::string, std::string>> headers;   // captured
-    std::vector<std::pair<std::string, std::string>> trailers;  // captured
+    // Captured head and trailers: the first n of each, their strings reused from response to
+    // response (the Stream is pooled), so a steady run allocates nothing for them.
+    struct Fields {
+      std::vector<std::pair<std::string, std::string>> items;
+      size_t n = 0;
+      void clear() { n = 0; }
+      void add(std::string_view name, std::string_view value) {
+        if (n == items.size()) items.emplace_back();
+        items[n].first.assign(name);
+        items[n].second.assign(value);
+        ++n;
+      }
+      void view(std::vector<std::pair<std::string_view, std::string_view>>& out) const {
+        out.clear();
+        for (size_t i = 0; i < n; ++i) out.emplace_back(items[i].first, items[i].second);
+      }
+    };
+    Fields headers, trailers;
     std::string body;
   };
   Stream* acquire();
@@ -115,8 +131,9 @@ class Client final : public proto::Session, private Listener {
   std::vector<Stream*> waiting_;             // exchanges waiting for it or for a free stream
   std::vector<std::unique_ptr<Stream>> free_;
   std::vector<std::pair<const plan::HttpMessage*, Request>> cache_;  // static requests
-  Request scratch_;  // a rendered request in HTTP/2 form
-  std::string out_;  // frames to write
+  Request scratch_;               // a rendered request in HTTP/2 form
+  plan::CapturedResponse parts_;  // what an Outcome points at (its vectors reused)
+  std::string out_;               // frames to write
   size_t out_off_ = 0;
   uint32_t open_ = 0;              // streams open
   bool goaway_ = false;            // no new streams; reconnect when drained

@@ -184,10 +184,10 @@ void Client::on_h2_header(void* stream, std::string_view name, std::string_view 
   }
   if (!s.x.capture) return;
   if (s.head_done) {  // trailers (gRPC's status) are not headers
-    s.trailers.emplace_back(name, value);
+    s.trailers.add(name, value);
     return;
   }
-  s.headers.emplace_back(name, value);
+  s.headers.add(name, value);
 }
 
 void Client::on_h2_data(void* stream, const char* data, size_t len) {
@@ -220,11 +220,11 @@ void Client::on_h2_close(void* stream, uint32_t error_code, bool refused) {
   o.sent_ns = s->sent_ns;
   o.done_ns = host_.now();
   o.owner = s->owner;
-  plan::CapturedResponse parts;
   if (s->x.capture) {
+    plan::CapturedResponse& parts = parts_;
     parts.status = s->status;
-    for (const auto& [name, value] : s->headers) parts.headers.emplace_back(name, value);
-    for (const auto& [name, value] : s->trailers) parts.trailers.emplace_back(name, value);
+    s->headers.view(parts.headers);
+    s->trailers.view(parts.trailers);
     parts.body = s->body;
     o.parts = &parts;
   }
