@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/url.h"
 #include "metrics/shard.h"
+#include "proto/message_stamp.h"
 #include "proto/payload.h"
 #include "proto/protocol.h"
 #include "proto/transport_session.h"
@@ -34,8 +35,6 @@ using proto::Verb;
 
 constexpr char kSeparator = '\x1f';  // topic, message, client id in a rendered payload
 constexpr size_t kMaxQueued = 1024;  // messages kept for a later mqtt.receive
-constexpr char kStampMagic[4] = {'L', 'S', 'E', '2'};
-constexpr size_t kStampSize = 20;  // magic, send time (ns, wall clock), publisher, sequence
 
 const metrics::StatBlock* g_stats = nullptr;
 enum Counter : uint32_t {
@@ -83,12 +82,6 @@ struct Request : plan::ProtocolRequest {
   std::string subscribe;  // a plain run's --subscribe filter (each connection subscribes)
   // The payload: topic, message, client id (each rendered per request).
 };
-
-int64_t wall_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 struct Message {
   std::string topic, payload;
@@ -281,15 +274,8 @@ class Session final : public proto::TransportSession {
     }
     if (r.version == 5) put_varint(body, 0);
     if (r.stamp) {
-      char stamp[kStampSize];
-      std::memcpy(stamp, kStampMagic, 4);
-      int64_t t = wall_ns();
-      std::memcpy(stamp + 4, &t, 8);
       if (publisher_ == 0) publisher_ = static_cast<uint32_t>(host_.random() | 1);
-      std::memcpy(stamp + 12, &publisher_, 4);
-      uint32_t seq = seq_++;
-      std::memcpy(stamp + 16, &seq, 4);
-      body.append(stamp, kStampSize);
+      proto::put_stamp(body, publisher_, seq_++);
     }
     body.append(message_);
     wire_.clear();
@@ -496,9 +482,12 @@ class Session final : public proto::TransportSession {
       awaiting_rel_.push_back(id);
     }
     s.add(g_stats->counter(kReceived));
-    if (payload.size() >= kStampSize && std::memcmp(payload.data(), kStampMagic, 4) == 0) {
-      stamped(payload);
-      payload.remove_prefix(kStampSize);
+    proto::StampReader::Seen seen;
+    if (stamps_.read(&payload, &seen)) {
+      s.add(g_stats->counter(kReceivedTimed));
+      s.block_histogram(g_stats->histogram(kEndToEnd)).record(seen.latency_us);
+      if (seen.lost > 0) s.add(g_stats->counter(kLost), seen.lost);
+      if (seen.out_of_order) s.add(g_stats->counter(kOutOfOrder));
     }
     if (busy() && waiting_ == Wait::kMessage) {
       deliver(topic, payload);
@@ -510,33 +499,6 @@ class Session final : public proto::TransportSession {
       s.add(g_stats->counter(kUnread));
     }
     queue_.push_back({std::string(topic), std::string(payload)});
-  }
-
-  // A message with a publisher's stamp: end-to-end latency and its place in the sequence.
-  void stamped(std::string_view payload) noexcept {
-    metrics::Shard& s = host_.shard();
-    int64_t sent = 0;
-    uint32_t publisher = 0, seq = 0;
-    std::memcpy(&sent, payload.data() + 4, 8);
-    std::memcpy(&publisher, payload.data() + 12, 4);
-    std::memcpy(&seq, payload.data() + 16, 4);
-    int64_t us = (wall_ns() - sent) / 1000;
-    s.add(g_stats->counter(kReceivedTimed));
-    s.block_histogram(g_stats->histogram(kEndToEnd)).record(std::max<int64_t>(us, 0));
-    auto it = std::find_if(next_seq_.begin(), next_seq_.end(),
-                           [&](const auto& p) { return p.first == publisher; });
-    if (it == next_seq_.end()) {
-      if (next_seq_.size() < 4096) next_seq_.emplace_back(publisher, seq + 1);
-      return;
-    }
-    if (seq == it->second) {
-      ++it->second;
-    } else if (seq > it->second) {
-      s.add(g_stats->counter(kLost), seq - it->second);
-      it->second = seq + 1;
-    } else {
-      s.add(g_stats->counter(kOutOfOrder));  // late: counted lost when its gap was seen
-    }
   }
 
   void deliver_queued() noexcept {
@@ -578,7 +540,7 @@ class Session final : public proto::TransportSession {
   std::string_view topic_, message_, client_id_;
   std::string wire_, in_, control_, payload_copy_, body_;
   std::vector<uint16_t> awaiting_rel_;
-  std::vector<std::pair<uint32_t, uint32_t>> next_seq_;  // publisher -> next sequence
+  proto::StampReader stamps_;
   std::deque<Message> queue_;
 };
 

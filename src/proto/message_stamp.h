@@ -1,0 +1,37 @@
+// End-to-end latency for messaging protocols (MQTT, AMQP): a publisher puts a stamp before the
+// message (a magic, the wall-clock send time, its publisher id, a sequence number); whoever
+// receives a stamped message records publish-to-receive latency and counts what went missing
+// or came out of order per publisher.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace spiker::proto {
+
+inline constexpr size_t kStampSize = 20;
+
+int64_t wall_ns() noexcept;
+
+// Appends a stamp for message `seq` of `publisher`.
+void put_stamp(std::string& out, uint32_t publisher, uint32_t seq);
+
+// What one receiver has seen of each publisher's sequence.
+class StampReader {
+ public:
+  struct Seen {
+    int64_t latency_us = 0;  // publish to now (wall clock)
+    uint64_t lost = 0;       // sequence numbers skipped (messages that never came)
+    bool out_of_order = false;
+  };
+  // When `payload` starts with a stamp: strips it and says what it tells; false otherwise.
+  bool read(std::string_view* payload, Seen* seen);
+
+ private:
+  std::vector<std::pair<uint32_t, uint32_t>> next_seq_;  // publisher -> next sequence
+};
+
+}  // namespace spiker::proto
