@@ -433,7 +433,7 @@ class Engine:
                 if any(a["name"] == action for a in p["actions"]):
                     return lambda url, data=None, **kw: self.protocol_call(action, url, data, **kw)
         # Protocols the engine does not have yet keep the original API's names and say so.
-        for prefix in ("amqp_",):
+        for prefix in ("ftp_", "sftp_"):  # the original roadmap's next ones
             if attr.startswith(prefix):
                 have = ", ".join(sorted(p["name"] for p in _engine.protocols()))
                 raise NotImplementedError(

@@ -27,13 +27,18 @@ std::string quote_free(std::string s) {
 // An action's family: "redis" of "redis.command", "sql" of "sql"; the runner that runs it.
 std::string family(const std::string& action) { return action.substr(0, action.find('.')); }
 
-// The registered protocols with actions of runner `name`'s family.
+// The runner that runs action `a` of `p`: the protocol's own runner name, else the family.
+std::string runner_of(const proto::Protocol& p, const proto::ActionDef& a) {
+  return p.runner.empty() ? family(a.name) : p.runner;
+}
+
+// The registered protocols with actions of runner `name`.
 std::vector<const proto::Protocol*> runner_protocols(const std::string& name) {
   std::vector<const proto::Protocol*> out;
   for (const proto::Protocol* p : proto::Registry::all()) {
     if (p->name == "http1") continue;
     for (const proto::ActionDef& a : p->actions) {
-      if (family(a.name) == name && a.name.rfind("ws.", 0) != 0) {
+      if (runner_of(*p, a) == name && a.name.rfind("ws.", 0) != 0) {
         out.push_back(p);
         break;
       }
@@ -46,6 +51,11 @@ std::vector<const proto::Protocol*> runner_protocols(const std::string& name) {
 
 std::string protocol_action(const std::string& runner, const std::string& action) {
   if (runner == "websocket") return "ws." + action;
+  for (const proto::Protocol* p : proto::Registry::all()) {  // a runner of its own name
+    if (p->runner != runner || p->actions.empty()) continue;
+    std::string f = family(p->actions.front().name);
+    return action.empty() ? f : f + "." + action;
+  }
   if (action.empty() || action == runner) return runner;
   return runner + "." + action;
 }
@@ -303,8 +313,8 @@ runner "websocket" {
   std::vector<std::string> families;
   for (const proto::Protocol* p : proto::Registry::all()) {
     for (const proto::ActionDef& a : p->actions) {
-      std::string f = family(a.name);
-      if (p->name == "http1" || f == "ws") continue;
+      std::string f = runner_of(*p, a);
+      if (p->name == "http1" || family(a.name) == "ws") continue;
       if (std::find(families.begin(), families.end(), f) == families.end()) families.push_back(f);
     }
   }
@@ -316,7 +326,7 @@ runner "websocket" {
       summary += (summary.empty() ? "" : "; ") + p->summary;
       for (const std::string& s : p->schemes) schemes += (schemes.empty() ? "" : ", ") + s + "://";
       for (const proto::ActionDef& a : p->actions) {
-        if (family(a.name) != name) continue;
+        if (runner_of(*p, a) != name) continue;
         single = single || a.name == name;
         for (const std::string& k : a.keys) {
           if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;

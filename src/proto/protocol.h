@@ -76,6 +76,9 @@ struct Protocol {
     }
     return false;
   }
+  // The grid runner of its actions (burstgridgo's "rabbitmq" for amqp.*); empty: the actions'
+  // family ("redis" for redis.command).
+  std::string runner;
   std::vector<FlagDef> flags;
   std::vector<ActionDef> actions;
   const metrics::StatBlock* stats = nullptr;

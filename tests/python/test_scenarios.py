@@ -215,7 +215,7 @@ def test_registered_protocol_actions_are_scenario_methods(target):
     r = engine().run_scenario(s, users=1, duration=None, iterations=20)
     assert r["total_requests"] == 40 and r["failed_requests"] == 0
     with pytest.raises(AttributeError, match="not an action"):
-        s.amqp_publish
+        s.ftp_upload
 
 
 def test_form_login_flow_compiles_to_a_login_step(target):

@@ -157,8 +157,8 @@ def test_protocol_one_off_calls(target):
     e.tcp_disconnect("127.0.0.1", target.tcp_port)
     assert e.udp_send("127.0.0.1", target.udp_port, "dgram")
     assert e.udp_receive("127.0.0.1", target.udp_port) == "dgram"
-    with pytest.raises(NotImplementedError, match="no amqp protocol"):
-        e.amqp_connect("127.0.0.1", 5672)
+    with pytest.raises(NotImplementedError, match="no ftp protocol"):
+        e.ftp_connect("127.0.0.1", 21)
 
 
 def test_session_manager_and_authentication_in_python(target):

@@ -1,6 +1,7 @@
 // AMQP 0-9-1 (amqp://user:pass@host:5672/vhost, amqps:// over TLS; RabbitMQ): our own framing
 // on our transport (librabbitmq blocks). A connection opens with the protocol header,
-// connection.start-ok (PLAIN), tune-ok, open, then channel 1 in confirm mode; then what the
+// connection.start-ok (PLAIN), tune-ok, open, then channel 1 (in confirm mode from its first
+// confirmed publish); then what the
 // plain run asks of every connection: an exchange declared (--exchange-type), a queue declared
 // (--queue), and with --subscribe an exclusive queue bound to the exchange and consumed with
 // acks. A plain run publishes -b to --exchange with --routing-key (default: the queue) and
@@ -9,6 +10,7 @@
 // amqp.receive (with match), amqp.disconnect. Publishes with --subscribe (or timestamp = true)
 // carry a stamp: whoever receives them records end-to-end latency, lost and out-of-order.
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -53,8 +55,8 @@ enum Counter : uint32_t {
   kCounterCount
 };
 constexpr const char* kCounterNames[] = {
-    "connects", "published",   "confirmed",    "nacked",      "declared",
-    "consumers", "received",   "received_timed", "lost",      "out_of_order",
+    "connects",    "published",      "confirmed",      "nacked", "declared",
+    "consumers",   "received",       "received_timed", "lost",   "out_of_order",
     "redelivered", "channel_errors", "unread_dropped"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 enum Histogram : uint32_t { kEndToEnd };
@@ -66,15 +68,15 @@ constexpr const char* kActions[] = {"amqp.connect", "amqp.declare", "amqp.publis
 struct Request : plan::ProtocolRequest {
   Op op = Op::kPublish;
   std::string user = "guest", password = "guest", vhost = "/";
-  bool confirm = true;      // wait for the broker's basic.ack
-  bool persistent = false;  // delivery mode 2
-  bool stamp = false;       // put a send time and sequence before the message
+  bool confirm = true;        // wait for the broker's basic.ack
+  bool persistent = false;    // delivery mode 2
+  bool stamp = false;         // put a send time and sequence before the message
   std::string exchange_type;  // declare the exchange (direct, fanout, topic, headers)
   bool durable = false, auto_delete = false, exclusive = false;
   uint16_t prefetch = 100;
-  uint16_t heartbeat = 0;   // seconds; 0: none
-  bool plain = false;       // a plain run: declarations and --subscribe at connection set-up
-  std::string subscribe;    // a plain run's binding key: an exclusive queue per connection
+  uint16_t heartbeat = 0;      // seconds; 0: none
+  bool plain = false;          // a plain run: declarations and --subscribe at connection set-up
+  std::string subscribe;       // a plain run's binding key: an exclusive queue per connection
   bool declare_queue = false;  // a plain run's --queue: declared at set-up
 };
 
@@ -93,6 +95,9 @@ class Session final : public proto::TransportSession {
       put_method(bye, 0, Args(10, 50).u16(200).shortstr("bye").u16(0).u16(0));
       size_t n = 0;
       transport_.write(bye.data(), bye.size(), &n);
+      // Publishes nobody confirmed may still be on their way through the broker, which drops
+      // them if the connection just goes: wait (briefly) for its close-ok.
+      if (unconfirmed_ > 0 && n == bye.size()) await_close_ok();
     }
     reset();
     TransportSession::close();
@@ -146,7 +151,36 @@ class Session final : public proto::TransportSession {
 
  private:
   enum class State : uint8_t { kClosed, kStart, kTune, kOpen, kChannel, kConfirm, kSetup, kReady };
-  enum class Wait : uint8_t { kNone, kConfirm, kReplies, kMessage };
+  enum class Wait : uint8_t { kNone, kSelect, kConfirm, kReplies, kMessage };
+
+  // Reads until connection.close-ok, the peer's close or 1 s; frames before it are dropped.
+  void await_close_ok() noexcept {
+    int64_t until = host_.now() + 1'000'000'000;
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      int64_t left_ms = (until - host_.now()) / 1'000'000;
+      pollfd p{transport_.fd(), POLLIN, 0};
+      if (left_ms <= 0 || ::poll(&p, 1, static_cast<int>(left_ms)) != 1) return;
+      size_t got = 0;
+      Transport::Io r = transport_.read(buf, sizeof buf, &got);
+      if (r == Transport::Io::kAgain) continue;
+      if (r != Transport::Io::kOk) return;
+      in.append(buf, got);
+      uint8_t type = 0;
+      uint16_t channel = 0;
+      std::string_view payload;
+      size_t n = 0;
+      while ((n = parse_frame(in, &type, &channel, &payload)) != 0 && n != SIZE_MAX) {
+        if (type == kFrameMethod && payload.size() >= 4 &&
+            payload.substr(0, 4) == std::string_view("\0\x0a\0\x33", 4)) {
+          return;  // 10.51
+        }
+        in.erase(0, n);
+      }
+      if (n == SIZE_MAX) return;
+    }
+  }
 
   void reset() noexcept {
     state_ = State::kClosed;
@@ -159,6 +193,8 @@ class Session final : public proto::TransportSession {
     content_ = false;
     written_then_done_ = false;
     subscribing_ = false;
+    confirming_ = false;
+    unconfirmed_ = 0;
     ack_tag_ = 0;
     ++resets_;
   }
@@ -288,13 +324,19 @@ class Session final : public proto::TransportSession {
         }
         bool queue = !queue_.empty() || r.exclusive;
         if (queue) {
-          put_method(out, kChannel, declare_queue(r, queue_, r.durable, r.exclusive, r.auto_delete));
+          put_method(out, kChannel,
+                     declare_queue(r, queue_, r.durable, r.exclusive, r.auto_delete));
           ++replies_;
         }
         if (queue && !exchange_name_.empty() && !queue_.empty()) {
           put_method(out, kChannel,
-                     Args(50, 20).u16(0).shortstr(queue_).shortstr(exchange_name_).shortstr(
-                         routing_key_).bits(false).empty_table());
+                     Args(50, 20)
+                         .u16(0)
+                         .shortstr(queue_)
+                         .shortstr(exchange_name_)
+                         .shortstr(routing_key_)
+                         .bits(false)
+                         .empty_table());
           ++replies_;
         }
         wait_ = Wait::kReplies;
@@ -316,6 +358,15 @@ class Session final : public proto::TransportSession {
   }
 
   void publish(const Request& r) noexcept {
+    if (r.confirm && !confirming_) {
+      // Confirm mode from the first confirmed publish on: a connection that only publishes
+      // without confirms gets nothing back (and closes cleanly, with nothing unread).
+      std::string out;
+      put_method(out, kChannel, Args(85, 10).bits(false));
+      wait_ = Wait::kSelect;
+      send(out);
+      return;
+    }
     std::string& body = body_;
     body.clear();
     if (r.stamp) {
@@ -328,7 +379,7 @@ class Session final : public proto::TransportSession {
     put_method(wire_, kChannel,
                Args(60, 40).u16(0).shortstr(exchange_name_).shortstr(key).bits(false, false));
     put_content(wire_, kChannel, body, r.persistent, frame_max_);
-    ++delivery_tag_;  // the channel is in confirm mode: every publish gets the next tag
+    if (confirming_) ++delivery_tag_;  // in confirm mode every publish gets the next tag
     host_.shard().add(g_stats->counter(kPublished));
     if (r.confirm) {
       wait_ = Wait::kConfirm;
@@ -336,6 +387,7 @@ class Session final : public proto::TransportSession {
     } else {
       wait_ = Wait::kNone;
       written_then_done_ = true;
+      ++unconfirmed_;
     }
     send(wire_);
   }
@@ -410,7 +462,7 @@ class Session final : public proto::TransportSession {
         return;
       }
       case (10u << 16) | 30: {  // connection.tune
-        rd.u16();  // channel-max
+        rd.u16();               // channel-max
         uint32_t frame_max = rd.u32();
         frame_max_ = frame_max == 0 ? kMaxFrame : std::min(frame_max, kMaxFrame);
         uint16_t beat = request_->heartbeat;
@@ -429,15 +481,13 @@ class Session final : public proto::TransportSession {
         send(out);
         return;
       }
-      case (20u << 16) | 11: {  // channel.open-ok: confirm mode
-        std::string out;
-        put_method(out, kChannel, Args(85, 10).bits(false));
+      case (20u << 16) | 11:  // channel.open-ok
         state_ = State::kConfirm;
-        send(out);
-        return;
-      }
-      case (85u << 16) | 11:  // confirm.select-ok
         setup_done_step();
+        return;
+      case (85u << 16) | 11:  // confirm.select-ok: the publish that asked for it goes out
+        confirming_ = true;
+        if (busy() && wait_ == Wait::kSelect) publish(*request_);
         return;
       case (10u << 16) | 50:    // connection.close
       case (20u << 16) | 40: {  // channel.close: the broker refused something
@@ -469,8 +519,13 @@ class Session final : public proto::TransportSession {
           subscribing_ = false;
           std::string out;
           put_method(out, kChannel,
-                     Args(50, 20).u16(0).shortstr(name).shortstr(exchange_name_).shortstr(
-                         request_->subscribe).bits(false).empty_table());
+                     Args(50, 20)
+                         .u16(0)
+                         .shortstr(name)
+                         .shortstr(exchange_name_)
+                         .shortstr(request_->subscribe)
+                         .bits(false)
+                         .empty_table());
           consume(out, name);
           setup_replies_ += 3;  // bind-ok, qos-ok, consume-ok
           send(out);
@@ -482,7 +537,7 @@ class Session final : public proto::TransportSession {
         reply();
         return;
       }
-      case (60u << 16) | 80:    // basic.ack (a confirm)
+      case (60u << 16) | 80:     // basic.ack (a confirm)
       case (60u << 16) | 120: {  // basic.nack
         uint64_t tag = rd.u64();
         bool multiple = (rd.u8() & 1) != 0;
@@ -500,7 +555,7 @@ class Session final : public proto::TransportSession {
         return;
       }
       case (60u << 16) | 60: {  // basic.deliver: a header and body follow
-        rd.shortstr();  // consumer tag
+        rd.shortstr();          // consumer tag
         content_tag_ = rd.u64();
         content_redelivered_ = (rd.u8() & 1) != 0;
         content_exchange_.assign(rd.shortstr());
@@ -528,8 +583,8 @@ class Session final : public proto::TransportSession {
       return a.bytes().substr(4);  // without the class and method ids
     };
     std::string caps;
-    for (const char* c : {"authentication_failure_close", "publisher_confirms",
-                          "consumer_cancel_notify"}) {
+    for (const char* c :
+         {"authentication_failure_close", "publisher_confirms", "consumer_cancel_notify"}) {
       field(caps, c, 't', std::string_view("\x01", 1));
     }
     std::string props;
@@ -580,6 +635,7 @@ class Session final : public proto::TransportSession {
       if (seen.out_of_order) s.add(g_stats->counter(kOutOfOrder));
     }
     if (busy() && wait_ == Wait::kMessage) {
+      ack_delivered();  // before the step ends (the run may end with it)
       deliver(content_exchange_, content_key_, body, content_redelivered_);
       return;
     }
@@ -596,6 +652,7 @@ class Session final : public proto::TransportSession {
     if (queue_messages_.empty()) return;
     Message m = std::move(queue_messages_.front());
     queue_messages_.pop_front();
+    ack_delivered();  // what was read is acknowledged before a step ends with it
     deliver(m.exchange, m.routing_key, m.body, m.redelivered);
   }
 
@@ -633,6 +690,8 @@ class Session final : public proto::TransportSession {
   int64_t heartbeat_ns_ = 0, last_sent_ns_ = 0;
   int setup_replies_ = 0, replies_ = 0;
   bool subscribing_ = false, written_then_done_ = false;
+  bool confirming_ = false;   // the channel is in confirm mode
+  uint64_t unconfirmed_ = 0;  // publishes sent without a confirm: a close waits for close-ok
   uint64_t delivery_tag_ = 0, awaited_tag_ = 0;
   uint64_t ack_tag_ = 0;  // the last delivery read and not yet acknowledged
   uint64_t resets_ = 0;   // connections ended (a handler may end it mid-batch)
@@ -752,12 +811,13 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
     proto::read_payload(in, "payload_hex", *r);
     message = r->payload;
   } else if (in.payload_given) {
-    throw SetupError(fmt::format("{}: {} sends no message: remove the body", in.where,
-                                 r->action_name));
+    throw SetupError(
+        fmt::format("{}: {} sends no message: remove the body", in.where, r->action_name));
   }
   for (const std::string* s : {&exchange, &key, &queue, &message}) {
     if (s->find(kSeparator) != std::string::npos) {
-      throw SetupError(fmt::format("{}: names and the message cannot hold the byte 0x1f", in.where));
+      throw SetupError(
+          fmt::format("{}: names and the message cannot hold the byte 0x1f", in.where));
     }
   }
   for (const std::string* s : {&exchange, &key, &queue}) {
@@ -781,11 +841,13 @@ std::string describe(const plan::ProtocolRequest& pr) {
   }
   switch (r.op) {
     case Op::kPublish:
-      return fmt::format("publish to exchange '{}' with routing key '{}'{}{}", f[0],
-                         f[1].empty() ? f[2] : f[1], r.confirm ? ", confirmed" : "",
-                         r.subscribe.empty() ? "" : ", each connection subscribed to " + r.subscribe);
+      return fmt::format(
+          "publish to exchange '{}' with routing key '{}'{}{}", f[0], f[1].empty() ? f[2] : f[1],
+          r.confirm ? ", confirmed" : "",
+          r.subscribe.empty() ? "" : ", each connection subscribed to " + r.subscribe);
     case Op::kDeclare:
-      return fmt::format("declare{}{}", r.exchange_type.empty() ? "" : " exchange " + std::string(f[0]),
+      return fmt::format("declare{}{}",
+                         r.exchange_type.empty() ? "" : " exchange " + std::string(f[0]),
                          f[2].empty() ? "" : " queue " + std::string(f[2]));
     case Op::kConsume:
       return fmt::format("consume queue {}", f[2]);
@@ -818,6 +880,7 @@ void spiker_register_amqp() {
   p.tls_schemes = {"amqps"};
   p.summary = "AMQP 0-9-1 / RabbitMQ (amqp://user:pass@host:5672/vhost): -b MESSAGE --queue Q";
   p.label = "amqp";
+  p.runner = "rabbitmq";  // burstgridgo's name
   p.default_port = 5672;
   p.flags = {{"exchange", "amqp: the exchange to publish to (default: the default exchange)"},
              {"routing-key", "amqp: the routing key (default: --queue)"},

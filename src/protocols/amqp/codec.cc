@@ -33,15 +33,15 @@ Args& Args::longstr(std::string_view s) {
 }
 
 Args& Args::bits(bool a, bool b, bool c, bool d, bool e) {
-  return u8(static_cast<uint8_t>((a ? 1 : 0) | (b ? 2 : 0) | (c ? 4 : 0) | (d ? 8 : 0) |
-                                 (e ? 16 : 0)));
+  return u8(
+      static_cast<uint8_t>((a ? 1 : 0) | (b ? 2 : 0) | (c ? 4 : 0) | (d ? 8 : 0) | (e ? 16 : 0)));
 }
 
 void put_frame(std::string& out, uint8_t type, uint16_t channel, std::string_view payload) {
   auto n = static_cast<uint32_t>(payload.size());
-  char head[7] = {static_cast<char>(type),      static_cast<char>(channel >> 8),
-                  static_cast<char>(channel),   static_cast<char>(n >> 24),
-                  static_cast<char>(n >> 16),   static_cast<char>(n >> 8),
+  char head[7] = {static_cast<char>(type),    static_cast<char>(channel >> 8),
+                  static_cast<char>(channel), static_cast<char>(n >> 24),
+                  static_cast<char>(n >> 16), static_cast<char>(n >> 8),
                   static_cast<char>(n)};
   out.append(head, 7);
   out.append(payload);

@@ -45,7 +45,8 @@ void put_content(std::string& out, uint16_t channel, std::string_view body, bool
 
 // The frame at the start of `in`: its length (0: incomplete; SIZE_MAX: malformed), type,
 // channel and payload.
-size_t parse_frame(std::string_view in, uint8_t* type, uint16_t* channel, std::string_view* payload);
+size_t parse_frame(std::string_view in, uint8_t* type, uint16_t* channel,
+                   std::string_view* payload);
 
 // Reading a method's arguments in order; `ok()` false once something ran past the end.
 class Reader {
