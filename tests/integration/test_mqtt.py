@@ -61,6 +61,26 @@ class Mqtt(unittest.TestCase):
         self.assertEqual(m["end_to_end_us"]["count"], m["received"])
         self.assertLess(m["end_to_end_us"]["p50"], 50000)
 
+    def test_dedicated_subscribers_receive_what_the_publishers_send(self):
+        code, doc, err = run_cli(f"{self.broker.url}/fan/${{VU_ID}}", "-b", "x", "--qos", "1",
+                                 "--subscribe", "fan/#", "--subscribers", "2", "-c", "6", "-d",
+                                 "2s")
+        self.assertEqual(code, 0, err)
+        m = doc["mqtt"]
+        self.assertEqual(m["subscribes"], 2)  # only the two subscriber connections
+        self.assertGreater(m["published"], 500)
+        # Both subscribers get every message (a few may be in flight at the end), none lost.
+        self.assertGreater(m["received"], 2 * m["published"] * 0.95)
+        self.assertLessEqual(m["received"], 2 * m["published"])
+        self.assertEqual((m["lost"], m["out_of_order"]), (0, 0))
+        # Requests: the publishes (timed) and the subscribers' receives (counted, not timed).
+        self.assertEqual(doc["latency_us"]["count"], m["published"])
+        self.assertGreater(doc["summary"]["total_requests"], m["published"])
+        code, doc, err = run_cli(self.broker.url + "/x", "-b", "x", "--subscribers", "2", "-n",
+                                 "1")
+        self.assertEqual(code, 2)
+        self.assertIn("--subscribe FILTER", err)
+
     def test_a_known_delay_shows_in_end_to_end_latency(self):
         proxy = DelayProxy(self.broker.port, 0.050)  # the broker's messages to us: +50 ms
         try:

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -80,6 +81,10 @@ struct Request : plan::ProtocolRequest {
   uint8_t will_qos = 0;
   bool will_retain = false;
   std::string subscribe;  // a plain run's --subscribe filter (each connection subscribes)
+  // --subscribers N: only N connections subscribe (the first to start, across workers), and
+  // they receive instead of publishing; the rest publish only.
+  uint32_t subscribers = 0;
+  mutable std::atomic<uint32_t> subscribing{0};  // connections that are subscribers now
   // The payload: topic, message, client id (each rendered per request).
 };
 
@@ -90,6 +95,9 @@ struct Message {
 class Session final : public proto::TransportSession {
  public:
   using TransportSession::TransportSession;
+  ~Session() override {
+    if (ticket_ != nullptr) ticket_->fetch_sub(1);  // another connection may subscribe
+  }
 
   void close() noexcept override {
     if (transport_.is_open() && connected_) {
@@ -247,21 +255,46 @@ class Session final : public proto::TransportSession {
         return;
       }
       case Op::kPublish:
-        if (!r.subscribe.empty() && !subscribed_) {  // a plain run's --subscribe, once
-          subscribed_ = true;
-          std::string body;
-          put_u16(body, next_id());
-          if (r.version == 5) put_varint(body, 0);
-          put_str(body, r.subscribe);
-          body.push_back(static_cast<char>(r.qos));
-          std::string sub;
-          put_packet(sub, 0x82, body);
-          s.add(g_stats->counter(kSubscribes));
-          send_control(sub);
+        if (r.subscribers > 0 && role_ == Role::kUnknown) take_role(r);
+        if (role_ == Role::kSubscriber) {  // its exchanges receive what the publishers send
+          out_ = {};  // nothing of the exchange's to write: acknowledgements go out at once
+          out_off_ = 0;
+          subscribe_once(r);
+          waiting_ = Wait::kMessage;
+          return;
         }
+        if (r.subscribers == 0) subscribe_once(r);
         publish(r);
         return;
     }
+  }
+
+  // One connection of --subscribers N: a ticket while fewer than N hold one.
+  void take_role(const Request& r) noexcept {
+    uint32_t n = r.subscribing.load();
+    while (n < r.subscribers && !r.subscribing.compare_exchange_weak(n, n + 1)) {
+    }
+    if (n < r.subscribers) {
+      role_ = Role::kSubscriber;
+      ticket_ = &r.subscribing;
+    } else {
+      role_ = Role::kPublisher;
+    }
+  }
+
+  // A plain run's --subscribe, once per connection.
+  void subscribe_once(const Request& r) noexcept {
+    if (r.subscribe.empty() || subscribed_) return;
+    subscribed_ = true;
+    std::string body;
+    put_u16(body, next_id());
+    if (r.version == 5) put_varint(body, 0);
+    put_str(body, r.subscribe);
+    body.push_back(static_cast<char>(r.qos));
+    std::string sub;
+    put_packet(sub, 0x82, body);
+    host_.shard().add(g_stats->counter(kSubscribes));
+    send_control(sub);
   }
 
   void publish(const Request& r) noexcept {
@@ -512,6 +545,8 @@ class Session final : public proto::TransportSession {
     waiting_ = Wait::kNone;
     proto::Outcome o;
     o.done_ns = host_.now();
+    // A subscriber's wait is not a latency (end_to_end_us is): counted, not timed.
+    o.timed = role_ != Role::kSubscriber;
     plan::CapturedResponse parts;
     parts.body = payload;
     parts.headers.emplace_back("topic", topic);
@@ -531,6 +566,9 @@ class Session final : public proto::TransportSession {
     complete_one(o, true);
   }
 
+  enum class Role : uint8_t { kUnknown, kPublisher, kSubscriber };
+  Role role_ = Role::kUnknown;
+  std::atomic<uint32_t>* ticket_ = nullptr;  // a subscriber's place among --subscribers
   const Request* request_ = nullptr;
   bool connected_ = false, awaiting_connack_ = false, subscribed_ = false;
   Wait waiting_ = Wait::kNone;
@@ -579,7 +617,10 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   proto::RequestInput norm = in;
   for (proto::Option& o : norm.options) std::replace(o.key.begin(), o.key.end(), '-', '_');
   std::vector<std::string> known = keys_of(r->op);
-  if (!step) known.insert(known.end(), {"topic", "qos", "retain", "subscribe", "mqtt_version"});
+  if (!step) {
+    known.insert(known.end(),
+                 {"topic", "qos", "retain", "subscribe", "subscribers", "mqtt_version"});
+  }
   proto::reject_unknown(norm, known);
   auto opt = [&](const char* key) { return proto::find_option(norm, key); };
   if (const proto::Option* o = opt("qos")) r->qos = qos_of(*o);
@@ -609,6 +650,14 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
       throw SetupError(fmt::format("{}: {} is 3.1.1 or 5 (got '{}')", version->where, version->key,
                                    version->value));
     }
+  }
+  if (const proto::Option* o = opt("subscribers")) {
+    if (opt("subscribe") == nullptr) {
+      throw SetupError(fmt::format(
+          "{}: --subscribers N needs --subscribe FILTER (what those connections receive)",
+          o->where));
+    }
+    r->subscribers = static_cast<uint32_t>(proto::positive_option(*o));
   }
   if (const proto::Option* o = opt("subscribe")) {
     r->subscribe = o->value;
@@ -709,6 +758,9 @@ void spiker_register_mqtt() {
              {"subscribe",
               "mqtt: each connection also subscribes to this filter; publishes "
               "carry a timestamp: end-to-end latency, lost and out-of-order"},
+             {"subscribers",
+              "mqtt: with --subscribe, only N connections subscribe (and receive instead of "
+              "publishing); the others publish"},
              {"client-id", "mqtt: the client id (templates allowed; default: random)"},
              {"clean", "mqtt: false for a persistent session (needs --client-id)"},
              {"keepalive", "mqtt: keep-alive in seconds (PINGREQ when idle); default none"},
