@@ -1,5 +1,6 @@
 #include "metrics/stat_block.h"
 
+#include <algorithm>
 #include <deque>
 
 namespace spiker::metrics {
@@ -68,6 +69,15 @@ const StatBlock* StatBlocks::find(std::string_view name) {
 
 size_t StatBlocks::counter_count() { return registry().counters; }
 size_t StatBlocks::histogram_count() { return registry().histograms; }
+
+bool StatBlock::counts(size_t i) const {
+  const std::vector<std::string>& c = def.count_histograms;
+  return std::find(c.begin(), c.end(), def.histograms[i]) != c.end();
+}
+
+std::string StatBlock::histogram_key(size_t i) const {
+  return counts(i) ? def.histograms[i] : def.histograms[i] + "_us";
+}
 
 namespace {
 std::vector<std::string>& status_names() {

@@ -42,6 +42,8 @@ struct StatBlockDef {
   std::string title;  // for the summary: "TCP"
   std::vector<std::string> counters;
   std::vector<std::string> histograms;  // microseconds; reported as NAME_us
+  // Histograms of counts, not times (Kafka's consumer lag in messages): reported as NAME.
+  std::vector<std::string> count_histograms;
   StatDerive derive = nullptr;
   // Counters also reported per second of measured time, as NAME_per_sec.
   std::vector<std::string> per_second;
@@ -60,6 +62,9 @@ struct StatBlock {
   uint32_t counter(size_t i) const { return first_counter + static_cast<uint32_t>(i); }
   uint32_t histogram(size_t i) const { return first_histogram + static_cast<uint32_t>(i); }
   int counter_index(std::string_view name) const;  // -1 when the block has none by that name
+  // Its i-th histogram's key in reports: NAME_us, or NAME for a count histogram.
+  std::string histogram_key(size_t i) const;
+  bool counts(size_t i) const;  // the i-th histogram holds counts, not microseconds
   // The figures derived from the block's counters: per_second's rates, then derive's.
   std::vector<std::pair<std::string, double>> derived(const uint64_t* counters,
                                                       double measured_s) const;

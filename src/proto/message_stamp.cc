@@ -26,7 +26,7 @@ void put_stamp(std::string& out, uint32_t publisher, uint32_t seq) {
   out.append(stamp, kStampSize);
 }
 
-bool StampReader::read(std::string_view* payload, Seen* seen) {
+bool StampReader::read(std::string_view* payload, Seen* seen, uint32_t lane) {
   if (payload->size() < kStampSize || std::memcmp(payload->data(), kMagic, 4) != 0) return false;
   int64_t sent = 0;
   uint32_t publisher = 0, seq = 0;
@@ -36,10 +36,11 @@ bool StampReader::read(std::string_view* payload, Seen* seen) {
   payload->remove_prefix(kStampSize);
   *seen = Seen{};
   seen->latency_us = std::max<int64_t>((wall_ns() - sent) / 1000, 0);
+  uint64_t key = static_cast<uint64_t>(publisher) << 32 | lane;
   auto it = std::find_if(next_seq_.begin(), next_seq_.end(),
-                         [&](const auto& p) { return p.first == publisher; });
+                         [&](const auto& p) { return p.first == key; });
   if (it == next_seq_.end()) {
-    if (next_seq_.size() < kMaxPublishers) next_seq_.emplace_back(publisher, seq + 1);
+    if (next_seq_.size() < kMaxPublishers) next_seq_.emplace_back(key, seq + 1);
     return true;
   }
   if (seq == it->second) {

@@ -28,10 +28,11 @@ class StampReader {
     bool out_of_order = false;
   };
   // When `payload` starts with a stamp: strips it and says what it tells; false otherwise.
-  bool read(std::string_view* payload, Seen* seen);
+  // `lane` keeps sequences apart where order holds only within one (a Kafka partition).
+  bool read(std::string_view* payload, Seen* seen, uint32_t lane = 0);
 
  private:
-  std::vector<std::pair<uint32_t, uint32_t>> next_seq_;  // publisher -> next sequence
+  std::vector<std::pair<uint64_t, uint32_t>> next_seq_;  // publisher and lane -> next sequence
 };
 
 }  // namespace spiker::proto

@@ -42,7 +42,7 @@ void put_derived(const metrics::StatBlock& b, const uint64_t* counters, double m
 }
 
 std::string hist_key(const metrics::StatBlock& b, size_t i) {
-  return b.def.name + "." + b.def.histograms[i] + "_us";
+  return b.def.name + "." + b.histogram_key(i);
 }
 
 std::string latency_text(const metrics::Histogram& h) { return latency(h).dump(); }
@@ -67,7 +67,7 @@ json section_of(const metrics::StatBlock& b, const uint64_t* counters,
   for (size_t i = 0; i < b.def.counters.size(); ++i) section[b.def.counters[i]] = counters[i];
   put_derived(b, counters, measured_s, section);
   for (size_t i = 0; i < b.def.histograms.size(); ++i) {
-    section[b.def.histograms[i] + "_us"] = latency(hists[i]);
+    section[b.histogram_key(i)] = latency(hists[i]);
   }
   return section;
 }
@@ -163,9 +163,11 @@ std::string stat_summary_lines(const metrics::Shard& t, double measured_s) {
     for (size_t i = 0; i < b.def.histograms.size(); ++i) {
       const metrics::Histogram& h = t.block_histograms[b.histogram(i)];
       if (h.total_count() == 0) continue;
-      line += fmt::format(" {} p50 {} p99 {} ", b.def.histograms[i],
-                          format_us(static_cast<double>(h.value_at_percentile(50))),
-                          format_us(static_cast<double>(h.value_at_percentile(99))));
+      auto value = [&](double p) {
+        double v = static_cast<double>(h.value_at_percentile(p));
+        return b.counts(i) ? fmt::format("{}", h.value_at_percentile(p)) : format_us(v);
+      };
+      line += fmt::format(" {} p50 {} p99 {} ", b.def.histograms[i], value(50), value(99));
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";

@@ -20,7 +20,7 @@ BUILD_PYTHON = os.path.join(BUILD, "python")
 class Kafka(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.mock = subprocess.Popen([MOCK, "3", "orders:4", "e2e:4", "py:1", "grid:1"],
+        cls.mock = subprocess.Popen([MOCK, "3", "orders:4", "e2e:4", "py:1", "grid:1", "backlog:1"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True)
         cls.brokers = cls.mock.stdout.readline().strip()
@@ -65,6 +65,20 @@ class Kafka(unittest.TestCase):
         self.assertEqual(c["out_of_order"], 0)
         self.assertEqual(c["end_to_end_us"]["count"], 1000)
         self.assertGreater(c["end_to_end_us"]["p50"], 0)
+
+    def test_consumer_lag_over_a_backlog(self):
+        code, doc, err = run_cli(f"kafka://{self.first}/backlog", "-b", "old", "--property",
+                                 "linger.ms=5", "-c", "4", "-n", "1000")
+        self.assertEqual(code, 0, err)
+        code, doc, err = run_cli(f"kafka://{self.first}/backlog", "--consume", "true", "--group",
+                                 "late", "-c", "1", "-n", "1000", "--timeout", "5s")
+        self.assertEqual(code, 0, err)
+        lag = doc["kafka"]["lag"]
+        # One partition, 1000 messages behind at the start, none at the end: the first consumed
+        # was (almost) the whole backlog behind the partition's end, the last none.
+        self.assertEqual(lag["count"], 1000)
+        self.assertGreaterEqual(lag["max"], 900)
+        self.assertEqual(lag["min"], 0)
 
     def test_a_broker_that_is_not_there_and_bad_input(self):
         code, doc, err = run_cli("kafka://127.0.0.1:1/t", "-b", "x", "-n", "2", "-c", "2",

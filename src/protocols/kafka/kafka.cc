@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <ctime>
 #include <deque>
 #include <iterator>
@@ -25,6 +24,7 @@
 #include "core/io_handler.h"
 #include "core/url.h"
 #include "metrics/shard.h"
+#include "proto/message_stamp.h"
 #include "proto/payload.h"
 #include "proto/protocol.h"
 
@@ -35,8 +35,6 @@ using metrics::ErrorKind;
 using proto::Verb;
 
 constexpr char kSeparator = '\x1f';  // topic, key, value in a rendered payload
-constexpr char kStampMagic[4] = {'L', 'S', 'E', '2'};
-constexpr size_t kStampSize = 20;  // magic, send time (ns, wall clock), producer, sequence
 
 const metrics::StatBlock* g_stats = nullptr;
 enum Counter : uint32_t {
@@ -53,7 +51,7 @@ constexpr const char* kCounterNames[] = {"produced",     "delivered",      "deli
                                          "consumed",     "consumed_timed", "out_of_order",
                                          "broker_errors"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
-enum Histogram : uint32_t { kEndToEnd };
+enum Histogram : uint32_t { kEndToEnd, kLag };
 
 struct Request : plan::ProtocolRequest {
   bool consume = false;
@@ -63,12 +61,6 @@ struct Request : plan::ProtocolRequest {
   std::vector<std::pair<std::string, std::string>> properties;  // -X name=value
   std::string config_key;  // brokers and properties: producers are shared per key
 };
-
-int64_t wall_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 class Session;
 
@@ -93,7 +85,9 @@ class Client : public IoHandler {
     if (queue_ == nullptr) return;  // released in this loop turn
     uint64_t n = 0;
     [[maybe_unused]] ssize_t r = ::read(fd_, &n, sizeof n);
-    for (int i = 0; i < 10000; ++i) {  // what is there now; the eventfd tells of the rest
+    // What is there now; the eventfd tells of the rest. An event may end the client's use
+    // (its session's last exchange: the consumer leaves and releases the queue).
+    for (int i = 0; i < 10000 && queue_ != nullptr; ++i) {
       rd_kafka_event_t* ev = rd_kafka_queue_poll(queue_, 0);
       if (ev == nullptr) break;
       event(ev);
@@ -253,27 +247,34 @@ class Session final : public proto::Session {
   }
 
   // A consumed message.
-  void consumed(const rd_kafka_message_t* m) noexcept {
+  void consumed(const rd_kafka_message_t* m, rd_kafka_t* rk) noexcept {
     metrics::Shard& s = host_.shard();
     s.add(g_stats->counter(kConsumed));
     std::string_view value(static_cast<const char*>(m->payload), m->len);
-    int64_t sent_ns = 0;
-    if (value.size() >= kStampSize && std::memcmp(value.data(), kStampMagic, 4) == 0) {
-      uint32_t producer = 0, seq = 0;
-      std::memcpy(&sent_ns, value.data() + 4, 8);
-      std::memcpy(&producer, value.data() + 12, 4);
-      std::memcpy(&seq, value.data() + 16, 4);
-      sequence(producer, seq, m->partition);
-      value.remove_prefix(kStampSize);
+    // Lag: the messages of its partition behind this one (from the high watermark the
+    // fetch brought; librdkafka's cache, no request).
+    int64_t low = 0, high = -1;
+    if (rd_kafka_get_watermark_offsets(rk, rd_kafka_topic_name(m->rkt), m->partition, &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0) {
+      s.block_histogram(g_stats->histogram(kLag))
+          .record(std::max<int64_t>(high - m->offset - 1, 0));
+    }
+    // End-to-end latency: from the producer's stamp (order per partition: Kafka keeps it only
+    // within one; gaps are the producer's other partitions), else the message's timestamp.
+    proto::StampReader::Seen seen;
+    int64_t latency_us = -1;
+    if (stamps_.read(&value, &seen, static_cast<uint32_t>(m->partition))) {
+      latency_us = seen.latency_us;
+      if (seen.out_of_order) s.add(g_stats->counter(kOutOfOrder));
     } else {
       rd_kafka_timestamp_type_t type;
       int64_t ms = rd_kafka_message_timestamp(m, &type);
-      if (ms > 0) sent_ns = ms * 1'000'000;
+      if (ms > 0) latency_us = std::max<int64_t>((proto::wall_ns() - ms * 1'000'000) / 1000, 0);
     }
-    if (sent_ns > 0) {
+    if (latency_us >= 0) {
       s.add(g_stats->counter(kConsumedTimed));
-      s.block_histogram(g_stats->histogram(kEndToEnd))
-          .record(std::max<int64_t>((wall_ns() - sent_ns) / 1000, 0));
+      s.block_histogram(g_stats->histogram(kEndToEnd)).record(latency_us);
     }
     std::string key = m->key != nullptr ? std::string(static_cast<const char*>(m->key), m->key_len)
                                         : std::string();
@@ -330,7 +331,7 @@ class Session final : public proto::Session {
         case RD_KAFKA_EVENT_FETCH: {
           const rd_kafka_message_t* m = nullptr;
           while ((m = rd_kafka_event_message_next(ev)) != nullptr) {
-            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) owner_->consumed(m);
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) owner_->consumed(m, rk_);
           }
           break;
         }
@@ -423,15 +424,8 @@ class Session final : public proto::Session {
         sep == std::string_view::npos ? std::string_view() : rest.substr(sep + 1);
     value_.clear();
     if (r.stamp) {
-      char stamp[kStampSize];
-      std::memcpy(stamp, kStampMagic, 4);
-      int64_t t = wall_ns();
-      std::memcpy(stamp + 4, &t, 8);
       if (producer_tag_ == 0) producer_tag_ = static_cast<uint32_t>(host_.random() | 1);
-      std::memcpy(stamp + 12, &producer_tag_, 4);
-      uint32_t seq = seq_++;
-      std::memcpy(stamp + 16, &seq, 4);
-      value_.append(stamp, kStampSize);
+      proto::put_stamp(value_, producer_tag_, seq_++);
     }
     value_.append(value);
     topic_name_.assign(topic);
@@ -492,26 +486,6 @@ class Session final : public proto::Session {
     host_.complete(*this, o);
   }
 
-  // A stamped message's place in its producer's sequence (per partition: Kafka orders only
-  // within one).
-  void sequence(uint32_t producer, uint32_t seq, int32_t partition) noexcept {
-    metrics::Shard& s = host_.shard();
-    uint64_t key = (static_cast<uint64_t>(producer) << 32) | static_cast<uint32_t>(partition);
-    auto it = std::find_if(next_seq_.begin(), next_seq_.end(),
-                           [&](const auto& p) { return p.first == key; });
-    if (it == next_seq_.end()) {
-      if (next_seq_.size() < 4096) next_seq_.emplace_back(key, seq + 1);
-      return;
-    }
-    if (seq == it->second) {
-      ++it->second;
-    } else if (seq > it->second) {
-      it->second = seq + 1;  // the producer's other partitions took the ones between
-    } else {
-      s.add(g_stats->counter(kOutOfOrder));
-    }
-  }
-
   proto::SessionHost& host_;
   const proto::SessionOptions& options_;
   const Request* request_ = nullptr;
@@ -524,7 +498,7 @@ class Session final : public proto::Session {
   std::vector<std::unique_ptr<Consumer>> closed_;  // left their group; freed with the session
   std::deque<Message> queue_;
   std::string value_, topic_name_;
-  std::vector<std::pair<uint64_t, uint32_t>> next_seq_;
+  proto::StampReader stamps_;
 
   friend class Producer;
 };
@@ -651,7 +625,8 @@ void spiker_register_kafka() {
   stats.name = "kafka";
   stats.title = "Kafka";
   stats.counters.assign(std::begin(kafka::kCounterNames), std::end(kafka::kCounterNames));
-  stats.histograms = {"end_to_end"};
+  stats.histograms = {"end_to_end", "lag"};
+  stats.count_histograms = {"lag"};  // messages behind the partition's end, per consumed one
   stats.summary = {"produced", "delivered", "delivery_failed", "consumed"};
   stats.per_second = {"delivered", "consumed"};
   kafka::g_stats = &metrics::StatBlocks::add(std::move(stats));
