@@ -103,7 +103,15 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
                                     1'000'000, 50'000'000);
 }
 
-Worker::~Worker() { close_all(); }
+Worker::~Worker() {
+  close_all();
+  // Sessions go while what they report to (the shard, the loop) is still there: members are
+  // destroyed in the reverse order of their declaration, not of their use.
+  for (Connection* l : lanes_) l->session.reset();
+  for (Connection& c : conns_) c.session.reset();
+  shared_.clear();
+  retired_sessions_.clear();
+}
 
 void Worker::close_all() noexcept {
   for (Connection& c : conns_) close_socket(c);

@@ -158,7 +158,9 @@ void Worker::session_step(Connection& vu, uint8_t index) noexcept {
     j.lanes.push_back(std::move(made));
     lane = j.lanes.back().get();
   }
-  ensure_session(*lane);
+  if (!origin_of(*lane).protocol->shared) {
+    ensure_session(*lane);  // shared protocols' sessions are the slot's (session_for)
+  }
   lane->step = index;
   lane->variant = static_cast<uint8_t>(st.id);
   j.state[index] = VuJourney::kRunning;
@@ -227,8 +229,9 @@ void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
       proto::Exchange x;
       x.request = st->proto.get();
       x.verb = proto::Verb::kReceive;
-      x.deadline_ns = c.session->deadline_ns();  // the same wait goes on
-      c.session->submit(x);
+      proto::Session* session = session_of(c);
+      x.deadline_ns = session->deadline_ns();  // the same wait goes on
+      session->submit(x);
       return;
     }
   }
