@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/url.h"
 #include "metrics/shard.h"
@@ -155,11 +156,11 @@ class Session final : public proto::TransportSession {
 
   // Reads until connection.close-ok, the peer's close or 1 s; frames before it are dropped.
   void await_close_ok() noexcept {
-    int64_t until = host_.now() + 1'000'000'000;
+    int64_t until = mono_now_ns() + 1'000'000'000;  // the loop's clock stands still in here
     std::string in;
     char buf[4096];
     for (;;) {
-      int64_t left_ms = (until - host_.now()) / 1'000'000;
+      int64_t left_ms = (until - mono_now_ns()) / 1'000'000;
       pollfd p{transport_.fd(), POLLIN, 0};
       if (left_ms <= 0 || ::poll(&p, 1, static_cast<int>(left_ms)) != 1) return;
       size_t got = 0;
