@@ -117,6 +117,18 @@ class TransportSession : public Session {
     if (last) end();
     host_.complete(*this, o);
   }
+  // Ends one request of the exchange as refused by the server (an error reply): its code is
+  // the reply's "error" header, its message the body; `last` ends the exchange.
+  void refuse(std::string_view code, std::string_view message, bool last = true) noexcept {
+    Outcome o;
+    o.refused = true;
+    o.done_ns = host_.now();
+    plan::CapturedResponse parts;
+    parts.body = message;
+    parts.headers.emplace_back("error", code);
+    o.parts = &parts;
+    complete_one(o, last);
+  }
   // Ends the exchange with `kind`; the connection is closed.
   void fail(metrics::ErrorKind kind) noexcept;
   // Ends the exchange with `kind`; the connection stays (a receive that waited in vain).

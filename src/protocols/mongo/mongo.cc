@@ -308,7 +308,7 @@ class Session final : public proto::TransportSession {
     auth_ = Auth::kNone;
     in_.clear();
     transport_.close();  // the connection is not authenticated: a new one tries again
-    refused(code, message);
+    refuse(code, message);
   }
 
   void read() noexcept {
@@ -360,7 +360,7 @@ class Session final : public proto::TransportSession {
         return;
       }
       count_error(code);
-      refused(std::to_string(code), msg);
+      refuse(std::to_string(code), msg);
       return;
     }
     if (auth_ != Auth::kNone) {
@@ -386,7 +386,7 @@ class Session final : public proto::TransportSession {
         }
       }
       count_error(code);
-      refused(std::to_string(code), msg);
+      refuse(std::to_string(code), msg);
       return;
     }
     int64_t rows = -1;
@@ -444,17 +444,6 @@ class Session final : public proto::TransportSession {
     s.add(g_stats->counter(code == 11000              ? kErrDuplicateKey
                            : code == 18 || code == 13 ? kErrAuth
                                                       : kErrOther));
-  }
-
-  void refused(std::string_view code, std::string_view message) noexcept {
-    proto::Outcome o;
-    o.refused = true;
-    o.done_ns = host_.now();
-    plan::CapturedResponse parts;
-    parts.body = message;
-    parts.headers.emplace_back("error", code);
-    o.parts = &parts;
-    complete_one(o, true);
   }
 
   const Request* request_ = nullptr;

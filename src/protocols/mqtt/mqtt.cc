@@ -555,15 +555,7 @@ class Session final : public proto::TransportSession {
   }
 
   void refuse(std::string_view code, std::string_view message) noexcept {
-    if (!busy()) return;
-    proto::Outcome o;
-    o.refused = true;
-    o.done_ns = host_.now();
-    plan::CapturedResponse parts;
-    parts.body = message;
-    parts.headers.emplace_back("error", code);
-    o.parts = &parts;
-    complete_one(o, true);
+    if (busy()) TransportSession::refuse(code, message);
   }
 
   enum class Role : uint8_t { kUnknown, kPublisher, kSubscriber };
