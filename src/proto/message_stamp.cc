@@ -4,6 +4,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "metrics/shard.h"
+
 namespace spiker::proto {
 namespace {
 constexpr char kMagic[4] = {'L', 'S', 'E', '2'};
@@ -51,6 +53,16 @@ bool StampReader::read(std::string_view* payload, Seen* seen, uint32_t lane) {
   } else {
     seen->out_of_order = true;  // late: counted lost when its gap was seen
   }
+  return true;
+}
+
+bool StampReader::take(std::string_view* payload, metrics::Shard& shard, const StampStats& stats) {
+  Seen seen;
+  if (!read(payload, &seen)) return false;
+  shard.add(stats.timed);
+  shard.block_histogram(stats.latency).record(seen.latency_us);
+  if (seen.lost > 0) shard.add(stats.lost, seen.lost);
+  if (seen.out_of_order) shard.add(stats.out_of_order);
   return true;
 }
 

@@ -10,7 +10,20 @@
 #include <utility>
 #include <vector>
 
+namespace spiker::metrics {
+struct Shard;
+}
+
 namespace spiker::proto {
+
+// Where a protocol counts what stamps tell (handles of its stat block: StatBlock::counter(i),
+// StatBlock::histogram(i)).
+struct StampStats {
+  uint32_t timed = 0;         // messages that carried a stamp
+  uint32_t lost = 0;          // sequence numbers skipped
+  uint32_t out_of_order = 0;  // late ones
+  uint32_t latency = 0;       // histogram: publish to receive, microseconds
+};
 
 inline constexpr size_t kStampSize = 20;
 
@@ -30,6 +43,8 @@ class StampReader {
   // When `payload` starts with a stamp: strips it and says what it tells; false otherwise.
   // `lane` keeps sequences apart where order holds only within one (a Kafka partition).
   bool read(std::string_view* payload, Seen* seen, uint32_t lane = 0);
+  // The same, counted into `shard` at `stats`.
+  bool take(std::string_view* payload, metrics::Shard& shard, const StampStats& stats);
 
  private:
   std::vector<std::pair<uint64_t, uint32_t>> next_seq_;  // publisher and lane -> next sequence

@@ -628,13 +628,9 @@ class Session final : public proto::TransportSession {
     s.add(g_stats->counter(kReceived));
     if (content_redelivered_) s.add(g_stats->counter(kRedelivered));
     std::string_view body = content_body_;
-    proto::StampReader::Seen seen;
-    if (stamps_.read(&body, &seen)) {
-      s.add(g_stats->counter(kReceivedTimed));
-      s.block_histogram(g_stats->histogram(kEndToEnd)).record(seen.latency_us);
-      if (seen.lost > 0) s.add(g_stats->counter(kLost), seen.lost);
-      if (seen.out_of_order) s.add(g_stats->counter(kOutOfOrder));
-    }
+    stamps_.take(&body, s,
+                 {g_stats->counter(kReceivedTimed), g_stats->counter(kLost),
+                  g_stats->counter(kOutOfOrder), g_stats->histogram(kEndToEnd)});
     if (busy() && wait_ == Wait::kMessage) {
       ack_delivered();  // before the step ends (the run may end with it)
       deliver(content_exchange_, content_key_, body, content_redelivered_);

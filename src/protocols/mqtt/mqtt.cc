@@ -515,13 +515,9 @@ class Session final : public proto::TransportSession {
       awaiting_rel_.push_back(id);
     }
     s.add(g_stats->counter(kReceived));
-    proto::StampReader::Seen seen;
-    if (stamps_.read(&payload, &seen)) {
-      s.add(g_stats->counter(kReceivedTimed));
-      s.block_histogram(g_stats->histogram(kEndToEnd)).record(seen.latency_us);
-      if (seen.lost > 0) s.add(g_stats->counter(kLost), seen.lost);
-      if (seen.out_of_order) s.add(g_stats->counter(kOutOfOrder));
-    }
+    stamps_.take(&payload, s,
+                 {g_stats->counter(kReceivedTimed), g_stats->counter(kLost),
+                  g_stats->counter(kOutOfOrder), g_stats->histogram(kEndToEnd)});
     if (busy() && waiting_ == Wait::kMessage) {
       deliver(topic, payload);
       return;
