@@ -112,10 +112,14 @@ void add_protocol_flags(CLI::App* cmd, RunArgs& a) {
                   "HTTP/2: VUs sharing one connection, each with its stream in flight (as "
                   "h2load -m; -c 500 --max-streams 10 opens 50 connections)")
       ->capture_default_str();
-  // Each registered protocol's flags (a flag two protocols share is added once).
+  // Each registered protocol's flags (a flag two protocols share is added once, with both
+  // helps: "mqtt: ...; amqp: ...").
   for (const proto::Protocol* p : proto::Registry::all()) {
     for (const proto::FlagDef& f : p->flags) {
-      if (cmd->get_option_no_throw("--" + f.name) != nullptr) continue;
+      if (CLI::Option* known = cmd->get_option_no_throw("--" + f.name)) {
+        known->description(known->get_description() + "; " + f.help);
+        continue;
+      }
       if (args->protocol_flags.size() == args->protocol_flags.capacity()) {
         throw std::logic_error("more protocol flags than run_options.cc reserves room for");
       }
