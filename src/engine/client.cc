@@ -361,11 +361,25 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
     e.host = url.host;
     e.scheme = url.scheme;
     if (url.scheme == "https" || url.scheme == "wss") e.tls = tls_http_.get();
-    if (url.scheme == "tls") e.tls = tls_raw_.get();
+    if (o->protocol != nullptr && o->protocol->tls_scheme(url.scheme)) {
+      e.tls = tls_offering(o->protocol->alpn);  // tls://, mqtts://, grpcs:// (h2), ...
+    }
     o->options.connect_timeout_ns = options_.connect_timeout_ns;
     o->options.tls_cache = &tls_cache_;
     origins_.push_back(std::move(o));
     return origin_index_[key] = origins_.size() - 1;
+  }
+
+  // The TLS context for a protocol's TLS scheme: one per ALPN offer.
+  const TlsContext* tls_offering(const std::vector<std::string>& alpn) {
+    if (alpn.empty()) return tls_raw_.get();
+    for (const auto& [a, c] : tls_offers_) {
+      if (a == alpn) return c.get();
+    }
+    TlsOptions t = options_.tls;
+    t.alpn = alpn;
+    tls_offers_.emplace_back(alpn, std::make_unique<TlsContext>(t));
+    return tls_offers_.back().second.get();
   }
 
   void start(std::unique_ptr<Pending> p) {
@@ -556,6 +570,7 @@ class Client::Loop final : public proto::SessionHost, public IoHandler {
   std::vector<std::unique_ptr<proto::Session>> retired_;  // freed on the next turn
   std::vector<char> read_buf_;
   std::unique_ptr<TlsContext> tls_http_, tls_raw_;
+  std::vector<std::pair<std::vector<std::string>, std::unique_ptr<TlsContext>>> tls_offers_;
   TlsSessionCache tls_cache_;
   std::vector<std::unique_ptr<Origin>> origins_;
   std::map<std::string, size_t> origin_index_;

@@ -50,15 +50,18 @@ class Kafka(unittest.TestCase):
         self.assertGreater(doc["latency_us"]["p50"], 0)  # produce to delivery report
 
     def test_consumer_group_end_to_end(self):
+        # 10 s: a group's rebalance on a loaded machine may take seconds before both members
+        # have their partitions. (Not -n 1000: a member done with its share of iterations would
+        # keep the messages it fetched.)
         consumer = subprocess.Popen([LOADSPIKER, "run", f"kafka://{self.first}/e2e",
                                      "--consume", "true", "--group", "load", "-c", "2", "-d",
-                                     "6s", "--timeout", "1s", "--json"],
+                                     "10s", "--timeout", "1s", "--json"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)
         code, doc, err = run_cli(f"kafka://{self.first}/e2e", "-b", "m", "--timestamp", "true",
                                  "--property", "linger.ms=1", "-c", "2", "-n", "1000")
         self.assertEqual(code, 0, err)
-        out, err = consumer.communicate(timeout=60)
+        out, err = consumer.communicate(timeout=90)
         c = json.loads(out)["kafka"]
         self.assertEqual(c["consumed"], 1000)
         self.assertEqual(c["consumed_timed"], 1000)

@@ -305,7 +305,10 @@ class Session final : public proto::Session {
         : Client(host, rk, rd_kafka_queue_get_consumer(rk)), owner_(owner) {}
     ~Consumer() override {
       leave();
-      rd_kafka_destroy(rk_);
+      // leave() is bounded; a close it could not finish (a slow group coordinator) is not
+      // waited for again here, which could take the group's session timeout.
+      rd_kafka_destroy_flags(
+          rk_, rd_kafka_consumer_closed(rk_) != 0 ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
 
     // Leaves the group: the close's rebalance is served here (bounded).
