@@ -131,6 +131,17 @@ class Grpc(unittest.TestCase):
             self.assertEqual(code, 0, err)
             self.assertEqual(tls.calls["GetItem"], 40)
             self.assertGreater(doc["connections"]["tls_handshake_us"]["count"], 0)
+            # The Python API's client speaks h2 over TLS too.
+            env = dict(os.environ, PYTHONPATH=os.path.abspath(BUILD_PYTHON))
+            script = (f"import loadspiker\n"
+                      f"e = loadspiker.Engine(worker_threads=1, cacert={cert!r})\n"
+                      f"r = e.grpc_call('shop.Items/GetItem', message={{'id': 4}}, "
+                      f"url='grpcs://127.0.0.1:{tls.port}', proto={self.server.proto!r})\n"
+                      f"assert r.success and r.json()['name'] == 'item-4', r\n")
+            p = subprocess.run(["/usr/bin/python3", "-c", script], capture_output=True,
+                               text=True, env=env, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(tls.calls["GetItem"], 41)
             # Without trusting the certificate: TLS errors, nothing sent.
             code, doc, err = run_cli(f"grpcs://127.0.0.1:{tls.port}", *self.proto, "--call",
                                      "shop.Items/GetItem", "-n", "2")
