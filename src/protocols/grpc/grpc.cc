@@ -330,7 +330,10 @@ void Session::complete(proto::Session& /*inner*/, const proto::Outcome& in) noex
     message = "no grpc-status in the reply";
   } else {
     code = 0;
-    for (char ch : status) code = code * 10 + (ch - '0');
+    for (char ch : status) {
+      code = ch >= '0' && ch <= '9' && code < 1000 ? code * 10 + (ch - '0') : 1000;
+    }
+    if (code >= kStatusCount) code = 2;  // UNKNOWN: a status gRPC does not define
     message = percent_decode(find("grpc-message"));
   }
   bool gzipped = find("grpc-encoding") == "gzip";
@@ -361,7 +364,7 @@ void Session::complete(proto::Session& /*inner*/, const proto::Outcome& in) noex
     json_ += one_;
   }
   if (c->capture && streamed) json_ += ']';
-  o.status = kFirstStatus + std::clamp(code, 0, kStatusCount - 1);
+  o.status = kFirstStatus + code;
   o.refused = code != 0;
   plan::CapturedResponse out;
   if (c->capture) {
