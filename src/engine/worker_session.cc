@@ -230,6 +230,7 @@ void Worker::on_step_outcome(Connection& c, const proto::Outcome& o) noexcept {
       x.request = st->proto.get();
       x.verb = proto::Verb::kReceive;
       proto::Session* session = session_of(c);
+      x.owner = &c;                            // a shared session's exchanges name theirs
       x.deadline_ns = session->deadline_ns();  // the same wait goes on
       session->submit(x);
       return;
