@@ -141,7 +141,6 @@ class Session final : public proto::Session, private proto::SessionHost {
     plan::HttpMessage message;  // dynamic requests
     FrameCounter counter;
     int64_t last_ns = 0;  // the request sent, then the last message received
-    uint32_t received = 0;
   };
   // A static request's HTTP/2 message, made once per session (the http2 session keeps its
   // header block by the message's address).
@@ -232,7 +231,6 @@ class Session final : public proto::Session, private proto::SessionHost {
     Call& c = *static_cast<Call*>(owner);
     uint32_t n = c.counter.feed(data);
     if (n == 0) return;
-    c.received += n;
     if (!c.request->method.server_streaming) return;
     int64_t now = host_.now();
     metrics::Shard& s = host_.shard();
@@ -262,7 +260,6 @@ void Session::submit(const proto::Exchange& x) noexcept {
   c->request = &r;
   c->capture = x.capture;
   c->counter.reset();
-  c->received = 0;
   c->last_ns = host_.now();
   std::string_view payload = x.payload;
   size_t cut = payload.find(kSeparator);
