@@ -44,8 +44,8 @@ struct Request : plan::ProtocolRequest {
 
 // The messages of a payload's JSON: one object, or an array of them (streaming requests), framed
 // (and compressed when the request says so) into `body`; false with `error`.
-bool encode_messages(const Request& r, std::string_view json, std::string* body,
-                     uint32_t* messages, std::string* error);
+bool encode_messages(const Request& r, std::string_view json, std::string* body, uint32_t* messages,
+                     std::string* error);
 
 std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,
                                              const proto::SessionOptions& o);
