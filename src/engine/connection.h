@@ -45,6 +45,9 @@ struct VuJourney {
   uint8_t pending = 0;  // steps on their way
   bool advancing = false;
   bool failed = false;  // a step of this iteration failed
+  // A step of this iteration ended inside its own submit (a send done once written): the next
+  // iteration starts from the loop, not from under that submit (which would never return to it).
+  bool ended_in_submit = false;
   uint64_t once_done = 0;
   uint64_t vars_set = 0;
   uint64_t rows_kept = 0;  // data tables whose row this VU keeps (picked for a login)

@@ -46,6 +46,7 @@ void Worker::start_journey(Connection& vu) noexcept {
   j.waiting = static_cast<uint8_t>(sc.steps.size());
   j.pending = 0;
   j.failed = false;
+  j.ended_in_submit = false;
   vu.state = ConnState::kStepIdle;
   ++shard_->iterations;
   advance(vu);
@@ -287,6 +288,7 @@ void Worker::complete_step(Connection& lane, bool ok) noexcept {
   VuJourney& j = *vu.journey;
   const plan::Step& st = journey_->scenarios[j.scenario].steps[lane.step];
   j.state[lane.step] = ok ? VuJourney::kPassed : VuJourney::kFailed;
+  if (submitting_) j.ended_in_submit = true;
   if (ok && st.once) j.once_done |= uint64_t{1} << st.once_key;
   if (!ok) {
     ++shard_->step_failures[st.id];
@@ -311,7 +313,9 @@ void Worker::finish_journey(Connection& vu) noexcept {
   // that completed at once) does not start the next iteration from there.
   int64_t at = step_done_ns_ != 0 ? step_done_ns_ : now();
   step_done_ns_ = 0;
-  end_iteration(vu, at, !j.failed && !submitting_);
+  bool in_submit = j.ended_in_submit || submitting_;
+  j.ended_in_submit = false;
+  end_iteration(vu, at, !j.failed && !in_submit);
 }
 
 void Worker::stop_journey(Connection& vu) noexcept {

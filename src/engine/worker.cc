@@ -19,6 +19,8 @@ namespace {
 constexpr size_t kReadBufferSize = 64 * 1024;
 // How often a ramping VU count is re-read.
 constexpr int64_t kRampCheckNs = 1'000'000;
+// The longest a turn starts iterations at once before it returns to the loop.
+constexpr int64_t kTurnBudgetNs = 2'000'000;
 
 size_t capacity(const load::LoadPlan& plan, int index, int count, uint64_t group) {
   uint64_t whole = plan.model == load::Model::kClosed ? plan.vus->max_vus() : plan.max_vus;
@@ -150,6 +152,9 @@ int64_t Worker::turn() {
   flush_sessions();  // before retired sessions go: one may still be queued
   retired_sessions_.clear();
   int64_t now = this->now();
+  turn_started_ns_ = now;
+  turn_chained_ = 0;
+  turn_spent_ = false;
   bool asked = stop_.load(std::memory_order_relaxed) ||
                (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed));
   // Asked before the deadline (Ctrl-C, a threshold, a data table ran out): nothing more starts.
@@ -368,13 +373,20 @@ void Worker::end_iteration(Connection& c, int64_t now, bool socket_ok) noexcept 
   if (wake > now) {
     c.state = ConnState::kWaiting;
     set_timer(c, wake);
-  } else if (socket_ok) {
+  } else if (socket_ok && !turn_spent()) {
     begin_iteration(c, next_intended);
   } else {
     c.state = ConnState::kQueued;  // after a failure: not within the failing call
     c.batch = 0;                   // a new iteration when run, not a resend of this one
     queued_.push_back(&c);
   }
+}
+
+bool Worker::turn_spent() noexcept {
+  if (!turn_spent_ && (++turn_chained_ & 15) == 0) {
+    turn_spent_ = now() - turn_started_ns_ >= kTurnBudgetNs;
+  }
+  return turn_spent_;
 }
 
 void Worker::deactivate(Connection& c) noexcept {
