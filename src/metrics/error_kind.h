@@ -17,12 +17,15 @@ enum class ErrorKind : uint8_t {
   kHttp,     // malformed response, or closed inside the response head
   kBody,     // closed before the body was complete
   kOther,    // anything else (local resource limits, ...)
+  // A reply that breaks its protocol (not HTTP: malformed, or over a bound): the protocol's stat
+  // block says which, under its own name.
+  kProtocol,
 };
-inline constexpr size_t kErrorKindCount = 9;
+inline constexpr size_t kErrorKindCount = 10;
 
 // Kaioken's JSON names.
 inline constexpr std::array<std::string_view, kErrorKindCount> kErrorKindNames = {
-    "timeout", "dns", "connect", "refused", "reset", "tls", "http", "body", "other"};
+    "timeout", "dns", "connect", "refused", "reset", "tls", "http", "body", "other", "protocol"};
 
 // One line that tells the user what to look at.
 inline constexpr std::array<std::string_view, kErrorKindCount> kErrorKindHints = {
@@ -35,6 +38,8 @@ inline constexpr std::array<std::string_view, kErrorKindCount> kErrorKindHints =
     "malformed HTTP response, or connection closed inside the response head",
     "connection closed before the response body was complete",
     "local error (file descriptors, memory): check ulimit -n",
+    "the server's reply broke its protocol (malformed, or over a limit): see the protocol's own "
+    "section",
 };
 
 }  // namespace spiker::metrics

@@ -171,7 +171,8 @@ metrics::StatBlockDef stat_block(std::string name, std::string title) {
                 "errors_08_connection",
                 "errors_40_rollback",
                 "errors_53_resources",
-                "errors_other"};
+                "errors_other",
+                "protocol_errors"};
   d.summary = {"queries", "rows_returned", "rows_affected", "server_errors"};
   d.per_second = {"queries"};
   d.derive = [](const uint64_t* c, double) {

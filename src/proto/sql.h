@@ -92,6 +92,7 @@ enum Counter : uint32_t {
   kErrRollback,    // 40: serialization failure, deadlock
   kErrResources,   // 53, 54, 57: insufficient resources, limits, operator intervention
   kErrOther,
+  kProtocolErrors,  // the server's bytes broke the wire protocol (not an SQL error)
   kCounterCount
 };
 // A stat block for an SQL protocol ("postgres", "PostgreSQL").

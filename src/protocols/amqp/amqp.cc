@@ -31,7 +31,7 @@ namespace {
 constexpr const char* kCounterNames[] = {
     "connects",    "published",      "confirmed",      "nacked", "declared",
     "consumers",   "received",       "received_timed", "lost",   "out_of_order",
-    "redelivered", "channel_errors", "unread_dropped"};
+    "redelivered", "channel_errors", "unread_dropped", "protocol_errors"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 constexpr const char* kActions[] = {"amqp.connect", "amqp.declare", "amqp.publish",
                                     "amqp.consume", "amqp.receive", "amqp.disconnect"};

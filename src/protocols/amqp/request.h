@@ -28,6 +28,7 @@ enum Counter : uint32_t {
   kRedelivered,
   kChannelErrors,
   kUnread,
+  kProtocolErrors,  // the broker broke the protocol (malformed, over a bound): connection closed
   kCounterCount
 };
 enum Histogram : uint32_t { kEndToEnd };

@@ -25,6 +25,11 @@ using metrics::ErrorKind;
 
 constexpr uint16_t kChannel = 1;
 constexpr size_t kMaxQueued = 1024;  // messages kept for a later amqp.receive
+// ... and their bytes: past either bound the oldest is dropped (counted as unread_dropped).
+constexpr size_t kMaxQueuedBytes = 16u << 20;
+// The largest message body taken from the broker; a larger one (its header says so before the
+// body comes) closes the connection as a protocol failure.
+constexpr uint64_t kMaxBody = 64u << 20;
 
 struct Message {
   std::string exchange, routing_key, body;
@@ -350,8 +355,7 @@ class Session final : public proto::TransportSession {
       size_t n = parse_frame(std::string_view(in_).substr(off), &type, &channel, &payload);
       if (n == 0) break;
       if (n == SIZE_MAX) {
-        in_.clear();
-        fail(ErrorKind::kHttp);  // not AMQP: the connection cannot be trusted
+        broken();  // not AMQP: the connection cannot be trusted
         return;
       }
       frame_.assign(in_, off, n);  // handlers may end the exchange and read on
@@ -365,8 +369,16 @@ class Session final : public proto::TransportSession {
         rd.u16();
         content_size_ = rd.u64();
         content_body_.clear();
+        if (content_size_ > kMaxBody) {
+          broken();
+          return;
+        }
         if (content_size_ == 0) delivered();
       } else if (type == kFrameBody && content_) {
+        if (content_body_.size() + payload.size() > content_size_) {  // more than it said
+          broken();
+          return;
+        }
         content_body_.append(payload);
         if (content_body_.size() >= content_size_) delivered();
       }
@@ -374,6 +386,15 @@ class Session final : public proto::TransportSession {
     }
     in_.erase(0, off);
     ack_delivered();
+  }
+
+  void broken() noexcept {
+    in_.clear();
+    content_ = false;
+    content_body_.clear();
+    content_body_.shrink_to_fit();
+    host_.shard().add(g_stats->counter(kProtocolErrors));
+    fail(ErrorKind::kProtocol);
   }
 
   // One basic.ack (multiple) for every delivery read in this batch.
@@ -582,10 +603,17 @@ class Session final : public proto::TransportSession {
       return;
     }
     if (request_ != nullptr && !request_->subscribe.empty()) return;  // measured, not read
-    if (queue_messages_.size() >= kMaxQueued) {
+    while (!queue_messages_.empty() && (queue_messages_.size() >= kMaxQueued ||
+                                        queued_bytes_ + body.size() > kMaxQueuedBytes)) {
+      queued_bytes_ -= queue_messages_.front().body.size();
       queue_messages_.pop_front();
       s.add(g_stats->counter(kUnread));
     }
+    if (body.size() > kMaxQueuedBytes) {  // never kept
+      s.add(g_stats->counter(kUnread));
+      return;
+    }
+    queued_bytes_ += body.size();
     queue_messages_.push_back(
         {content_exchange_, content_key_, std::string(body), content_redelivered_});
   }
@@ -594,6 +622,7 @@ class Session final : public proto::TransportSession {
     if (queue_messages_.empty()) return;
     Message m = std::move(queue_messages_.front());
     queue_messages_.pop_front();
+    queued_bytes_ -= m.body.size();
     ack_delivered();  // what was read is acknowledged before a step ends with it
     deliver(m.exchange, m.routing_key, m.body, m.redelivered);
   }
@@ -640,6 +669,7 @@ class Session final : public proto::TransportSession {
   uint64_t content_tag_ = 0, content_size_ = 0;
   std::string content_exchange_, content_key_, content_body_;
   std::deque<Message> queue_messages_;
+  size_t queued_bytes_ = 0;
   proto::StampReader stamps_;
 };
 

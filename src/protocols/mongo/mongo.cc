@@ -24,6 +24,7 @@
 #include "proto/payload.h"
 #include "proto/protocol.h"
 #include "proto/transport_session.h"
+#include "protocols/mongo/reply.h"
 #include "protocols/mongo/scram.h"
 
 namespace spiker::mongo {
@@ -34,7 +35,6 @@ using proto::Verb;
 
 constexpr char kSeparator = '\x1f';  // between a rendered request's JSON fields
 constexpr int32_t kOpMsg = 2013;
-constexpr size_t kMaxMessage = 48u << 20;  // MongoDB's own maxMessageSizeBytes
 
 const metrics::StatBlock* g_stats = nullptr;
 enum Counter : uint32_t {
@@ -46,11 +46,13 @@ enum Counter : uint32_t {
   kErrDuplicateKey,
   kErrAuth,
   kErrOther,
+  kProtocolErrors,
   kCounterCount
 };
 constexpr const char* kCounterNames[] = {
     "commands",      "documents_returned",         "documents_written", "authentications",
-    "server_errors", "errors_11000_duplicate_key", "errors_auth",       "errors_other"};
+    "server_errors", "errors_11000_duplicate_key", "errors_auth",       "errors_other",
+    "protocol_errors"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 enum class Op : uint8_t { kFind, kInsert, kUpdate, kAggregate, kCommand };
@@ -316,124 +318,62 @@ class Session final : public proto::TransportSession {
   }
 
   void try_reply() noexcept {
-    if (in_.size() < 16) return;
-    int32_t len = get_i32(in_.data());
-    if (len < 21 || static_cast<size_t>(len) > kMaxMessage || get_i32(in_.data() + 12) != kOpMsg) {
+    int32_t response_to = 0;
+    std::string_view document;
+    size_t len = parse_op_msg(in_, &response_to, &document);
+    if (len == 0) return;
+    if (len == SIZE_MAX) {  // not an OP_MSG reply: the connection cannot be trusted
       in_.clear();
-      fail(ErrorKind::kHttp);  // not an OP_MSG reply: the connection cannot be trusted
+      host_.shard().add(g_stats->counter(kProtocolErrors));
+      fail(ErrorKind::kProtocol);
       return;
     }
-    if (in_.size() < static_cast<size_t>(len)) return;
-    if (!busy() || get_i32(in_.data() + 8) != request_id_) {
-      in_.erase(0, static_cast<size_t>(len));  // a late reply to a timed-out command
+    if (!busy() || response_to != request_id_) {
+      in_.erase(0, len);  // a late reply to a timed-out command
       return;
     }
-    // flags (4), then section kind 0 and its document.
-    const char* doc = in_.data() + 21;
-    int32_t doc_len = in_.size() >= 25 ? get_i32(doc) : 0;
+    std::string message(document);  // the reply outlives in_ below
+    in_.erase(0, len);
     bson_t reply;
-    if (in_[20] != 0 || doc_len < 5 || 21 + doc_len > len ||
-        !bson_init_static(&reply, reinterpret_cast<const uint8_t*>(doc),
-                          static_cast<size_t>(doc_len))) {
+    if (!bson_init_static(&reply, reinterpret_cast<const uint8_t*>(message.data()),
+                          message.size())) {
       in_.clear();
-      fail(ErrorKind::kHttp);
-      return;
-    }
-    std::string message(in_, 0, static_cast<size_t>(len));  // the reply outlives in_ below
-    in_.erase(0, static_cast<size_t>(len));
-    bson_init_static(&reply, reinterpret_cast<const uint8_t*>(message.data() + 21),
-                     static_cast<size_t>(doc_len));
-    handle(&reply);
-  }
-
-  void handle(const bson_t* reply) noexcept {
-    bson_iter_t it;
-    bool ok = bson_iter_init_find(&it, reply, "ok") && bson_iter_as_double(&it) == 1.0;
-    if (!ok) {
-      auto code = static_cast<int32_t>(
-          bson_iter_init_find(&it, reply, "code") ? bson_iter_as_int64(&it) : 0);
-      std::string msg = bson_iter_init_find(&it, reply, "errmsg") && BSON_ITER_HOLDS_UTF8(&it)
-                            ? bson_iter_utf8(&it, nullptr)
-                            : "command failed";
-      if (auth_ != Auth::kNone) {
-        auth_failed(std::to_string(code), msg);
-        return;
-      }
-      count_error(code);
-      refuse(std::to_string(code), msg);
+      host_.shard().add(g_stats->counter(kProtocolErrors));
+      fail(ErrorKind::kProtocol);
       return;
     }
     if (auth_ != Auth::kNone) {
-      sasl_step(reply);
+      Reply r;
+      read_reply(message, false, false, false, &r);
+      if (!r.ok) {
+        auth_failed(std::to_string(r.code), r.message);
+        return;
+      }
+      sasl_step(&reply);
+      return;
+    }
+    handle(message);
+  }
+
+  void handle(std::string_view document) noexcept {
+    Reply& r = reply_;
+    read_reply(document, exchange_.capture, request_->op != Op::kCommand,
+               request_->op == Op::kCommand, &r);
+    if (!r.ok) {
+      count_error(r.code);
+      refuse(std::to_string(r.code), r.message);
       return;
     }
     metrics::Shard& s = host_.shard();
-    bson_iter_t errors, first, field;
-    if (bson_iter_init_find(&errors, reply, "writeErrors") && BSON_ITER_HOLDS_ARRAY(&errors) &&
-        bson_iter_recurse(&errors, &first) && bson_iter_next(&first) &&
-        BSON_ITER_HOLDS_DOCUMENT(&first)) {
-      bson_iter_t e;
-      int32_t code = 0;
-      std::string msg = "write error";
-      if (bson_iter_recurse(&first, &e)) {
-        while (bson_iter_next(&e)) {
-          if (std::strcmp(bson_iter_key(&e), "code") == 0) {
-            code = static_cast<int32_t>(bson_iter_as_int64(&e));
-          }
-          if (std::strcmp(bson_iter_key(&e), "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&e)) {
-            msg = bson_iter_utf8(&e, nullptr);
-          }
-        }
-      }
-      count_error(code);
-      refuse(std::to_string(code), msg);
-      return;
-    }
-    int64_t rows = -1;
-    body_.clear();
-    if (bson_iter_init_find(&field, reply, "cursor") && BSON_ITER_HOLDS_DOCUMENT(&field)) {
-      bson_iter_t batch;
-      if (bson_iter_recurse(&field, &batch) && bson_iter_find(&batch, "firstBatch") &&
-          BSON_ITER_HOLDS_ARRAY(&batch)) {
-        bson_iter_t docs;
-        rows = 0;
-        if (exchange_.capture) body_ = "[";
-        if (bson_iter_recurse(&batch, &docs)) {
-          while (bson_iter_next(&docs)) {
-            if (exchange_.capture && BSON_ITER_HOLDS_DOCUMENT(&docs)) {
-              uint32_t dl = 0;
-              const uint8_t* dd = nullptr;
-              bson_iter_document(&docs, &dl, &dd);
-              bson_t d;
-              if (bson_init_static(&d, dd, dl)) {
-                size_t jl = 0;
-                char* j = bson_as_relaxed_extended_json(&d, &jl);
-                if (rows > 0) body_ += ',';
-                body_.append(j != nullptr ? j : "null", j != nullptr ? jl : 4);
-                bson_free(j);
-              }
-            }
-            ++rows;
-          }
-        }
-        if (exchange_.capture) body_ += ']';
-        s.add(g_stats->counter(kDocumentsReturned), static_cast<uint64_t>(rows));
-      }
-    } else if (request_->op != Op::kCommand && bson_iter_init_find(&field, reply, "n")) {
-      rows = bson_iter_as_int64(&field);
-      s.add(g_stats->counter(kDocumentsWritten), static_cast<uint64_t>(rows));
-    }
-    if (request_->op == Op::kCommand && exchange_.capture) {
-      size_t jl = 0;
-      char* j = bson_as_relaxed_extended_json(reply, &jl);
-      body_.assign(j != nullptr ? j : "{}", j != nullptr ? jl : 2);
-      bson_free(j);
+    if (r.rows >= 0) {
+      s.add(g_stats->counter(r.batch ? kDocumentsReturned : kDocumentsWritten),
+            static_cast<uint64_t>(r.rows));
     }
     proto::Outcome o;
     o.done_ns = host_.now();
     plan::CapturedResponse parts;
-    parts.body = body_;
-    parts.rows = rows;
+    parts.body = r.body;
+    parts.rows = r.rows;
     o.parts = &parts;
     complete_one(o, true);
   }
@@ -451,7 +391,8 @@ class Session final : public proto::TransportSession {
   Auth auth_ = Auth::kNone;
   bool authed_ = false;
   std::string nonce_, first_bare_, server_signature_, payload_copy_;
-  std::string wire_, in_, body_;
+  std::string wire_, in_;
+  Reply reply_;
 };
 
 const std::vector<std::string> kKeys = {"collection", "find",      "insert",  "update",

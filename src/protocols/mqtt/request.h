@@ -32,8 +32,10 @@ enum Counter : uint32_t {
   kDuplicates,
   kUnread,
   kPings,
+  kProtocolErrors,  // the broker broke the protocol (malformed, over a bound): connection closed
   kCounterCount
-};enum Histogram : uint32_t { kEndToEnd };
+};
+enum Histogram : uint32_t { kEndToEnd };
 
 enum class Op : uint8_t { kConnect, kPublish, kSubscribe, kReceive, kDisconnect };
 

@@ -22,6 +22,11 @@ namespace {
 using metrics::ErrorKind;
 
 constexpr size_t kMaxQueued = 1024;  // messages kept for a later mqtt.receive
+// ... and their bytes: past either bound the oldest is dropped (counted as unread_dropped).
+constexpr size_t kMaxQueuedBytes = 16u << 20;
+// Acknowledgements and pings not yet taken by a broker that stopped reading: past this the
+// connection is closed as a protocol failure.
+constexpr size_t kMaxControl = 4u << 20;
 
 struct Message {
   std::string topic, payload;
@@ -100,6 +105,7 @@ class Session final : public proto::TransportSession {
   enum class Wait : uint8_t { kNone, kConnack, kPuback, kPubrec, kPubcomp, kSuback, kMessage };
 
   void reset() noexcept {
+    ++resets_;
     connected_ = awaiting_connack_ = subscribed_ = false;
     waiting_ = Wait::kNone;
     in_.clear();
@@ -274,8 +280,13 @@ class Session final : public proto::TransportSession {
 
   // A control packet (acknowledgements, pings) outside the exchange's write.
   void send_control(std::string_view bytes) noexcept {
+    if (control_.size() + bytes.size() > kMaxControl) {  // the broker takes nothing we send
+      broken();
+      return;
+    }
     control_.append(bytes);
     if (busy() && out_off_ < out_.size()) return;  // after the exchange's bytes
+    if (parsing_) return;  // one write for a batch's acknowledgements, after it
     flush_control();
   }
 
@@ -299,27 +310,56 @@ class Session final : public proto::TransportSession {
     read_stream(in_, false, [this] { try_packets(); });
   }
 
+  // The packets in in_, from its start; what was handled is erased once at the end (a flood of
+  // small packets costs no copy of the buffer per packet). A handler may end the exchange, and
+  // the engine start the next one from under it: a call from there returns at once and this
+  // loop goes on with what is left.
   void try_packets() noexcept {
-    while (!in_.empty() && transport_.is_open()) {
+    if (parsing_) return;
+    parsing_ = true;
+    size_t off = 0;
+    uint64_t resets = resets_;
+    while (off < in_.size() && transport_.is_open()) {
       uint8_t first = 0;
       std::string_view body;
-      size_t n = parse_packet(in_, &first, &body);
-      if (n == 0) return;
+      size_t n = parse_packet(std::string_view(in_).substr(off), &first, &body);
+      if (n == 0) break;
       if (n == SIZE_MAX) {
-        in_.clear();
-        fail(ErrorKind::kHttp);  // not MQTT: the connection cannot be trusted
+        parsing_ = false;
+        broken();  // not MQTT (or over kMaxPacket): the connection cannot be trusted
         return;
       }
-      std::string packet(in_, 0, n);  // handlers may end the exchange and read on
-      in_.erase(0, n);
-      parse_packet(packet, &first, &body);
+      packet_.assign(in_, off, n);  // handlers may end the exchange and read on
+      off += n;
+      parse_packet(packet_, &first, &body);
       handle(first, body);
+      if (resets_ != resets) {  // the connection ended: in_ is gone
+        parsing_ = false;
+        return;
+      }
     }
+    in_.erase(0, off);
+    parsing_ = false;
+    if (!control_.empty() && !(busy() && out_off_ < out_.size())) flush_control();
+  }
+
+  void broken() noexcept {
+    in_.clear();
+    host_.shard().add(g_stats->counter(kProtocolErrors));
+    fail(ErrorKind::kProtocol);
   }
 
   void handle(uint8_t first, std::string_view body) noexcept {
     metrics::Shard& s = host_.shard();
     uint8_t type = first >> 4;
+    // Before CONNACK a broker sends nothing else; CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ and
+    // the reserved types never come from a broker (AUTH, 15, only in MQTT 5).
+    bool v5 = request_ != nullptr && request_->version == 5;
+    if ((awaiting_connack_ && type != 2) || type == 0 || type == 1 || type == 8 || type == 10 ||
+        type == 12 || (type == 15 && !v5)) {
+      broken();
+      return;
+    }
     switch (type) {
       case 2: {  // CONNACK
         uint8_t code = body.size() >= 2 ? static_cast<uint8_t>(body[1]) : 0xff;
@@ -458,10 +498,17 @@ class Session final : public proto::TransportSession {
       return;
     }
     if (request_ != nullptr && !request_->subscribe.empty()) return;  // measured, not read
-    if (queue_.size() >= kMaxQueued) {
+    while (!queue_.empty() && (queue_.size() >= kMaxQueued ||
+                               queued_bytes_ + payload.size() > kMaxQueuedBytes)) {
+      queued_bytes_ -= queue_.front().payload.size();
       queue_.pop_front();
       s.add(g_stats->counter(kUnread));
     }
+    if (payload.size() > kMaxQueuedBytes) {  // never kept
+      s.add(g_stats->counter(kUnread));
+      return;
+    }
+    queued_bytes_ += payload.size();
     queue_.push_back({std::string(topic), std::string(payload)});
   }
 
@@ -469,6 +516,7 @@ class Session final : public proto::TransportSession {
     if (queue_.empty()) return;
     Message m = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= m.payload.size();
     deliver(m.topic, m.payload);
   }
 
@@ -499,7 +547,10 @@ class Session final : public proto::TransportSession {
   uint32_t publisher_ = 0, seq_ = 0;
   int64_t keepalive_ns_ = 0, last_sent_ns_ = 0;
   std::string_view topic_, message_, client_id_;
-  std::string wire_, in_, control_, payload_copy_, body_;
+  std::string wire_, in_, control_, payload_copy_, body_, packet_;
+  bool parsing_ = false;   // try_packets() is on the stack
+  uint64_t resets_ = 0;    // connections ended (a handler may end one mid-batch)
+  size_t queued_bytes_ = 0;
   std::vector<uint16_t> awaiting_rel_;
   proto::StampReader stamps_;
   std::deque<Message> queue_;

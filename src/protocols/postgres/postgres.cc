@@ -142,6 +142,17 @@ class Session final : public proto::LibrarySession {
     if (busy_) send();
   }
 
+  // libpq's words for a server whose bytes are not PostgreSQL's protocol.
+  static bool protocol_violation(std::string_view message) noexcept {
+    for (std::string_view text :
+         {"expected authentication request", "invalid response to SSL", "unexpected message",
+          "lost synchronization", "invalid message", "message contents do not agree",
+          "message type 0x", "protocol"}) {
+      if (message.find(text) != std::string_view::npos) return true;
+    }
+    return false;
+  }
+
   // The server refused the connection (password, database) or could not be reached.
   void connect_failed() noexcept {
     std::string message = conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory";
@@ -150,6 +161,9 @@ class Session final : public proto::LibrarySession {
     auto has = [&](const char* text) { return message.find(text) != std::string::npos; };
     if (has("Connection refused")) {
       kind = ErrorKind::kRefused;
+    } else if (protocol_violation(message)) {
+      kind = ErrorKind::kProtocol;  // something answered, but not PostgreSQL
+      host_.shard().add(g_stats->counter(sql::kProtocolErrors));
     } else if (has("timeout")) {
       kind = ErrorKind::kTimeout;
     } else if (has("authentication failed") || has("no password supplied") ||

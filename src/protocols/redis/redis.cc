@@ -37,12 +37,14 @@ enum Counter : uint32_t {
   kErrOther,
   kStray,
   kErrWrongPass,
+  kMalformed,
   kCounterCount
 };
 // By Counter, in its order.
 constexpr const char* kCounterNames[] = {
     "commands",         "replies",       "nil_replies",  "error_replies", "errors_ERR",
-    "errors_WRONGTYPE", "errors_NOAUTH", "errors_other", "stray_replies", "errors_WRONGPASS"};
+    "errors_WRONGTYPE", "errors_NOAUTH", "errors_other", "stray_replies", "errors_WRONGPASS",
+    "malformed_replies"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 // A command and how each new connection is prepared: HELLO 3 (RESP3), AUTH, SELECT.
@@ -129,23 +131,37 @@ class Session final : public proto::TransportSession {
     read_stream(in_, true, [this] {
       if (in_.size() > kMaxBuffered) {
         in_.clear();
-        fail(ErrorKind::kBody);
+        reader_.reset();
+        host_.shard().add(g_stats->counter(kMalformed));
+        fail(ErrorKind::kProtocol);
         return;
       }
       try_reply();
     });
   }
 
+  // Reads the replies in in_ (from its start: what was consumed is dropped once, at the end,
+  // so a flood of small replies costs no copy per reply).
   void try_reply() noexcept {
-    while (!in_.empty()) {
-      size_t n = parse_reply(in_, &reply_);
-      if (n == 0) return;
-      if (n == SIZE_MAX) {  // not RESP: the connection cannot be trusted
+    size_t at = 0;
+    consume(at);
+    in_.erase(0, std::min(at, in_.size()));
+  }
+
+  void consume(size_t& at) noexcept {
+    while (at < in_.size()) {
+      size_t used = 0;
+      ReplyReader::Status st = reader_.next(std::string_view(in_).substr(at), &used, &reply_);
+      at += used;
+      if (st == ReplyReader::Status::kMore) return;
+      if (st == ReplyReader::Status::kBad) {  // not RESP: the connection cannot be trusted
         in_.clear();
-        fail(ErrorKind::kHttp);
+        at = 0;
+        reader_.reset();
+        host_.shard().add(g_stats->counter(kMalformed));
+        fail(ErrorKind::kProtocol);
         return;
       }
-      in_.erase(0, n);
       metrics::Shard& s = host_.shard();
       if (!busy() || waiting_ == 0) {
         s.add(g_stats->counter(kStray));  // nobody asked (a late reply after a timeout)
@@ -156,7 +172,16 @@ class Session final : public proto::TransportSession {
         if (reply_.kind == Reply::Kind::kError) {
           count_error(s);
           in_.clear();
-          fail(ErrorKind::kOther);  // the connection is unusable: every command fails
+          at = 0;
+          reader_.reset();
+          // The connection is unusable (a wrong password, a missing database): every command
+          // of the exchange is refused with the server's own error, and the next one connects
+          // again.
+          std::string code(error_prefix());
+          std::string message = reply_.text;
+          close();
+          for (uint16_t left = waiting_; left > 0; --left) refuse(code, message, left == 1);
+          waiting_ = 0;
           return;
         }
         continue;
@@ -202,6 +227,7 @@ class Session final : public proto::TransportSession {
   std::vector<std::string> args_;
   std::string wire_;
   std::string in_;
+  ReplyReader reader_;
   Reply reply_;
 };
 
@@ -226,6 +252,11 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
         fmt::format("{}: give the command once: {} or the body, not both", cmd->where, cmd->key));
   }
   auto r = std::make_shared<Request>();
+  // redis://[user]:password@host:port: AUTH as redis-cli -u does (--auth overrides).
+  if (in.url.has_password && !in.url.password.empty()) {
+    r->user = in.url.user;
+    r->password = in.url.password;
+  }
   if (const proto::Option* auth = proto::find_option(in, "auth")) {
     size_t colon = auth->value.find(':');
     r->user = colon == std::string::npos ? "" : auth->value.substr(0, colon);
@@ -240,6 +271,12 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
           fmt::format("{}: {} is 2 or 3 (3: HELLO 3, RESP3 replies)", resp->where, resp->key));
     }
     r->resp3 = resp->value == "3";
+  }
+  // redis://host:port/N: database N, as redis-cli -u reads it (--db overrides).
+  std::string_view path = in.url.target;
+  if (path.size() > 1 && path.size() <= 6 && path[0] == '/' &&
+      path.find_first_not_of("0123456789", 1) == std::string_view::npos) {
+    r->db = std::stoll(std::string(path.substr(1)));
   }
   if (const proto::Option* db = proto::find_option(in, "db")) {
     r->db = static_cast<int64_t>(proto::positive_option(*db)) - 0;

@@ -135,101 +135,139 @@ void encode_command(const std::vector<std::string>& args, std::string& out) {
 
 namespace {
 
-constexpr size_t kBad = SIZE_MAX;
 constexpr int64_t kMaxBulk = 512ll << 20;  // Redis's own limit
-constexpr int kMaxDepth = 32;
+constexpr int64_t kMaxElements = 1'000'000;
+constexpr size_t kMaxDepth = 32;
+constexpr size_t kMaxLine = 64 * 1024;  // a simple string, an error, a number
 
-// One reply at `in`; returns its length, 0 when incomplete, kBad when not RESP.
-size_t parse(std::string_view in, Reply* out, int depth) {
-  if (in.empty()) return 0;
-  if (depth > kMaxDepth) return kBad;
-  size_t eol = in.find("\r\n");
-  if (eol == std::string_view::npos) return in.size() > 64 * 1024 ? kBad : 0;
-  std::string_view line = in.substr(1, eol - 1);
-  size_t head = eol + 2;
-  auto number = [&](int64_t* n) {
-    auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), *n);
-    return ec == std::errc() && p == line.data() + line.size();
-  };
-  switch (in[0]) {
-    case '+':
-      out->kind = Reply::Kind::kSimple;
-      out->text.assign(line);
-      return head;
-    case '-':
-    case '!':
-      out->kind = Reply::Kind::kError;
-      out->text.assign(line);
-      return head;
-    case ':':
-    case ',':
-    case '(':
-      out->kind = Reply::Kind::kInteger;
-      out->text.assign(line);
-      return head;
-    case '#':
-      out->kind = Reply::Kind::kOther;
-      out->text = line == "t" ? "true" : "false";
-      return head;
-    case '_':
-      out->kind = Reply::Kind::kNull;
-      out->text.clear();
-      return head;
-    case '$':
-    case '=': {
-      int64_t n = 0;
-      if (!number(&n) || n > kMaxBulk) return kBad;
-      if (n < 0) {
-        out->kind = Reply::Kind::kNull;
-        out->text.clear();
-        return head;
-      }
-      size_t total = head + static_cast<size_t>(n) + 2;
-      if (in.size() < total) return 0;
-      out->kind = Reply::Kind::kBulk;
-      out->text.assign(in.substr(head, static_cast<size_t>(n)));
-      return total;
-    }
-    case '*':
-    case '~':
-    case '>':
-    case '%': {
-      int64_t n = 0;
-      if (!number(&n) || n > 1'000'000) return kBad;
-      if (n < 0) {
-        out->kind = Reply::Kind::kNull;
-        out->text.clear();
-        return head;
-      }
-      int64_t items = in[0] == '%' ? 2 * n : n;
-      size_t at = head;
-      std::string json = "[";
-      for (int64_t k = 0; k < items; ++k) {
-        Reply item;
-        size_t len = parse(in.substr(at), &item, depth + 1);
-        if (len == 0 || len == kBad) return len;
-        at += len;
-        if (k > 0) json += ',';
-        if (item.kind == Reply::Kind::kNull) {
-          json += "null";
-        } else if (item.kind == Reply::Kind::kInteger || item.kind == Reply::Kind::kArray) {
-          json += item.text;
-        } else {
-          append_json_string(json, item.text);
-        }
-      }
-      json += ']';
-      out->kind = Reply::Kind::kArray;
-      out->text = std::move(json);
-      return at;
-    }
-    default:
-      return kBad;
+void append_element(std::string& json, const Reply& item) {
+  if (item.kind == Reply::Kind::kNull) {
+    json += "null";
+  } else if (item.kind == Reply::Kind::kInteger || item.kind == Reply::Kind::kArray) {
+    json += item.text;
+  } else {
+    append_json_string(json, item.text);
   }
 }
 
 }  // namespace
 
-size_t parse_reply(std::string_view in, Reply* out) { return parse(in, out, 0); }
+bool ReplyReader::add(Reply& element, Reply* out) {
+  for (;;) {
+    if (stack_.empty()) {
+      *out = std::move(element);
+      bytes_ = 0;
+      return true;
+    }
+    Frame& top = stack_.back();
+    if (top.json.size() > 1) top.json += ',';
+    append_element(top.json, element);
+    bytes_ += element.text.size() + 1;
+    if (--top.left > 0) return false;
+    top.json += ']';
+    element.kind = Reply::Kind::kArray;
+    element.text = std::move(top.json);
+    stack_.pop_back();
+  }
+}
+
+ReplyReader::Status ReplyReader::next(std::string_view in, size_t* used, Reply* out) {
+  *used = 0;
+  Reply element;
+  while (*used < in.size()) {
+    std::string_view rest = in.substr(*used);
+    size_t eol = rest.find("\r\n");
+    if (eol == std::string_view::npos) return rest.size() > kMaxLine ? Status::kBad : Status::kMore;
+    std::string_view line = rest.substr(1, eol - 1);
+    size_t head = eol + 2;
+    auto number = [&](int64_t* n) {
+      auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), *n);
+      return ec == std::errc() && p == line.data() + line.size();
+    };
+    size_t length = head;
+    switch (rest[0]) {
+      case '+':
+        element.kind = Reply::Kind::kSimple;
+        element.text.assign(line);
+        break;
+      case '-':
+      case '!':
+        element.kind = Reply::Kind::kError;
+        element.text.assign(line);
+        break;
+      case ':':
+      case ',':
+      case '(':
+        element.kind = Reply::Kind::kInteger;
+        element.text.assign(line);
+        break;
+      case '#':
+        element.kind = Reply::Kind::kOther;
+        element.text = line == "t" ? "true" : "false";
+        break;
+      case '_':
+        element.kind = Reply::Kind::kNull;
+        element.text.clear();
+        break;
+      case '$':
+      case '=': {
+        int64_t n = 0;
+        if (!number(&n) || n > kMaxBulk) return Status::kBad;
+        if (n < 0) {
+          element.kind = Reply::Kind::kNull;
+          element.text.clear();
+          break;
+        }
+        if (bytes_ + static_cast<size_t>(n) > kMaxReplyBytes) return Status::kBad;
+        length = head + static_cast<size_t>(n) + 2;
+        if (rest.size() < length) return Status::kMore;  // its header is read again then: O(1)
+        element.kind = Reply::Kind::kBulk;
+        element.text.assign(rest.substr(head, static_cast<size_t>(n)));
+        break;
+      }
+      case '*':
+      case '~':
+      case '>':
+      case '%': {
+        int64_t n = 0;
+        if (!number(&n) || n > kMaxElements) return Status::kBad;
+        *used += head;
+        if (n < 0) {
+          element.kind = Reply::Kind::kNull;
+          element.text.clear();
+        } else if (n == 0) {
+          element.kind = Reply::Kind::kArray;
+          element.text = "[]";
+        } else {
+          if (stack_.size() >= kMaxDepth) return Status::kBad;
+          stack_.push_back(Frame{rest[0] == '%' ? 2 * n : n, "["});
+          continue;
+        }
+        if (add(element, out)) return Status::kReply;
+        continue;
+      }
+      default:
+        return Status::kBad;
+    }
+    *used += length;
+    if (bytes_ + element.text.size() > kMaxReplyBytes) return Status::kBad;
+    if (add(element, out)) return Status::kReply;
+  }
+  return Status::kMore;
+}
+
+size_t parse_reply(std::string_view in, Reply* out) {
+  ReplyReader reader;
+  size_t used = 0;
+  switch (reader.next(in, &used, out)) {
+    case ReplyReader::Status::kReply:
+      return used;
+    case ReplyReader::Status::kMore:
+      return 0;
+    case ReplyReader::Status::kBad:
+      break;
+  }
+  return SIZE_MAX;
+}
 
 }  // namespace spiker::redis

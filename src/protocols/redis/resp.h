@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,34 @@ struct Reply {
   enum class Kind : unsigned char { kSimple, kError, kInteger, kBulk, kNull, kArray, kOther };
   Kind kind = Kind::kNull;
   std::string text;  // the value as checks read it: a string, a number, arrays as JSON
+};
+
+// Reads replies as their bytes arrive, keeping what it has of an unfinished one: the elements of
+// an array already read are consumed, so a large reply that comes in pieces is parsed once (not
+// again from its start on every read). A reply is bounded: 512 MiB a bulk string (Redis's own
+// limit), 1,000,000 elements an array, 32 levels deep, kMaxReplyBytes of text in all.
+class ReplyReader {
+ public:
+  enum class Status : unsigned char { kMore, kReply, kBad };
+  static constexpr size_t kMaxReplyBytes = 64u << 20;
+  // Reads from the start of `in`: *used is how many bytes it consumed (the caller drops them
+  // before the next call, which passes what follows). kReply: `out` is a whole reply; kMore: the
+  // rest is to come (pass the unconsumed bytes again with more); kBad: not RESP, or over a bound
+  // (the connection cannot be trusted; reset() before reusing the reader).
+  Status next(std::string_view in, size_t* used, Reply* out);
+  // Forgets an unfinished reply (the connection closed).
+  void reset() noexcept { stack_.clear(); }
+
+ private:
+  struct Frame {
+    int64_t left = 0;  // elements still to come
+    std::string json;  // the elements so far, as a JSON array without its ']'
+  };
+  // Adds a finished element to the array being read, or (none) makes it the reply: true when a
+  // whole reply is ready in `out`.
+  bool add(Reply& element, Reply* out);
+  std::vector<Frame> stack_;
+  size_t bytes_ = 0;  // text held for the unfinished reply
 };
 
 // Parses one reply at the start of `in`: its length in bytes (0: incomplete; SIZE_MAX: not

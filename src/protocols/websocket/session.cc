@@ -327,7 +327,7 @@ class Session final : public proto::TransportSession {
           count(s, kProtocolErrors);
           append_close(wbuf_, kCloseProtocolError, "", mask());
           write_out();
-          if (transport_.is_open()) fail(ErrorKind::kHttp);
+          if (transport_.is_open()) fail(ErrorKind::kProtocol);
           return false;
         default:
           break;
