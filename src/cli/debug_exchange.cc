@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -78,6 +79,16 @@ std::string redacted_head(std::string_view head) {
     size_t colon = line.find(':');
     if (at > 0 && colon != std::string_view::npos && is_secret_name(trim(line.substr(0, colon)))) {
       out += std::string(line.substr(0, colon)) + ": <redacted>\n";
+    } else if (at == 0) {  // the request line: its target's secret query values
+      size_t sp1 = line.find(' ');
+      size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+      if (sp2 == std::string_view::npos) {
+        out += std::string(line) + "\n";
+      } else {
+        out += std::string(line.substr(0, sp1 + 1)) +
+               redact_url(line.substr(sp1 + 1, sp2 - sp1 - 1)) + std::string(line.substr(sp2)) +
+               "\n";
+      }
     } else {
       out += std::string(line) + "\n";
     }
@@ -192,6 +203,17 @@ int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config) {
     size_t space = value.find(' ');  // "Bearer xyz": the credential alone too
     if (space != std::string::npos && space + 1 < value.size()) {
       secrets.push_back(value.substr(space + 1));
+    }
+  }
+  // ... and of secret query parameters (?api_key=...), which a server may echo as well.
+  std::string_view query = m.target;
+  query = query.substr(std::min(query.size(), query.find('?') + 1));
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && eq + 1 < pair.size() && is_secret_name(pair.substr(0, eq))) {
+      secrets.emplace_back(pair.substr(eq + 1));
     }
   }
   print_message(">", wire, secrets);

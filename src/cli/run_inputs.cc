@@ -121,8 +121,17 @@ RunArgs with_config_file(RunArgs a) {
                      kExitUsage);
   }
   if (a.config.empty()) {
-    if (!a.basic_auth.empty())
+    if (!a.basic_auth.empty()) {
+      for (const std::string& h : a.headers) {
+        if (h.size() > 14 && strncasecmp(h.c_str(), "Authorization:", 14) == 0) {
+          throw SetupError(
+              "-a/--basic-auth and -H 'Authorization: ...' would send two Authorization "
+              "headers: give one of them",
+              kExitUsage);
+        }
+      }
       a.headers.push_back("Authorization: " + basic_auth_value(a.basic_auth));
+    }
     if (!o.any()) return a;
     // These need a journey: read the command line as a file with only this [target].
     o.url = text(a.url);

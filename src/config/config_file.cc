@@ -1,6 +1,7 @@
 #include "config/config_file.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -82,6 +83,14 @@ void read_target(Section s, TargetSection& t) {
   t.key = s.str("key");
   t.headers = read_headers(s);
   if (std::optional<std::string> auth = s.str("basic_auth")) {
+    for (const auto& [name, value] : t.headers) {
+      if (strcasecmp(name.c_str(), "Authorization") == 0) {
+        throw ConfigError(fmt::format(
+            "{}: [target] has basic_auth and an Authorization header: both would be sent; keep "
+            "one",
+            s.where(*s.get("basic_auth"))));
+      }
+    }
     std::string pair = auth->find(':') == std::string::npos ? *auth + ":" : *auth;
     t.headers.emplace_back("Authorization", "Basic " + base64_encode(pair));
   }

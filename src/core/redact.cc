@@ -41,6 +41,25 @@ std::string redact_url(std::string_view url) {
   std::string_view authority =
       url.substr(start, authority_end == std::string_view::npos ? url.npos : authority_end - start);
   size_t at = authority.rfind('@');
+  if (at == std::string_view::npos && authority_end != std::string_view::npos &&
+      url.find('@', authority_end) != std::string_view::npos) {
+    // A password with an unencoded '/', '?' or '#' ends the authority early: the user-info runs
+    // to the last '@'. Web URLs may have '@' in their paths; there only when the "port" is not
+    // a number (it is the password's first part).
+    std::string_view sch = url.substr(0, scheme == std::string_view::npos ? 0 : scheme);
+    bool web = sch == "http" || sch == "https" || sch == "ws" || sch == "wss";
+    size_t colon = authority.rfind(':');
+    bool odd_port = colon != std::string_view::npos &&
+                    authority.substr(colon + 1).find_first_not_of("0123456789") !=
+                        std::string_view::npos;
+    if (!web || odd_port) {
+      size_t last = url.rfind('@');
+      authority_end = url.find_first_of("/?#", last);
+      authority = url.substr(
+          start, authority_end == std::string_view::npos ? url.npos : authority_end - start);
+      at = authority.rfind('@');
+    }
+  }
   out.append(url.substr(0, start));
   if (at != std::string_view::npos) {
     out.append(kRedacted);

@@ -49,21 +49,55 @@ struct Db {
   }
 };
 
+bool non_empty_file(const std::string& path) {
+  struct stat sb {};
+  return ::stat(path.c_str(), &sb) == 0 && sb.st_size > 0;
+}
+
+[[noreturn]] void not_history(const std::string& path, const std::string& why) {
+  throw SetupError(fmt::format("'{}' is not a LoadSpiker history file ({}); give a new file's "
+                               "path, or one that run --db-url wrote",
+                               path, why),
+                   kExitUsage);
+}
+
+// Opens a history file. `create`: made (with its schema) when absent or empty; otherwise opened
+// read-only, so that reading never writes. Either way a file that exists must be a history:
+// an SQLite file with the runs table, readable from end to end (a corrupt one is refused, not
+// read as empty).
 std::unique_ptr<Db> open(const std::string& path, bool create) {
   auto d = std::make_unique<Db>();
   d->path = path;
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  bool fresh = create && !non_empty_file(path);
+  int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   if (sqlite3_open_v2(path.c_str(), &d->db, flags, nullptr) != SQLITE_OK) {
     d->fail(create ? "cannot open or create it" : "cannot open it");
   }
   sqlite3_busy_timeout(d->db, 5000);  // runs from parallel CI jobs may share a file
   char* err = nullptr;
-  if (sqlite3_exec(d->db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err != nullptr ? err : "?";
+  auto exec = [&](const char* sql) {
+    if (sqlite3_exec(d->db, sql, nullptr, nullptr, &err) == SQLITE_OK) return;
+    std::string why = err != nullptr ? err : sqlite3_errmsg(d->db);
     sqlite3_free(err);
-    throw SetupError(fmt::format("--db-url '{}': not a LoadSpiker history file ({})", path, why),
-                     kExitError);
+    not_history(path, why);
+  };
+  if (fresh) {
+    exec(kSchema);
+    return d;
   }
+  exec("SELECT id, started_at, title, url, executor, load_model, requests, failed, error_rate, "
+       "rps, p50_us, p95_us, p99_us, max_us, thresholds_passed, result_json FROM runs LIMIT 0");
+  sqlite3_stmt* check = nullptr;
+  std::string verdict = "?";
+  if (sqlite3_prepare_v2(d->db, "PRAGMA quick_check", -1, &check, nullptr) == SQLITE_OK &&
+      sqlite3_step(check) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(check, 0);
+    verdict = t != nullptr ? reinterpret_cast<const char*>(t) : "?";
+  } else {
+    verdict = sqlite3_errmsg(d->db);
+  }
+  sqlite3_finalize(check);
+  if (verdict != "ok") not_history(path, "damaged: " + verdict);
   return d;
 }
 
@@ -142,7 +176,8 @@ std::vector<RunRow> list_runs(const std::string& db_path, size_t limit, const st
   sqlite3_bind_text(st.s, 1, match.c_str(), static_cast<int>(match.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(st.s, 2, limit == 0 ? -1 : static_cast<int64_t>(limit));
   std::vector<RunRow> rows;
-  while (sqlite3_step(st.s) == SQLITE_ROW) {
+  int rc = SQLITE_DONE;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
     RunRow r;
     r.id = sqlite3_column_int64(st.s, 0);
     r.started_at = st.text(1);
@@ -161,6 +196,9 @@ std::vector<RunRow> list_runs(const std::string& db_path, size_t limit, const st
     r.thresholds = sqlite3_column_type(st.s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(st.s, 14);
     rows.push_back(std::move(r));
   }
+  if (rc != SQLITE_DONE) {
+    not_history(db_path, std::string("damaged: ") + sqlite3_errmsg(db->db));
+  }
   std::reverse(rows.begin(), rows.end());
   return rows;
 }
@@ -169,7 +207,11 @@ std::string run_json(const std::string& db_path, int64_t id) {
   auto db = open(db_path, false);
   Stmt st(*db, "SELECT result_json FROM runs WHERE id = ?");
   sqlite3_bind_int64(st.s, 1, id);
-  if (sqlite3_step(st.s) != SQLITE_ROW) {
+  int rc = sqlite3_step(st.s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    not_history(db_path, std::string("damaged: ") + sqlite3_errmsg(db->db));
+  }
+  if (rc != SQLITE_ROW) {
     throw SetupError(fmt::format("{}#{}: no run with that id; loadspiker history {} lists them",
                                  db_path, id, db_path),
                      kExitError);

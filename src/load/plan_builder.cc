@@ -21,7 +21,8 @@ void check_startable(double rate, const std::string& what) {
   if (rate <= kMaxRate) return;
   throw SetupError(fmt::format(
       "{}: {:g} iterations/s is more than one machine can start (at most 10,000,000/s); split "
-      "the load across machines with --execution-segment (e.g. 0:1/4 on each of 4)",
+      "the load across machines, each running its own --segment (with 4: --segment 0:1/4, "
+      "1/4:2/4, 2/4:3/4 and 3/4:1)",
       what, rate));
 }
 

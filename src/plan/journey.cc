@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/redact.h"
 
 namespace spiker::plan {
 
@@ -85,7 +86,7 @@ std::string graph(const Journey& j, std::string_view format) {
                : fmt::format("  subgraph sc{}[\"{}\"]\n", si, quote(title));
     for (const Step& s : sc.steps) {
       std::string label =
-          fmt::format("{}: {} {}{}", s.name, s.method, s.url_text, s.once ? " (once per VU)" : "");
+          fmt::format("{}: {} {}{}", s.name, s.method, redact_url(s.url_text), s.once ? " (once per VU)" : "");
       out += dot ? fmt::format("    {} [label=\"{}\", shape=box];\n", id(s), quote(label))
                  : fmt::format("    {}[\"{}\"]\n", id(s), quote(label));
     }
