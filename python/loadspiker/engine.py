@@ -572,13 +572,15 @@ class Engine:
             reporter.start_reporting()
             on_progress = _both(on_progress, reporter.report_progress)
         self._dispatch.base_url = base_url or self.base_url
+        duration_text(duration, "duration")  # ValueError for inf, nan, negatives, text
+        duration_text(ramp_up_duration or 0, "ramp_up_duration")
         try:
             text, extra, interrupted = run_user_code(
                 self._dispatch, fn, int(users), float(duration), float(ramp_up_duration or 0),
                 data=data, on_progress=on_progress, call=call)
         finally:
             self._dispatch.base_url = self.base_url
-        result = Result(text, _exit_code(text, interrupted), interrupted, extra)
+        result = Result(text, _exit_code(text, interrupted, extra), interrupted, extra)
         self._last = result.metrics
         if extra.get("first_error"):
             print(f"loadspiker: {extra['iterations_failed']} iteration(s) raised; the first:\n"
@@ -627,10 +629,16 @@ def _client_json(client):
     return json.loads(client.result_json("calls", 1, 0.0))
 
 
-def _exit_code(text, interrupted):
+def _exit_code(text, interrupted, extra=None):
+    """The CLI's rule: 130 interrupted; 1 when nothing was sent, over half the requests
+    failed, or over half the iterations failed (user code that raised)."""
     import json
     if interrupted:
         return 130
+    extra = extra or {}
+    iterations = extra.get("iterations", 0)
+    if iterations > 0 and extra.get("iterations_failed", 0) * 2 > iterations:
+        return 1
     s = json.loads(text).get("summary", {})
     if s.get("total_requests", 0) == 0:
         return 1

@@ -29,6 +29,10 @@ class ProtocolNotAvailable(NotImplementedError):
     """A protocol this build's engine does not speak yet."""
 
 
+# The engine's bound on a scenario's steps (plan::kMaxSteps).
+MAX_STEPS = 64
+
+
 def _protocols():
     from . import _engine
     return _engine.protocols()
@@ -308,6 +312,10 @@ class Scenario:
         if not self.steps:
             raise ValueError(f"scenario {self.name!r} has no requests; add some with get(), "
                              "post(), add_request() or step()")
+        if len(self.steps) > MAX_STEPS:  # refused before anything is built from them
+            raise ValueError(f"scenario {self.name!r} has {len(self.steps):,} steps; a scenario "
+                             f"holds at most {MAX_STEPS} (split it into several scenarios, or "
+                             "loop in Python user code)")
         steps, names = [], set()
         for s in self.steps:
             name = s.name or s.default_name()

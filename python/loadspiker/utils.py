@@ -1,6 +1,7 @@
 """Helpers shared by the package: durations, JSONPath lookups, formatting."""
 
 import json
+import math
 import re
 
 __all__ = ["duration_text", "json_path_lookup", "format_duration_ms", "format_number"]
@@ -14,6 +15,9 @@ def duration_text(value, what):
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{what}: give seconds (30, 0.5) or text such as '30s' or '1m'")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"{what}: {value} is not a number of seconds; give a finite "
+                             "duration such as 30 or '10m'")
         if value < 0:
             raise ValueError(f"{what}: {value} is negative; give seconds >= 0")
         ms = round(float(value) * 1000)

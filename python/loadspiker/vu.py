@@ -421,8 +421,11 @@ def run_user_code(dispatch, fn, users, duration, ramp_up=0.0, data=None, on_prog
     started = time.monotonic()
     end = started + duration
     if is_async:
-        asyncio.run(_run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop,
-                               duration, call))
+        try:
+            asyncio.run(_run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop,
+                                   duration, call))
+        except KeyboardInterrupt:  # Ctrl-C while user code blocked the loop: what was recorded
+            run.interrupted = True
     else:
         _run_threads(run, fn, users, end, ramp_up, on_progress, graceful_stop, duration, call)
     for vu in range(1, users + 1):
@@ -444,15 +447,34 @@ async def _run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop, d
     active = [0]
 
     def on_sigint():
+        seen.set()
         if stopping.is_set():
             for t in tasks:
                 t.cancel()
         run.interrupted = True
         stopping.set()
 
+    # A Python-level handler, not the loop's: it runs even while user code blocks the loop
+    # (time.sleep, a busy loop). The stop goes to the loop; when the loop has not taken it
+    # within a second (blocked), the main thread gets KeyboardInterrupt, and the run ends with
+    # what was recorded (exit code 130).
+    seen = threading.Event()
+
+    def on_signal(signum, frame):
+        run.interrupted = True
+        seen.clear()
+        loop.call_soon_threadsafe(on_sigint)
+
+        def check():
+            if not seen.is_set():
+                import _thread
+                _thread.interrupt_main()
+        timer = threading.Timer(1.0, check)
+        timer.daemon = True
+        timer.start()
+
     sigint = threading.current_thread() is threading.main_thread()
-    if sigint:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    previous = signal.signal(signal.SIGINT, on_signal) if sigint else None
 
     async def user(vu_id, delay):
         vu = AsyncVU(run, vu_id)
@@ -504,7 +526,7 @@ async def _run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop, d
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)
         if sigint:
-            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)
         run.dispatch.detach()
 
 
