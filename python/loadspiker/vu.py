@@ -16,6 +16,7 @@ import os
 import random
 import select
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -421,11 +422,18 @@ def run_user_code(dispatch, fn, users, duration, ramp_up=0.0, data=None, on_prog
     started = time.monotonic()
     end = started + duration
     if is_async:
+        stopper = _AsyncStopper(run) if threading.current_thread() is threading.main_thread() \
+            else None
         try:
             asyncio.run(_run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop,
-                                   duration, call))
+                                   duration, call, stopper))
         except KeyboardInterrupt:  # Ctrl-C while user code blocked the loop: what was recorded
             run.interrupted = True
+            print("loadspiker: user code blocked the event loop; stopped it (KeyboardInterrupt)",
+                  file=sys.stderr)
+        finally:
+            if stopper is not None:
+                stopper.close()
     else:
         _run_threads(run, fn, users, end, ramp_up, on_progress, graceful_stop, duration, call)
     for vu in range(1, users + 1):
@@ -440,41 +448,27 @@ def run_user_code(dispatch, fn, users, duration, ramp_up=0.0, data=None, on_prog
     return text, extra, run.interrupted
 
 
-async def _run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop, duration, call):
+async def _run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop, duration, call,
+                     stopper):
     loop = asyncio.get_running_loop()
     run.dispatch.attach(loop)
     stopping = asyncio.Event()
     active = [0]
 
     def on_sigint():
-        seen.set()
         if stopping.is_set():
             for t in tasks:
                 t.cancel()
         run.interrupted = True
         stopping.set()
 
-    # A Python-level handler, not the loop's: it runs even while user code blocks the loop
-    # (time.sleep, a busy loop). The stop goes to the loop; when the loop has not taken it
-    # within a second (blocked), the main thread gets KeyboardInterrupt, and the run ends with
-    # what was recorded (exit code 130).
-    seen = threading.Event()
+    if stopper is not None:
+        stopper.attach(loop, on_sigint)
 
-    def on_signal(signum, frame):
-        run.interrupted = True
-        seen.clear()
-        loop.call_soon_threadsafe(on_sigint)
-
-        def check():
-            if not seen.is_set():
-                import _thread
-                _thread.interrupt_main()
-        timer = threading.Timer(1.0, check)
-        timer.daemon = True
-        timer.start()
-
-    sigint = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_signal) if sigint else None
+        def quiet(loop, context):  # a user stopped by Ctrl-C is not an error to print
+            if not isinstance(context.get("exception"), KeyboardInterrupt):
+                loop.default_exception_handler(context)
+        loop.set_exception_handler(quiet)
 
     async def user(vu_id, delay):
         vu = AsyncVU(run, vu_id)
@@ -525,8 +519,6 @@ async def _run_async(run, fn, users, end, ramp_up, on_progress, graceful_stop, d
     finally:
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)
-        if sigint:
-            signal.signal(signal.SIGINT, previous)
         run.dispatch.detach()
 
 
@@ -592,3 +584,52 @@ def current_vu():
 
 def default_workers():
     return os.cpu_count() or 1
+
+
+class _AsyncStopper:
+    """Ctrl-C for async user code. A Python-level SIGINT handler (not the loop's, which only
+    runs when the loop does): the first signal asks the loop to stop gracefully, a second
+    cancels the users. From the first on, the loop is pinged every second; while it does not
+    answer (user code blocks it: time.sleep, a busy loop), the main thread gets
+    KeyboardInterrupt, until the run is over. The run then ends with what it recorded (130)."""
+
+    def __init__(self, run):
+        self.run = run
+        self.loop = None
+        self.on_stop = None
+        self.force = False
+        self.watching = False
+        self.done = threading.Event()
+        self.previous = signal.signal(signal.SIGINT, self.on_signal)
+
+    def attach(self, loop, on_stop):
+        self.loop, self.on_stop = loop, on_stop
+
+    def on_signal(self, signum, frame):
+        if self.force or self.loop is None:
+            raise KeyboardInterrupt
+        self.run.interrupted = True
+        self.loop.call_soon_threadsafe(self.on_stop)
+        if not self.watching:
+            self.watching = True
+            threading.Thread(target=self.watch, daemon=True).start()
+
+    def watch(self):
+        main = threading.main_thread().ident
+        while not self.done.is_set():
+            answered = threading.Event()
+            try:
+                self.loop.call_soon_threadsafe(answered.set)
+            except RuntimeError:  # the loop is closed: the run is ending
+                return
+            if answered.wait(1.0) or self.done.is_set():
+                continue
+            self.force = True
+            # A real signal to the main thread: a blocking call there (time.sleep) returns to
+            # run on_signal, which raises KeyboardInterrupt.
+            signal.pthread_kill(main, signal.SIGINT)
+            self.done.wait(1.0)
+
+    def close(self):
+        self.done.set()
+        signal.signal(signal.SIGINT, self.previous)

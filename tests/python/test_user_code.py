@@ -213,6 +213,55 @@ print("RESULT", r.interrupted, r["total_requests"], r.exit_code, flush=True)
     assert line[1] == "True" and int(line[2]) > 0 and line[3] == "130"
 
 
+def test_iterations_that_all_raise_fail_the_run(target):
+    async def user(vu):
+        await vu.get(target.url("/json"))  # the request succeeds, the iteration does not
+        raise ValueError("the check in my code failed")
+
+    r = Engine().run_custom_test(user, users=2, duration=0.5)
+    assert r["total_requests"] > 0 and r["failed_requests"] == 0
+    assert r.extra["iterations_failed"] == r.extra["iterations"] > 0
+    assert r.exit_code == 1  # the CLI's rule: over half the iterations failed
+
+
+def test_durations_must_be_finite():
+    for bad in (float("inf"), float("nan"), -1):
+        with pytest.raises(ValueError, match="duration"):
+            Engine().run_custom_test(lambda vu: None, users=1, duration=bad)
+
+
+def test_ctrl_c_stops_async_user_code_that_blocks_the_loop(target, tmp_path):
+    script = tmp_path / "blocking.py"
+    script.write_text(f"""
+import time
+from loadspiker import Engine
+async def user(vu):
+    await vu.get({target.url("/json")!r})
+    time.sleep(3600)  # blocks the event loop: no await comes back
+r = Engine().run_custom_test(user, users=2, duration=60)
+print("RESULT", r.interrupted, r["total_requests"], r.exit_code, flush=True)
+""")
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    p.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    out, _ = p.communicate(timeout=15)
+    assert time.monotonic() - started < 5
+    line = [x for x in out.splitlines() if x.startswith("RESULT")][0].split()
+    assert line[1] == "True" and int(line[2]) > 0 and line[3] == "130"
+
+
+def test_a_huge_scenario_is_refused_at_once():
+    from loadspiker import Scenario
+    s = Scenario("huge")
+    for i in range(1_000_000):
+        s.get(f"http://127.0.0.1:9/{i}")
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="at most 64"):
+        Engine().run_scenario(s, users=1, duration=1)
+    assert time.monotonic() - started < 2
+
+
 def test_loadspiker_run_script_py(target, tmp_path):
     script = tmp_path / "smoke.py"
     script.write_text(f"""
