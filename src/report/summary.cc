@@ -167,7 +167,12 @@ std::string format_summary(const RunReport& r, bool color) {
     any = true;
   }
   out += any ? "\n" : " none\n";
-  if (t.error_count() == 0) {
+  if (t.error_count() == 0 && t.failed > 0) {  // answered, but with an error: not "none"
+    out += fmt::format(
+        "  Errors        {} answered with an error (HTTP status >= 400, a server's refusal, a "
+        "failed check); none in transport\n",
+        format_count(t.failed));
+  } else if (t.error_count() == 0) {
     out += "  Errors        none\n";
   } else {
     out += "  Errors\n";
