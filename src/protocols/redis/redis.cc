@@ -197,6 +197,10 @@ class Session final : public proto::TransportSession {
       if (o.refused) parts.headers.emplace_back("error", error_prefix());
       o.parts = &parts;
       bool last = --waiting_ == 0;
+      // The engine may start the next exchange from inside complete_one, and read in_ again
+      // from its start: what is consumed goes first.
+      in_.erase(0, at);
+      at = 0;
       complete_one(o, last);
       if (last) return;
     }
