@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -40,6 +41,7 @@ bool engine_header(std::string_view name) {
 }  // namespace
 
 Collection read_har(const std::string& text, const std::string& path, const ImportOptions& o) {
+  check_nesting(text, path, "a HAR file is never this deep: is it the right file?");
   nlohmann::json d;
   try {
     d = nlohmann::json::parse(text);
@@ -72,11 +74,13 @@ Collection read_har(const std::string& text, const std::string& path, const Impo
         continue;
       }
       if (st.expect_status < 100 || st.expect_status > 599) st.expect_status = 0;
+      std::unordered_set<std::string> seen;  // lower-case names: the first of each is kept
       for (const nlohmann::json& h : r.value("headers", nlohmann::json::array())) {
         std::string name = h.at("name").get<std::string>();
         if (engine_header(name)) continue;
-        auto same = [&](const auto& x) { return iequals(x.first, name); };
-        if (std::none_of(st.headers.begin(), st.headers.end(), same)) {
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        if (seen.insert(std::move(lower)).second) {
           st.headers.emplace_back(name, h.at("value").get<std::string>());
         }
       }
@@ -91,8 +95,7 @@ Collection read_har(const std::string& text, const std::string& path, const Impo
           }
         }
         std::string type = pd.value("mimeType", "");
-        auto has_type = [](const auto& x) { return iequals(x.first, "content-type"); };
-        if (!type.empty() && std::none_of(st.headers.begin(), st.headers.end(), has_type)) {
+        if (!type.empty() && !seen.contains("content-type")) {
           st.headers.emplace_back("Content-Type", type);
         }
       }
@@ -102,7 +105,7 @@ Collection read_har(const std::string& text, const std::string& path, const Impo
                               st.expect_status ? std::to_string(st.expect_status) : "no status",
                               e.value("time", 0.0));
       }
-      s.steps.push_back(std::move(st));
+      add_step(c, s, std::move(st), path);
     }
   } catch (const SetupError&) {
     throw;

@@ -84,6 +84,39 @@ std::string step_name(size_t index, const std::string& method, const std::string
   return fmt::format("{} {} {}", index, method, p);
 }
 
+void add_step(Collection& c, Scenario& s, Step st, const std::string& path) {
+  if (c.steps >= kMaxSteps) {
+    throw SetupError(fmt::format("import: '{}' has more than {} requests (the {}th: '{}'); a test "
+                                 "file holds at most {} steps: keep the ones you load with "
+                                 "--filter REGEX",
+                                 path, kMaxSteps, kMaxSteps + 1, st.name.substr(0, 80), kMaxSteps),
+                     kExitUsage);
+  }
+  // Unique within the scenario: at most kMaxSteps names to compare.
+  auto taken = [&](const std::string& name) {
+    return std::any_of(s.steps.begin(), s.steps.end(),
+                       [&](const Step& other) { return other.name == name; });
+  };
+  while (taken(st.name)) st.name += fmt::format(" ({})", s.steps.size() + 1);
+  size_t bytes =
+      st.name.size() + st.method.size() + st.url.size() + st.body.size() + st.note.size();
+  for (const auto& [k, v] : st.headers) bytes += k.size() + v.size();
+  check_size(c, bytes, path, st.name);
+  c.bytes += bytes;
+  ++c.steps;
+  s.steps.push_back(std::move(st));
+}
+
+void check_size(const Collection& c, size_t n, const std::string& path, std::string_view where) {
+  if (n <= kMaxRequestBytes && c.bytes + n <= kMaxRequestBytes) return;
+  throw SetupError(fmt::format("import: '{}': the test file would hold over {} MiB of request text "
+                               "(at '{}'); a {{{{variable}}}}, parameter or example that expands "
+                               "this much is a mistake: shorten it, or leave the request out with "
+                               "--filter REGEX",
+                               path, kMaxRequestBytes >> 20, where.substr(0, 80)),
+                   kExitUsage);
+}
+
 Collection read_collection(const std::string& path, const ImportOptions& o) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -131,12 +164,6 @@ Collection read_collection(const std::string& path, const ImportOptions& o) {
                                                              "static assets)",
                                                              c.skipped)
                                                : ""),
-                     kExitUsage);
-  }
-  if (steps > 64) {
-    throw SetupError(fmt::format("import: '{}' has {} requests; a test file holds at most 64 "
-                                 "steps: keep the ones you load with --filter REGEX",
-                                 path, steps),
                      kExitUsage);
   }
   return c;

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "importers/limits.h"
 
 namespace spiker::importers {
 
@@ -41,6 +44,8 @@ struct Collection {
   bool cookie_jar = false;
   std::vector<std::string> notes;  // printed and written at the top
   size_t skipped = 0;              // requests left out (filter, static assets)
+  size_t steps = 0;                // requests kept (add_step), at most kMaxSteps
+  size_t bytes = 0;                // their text (add_step), at most kMaxRequestBytes
 };
 
 // Reads `path` (throws SetupError naming it and what is wrong).
@@ -52,6 +57,15 @@ std::string to_toml(const Collection& c, const std::string& source);
 Collection read_har(const std::string& text, const std::string& path, const ImportOptions& o);
 Collection read_postman(const std::string& text, const std::string& path, const ImportOptions& o);
 Collection read_openapi(const std::string& text, const std::string& path, const ImportOptions& o);
+
+// Adds `st` to `s` (its name made unique there) and counts it; refuses (SetupError) the request
+// past kMaxSteps or past kMaxRequestBytes of text as it comes, so a file of 100,000 requests is
+// refused at the 65th instead of after reading them all.
+void add_step(Collection& c, Scenario& s, Step st, const std::string& path);
+// Refuses (SetupError) `n` bytes of text being made for request `where` (a URL, a header, a
+// body growing as {{variables}} or parameters are filled in) when they would take the test
+// file past kMaxRequestBytes. Called as the text grows, before it can grow further.
+void check_size(const Collection& c, size_t n, const std::string& path, std::string_view where);
 
 // Shared helpers: whether the URL passes --filter; a step name from method and path.
 bool passes_filter(const std::string& url, const ImportOptions& o);

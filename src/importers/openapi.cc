@@ -2,253 +2,227 @@
 // parameters from their examples (or a value of their type) and a request body from the
 // example or the schema. The server is ${BASE_URL:-servers[0].url}, so BASE_URL=... overrides.
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "core/error.h"
-#include "core/json.h"
 #include "importers/importer.h"
+#include "importers/openapi_document.h"
+#include "importers/openapi_spec.h"
 
 namespace spiker::importers {
 namespace {
 
-using ojson = nlohmann::ordered_json;
-
-ojson from_yaml(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      ojson o = ojson::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = from_yaml(kv.second);
-      return o;
+// `tmpl` with each {name} that `value(name)` knows replaced, in one pass (a value is not searched
+// again for names), checked against kMaxRequestBytes as it grows.
+template <typename Value>
+std::string filled(std::string_view tmpl, Value value, const Collection& c, const std::string& path,
+                   std::string_view where) {
+  std::string out;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    size_t open = tmpl.find('{', i);
+    size_t close = open == std::string_view::npos ? open : tmpl.find('}', open + 1);
+    if (close == std::string_view::npos) {
+      out.append(tmpl.substr(i));
+      break;
     }
-    case YAML::NodeType::Sequence: {
-      ojson a = ojson::array();
-      for (const auto& v : n) a.push_back(from_yaml(v));
-      return a;
-    }
-    case YAML::NodeType::Scalar: {
-      std::string s = n.as<std::string>();
-      if (n.Tag() == "!") return s;  // quoted in the file: a string
-      if (s == "true" || s == "false") return s == "true";
-      if (s == "null" || s == "~") return nullptr;
-      char* end = nullptr;
-      long long i = std::strtoll(s.c_str(), &end, 10);
-      if (!s.empty() && *end == '\0') return i;
-      double d = std::strtod(s.c_str(), &end);
-      if (!s.empty() && *end == '\0') return d;
-      return s;
-    }
-    default:
-      return nullptr;
+    out.append(tmpl.substr(i, open - i));
+    std::optional<std::string> v = value(tmpl.substr(open + 1, close - open - 1));
+    out.append(v ? *v : tmpl.substr(open, close - open + 1));
+    i = close + 1;
+    check_size(c, out.size(), path, where);
   }
+  return out;
 }
 
-struct Spec {
-  const ojson& doc;
+struct Reader {
+  const ImportOptions& o;
+  const std::string& path;
+  Spec& spec;
+  Collection& c;
+  std::string server;
+  std::vector<Scenario> groups;
+  size_t url_bytes = 0;  // the URLs of all operations so far
 
-  const ojson& resolve(const ojson& n, int depth = 0) const {
-    if (n.is_object() && n.contains("$ref") && depth < 16) {
-      std::string ref = n["$ref"].get<std::string>();
-      if (ref.starts_with("#/")) {
-        const ojson* at = &doc;
-        size_t i = 2;
-        while (i <= ref.size()) {
-          size_t slash = ref.find('/', i);
-          std::string part = ref.substr(i, slash == std::string::npos ? slash : slash - i);
-          if (!at->is_object() || !at->contains(part)) return n;
-          at = &(*at)[part];
-          if (slash == std::string::npos) break;
-          i = slash + 1;
+  void read_server(const ojson& doc) {
+    spec.at("servers[0]");
+    server = o.base_url;
+    const ojson* servers = spec.get(doc, "servers");
+    if (server.empty() && servers && servers->is_array() && !servers->empty()) {
+      const ojson& s = servers->front();
+      const ojson* variables = spec.get(s, "variables");
+      server = filled(
+          spec.text(s, "url"),
+          [&](std::string_view name) -> std::optional<std::string> {
+            const ojson* v = variables ? spec.get(*variables, name) : nullptr;
+            if (!v) return std::nullopt;
+            const ojson* d = spec.get(*v, "default");
+            return d ? spec.text_of(*d) : std::string();
+          },
+          c, path, "servers[0].url");
+    }
+    if (server.find("://") == std::string::npos) {
+      c.notes.push_back(
+          fmt::format("the document's server '{}' is not an absolute URL: give "
+                      "BASE_URL=http://host:port when you run it",
+                      server));
+      server = "http://127.0.0.1:8080" + server;
+    }
+    while (server.ends_with("/")) server.pop_back();
+  }
+
+  Scenario& group(const std::string& name) {
+    for (Scenario& s : groups) {
+      if (s.name == name) return s;
+    }
+    groups.push_back({name, {}});
+    return groups.back();
+  }
+
+  // Path parameters into the route, required query and header parameters added: the first
+  // parameter of a name counts (the path item's before the operation's).
+  void parameters(const ojson& item, const ojson& op, const std::string& route, Step& st,
+                  std::string& p, std::string& query) {
+    std::unordered_map<std::string_view, const ojson*> in_path;
+    size_t header_bytes = 0;
+    for (const ojson* list : {spec.get(item, "parameters"), spec.get(op, "parameters")}) {
+      if (!list || !list->is_array()) continue;
+      for (const ojson& x_in : *list) {
+        spec.visit(1);
+        const ojson& x = spec.resolve(x_in);
+        const ojson* name = spec.get(x, "name");
+        if (!name || !name->is_string()) continue;
+        const std::string& n = name->get_ref<const std::string&>();
+        std::string_view in = spec.view(x, "in");
+        if (in == "path") {
+          in_path.try_emplace(n, &x);
+        } else if (in == "query" && spec.flag(x, "required")) {
+          query += (query.empty() ? "?" : "&") + n + "=" + spec.param_value(x);
+          check_size(c, query.size(), path, route);
+        } else if (in == "header" && spec.flag(x, "required")) {
+          st.headers.emplace_back(n, spec.param_value(x));
+          header_bytes += n.size() + st.headers.back().second.size();
+          check_size(c, header_bytes, path, route);
         }
-        return resolve(*at, depth + 1);
       }
     }
-    return n;
+    std::unordered_map<std::string_view, std::string> values;  // each computed once
+    p = filled(
+        route,
+        [&](std::string_view name) -> std::optional<std::string> {
+          auto param = in_path.find(name);
+          if (param == in_path.end()) return std::nullopt;
+          auto [v, fresh] = values.try_emplace(name);
+          if (fresh) v->second = spec.param_value(*param->second);
+          return v->second;
+        },
+        c, path, route);
   }
 
-  // A value that fits the schema: its example, default or first enum value, else one made
-  // from its type.
-  ojson sample(const ojson& schema_in, int depth = 0) const {
-    const ojson& s = resolve(schema_in);
-    if (!s.is_object() || depth > 8) return nullptr;
-    for (const char* k : {"example", "default"}) {
-      if (s.contains(k)) return s[k];
+  void body(const ojson& op, Step& st) {
+    const ojson* request_body = spec.get(op, "requestBody");
+    if (!request_body) return;
+    const ojson* content = spec.get(spec.resolve(*request_body), "content");
+    if (!content || !content->is_object() || content->empty()) return;
+    auto first = content->begin();
+    const ojson& media = first.value();
+    ojson value;
+    const ojson* examples = spec.get(media, "examples");
+    if (const ojson* example = spec.get(media, "example")) {
+      value = spec.counted(*example);
+    } else if (examples && examples->is_object() && !examples->empty()) {
+      const ojson* v = spec.get(spec.resolve(examples->begin().value()), "value");
+      if (v) value = spec.counted(*v);
+    } else {
+      const ojson* schema = spec.get(media, "schema");
+      value = spec.sample(schema ? *schema : ojson::object());
     }
-    if (s.contains("examples") && s["examples"].is_array() && !s["examples"].empty()) {
-      return s["examples"][0];
+    st.body = value.is_string() ? value.get<std::string>() : value.dump();
+    st.headers.emplace_back("Content-Type", first.key());
+  }
+
+  void operation(const ojson& item, const ojson& op, const std::string& route,
+                 const std::string& method) {
+    spec.visit(1);
+    Step st;
+    st.templated = true;
+    st.method = method;
+    std::transform(st.method.begin(), st.method.end(), st.method.begin(), ::toupper);
+    spec.at(st.method + " " + route.substr(0, 80));
+    std::string p, query;
+    parameters(item, op, route, st, p, query);
+    // Every operation's URL, kept or not, counts: a long server or route is copied once each.
+    url_bytes += server.size() + p.size() + query.size();
+    check_size(c, url_bytes, path, route);
+    st.url = "${BASE_URL:-" + server + "}" + p + query;
+    if (!passes_filter(server + p + query, o)) {
+      ++c.skipped;
+      return;
     }
-    if (s.contains("enum") && !s["enum"].empty()) return s["enum"][0];
-    for (const char* k : {"oneOf", "anyOf"}) {
-      if (s.contains(k) && !s[k].empty()) return sample(s[k][0], depth + 1);
-    }
-    if (s.contains("allOf")) {
-      ojson merged = ojson::object();
-      for (const ojson& part : s["allOf"]) {
-        ojson v = sample(part, depth + 1);
-        if (v.is_object()) merged.update(v);
+    body(op, st);
+    if (const ojson* responses = spec.get(op, "responses"); responses && responses->is_object()) {
+      for (auto it = responses->begin(); it != responses->end(); ++it) {
+        const std::string& code = it.key();
+        if (code.size() == 3 && code[0] == '2' && std::isdigit(code[1]) && std::isdigit(code[2])) {
+          st.expect_status = std::stoi(code);
+          break;
+        }
       }
-      return merged;
     }
-    std::string type = s.value("type", s.contains("properties") ? "object" : "string");
-    if (type == "object") {
-      ojson o = ojson::object();
-      const ojson props = s.value("properties", ojson::object());  // (items() needs an lvalue)
-      for (const auto& [k, v] : props.items()) o[k] = sample(v, depth + 1);
-      return o;
+    std::string id = spec.text(op, "operationId");
+    std::string summary = spec.text(op, "summary", id);
+    st.name = id.empty() ? fmt::format("{} {}", st.method, route) : id;
+    st.note = fmt::format("{} {}{}", st.method, route, summary.empty() ? "" : ": " + summary);
+    const ojson* tags = spec.get(op, "tags");
+    std::string tag = c.title.empty() ? "api" : c.title;
+    if (tags && tags->is_array() && !tags->empty() && tags->front().is_string()) {
+      tag = tags->front().get<std::string>();
     }
-    if (type == "array")
-      return ojson::array({sample(s.value("items", ojson::object()), depth + 1)});
-    if (type == "integer") return 1;
-    if (type == "number") return 1.5;
-    if (type == "boolean") return true;
-    std::string format = s.value("format", "");
-    if (format == "date-time") return "2026-01-01T00:00:00Z";
-    if (format == "date") return "2026-01-01";
-    if (format == "email") return "user@example.com";
-    if (format == "uuid") return "00000000-0000-4000-8000-000000000001";
-    return "string";
-  }
-
-  std::string text_of(const ojson& v) const {
-    return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string("1") : v.dump();
-  }
-
-  std::string param_value(const ojson& p_in) const {
-    const ojson& p = resolve(p_in);
-    if (p.contains("example")) return text_of(p["example"]);
-    if (p.contains("examples") && p["examples"].is_object() && !p["examples"].empty()) {
-      const ojson& first = resolve(p["examples"].begin().value());
-      if (first.contains("value")) return text_of(first["value"]);
-    }
-    return text_of(sample(p.value("schema", ojson::object())));
+    add_step(c, group(tag), std::move(st), path);
   }
 };
 
 }  // namespace
 
 Collection read_openapi(const std::string& text, const std::string& path, const ImportOptions& o) {
-  ojson doc;
-  try {
-    if (text.find_first_not_of(" \t\r\n") != std::string::npos &&
-        text[text.find_first_not_of(" \t\r\n")] == '{') {
-      doc = ojson::parse(text);
-    } else {
-      doc = from_yaml(YAML::Load(text));
-    }
-  } catch (const std::exception& e) {
-    throw SetupError(fmt::format("import: '{}' is neither JSON nor YAML: {}", path, e.what()),
-                     kExitUsage);
-  }
-  if (!doc.is_object() || !doc.contains("openapi") || !doc.contains("paths")) {
+  ojson doc = read_openapi_document(text, path);
+  Spec spec{doc, path};
+  const ojson* paths = spec.get(doc, "paths");
+  if (!spec.get(doc, "openapi") || !paths) {
     throw SetupError(fmt::format("import: '{}' is not an OpenAPI 3 document (no openapi and "
                                  "paths); Swagger 2 files: convert them to OpenAPI 3 first",
                                  path),
                      kExitUsage);
   }
-  Spec spec{doc};
   Collection c;
   c.kind = "OpenAPI document";
-  c.title = doc.value("/info/title"_json_pointer, std::string());
-  std::string server = o.base_url;
-  if (server.empty() && doc.contains("servers") && !doc["servers"].empty()) {
-    const ojson& s = doc["servers"][0];
-    server = s.value("url", "");
-    const ojson variables = s.value("variables", ojson::object());
-    for (const auto& [name, v] : variables.items()) {
-      std::string value = v.contains("default") ? spec.text_of(v["default"]) : "";
-      for (size_t at; (at = server.find("{" + name + "}")) != std::string::npos;) {
-        server.replace(at, name.size() + 2, value);
-      }
-    }
-  }
-  if (server.find("://") == std::string::npos) {
-    c.notes.push_back(
-        fmt::format("the document's server '{}' is not an absolute URL: give "
-                    "BASE_URL=http://host:port when you run it",
-                    server));
-    server = "http://127.0.0.1:8080" + server;
-  }
-  while (server.ends_with("/")) server.pop_back();
-  std::vector<Scenario> groups;
-  auto group = [&](const std::string& name) -> Scenario& {
-    for (Scenario& s : groups) {
-      if (s.name == name) return s;
-    }
-    groups.push_back({name, {}});
-    return groups.back();
-  };
-  for (const auto& [route, item_in] : doc["paths"].items()) {
-    const ojson& item = spec.resolve(item_in);
-    for (const char* method : {"get", "post", "put", "patch", "delete", "head", "options"}) {
-      if (!item.contains(method)) continue;
-      const ojson& op = item[method];
-      Step st;
-      st.templated = true;
-      st.method = method;
-      std::transform(st.method.begin(), st.method.end(), st.method.begin(), ::toupper);
-      std::string p = route, query;
-      std::vector<ojson> params;
-      for (const ojson& x : item.value("parameters", ojson::array())) params.push_back(x);
-      for (const ojson& x : op.value("parameters", ojson::array())) params.push_back(x);
-      for (const ojson& x_in : params) {
-        const ojson& x = spec.resolve(x_in);
-        std::string name = x.value("name", ""), in = x.value("in", "");
-        std::string value = spec.param_value(x);
-        if (in == "path") {
-          for (size_t at; (at = p.find("{" + name + "}")) != std::string::npos;) {
-            p.replace(at, name.size() + 2, value);
-          }
-        } else if (in == "query" && x.value("required", false)) {
-          query += (query.empty() ? "?" : "&") + name + "=" + value;
-        } else if (in == "header" && x.value("required", false)) {
-          st.headers.emplace_back(name, value);
+  if (const ojson* info = spec.get(doc, "info")) c.title = spec.text(*info, "title");
+  Reader r{o, path, spec, c, {}, {}, 0};
+  try {
+    r.read_server(doc);
+    if (paths->is_object()) {
+      for (auto it = paths->begin(); it != paths->end(); ++it) {
+        spec.visit(1);
+        const ojson& item = spec.resolve(it.value());
+        for (const char* method : {"get", "post", "put", "patch", "delete", "head", "options"}) {
+          const ojson* op = spec.get(item, method);
+          if (op && op->is_object()) r.operation(item, *op, it.key(), method);
         }
       }
-      st.url = "${BASE_URL:-" + server + "}" + p + query;
-      if (!passes_filter(server + p + query, o)) {
-        ++c.skipped;
-        continue;
-      }
-      if (op.contains("requestBody")) {
-        const ojson& body = spec.resolve(op["requestBody"]);
-        const ojson content = body.value("content", ojson::object());
-        for (const auto& [type, media] : content.items()) {
-          ojson value;
-          if (media.contains("example")) {
-            value = media["example"];
-          } else if (media.contains("examples") && !media["examples"].empty()) {
-            value = spec.resolve(media["examples"].begin().value()).value("value", ojson());
-          } else {
-            value = spec.sample(media.value("schema", ojson::object()));
-          }
-          st.body = value.is_string() ? value.get<std::string>() : value.dump();
-          st.headers.emplace_back("Content-Type", type);
-          break;
-        }
-      }
-      const ojson responses = op.value("responses", ojson::object());
-      for (const auto& [code, unused] : responses.items()) {
-        if (code.size() == 3 && code[0] == '2') {
-          st.expect_status = std::stoi(code);
-          break;
-        }
-      }
-      std::string summary = op.value("summary", op.value("operationId", ""));
-      st.name = op.value("operationId", "");
-      if (st.name.empty()) st.name = fmt::format("{} {}", st.method, route);
-      st.note = fmt::format("{} {}{}", st.method, route, summary.empty() ? "" : ": " + summary);
-      std::string tag = op.contains("tags") && !op["tags"].empty()
-                            ? op["tags"][0].get<std::string>()
-                            : (c.title.empty() ? "api" : c.title);
-      Scenario& g = group(tag);
-      for (const Step& other : g.steps) {
-        if (other.name == st.name) st.name += fmt::format(" ({})", g.steps.size() + 1);
-      }
-      g.steps.push_back(std::move(st));
     }
+  } catch (const SetupError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw SetupError(
+        fmt::format("import: '{}' is not an OpenAPI 3 document we can read: {}", path, e.what()),
+        kExitUsage);
   }
-  c.scenarios = std::move(groups);
+  c.scenarios = std::move(r.groups);
   c.notes.push_back(
       "steps run in the document's order; one that needs an id another creates may need an "
       "extract (extract = { id = \"json:$.id\" }) and ${id} in its url");

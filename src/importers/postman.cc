@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
+#include <vector>
 
 #include "core/base64.h"
 #include "core/error.h"
@@ -15,15 +17,32 @@ namespace {
 
 using json = nlohmann::json;
 
+// "a / b / … / y / z": a folder path for a message, each name cut to 32 bytes.
+std::string shown_path(const std::vector<std::string>& folders) {
+  std::string out;
+  for (size_t k = 0; k < folders.size(); ++k) {
+    if (folders.size() > 6 && k >= 3 && k + 2 < folders.size()) {
+      if (k == 3) out += " / …";
+      continue;
+    }
+    out += (k ? " / " : "") + folders[k].substr(0, 32);
+  }
+  return out;
+}
+
 struct Reader {
   const ImportOptions& o;
   Collection& c;
-  Pairs vars;  // the collection's variables
+  const std::string& path;
+  Pairs vars;                                      // the collection's variables
+  std::unordered_map<std::string, size_t> var_at;  // a name's last place in vars
+  std::string where;                               // the request being read, for messages
+  size_t url_bytes = 0;  // every request's URL once filled in, kept or left out by --filter
 
   // {{name}} -> ${name:-value} when the name has an upper-case letter (an environment variable
   // with the collection's value as default), else the value itself (LoadSpiker reads
   // all-lower-case names as values extracted at run time). Built-ins ({{$guid}}, ...) map to
-  // ours.
+  // ours. The text grows by a value per {{name}}: bounded by kMaxRequestBytes as it grows.
   std::string convert(const std::string& text) const {
     std::string out;
     size_t i = 0;
@@ -31,39 +50,37 @@ struct Reader {
       size_t open = text.find("{{", i);
       size_t close = open == std::string::npos ? open : text.find("}}", open + 2);
       if (close == std::string::npos) {
-        out += text.substr(i);
+        out.append(text, i);
         break;
       }
-      out += text.substr(i, open - i);
+      out.append(text, i, open - i);
       std::string name = text.substr(open + 2, close - open - 2);
       i = close + 2;
       if (name == "$guid" || name == "$randomUUID") {
         out += "${UUID}";
-        continue;
-      }
-      if (name == "$timestamp") {
+      } else if (name == "$timestamp") {
         out += "${TIMESTAMP_MS}";
-        continue;
-      }
-      if (name == "$randomInt") {
+      } else if (name == "$randomInt") {
         out += "${RANDOM_INT:0:1000}";
-        continue;
-      }
-      std::string value;
-      for (const auto& [k, v] : vars) {
-        if (k == name) value = v;
-      }
-      bool env = std::any_of(name.begin(), name.end(), ::isupper) &&
-                 std::all_of(name.begin(), name.end(), [](char ch) {
-                   return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-                 });
-      if (env) {
-        std::string escaped;
-        for (char ch : value) escaped += ch == '}' ? std::string("") : std::string(1, ch);
-        out += "${" + name + ":-" + escaped + "}";
       } else {
-        out += value;
+        static const std::string kUnset;
+        auto at = var_at.find(name);
+        const std::string& value = at == var_at.end() ? kUnset : vars[at->second].second;
+        bool env = std::any_of(name.begin(), name.end(), ::isupper) &&
+                   std::all_of(name.begin(), name.end(), [](char ch) {
+                     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                   });
+        if (env) {
+          out += "${" + name + ":-";
+          for (char ch : value) {
+            if (ch != '}') out += ch;
+          }
+          out += "}";
+        } else {
+          out += value;
+        }
       }
+      check_size(c, out.size(), path, where);
     }
     return out;
   }
@@ -119,62 +136,81 @@ struct Reader {
 
   void request(const json& item, Scenario& s) {
     const json& r = item.at("request");
+    where = item.value("name", "");
     Step st;
     st.templated = true;
     st.method = r.is_string() ? "GET" : r.value("method", "GET");
     std::string raw_url = r.is_string() ? r.get<std::string>() : url_of(r.at("url"));
     st.url = convert(raw_url);
+    url_bytes += st.url.size();
+    check_size(c, url_bytes, path, where);
     if (!passes_filter(st.url, o)) {
       ++c.skipped;
       return;
     }
     if (!r.is_string()) {
+      size_t header_bytes = 0;
       for (const json& h : r.value("header", json::array())) {
         if (h.value("disabled", false)) continue;
         st.headers.emplace_back(h.value("key", ""), convert(h.value("value", "")));
+        header_bytes += st.headers.back().first.size() + st.headers.back().second.size();
+        check_size(c, header_bytes, path, where);
       }
       if (r.contains("auth")) auth(r["auth"], st.headers, st.url);
-      if (r.contains("body")) {
-        const json& b = r["body"];
-        std::string mode = b.value("mode", "");
-        if (mode == "raw") {
-          st.body = convert(b.value("raw", ""));
-          if (b.value("/options/raw/language"_json_pointer, std::string()) == "json" &&
-              std::none_of(st.headers.begin(), st.headers.end(),
-                           [](const auto& h) { return h.first == "Content-Type"; })) {
-            st.headers.emplace_back("Content-Type", "application/json");
-          }
-        } else if (mode == "urlencoded") {
-          for (const json& f : b.value("urlencoded", json::array())) {
-            if (f.value("disabled", false)) continue;
-            st.body += (st.body.empty() ? "" : "&") + f.value("key", "") + "=" +
-                       convert(f.value("value", ""));
-          }
-          st.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-        } else if (!mode.empty()) {
-          c.notes.push_back(
-              fmt::format("'{}': body mode '{}' is not imported", item.value("name", ""), mode));
-        }
-      }
+      if (r.contains("body")) body(item, r["body"], st);
     }
     st.name = item.value("name", "");
     if (st.name.empty()) st.name = step_name(s.steps.size() + 1, st.method, st.url);
-    for (const Step& other : s.steps) {
-      if (other.name == st.name) st.name += fmt::format(" ({})", s.steps.size() + 1);
-    }
-    s.steps.push_back(std::move(st));
+    add_step(c, s, std::move(st), path);
   }
 
-  void items(const json& list, const std::string& prefix, std::vector<Scenario>& out,
+  void body(const json& item, const json& b, Step& st) {
+    std::string mode = b.value("mode", "");
+    if (mode == "raw") {
+      st.body = convert(b.value("raw", ""));
+      if (b.value("/options/raw/language"_json_pointer, std::string()) == "json" &&
+          std::none_of(st.headers.begin(), st.headers.end(),
+                       [](const auto& h) { return h.first == "Content-Type"; })) {
+        st.headers.emplace_back("Content-Type", "application/json");
+      }
+    } else if (mode == "urlencoded") {
+      for (const json& f : b.value("urlencoded", json::array())) {
+        if (f.value("disabled", false)) continue;
+        st.body +=
+            (st.body.empty() ? "" : "&") + f.value("key", "") + "=" + convert(f.value("value", ""));
+        check_size(c, st.body.size(), path, where);
+      }
+      st.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    } else if (!mode.empty()) {
+      c.notes.push_back(
+          fmt::format("'{}': body mode '{}' is not imported", item.value("name", ""), mode));
+    }
+  }
+
+  // `folders`: the names of the folders this list is in, outermost first. A folder's scenario
+  // is named after them ("a / b") once it has a step.
+  void items(const json& list, std::vector<std::string>& folders, std::vector<Scenario>& out,
              Scenario& loose) {
     for (const json& item : list) {
+      if (!item.is_object()) continue;
       if (item.contains("item")) {  // a folder
+        folders.push_back(item.value("name", "folder"));
+        if (folders.size() > static_cast<size_t>(kMaxFolderDepth)) {
+          throw SetupError(fmt::format("import: '{}': folders nested deeper than {} at item path "
+                                       "'{}'; flatten the collection (move the requests of deeper "
+                                       "folders up)",
+                                       path, kMaxFolderDepth, shown_path(folders)),
+                           kExitUsage);
+        }
         Scenario s;
-        s.name = prefix + item.value("name", "folder");
         std::vector<Scenario> nested;
-        items(item["item"], s.name + " / ", nested, s);
-        if (!s.steps.empty()) out.push_back(std::move(s));
+        items(item["item"], folders, nested, s);
+        if (!s.steps.empty()) {
+          for (size_t k = 0; k < folders.size(); ++k) s.name += (k ? " / " : "") + folders[k];
+          out.push_back(std::move(s));
+        }
         for (Scenario& n : nested) out.push_back(std::move(n));
+        folders.pop_back();
       } else if (item.contains("request")) {
         request(item, loose);
       }
@@ -185,6 +221,9 @@ struct Reader {
 }  // namespace
 
 Collection read_postman(const std::string& text, const std::string& path, const ImportOptions& o) {
+  check_nesting(text, path,
+                "a Postman collection this deep has folders nested far past the "
+                "64 allowed: flatten the collection");
   json d;
   try {
     d = json::parse(text);
@@ -195,7 +234,7 @@ Collection read_postman(const std::string& text, const std::string& path, const 
   }
   Collection c;
   c.kind = "Postman collection";
-  Reader r{o, c, {}};
+  Reader r{o, c, path, {}, {}, {}};
   try {
     c.title = d.at("info").value("name", "");
     std::string schema = d["info"].value("schema", "");
@@ -210,6 +249,7 @@ Collection read_postman(const std::string& text, const std::string& path, const 
       r.vars.emplace_back(v.value("key", ""), v.contains("value") && v["value"].is_string()
                                                   ? v["value"].get<std::string>()
                                                   : std::string());
+      r.var_at[r.vars.back().first] = r.vars.size() - 1;
     }
     if (d.contains("auth")) {
       std::string unused;
@@ -218,7 +258,8 @@ Collection read_postman(const std::string& text, const std::string& path, const 
     Scenario loose;
     loose.name = c.title.empty() ? "requests" : c.title;
     std::vector<Scenario> folders;
-    r.items(d.at("item"), "", folders, loose);
+    std::vector<std::string> names;
+    r.items(d.at("item"), names, folders, loose);
     if (!loose.steps.empty()) c.scenarios.push_back(std::move(loose));
     for (Scenario& s : folders) c.scenarios.push_back(std::move(s));
   } catch (const SetupError&) {
