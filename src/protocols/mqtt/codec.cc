@@ -62,4 +62,22 @@ void skip_properties(std::string_view body, size_t* at) {
   *at += props;
 }
 
+bool parse_publish(uint8_t first, std::string_view body, bool v5, Publish* out) {
+  out->qos = (first >> 1) & 3;
+  if (out->qos == 3 || body.size() < 2) return false;
+  size_t tlen = get_u16(body, 0);
+  if (2 + tlen > body.size()) return false;
+  out->topic = body.substr(2, tlen);
+  size_t at = 2 + tlen;
+  out->id = 0;
+  if (out->qos > 0) {
+    if (at + 2 > body.size()) return false;
+    out->id = get_u16(body, at);
+    at += 2;
+  }
+  if (v5) skip_properties(body, &at);
+  out->payload = at <= body.size() ? body.substr(at) : std::string_view();
+  return true;
+}
+
 }  // namespace spiker::mqtt

@@ -23,4 +23,13 @@ size_t parse_packet(std::string_view in, uint8_t* first, std::string_view* body)
 // MQTT 5: moves `*at` past the properties (their length, then themselves) at `*at`.
 void skip_properties(std::string_view body, size_t* at);
 
+// A PUBLISH from the broker: QoS, packet id (QoS 1 and 2), topic and payload (views into the
+// body). False when the body is too short for what its header says.
+struct Publish {
+  uint8_t qos = 0;
+  uint16_t id = 0;
+  std::string_view topic, payload;
+};
+bool parse_publish(uint8_t first, std::string_view body, bool v5, Publish* out);
+
 }  // namespace spiker::mqtt

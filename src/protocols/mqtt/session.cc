@@ -459,20 +459,15 @@ class Session final : public proto::TransportSession {
 
   void incoming(uint8_t first, std::string_view body) noexcept {
     metrics::Shard& s = host_.shard();
-    uint8_t qos = (first >> 1) & 3;
-    if (body.size() < 2) return;
-    size_t tlen = get_u16(body, 0);
-    if (2 + tlen > body.size()) return;
-    std::string_view topic = body.substr(2, tlen);
-    size_t at = 2 + tlen;
-    uint16_t id = 0;
-    if (qos > 0) {
-      if (at + 2 > body.size()) return;
-      id = get_u16(body, at);
-      at += 2;
+    Publish p;
+    if (!parse_publish(first, body, request_ != nullptr && request_->version == 5, &p)) {
+      broken();  // shorter than its own header says
+      return;
     }
-    if (request_ != nullptr && request_->version == 5) skip_properties(body, &at);
-    std::string_view payload = at <= body.size() ? body.substr(at) : std::string_view();
+    uint8_t qos = p.qos;
+    uint16_t id = p.id;
+    std::string_view topic = p.topic;
+    std::string_view payload = p.payload;
     if (qos == 1) {
       std::string ack, idb;
       put_u16(idb, id);
