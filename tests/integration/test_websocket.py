@@ -215,7 +215,7 @@ class BrokenServers(unittest.TestCase):
             self.assertEqual(rc, 1, err)  # every message failed
             ws = doc["websocket"]
             self.assertEqual(ws["errors"]["protocol"], 10, garbage)
-            self.assertEqual(doc["errors"], {"http": 10})
+            self.assertEqual(doc["errors"], {"protocol": 10})  # the protocol's, not HTTP's
             self.assertEqual(ws["messages_received"], 0)
 
     def test_a_wrong_accept_key_fails_the_handshake(self):
