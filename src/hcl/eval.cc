@@ -1,6 +1,7 @@
 // Evaluation of HCL expressions over hcl::Value, with HCL's conversions and messages.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -26,9 +27,24 @@ const Function* Context::function(std::string_view name) const {
 
 namespace {
 
+// The work one evaluation may do: expression nodes visited plus the elements (and every 64 bytes
+// of text) that function calls and comparisons go through. Far above what a grid needs (a list
+// of 100,000 objects built in a for expression takes under 1,000,000); a hostile expression (a
+// loop over a big collection in a loop) meets an error in a fraction of a second instead of
+// running for hours.
+constexpr uint64_t kMaxWork = 5'000'000;
+
+// Functions that read a part of their arguments, whatever their size (a lookup in a loop is
+// common): charged per argument, not per element. Every other function may walk its arguments.
+bool sublinear(const std::string& name) {
+  return name == "length" || name == "lookup" || name == "element" || name == "coalesce" ||
+         name == "slice";
+}
+
 class Evaluator {
  public:
   Value eval(const Expr& e, const Context& ctx) {
+    charge(e, 1);
     switch (e.kind) {
       case Expr::Kind::kLiteral:
         return e.value;
@@ -60,11 +76,16 @@ class Evaluator {
       case Expr::Kind::kTuple: {
         Value::Items items;
         items.reserve(e.items.size());
-        for (const ExprPtr& x : e.items) items.push_back(eval(*x, ctx));
+        Footprint size;
+        for (const ExprPtr& x : e.items) {
+          items.push_back(eval(*x, ctx));
+          grow(e, size, items.back());
+        }
         return Value::tuple(std::move(items));
       }
       case Expr::Kind::kObject: {
         Value::Fields fields;
+        Footprint size;
         for (size_t i = 0; i < e.items.size(); ++i) {
           Value k = eval(*e.items[i], ctx);
           std::string key;
@@ -72,7 +93,9 @@ class Evaluator {
             fail(*e.items[i], fmt::format("an object key must be a string, not {}",
                                           k.is_null() ? "null" : type_name(k.type())));
           }
-          fields[key] = eval(*e.values[i], ctx);
+          Value v = eval(*e.values[i], ctx);
+          grow(e, size, v, key.size());
+          fields[key] = std::move(v);
         }
         return Value::object(std::move(fields));
       }
@@ -87,6 +110,32 @@ class Evaluator {
   }
 
  private:
+  // Counts `units` of work done at `e`; past kMaxWork the evaluation fails there.
+  void charge(const Expr& e, uint64_t units) {
+    work_ += units;
+    if (work_ > kMaxWork) {
+      fail(e, fmt::format("evaluating this takes more than {} steps (the limit on one "
+                          "expression's work: values visited, and elements that functions and "
+                          "comparisons go through); loop over smaller collections",
+                          kMaxWork));
+    }
+  }
+  static uint64_t weight(const Value& v) {
+    Footprint f = v.footprint();
+    return 1 + std::min<uint64_t>(f.values, kMaxWork) + f.bytes / 64;
+  }
+
+  // Adds `v` (with its key's bytes) to `size`, the collection being built at `e`; fails there
+  // as soon as it passes a limit on values (kMaxValues, kMaxBytes, kMaxNesting).
+  static void grow(const Expr& e, Footprint& size, const Value& v, uint64_t key_bytes = 0) {
+    size.add_element(v.footprint(), key_bytes);
+    std::string over = limit_passed(size);
+    if (!over.empty()) fail(e, over);
+  }
+  // The same for text appended to a string being built.
+  static void grow_text(const Expr& e, const std::string& out) {
+    if (out.size() > kMaxBytes) fail(e, limit_passed({0, out.size(), 0}));
+  }
   Value attribute(const Expr& e, const Value& base, const std::string& name) {
     if (base.is_null()) fail(e, fmt::format("cannot read attribute '{}' of a null value", name));
     if (base.is_mapping()) {
@@ -141,10 +190,12 @@ class Evaluator {
     }
     Value::Items out;
     out.reserve(in.size());
+    Footprint size;
     for (Value& v : in) {
       splat_items_.push_back(std::move(v));
       out.push_back(eval(*e.b, ctx));
       splat_items_.pop_back();
+      grow(e, size, out.back());
     }
     return out_type == Type::kList ? Value::list(std::move(out)) : Value::tuple(std::move(out));
   }
@@ -163,11 +214,19 @@ class Evaluator {
       }
       for (const Value& v : last.items()) args.push_back(v);
     }
+    uint64_t work = 1;
+    for (const Value& a : args) work += sublinear(e.name) ? 1 : weight(a);
+    charge(e, work);
+    Value out;
     try {
-      return (*f)(args);
+      out = (*f)(args);
     } catch (const std::exception& x) {
       fail(e, fmt::format("call to function '{}' failed: {}", e.name, x.what()));
     }
+    std::string over = limit_passed(out.footprint());
+    if (!over.empty()) fail(e, fmt::format("call to function '{}': {}", e.name, over));
+    charge(e, weight(out));
+    return out;
   }
 
   double number_operand(const Expr& e, const Value& v, const char* which) {
@@ -198,6 +257,7 @@ class Evaluator {
     Value l = eval(*e.a, ctx);
     Value r = eval(*e.b, ctx);
     const std::string& op = e.name;
+    if (op == "==" || op == "!=") charge(e, std::min(weight(l), weight(r)));
     if (op == "==") return Value::boolean(l == r);
     if (op == "!=") return Value::boolean(l != r);
     if (op == "&&" || op == "||") {
@@ -260,6 +320,7 @@ class Evaluator {
       switch (p.kind) {
         case TemplatePart::Kind::kLiteral:
           out += p.text;
+          grow_text(owner, out);
           break;
         case TemplatePart::Kind::kInterp: {
           Value v = eval(*p.expr, ctx);
@@ -270,6 +331,7 @@ class Evaluator {
                                       type_name(v.type())));
           }
           out += s;
+          grow_text(*p.expr, out);
           break;
         }
         case TemplatePart::Kind::kIf: {
@@ -316,6 +378,7 @@ class Evaluator {
     Value::Items items;
     Value::Fields fields;
     std::map<std::string, Value::Items> groups;
+    Footprint size;
     each(*e.a, coll, [&](const Value& k, const Value& v) {
       Context inner(&ctx);
       if (!e.key_var.empty()) inner.set(e.key_var, k);
@@ -328,6 +391,7 @@ class Evaluator {
       }
       if (!e.object_for) {
         items.push_back(eval(*e.b, inner));
+        grow(e, size, items.back());
         return;
       }
       Value key = eval(*e.b, inner);
@@ -336,6 +400,7 @@ class Evaluator {
         fail(*e.b, "the for expression's key must be a string");
       }
       Value val = eval(*e.items[0], inner);
+      grow(e, size, val, ks.size());
       if (e.group) {
         groups[ks].push_back(std::move(val));
       } else if (!fields.emplace(ks, std::move(val)).second) {
@@ -348,10 +413,14 @@ class Evaluator {
     if (e.group) {
       for (auto& [k, v] : groups) fields[k] = Value::tuple(std::move(v));
     }
-    return Value::object(std::move(fields));
+    Value out = Value::object(std::move(fields));
+    std::string over = limit_passed(out.footprint());  // groups nest one level more
+    if (!over.empty()) fail(e, over);
+    return out;
   }
 
   std::vector<Value> splat_items_;
+  uint64_t work_ = 0;
 };
 
 }  // namespace

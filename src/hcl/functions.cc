@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "hcl/hcl.h"
@@ -45,10 +47,44 @@ const Value::Fields& mapping(const Value& v, const char* what) {
   return v.fields();
 }
 
+// A number for messages: plain decimal up to 1e15, else the shortest form with an exponent
+// (1e+300, not 301 digits).
+std::string shown(double n) {
+  return std::fabs(n) < 1e15 ? format_number(n) : fmt::format("{}", n);
+}
+
 int64_t whole(const Value& v, const char* what) {
   double n = num(v, what);
   if (n != std::floor(n)) bad(fmt::format("{}: a whole number is required", what));
+  if (std::fabs(n) > 9007199254740992.0) {  // 2^53: the whole numbers a double holds exactly
+    bad(fmt::format("{}: {} is too large (at most 9007199254740992)", what, shown(n)));
+  }
   return static_cast<int64_t>(n);
+}
+
+// Adds `v` (with its key's bytes) to `size`, a result being built; throws once it passes a limit
+// on values (kMaxValues, kMaxBytes, kMaxNesting), before building any further.
+void grow(Footprint& size, const Value& v, uint64_t key_bytes = 0) {
+  size.add_element(v.footprint(), key_bytes);
+  std::string over = limit_passed(size);
+  if (!over.empty()) bad(over);
+}
+
+// Throws when `out`, a string being built, passes kMaxBytes.
+void fits(const std::string& out) {
+  if (out.size() > kMaxBytes) bad(limit_passed({0, out.size(), 0}));
+}
+
+// JSON text of `v`, refused before it is written when it could only pass kMaxBytes (every value
+// and every byte of text is at least one byte of JSON).
+std::string json_text(const Value& v) {
+  Footprint f = v.footprint();
+  if (f.values > kMaxBytes || f.bytes > kMaxBytes - std::min(f.values, kMaxBytes)) {
+    bad(limit_passed({0, kMaxBytes + 1, 0}));
+  }
+  std::string out = to_json(v);
+  fits(out);
+  return out;
 }
 
 // A sequence result keeps its argument's kind: tuples stay tuples, lists and sets make lists.
@@ -97,7 +133,11 @@ std::string format(const Args& a) {
       case 'd': {
         double n = num(v, "format %d");
         if (n != std::floor(n)) bad("format: %d needs a whole number");
-        std::snprintf(buf, sizeof buf, (cfmt + "lld").c_str(), static_cast<long long>(n));
+        if (std::fabs(n) >= 9.2e18) {  // past long long: the digits as %.0f writes them
+          std::snprintf(buf, sizeof buf, (cfmt + ".0f").c_str(), n);
+        } else {
+          std::snprintf(buf, sizeof buf, (cfmt + "lld").c_str(), static_cast<long long>(n));
+        }
         piece = buf;
         break;
       }
@@ -121,7 +161,7 @@ std::string format(const Args& a) {
         break;
       }
       case 'q':
-        piece = to_json(Value::string(str(v, "format %q")));
+        piece = json_text(Value::string(str(v, "format %q")));
         break;
       case 't': {
         bool b = false;
@@ -131,7 +171,7 @@ std::string format(const Args& a) {
       }
       case 'v':
         if (v.is_collection() || v.is_null()) {
-          piece = to_json(v);
+          piece = json_text(v);
         } else {
           to_string(v, &piece);
         }
@@ -140,7 +180,9 @@ std::string format(const Args& a) {
         bad(fmt::format("format: unsupported verb %{}", verb));
     }
     out += piece;
+    fits(out);
   }
+  fits(out);
   if (next < a.size()) bad(fmt::format("format: too many arguments ({} unused)", a.size() - next));
   return out;
 }
@@ -283,7 +325,9 @@ void Context::add_standard_functions() {
     bool first = true;
     for (size_t i = 1; i < a.size(); ++i) {
       for (const Value& v : seq(a[i], "join")) {
-        out += (first ? "" : sep) + str(v, "join element");
+        if (!first) out += sep;
+        out += str(v, "join element");
+        fits(out);
         first = false;
       }
     }
@@ -293,14 +337,19 @@ void Context::add_standard_functions() {
     arity(a, 2, 2, "split");
     std::string sep = str(a[0], "split separator"), s = str(a[1], "split");
     Value::Items out;
+    Footprint size;
     if (sep.empty()) {
-      for (char c : s) out.push_back(Value::string(std::string(1, c)));
+      for (char c : s) {
+        out.push_back(Value::string(std::string(1, c)));
+        grow(size, out.back());
+      }
       return Value::list(std::move(out));
     }
     size_t p = 0;
     for (;;) {
       size_t q = s.find(sep, p);
       out.push_back(Value::string(s.substr(p, q == std::string::npos ? q : q - p)));
+      grow(size, out.back());
       if (q == std::string::npos) break;
       p = q + sep.size();
     }
@@ -343,7 +392,9 @@ void Context::add_standard_functions() {
     for (;;) {
       size_t q = s.find(from, p);
       if (q == std::string::npos) break;
-      out += s.substr(p, q - p) + to;
+      out.append(s, p, q - p);
+      out += to;
+      fits(out);
       p = q + from.size();
     }
     return Value::string(out + s.substr(p));
@@ -374,11 +425,14 @@ void Context::add_standard_functions() {
   add("concat", [](const Args& a) {
     if (a.empty()) bad("concat takes at least one list");
     Value::Items out;
+    Footprint size;
     bool tuple = false;
     for (const Value& v : a) {
       tuple |= v.type() == Type::kTuple;
-      const Value::Items& items = seq(v, "concat");
-      out.insert(out.end(), items.begin(), items.end());
+      for (const Value& x : seq(v, "concat")) {
+        grow(size, x);
+        out.push_back(x);
+      }
     }
     return tuple ? Value::tuple(std::move(out)) : Value::list(std::move(out));
   });
@@ -390,8 +444,9 @@ void Context::add_standard_functions() {
   add("distinct", [](const Args& a) {
     arity(a, 1, 1, "distinct");
     Value::Items out;
+    std::set<Value> seen;  // n log n: a long list must not take n squared
     for (const Value& v : seq(a[0], "distinct")) {
-      if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+      if (seen.insert(v).second) out.push_back(v);
     }
     return Value::list(std::move(out));
   });
@@ -434,9 +489,13 @@ void Context::add_standard_functions() {
   });
   add("merge", [](const Args& a) {
     Value::Fields out;
+    Footprint size;
     for (const Value& v : a) {
       if (v.is_null()) continue;
-      for (const auto& [k, x] : mapping(v, "merge")) out[k] = x;
+      for (const auto& [k, x] : mapping(v, "merge")) {
+        grow(size, x, k.size());
+        out[k] = x;
+      }
     }
     return Value::object(std::move(out));
   });
@@ -451,9 +510,28 @@ void Context::add_standard_functions() {
       step = a.size() == 3 ? num(a[2], "range step") : (limit >= start ? 1 : -1);
     }
     if (step == 0) bad("step must not be zero");
-    if ((limit - start) / step > 1'000'000) bad("more than 1024 values were generated");
+    if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(step)) {
+      bad("range: start, limit and step must be finite numbers");
+    }
+    // How many values, before any is made: past the limit on one value is an error, and so is
+    // a step too small to move a number that large (1e16 + 1 is 1e16: it would never end).
+    double count = std::ceil((limit - start) / step);
+    if (count > static_cast<double>(kMaxValues)) {
+      bad(
+          fmt::format("range({}, {}, {}) would make {} values: more than {} (the limit on one "
+                      "value); use a larger step or a smaller span",
+                      shown(start), shown(limit), shown(step), shown(count), kMaxValues));
+    }
+    double far = std::max(std::fabs(start), std::fabs(limit));
+    if (count > 0 && std::nextafter(far, INFINITY) - far > std::fabs(step)) {
+      bad(fmt::format(
+          "range: a step of {} cannot count from {} to {}: numbers that large are "
+          "{} apart; use a larger step or smaller numbers",
+          shown(step), shown(start), shown(limit), shown(std::nextafter(far, INFINITY) - far)));
+    }
     Value::Items out;
-    for (double x = start; step > 0 ? x < limit : x > limit; x += step) {
+    for (double x = start; (step > 0 ? x < limit : x > limit) && out.size() <= kMaxValues;
+         x += step) {
       out.push_back(Value::number(x));
     }
     return Value::list(std::move(out));
@@ -532,7 +610,7 @@ void Context::add_standard_functions() {
   // encoding and conversion
   add("jsonencode", [](const Args& a) {
     arity(a, 1, 1, "jsonencode");
-    return Value::string(to_json(a[0]));
+    return Value::string(json_text(a[0]));
   });
   add("jsondecode", [](const Args& a) {
     arity(a, 1, 1, "jsondecode");

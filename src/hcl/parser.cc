@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "hcl/hcl.h"
 
@@ -22,11 +23,30 @@ std::string caret_line(const Source& src, Pos at) {
   }
   size_t end = src.text.find('\n', begin);
   std::string line = src.text.substr(begin, end == std::string::npos ? end : end - begin);
-  std::string pad;
-  for (int i = 1; i < at.col && static_cast<size_t>(i - 1) < line.size(); ++i) {
-    pad += line[static_cast<size_t>(i - 1)] == '\t' ? '\t' : ' ';
+  // The caret's byte in the line: at.col counts characters.
+  size_t col = 0;
+  for (int c = 1; c < at.col && col < line.size(); ++c) {
+    ++col;
+    while (col < line.size() && (static_cast<unsigned char>(line[col]) & 0xC0) == 0x80) ++col;
   }
-  return "\n  " + line + "\n  " + pad + "^";
+  // A long line (a generated file's) is shown as the 60 bytes either side of the caret.
+  constexpr size_t kSide = 60;
+  std::string before = "  ";
+  if (line.size() > 2 * kSide) {
+    size_t from = col > kSide ? col - kSide : 0;
+    while (from > 0 && (static_cast<unsigned char>(line[from]) & 0xC0) == 0x80) --from;
+    size_t to = std::min(line.size(), col + kSide);
+    while (to < line.size() && (static_cast<unsigned char>(line[to]) & 0xC0) == 0x80) ++to;
+    if (from > 0) before += "...";
+    line = line.substr(from, to - from) + (to < line.size() ? "..." : "");
+    col -= from;
+  }
+  std::string pad(before.size(), ' ');
+  for (size_t i = 0; i < col && i < line.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if ((c & 0xC0) != 0x80) pad += c == '\t' ? '\t' : ' ';  // one column per character
+  }
+  return "\n" + before + line + "\n" + pad + "^";
 }
 
 }  // namespace
@@ -81,6 +101,7 @@ class Parser {
 
   Body body(bool top) {
     Body b;
+    std::map<std::string, int, std::less<>> names;  // attribute -> its line
     for (;;) {
       skip(true);
       if (eof()) {
@@ -91,7 +112,15 @@ class Parser {
         if (top) fail("unexpected '}': no block is open here");
         return b;
       }
+      size_t attributes = b.attributes.size();
       item(b);
+      if (b.attributes.size() == attributes) continue;
+      const Attribute& a = b.attributes.back();
+      auto [it, fresh] = names.emplace(a.name, a.pos.line);
+      if (!fresh) {
+        fail_at(a.pos,
+                fmt::format("attribute '{}' is set twice (first at line {})", a.name, it->second));
+      }
     }
   }
 
@@ -108,12 +137,6 @@ class Parser {
       a.name = name;
       a.pos = at;
       a.expr = expression();
-      for (const Attribute& other : b.attributes) {
-        if (other.name == name) {
-          fail_at(at, fmt::format("attribute '{}' is set twice (first at line {})", name,
-                                  other.pos.line));
-        }
-      }
       b.attributes.push_back(std::move(a));
       end_of_item();
       return;
@@ -151,7 +174,9 @@ class Parser {
       ++i_;
       ++col_;
     } else {
+      deeper(at, "blocks are");
       blk.body = body(false);
+      --depth_;
       ++i_;  // '}'
       ++col_;
     }
@@ -191,7 +216,7 @@ class Parser {
   // --- expressions ---
 
   ExprPtr expression() {
-    if (++depth_ > kMaxDepth) fail("the expression is nested too deeply");
+    deeper(pos(), kExprNesting);
     ExprPtr e = conditional();
     --depth_;
     return e;
@@ -235,6 +260,7 @@ class Parser {
   ExprPtr binary(int level) {
     if (level == 6) return unary();
     ExprPtr left = binary(level + 1);
+    int links = 0;  // a chain a + b + c nests to the left: one level per operator
     for (;;) {
       size_t save = i_;
       int sl = line_, sc = col_;
@@ -254,9 +280,12 @@ class Parser {
         i_ = save;
         line_ = sl;
         col_ = sc;
+        depth_ -= links;
         return left;
       }
       Pos at = pos();
+      deeper(at, kExprNesting);
+      ++links;
       size_t n = std::strlen(op);
       i_ += n;
       col_ += static_cast<int>(n);
@@ -270,11 +299,6 @@ class Parser {
   }
 
   ExprPtr unary() {
-    if (++depth_ > kMaxDepth) fail("the expression is nested too deeply");
-    struct Leave {
-      int& d;
-      ~Leave() { --d; }
-    } leave{depth_};
     skip(nest_ > 0);
     if (peek() == '!' || (peek() == '-' && !std::isdigit(static_cast<unsigned char>(peek(1))))) {
       Pos at = pos();
@@ -284,7 +308,9 @@ class Parser {
       skip(nest_ > 0);
       auto e = node(Expr::Kind::kUnary, at);
       e->name = std::string(1, op);
+      deeper(at, kExprNesting);
       e->a = unary();
+      --depth_;
       return e;
     }
     if (peek() == '-') {  // a negative number literal binds to its traversals as -(x)
@@ -300,11 +326,14 @@ class Parser {
   }
 
   ExprPtr postfix(ExprPtr e) {
+    int links = 0;  // a.b[0].c nests to the left: one level per traversal
     for (;;) {
       // Traversals may not cross a new line outside brackets.
       size_t save = i_;
       int sl = line_, sc = col_;
       skip(nest_ > 0);
+      deeper(pos(), kExprNesting);
+      ++links;
       if (peek() == '.' && peek(1) == '*') {
         Pos at = pos();
         i_ += 2;
@@ -327,6 +356,7 @@ class Parser {
       i_ = save;
       line_ = sl;
       col_ = sc;
+      depth_ -= links;
       return e;
     }
   }
@@ -381,10 +411,13 @@ class Parser {
     s->a = std::move(source);
     s->full_splat = full;
     ExprPtr each = node(Expr::Kind::kSplatItem, at);
+    int links = 0;
     for (;;) {
       size_t save = i_;
       int sl = line_, sc = col_;
       skip(nest_ > 0);
+      deeper(pos(), kExprNesting);
+      ++links;
       if (!full && peek() == '[') {  // an index ends an attribute-only splat
         i_ = save;
         line_ = sl;
@@ -406,6 +439,7 @@ class Parser {
       }
       each = std::move(t);
     }
+    depth_ -= links;
     s->b = std::move(each);
     return s;
   }
@@ -819,6 +853,11 @@ class Parser {
   TemplatePart directive(bool in_quotes) {
     Pos at = pos();
     TemplatePart p;
+    deeper(at, "template directives are");
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth_};
     ++nest_;
     if (keyword_ahead("if")) {
       i_ += 2;
@@ -996,6 +1035,7 @@ class Parser {
     Parser inner(sub);
     inner.line_ = line_;
     inner.nest_ = 0;
+    inner.depth_ = depth_;  // a heredoc in a heredoc's interpolation nests too
     auto e = node(Expr::Kind::kTemplate, at);
     e->parts = inner.template_parts(false, {});
     retarget(e->parts);
@@ -1079,6 +1119,16 @@ class Parser {
     return e;
   }
 
+  // One level deeper (a block, a bracket, an operator over its operand, a traversal, a
+  // directive); the caller takes it back (depth_ -= levels) unless it throws.
+  void deeper(Pos at, const char* what) {
+    if (++depth_ > kMaxDepth) {
+      fail_at(at, fmt::format("{} nested too deeply: more than {} levels (the limit on nesting); "
+                              "split it into smaller parts (locals, steps)",
+                              what, kMaxDepth));
+    }
+  }
+
   [[noreturn]] void fail(const std::string& msg) { fail_at(pos(), msg); }
   [[noreturn]] void fail_at(Pos at, const std::string& msg) { throw Error(src_, at, msg); }
 
@@ -1086,9 +1136,13 @@ class Parser {
   const std::string& t_;
   size_t i_ = 0;
   int line_ = 1, col_ = 1;
-  int nest_ = 0;   // inside (), [], {} of an expression: new lines are spaces
-  int depth_ = 0;  // recursion, bounded: a hostile file cannot exhaust the stack
+  int nest_ = 0;  // inside (), [], {} of an expression: new lines are spaces
+  // Nesting, bounded: a hostile file cannot exhaust the stack here, nor in the evaluator and the
+  // destructors, which recurse over the same tree.
+  int depth_ = 0;
   static constexpr int kMaxDepth = 200;
+  // Brackets, operators over their operands, traversals and interpolations count as levels.
+  static constexpr const char* kExprNesting = "the expression is";
   bool strip_next_ = false;
 
   friend File parse_file(std::string text, std::string name);

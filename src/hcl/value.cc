@@ -54,10 +54,56 @@ Value Value::string(std::string s) {
   return v;
 }
 
+void Footprint::add_element(const Footprint& element, uint64_t key_bytes) {
+  auto add = [](uint64_t& to, uint64_t n) { to = n > UINT64_MAX - to ? UINT64_MAX : to + n; };
+  add(values, 1);
+  add(values, element.values);
+  add(bytes, element.bytes);
+  add(bytes, key_bytes);
+  depth = std::max(depth, element.depth == UINT32_MAX ? UINT32_MAX : element.depth + 1);
+}
+
+void Footprint::add_bytes(uint64_t n) { bytes = n > UINT64_MAX - bytes ? UINT64_MAX : bytes + n; }
+
+std::string limit_passed(const Footprint& f) {
+  if (f.values > kMaxValues) {
+    return "the result would hold more than " + std::to_string(kMaxValues) +
+           " values (the limit on one value, nested values counted)";
+  }
+  if (f.bytes > kMaxBytes) {
+    return "the result would hold more than " + std::to_string(kMaxBytes >> 20) +
+           " MiB of text (the limit on one value's strings and keys)";
+  }
+  if (f.depth > kMaxNesting) {
+    return "the result would nest lists and objects more than " + std::to_string(kMaxNesting) +
+           " levels deep (the limit on nesting)";
+  }
+  return "";
+}
+
+Footprint Value::footprint() const {
+  switch (type_) {
+    case Type::kString:
+      return {0, string_->size(), 0};
+    case Type::kTuple:
+    case Type::kList:
+    case Type::kSet:
+      return items_->footprint;
+    case Type::kObject:
+    case Type::kMap:
+      return fields_->footprint;
+    default:
+      return {};
+  }
+}
+
 Value Value::tuple(Items items) {
   Value v;
   v.type_ = Type::kTuple;
-  v.items_ = std::make_shared<const Items>(std::move(items));
+  Footprint f;
+  f.depth = 1;
+  for (const Value& x : items) f.add_element(x.footprint());
+  v.items_ = std::make_shared<const Seq>(Seq{std::move(items), f});
   return v;
 }
 
@@ -78,7 +124,10 @@ Value Value::set(Items items) {
 Value Value::object(Fields fields) {
   Value v;
   v.type_ = Type::kObject;
-  v.fields_ = std::make_shared<const Fields>(std::move(fields));
+  Footprint f;
+  f.depth = 1;
+  for (const auto& [k, x] : fields) f.add_element(x.footprint(), k.size());
+  v.fields_ = std::make_shared<const Map>(Map{std::move(fields), f});
   return v;
 }
 
@@ -90,13 +139,13 @@ Value Value::map(Fields fields) {
 
 const Value* Value::field(std::string_view name) const {
   if (!is_mapping()) return nullptr;
-  auto it = fields_->find(name);
-  return it == fields_->end() ? nullptr : &it->second;
+  auto it = fields_->fields.find(name);
+  return it == fields_->fields.end() ? nullptr : &it->second;
 }
 
 size_t Value::size() const {
-  if (is_sequence()) return items_->size();
-  if (is_mapping()) return fields_->size();
+  if (is_sequence()) return items_->items.size();
+  if (is_mapping()) return fields_->fields.size();
   if (type_ == Type::kString) return string_->size();
   return 0;
 }
@@ -134,10 +183,10 @@ bool Value::operator==(const Value& o) const {
     case Type::kTuple:
     case Type::kList:
     case Type::kSet:
-      return *items_ == *o.items_;
+      return items_->items == o.items_->items;
     case Type::kObject:
     case Type::kMap:
-      return *fields_ == *o.fields_;
+      return fields_->fields == o.fields_->fields;
   }
   return false;
 }
@@ -156,10 +205,10 @@ bool Value::operator<(const Value& o) const {
     case Type::kTuple:
     case Type::kList:
     case Type::kSet:
-      return *items_ < *o.items_;
+      return items_->items < o.items_->items;
     case Type::kObject:
     case Type::kMap:
-      return *fields_ < *o.fields_;
+      return fields_->fields < o.fields_->fields;
   }
   return false;
 }
@@ -296,7 +345,23 @@ Value from_j(const nlohmann::json& j) {
 std::string to_json(const Value& v) { return to_j(v).dump(); }
 
 Value from_json(std::string_view text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (text.size() > kMaxBytes) throw std::runtime_error(limit_passed({0, text.size(), 0}));
+  // Counted as it is parsed (nlohmann's parser and destructor do not recurse): past a limit, what
+  // follows is discarded, so a hostile document costs neither memory nor stack.
+  Footprint seen;
+  bool over = false;
+  auto count = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::value || event == E::object_start || event == E::array_start) {
+      seen.values = seen.values + 1;
+      uint32_t nesting = static_cast<uint32_t>(depth) + (event == E::value ? 0 : 1);
+      seen.depth = std::max(seen.depth, nesting);
+      over = over || !limit_passed(seen).empty();
+    }
+    return !over;
+  };
+  nlohmann::json j = nlohmann::json::parse(text, count, false);
+  if (over) throw std::runtime_error(limit_passed(seen));
   if (j.is_discarded()) throw std::runtime_error("not valid JSON");
   return from_j(j);
 }

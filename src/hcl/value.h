@@ -14,6 +14,26 @@ namespace spiker::hcl {
 
 enum class Type : uint8_t { kNull, kBool, kNumber, kString, kTuple, kList, kSet, kObject, kMap };
 
+// What a value holds, counted when it is made (values are immutable: reading it is O(1)). A part
+// shared by several places counts at each, as it would be written out (jsonencode, a template).
+struct Footprint {
+  uint64_t values = 0;  // nested values, every level: [1, [2, 3]] holds 4
+  uint64_t bytes = 0;   // bytes of its strings and object keys, every level
+  uint32_t depth = 0;   // collections nested: a scalar 0, [1] 1, [[1]] 2
+  // Adds `element` as one more element of a collection (its key's bytes with it). Saturates.
+  void add_element(const Footprint& element, uint64_t key_bytes = 0);
+  void add_bytes(uint64_t n);
+};
+
+// Limits on any one value an expression builds (README's limits table); a real grid stays far
+// below them, a hostile one meets an error instead of exhausting memory.
+inline constexpr uint64_t kMaxValues = 1'000'000;
+inline constexpr uint64_t kMaxBytes = 16u << 20;
+inline constexpr uint32_t kMaxNesting = 256;
+
+// The limit `f` passes, as a message ("the result would hold more than ..."); empty within them.
+std::string limit_passed(const Footprint& f);
+
 // "string", "tuple", ... as HCL's messages name them.
 const char* type_name(Type t);
 
@@ -43,8 +63,9 @@ class Value {
   bool as_bool() const { return bool_; }
   double as_number() const { return number_; }
   const std::string& as_string() const { return *string_; }
-  const Items& items() const { return *items_; }
-  const Fields& fields() const { return *fields_; }
+  const Items& items() const { return items_->items; }
+  const Fields& fields() const { return fields_->fields; }
+  Footprint footprint() const;
   // A field of an object or map; null when absent.
   const Value* field(std::string_view name) const;
   size_t size() const;
@@ -59,8 +80,16 @@ class Value {
   bool bool_ = false;
   double number_ = 0;
   std::shared_ptr<const std::string> string_;
-  std::shared_ptr<const Items> items_;
-  std::shared_ptr<const Fields> fields_;
+  struct Seq {
+    Items items;
+    Footprint footprint;
+  };
+  struct Map {
+    Fields fields;
+    Footprint footprint;
+  };
+  std::shared_ptr<const Seq> items_;
+  std::shared_ptr<const Map> fields_;
 };
 
 // HCL's number text: the shortest form that reads back, without an exponent ("1e+20" is
