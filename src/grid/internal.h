@@ -26,14 +26,33 @@ inline std::string where(const hcl::Source& src, hcl::Pos p) {
   return src.name + ":" + std::to_string(p.line) + ":" + std::to_string(p.col);
 }
 
+// The most instances one step's `count` may make, and all the steps of a grid run once
+// together (README's limits table): far above a real fan-out (each instance holds about 2 KiB
+// while the grid runs); past it, a load model (-c, -d, --iterations) is the tool.
+inline constexpr size_t kMaxCount = 100'000;
+// A step's count from the value of its `count`; throws hcl::Error at the count when it is not a
+// whole number >= 0 or passes kMaxCount.
+size_t count_of(const StepDef& s, const hcl::Value& v);
+// The error when a grid's step instances, `total` with those of step `s`, pass kMaxCount.
+hcl::Error too_many_instances(const StepDef& s, size_t total);
+
 // A step's (or resource's) arguments evaluated in `ctx`, checked against its manifest's input
 // types, defaults filled in; throws hcl::Error at the input that does not conform.
 hcl::Value step_arguments(const Grid& g, const StepDef& s, const hcl::Context& ctx);
+
+// Throws hcl::Error at `at` when `v`, the value of input `input` of step (or resource) `s`
+// known before the run, is a url or base_url the engine's client would refuse (a bad port, an
+// unknown scheme); other inputs pass.
+void check_address(const StepDef& s, const std::string& input, const hcl::Value& v, hcl::Pos at);
 
 // The env_vars runner's output (vars: prefix, defaults, strip_prefix; all) from `args` and the
 // environment; `missing` gets the required names not set ("A, B"), empty when none.
 hcl::Value env_vars_output(const hcl::Value& args, const std::map<std::string, std::string>& env,
                            std::string* missing);
+
+// The most output a cmd step's process may write on stdout, and on stderr (README's limits
+// table): past it the step fails and the process is killed, as at its timeout.
+inline constexpr size_t kMaxCmdOutput = 8u << 20;
 
 // What a cmd step's process did: its exit code (128 + signal when killed), its output, and
 // `error` when it could not run or timed out.
@@ -41,8 +60,10 @@ struct CmdResult {
   int exit_code = -1;
   std::string out, err, error;
 };
-// Runs argv with `input` on stdin, killed after `timeout_ms`; `pid` gets its process id as soon
-// as it exists (for a cancel).
+// Runs argv with `input` on stdin, killed (its whole process group) after `timeout_ms` or once
+// it writes more than kMaxCmdOutput on stdout or stderr; `pid` gets its process id, which is
+// also its process group's, as soon as it exists (for a cancel: kill(-pid, ...)), and 0 once the
+// process is gone.
 CmdResult run_cmd(const std::vector<std::string>& argv, const std::string& input,
                   int64_t timeout_ms, std::atomic<pid_t>* pid);
 

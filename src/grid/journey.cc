@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "grid/internal.h"
+#include "plan/journey.h"
 
 namespace spiker::grid {
 namespace {
@@ -240,12 +241,12 @@ class Compiler {
       }
       hcl::Context c(&g_.base);
       c.set("step", env_object());
-      Value v = hcl::evaluate(*s.count, c);
-      double n = 0;
-      if (!hcl::to_number(v, &n) || n < 0 || n != std::floor(n)) {
-        throw hcl::Error(*s.src, s.count->pos, "count must be a whole number >= 0");
+      count = count_of(s, hcl::evaluate(*s.count, c));
+      if (tables.size() + count > plan::kMaxSteps) {  // refused before it is built
+        cannot(s, fmt::format("its count of {} makes more steps than a journey holds ({} in all, "
+                              "{} before it)",
+                              count, plan::kMaxSteps, tables.size()));
       }
-      count = static_cast<size_t>(n);
     }
     const StepDef* client = client_of(s);
     Value client_args = client != nullptr ? step_arguments(g_, *client, g_.base) : Value();

@@ -2,6 +2,8 @@
 // env_vars runner's output (shared by the workflow and the compiler for runs under load).
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "grid/internal.h"
 
 namespace spiker::grid {
@@ -88,6 +90,32 @@ bool conform(const hcl::Value& v, const TypeSpec& t, hcl::Value* out, std::strin
   }
   *out = v;
   return true;
+}
+
+size_t count_of(const StepDef& s, const hcl::Value& v) {
+  double n = 0;
+  if (v.is_null() || !hcl::to_number(v, &n) || n < 0 || n != std::floor(n)) {
+    std::string text;
+    if (v.is_null() || !hcl::to_string(v, &text)) text = hcl::type_name(v.type());
+    throw hcl::Error(*s.src, s.count->pos,
+                     fmt::format("count must be a whole number >= 0, not {}", text));
+  }
+  if (n > static_cast<double>(kMaxCount)) {
+    throw hcl::Error(
+        *s.src, s.count->pos,
+        fmt::format("count is {}: more than {} instances of one step (the limit on count); for "
+                    "more requests run the step under a load model (-c, -d, --iterations)",
+                    n < 1e15 ? hcl::format_number(n) : fmt::format("{:g}", n), kMaxCount));
+  }
+  return static_cast<size_t>(n);
+}
+
+hcl::Error too_many_instances(const StepDef& s, size_t total) {
+  return hcl::Error(*s.src, s.count != nullptr ? s.count->pos : s.pos,
+                    fmt::format("with this step the grid makes {} step instances: more than {} "
+                                "(the limit on one run's instances, counts included); for more "
+                                "requests run under a load model (-c, -d, --iterations)",
+                                total, kMaxCount));
 }
 
 hcl::Value step_arguments(const Grid& g, const StepDef& s, const hcl::Context& ctx) {

@@ -208,14 +208,10 @@ class Workflow {
     size_t count = 1;
     bool counted = s.count != nullptr;
     try {
-      if (counted) {
-        Value c = hcl::evaluate(*s.count, *ctx);
-        double k = 0;
-        if (!hcl::to_number(c, &k) || k < 0 || k != std::floor(k) || k > 10'000'000) {
-          throw hcl::Error(*s.src, s.count->pos,
-                           fmt::format("count must be a whole number >= 0, not {}", text_of(c)));
-        }
-        count = static_cast<size_t>(k);
+      if (counted) count = count_of(s, hcl::evaluate(*s.count, *ctx));
+      if (!s.resource) {
+        instances_ += count;
+        if (instances_ > kMaxCount) throw too_many_instances(s, instances_);
       }
     } catch (const SetupError& e) {
       node_failed(n, -1, e.what());
@@ -892,7 +888,7 @@ class Workflow {
       result_.steps.push_back(std::move(r));
       client_.forget_vu(in->vu);
       in->cancelled = true;
-      if (in->pid.load() > 0) kill(in->pid.load(), SIGKILL);
+      if (pid_t pid = in->pid.load(); pid > 0) kill(-pid, SIGKILL);  // its process group
       nodes_[in->node].state = Node::State::kSkipped;
     }
     // cmd threads still report; their instances stay owned until then.
@@ -971,6 +967,7 @@ class Workflow {
   size_t in_flight_ = 0;
   uint64_t next_request_ = 1;
   uint32_t next_vu_ = 1;
+  size_t instances_ = 0;  // step instances made so far (at most kMaxCount)
   bool failed_ = false;
   WorkflowResult result_;
   int cmd_fd_ = -1;

@@ -3,6 +3,7 @@ manifests' checks) and under load (every VU's iteration), against nginx and the 
 target, with counts from what the servers saw."""
 import json
 import os
+import resource
 import subprocess
 import tempfile
 import textwrap
@@ -557,6 +558,183 @@ class Grids(unittest.TestCase):
         lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
         self.assertEqual([x["status"] for x in lines], ["ok"] * 4)
         self.assertGreater(json.loads(out)["elapsed_secs"], 1.1)  # -workers 1: one at a time
+
+
+def measured(args, timeout=60):
+    """Runs `loadspiker ARGS`; returns (exit code, stdout + stderr, seconds, peak RSS in MiB).
+    Killed at `timeout` (the exit code is then -9). The peak is the child's own high-water mark
+    (VmHWM, read as it runs), or wait4's when that passes this process's own peak: wait4 counts
+    the memory a spawned child starts with, this (test) process's."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.monotonic()
+    hwm = 0
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen([LOADSPIKER, *args], stdout=out, stderr=subprocess.STDOUT)
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                with open(f"/proc/{p.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            hwm = max(hwm, int(line.split()[1]) / 1024)
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() - start > timeout:
+                p.kill()
+                pid, status, usage = os.wait4(p.pid, 0)
+                break
+            time.sleep(0.01)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    peak = usage.ru_maxrss / 1024
+    return p.returncode, text, time.monotonic() - start, peak if peak > own + 1 else hwm
+
+
+PRINT = 'step "print" "p" {\n  arguments { input = 1 }\n}\n'
+
+
+class HostileGrids(unittest.TestCase):
+    """Grids made to exhaust the reader, the evaluator or the runner (an audit's cases): each is
+    refused with its limit named at file:line:col (exit 2, nothing sent) or fails its step, in
+    well under a second or two of its timeout, with bounded memory. Inputs are generated here."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="spiker-hostile-grid-")
+
+    def refused(self, text, *expected, args=("validate",), seconds=5, mib=300):
+        path = os.path.join(self.tmp, "grid.hcl")
+        with open(path, "w") as f:
+            f.write(text)
+        code, out, took, rss = measured([*args, path], timeout=seconds + 10)
+        self.assertEqual(code, 2, out[:2000])
+        for e in expected:
+            self.assertIn(e, out[:4000])
+        self.assertLess(took, seconds, out[:2000])
+        self.assertLess(rss, mib, out[:2000])
+        return out
+
+    def test_50000_nested_blocks_are_an_error_not_a_crash(self):
+        n = 50000
+        self.refused(PRINT + "a {\n" * n + "}\n" * n,
+                     "grid.hcl:204:1: blocks are nested too deeply: more than 200 levels")
+
+    def test_deep_expressions_are_an_error_not_a_crash(self):
+        n = 50000
+        for expr in ["1" + " + 1" * 200000, "(" * n + "1" + ")" * n, "[" * n + "]" * n,
+                     "{a = " * n + "1" + "}" * n, "[for x in " * n + "[]" + " : x]" * n,
+                     '"${' * n + "1" + '}"' * n, "x" + ".a" * n,
+                     '"' + "%{ if true }" * n + "%{ endif }" * n + '"']:
+            out = self.refused(f"locals {{\n  x = {expr}\n}}\n" + PRINT,
+                               "grid.hcl:2:", "nested too deeply: more than 200 levels")
+            self.assertLess(len(out), 1000)  # the long line is shown around its column
+
+    def test_range_of_huge_floats_ends_at_once(self):
+        self.refused("locals {\n  r = range(1e16, 1e16 + 10)\n}\n" + PRINT,
+                     "grid.hcl:2:7: call to function 'range' failed: range: a step of 1 cannot "
+                     "count from 1e+16", seconds=2, mib=100)
+        self.refused("locals {\n  r = range(0, 1e12)\n}\n" + PRINT,
+                     "would make 1000000000000 values: more than 1000000", seconds=2, mib=100)
+
+    def test_what_an_expression_builds_is_bounded(self):
+        cases = [
+            ("[for a in range(1000000) : [for b in range(1000) : b]]",
+             "grid.hcl:2:7: the result would hold more than 1000000 values"),
+            ('join("", [for i in range(100000) : format("%9999s", "")])',
+             "more than 16 MiB of text"),
+            ("[for a in range(100000) : length([for b in range(1000) : b])]",
+             "more than 5000000 steps (the limit on one expression's work"),
+            ('jsondecode("' + "[" * 100000 + "]" * 100000 + '")', "more than 256 levels deep"),
+        ]
+        for expr, expected in cases:
+            self.refused(f"locals {{\n  r = {expr}\n}}\n" + PRINT, expected, mib=400)
+        # Doubling through locals: each is small to write, the 30th would be 2^31 values.
+        text = "locals {\n  l0 = [1, 2]\n" + "".join(
+            f"  l{i} = [local.l{i - 1}, local.l{i - 1}]\n" for i in range(1, 31)) + "}\n"
+        self.refused(text + PRINT, "more than 1000000 values", mib=400)
+        # Each local within the limits, all of them (the object `local`) past them.
+        text = "locals {\n" + "".join(f"  l{i} = range(600000)\n" for i in range(20)) + "}\n"
+        self.refused(text + PRINT, "grid.hcl:3:3: with this local, all locals together (one "
+                     "object, `local`): the result would hold more than 1000000 values", mib=400)
+
+    def test_16000_chained_locals_read_in_linear_time(self):
+        n = 16000
+        text = "locals {\n" + "".join(f"  l{i} = local.l{i + 1} + 1\n" for i in range(n - 1))
+        text += f"  l{n - 1} = 0\n}}\n" + 'step "print" "p" {\n  arguments { input = local.l0 }\n}\n'
+        path = os.path.join(self.tmp, "locals.hcl")
+        with open(path, "w") as f:
+            f.write(text)
+        code, out, took, rss = measured(["run", path], timeout=15)
+        self.assertEqual(code, 0, out[:2000])
+        self.assertIn(f"[print.p] {n - 1}", out)
+        self.assertLess(took, 2)  # 7 to 11 s when `local` was rebuilt after each one, in passes
+        self.assertLess(rss, 200)
+        self.refused("locals {\n  a = local.b\n  b = local.a\n}\n" + PRINT, "in a cycle: local.")
+        self.refused("locals {\n  a = 1\n}\nlocals {\n  a = 2\n}\n" + PRINT,
+                     "grid.hcl:5:3: local 'a' is defined twice (first at")
+
+    def test_count_limits_are_named_under_load_and_run_once(self):
+        for count, shown in [("1e9", "count is 1000000000: more than 100000 instances"),
+                             ("1e300", "count is 1e+300: more than 100000 instances")]:
+            text = (f'step "http_request" "p" {{\n  count = {count}\n'
+                    '  arguments { url = "http://127.0.0.1:9/" }\n}\n')
+            for args in [("validate",), ("run",), ("run", "-c", "1", "-d", "1s")]:
+                self.refused(text, "grid.hcl:2:11: " + shown, "(the limit on count)",
+                             args=args, seconds=2, mib=100)
+        text = 'step "print" "p" {\n  count = 60000\n  arguments { input = 1 }\n}\n'
+        self.refused(text + text.replace('"p"', '"q"'),
+                     "grid.hcl:6:11: with this step the grid makes 120000 step instances: more "
+                     "than 100000", seconds=2, mib=100)
+        text = ('step "http_request" "p" {\n  count = 1000\n'
+                '  arguments { url = "http://127.0.0.1:9/" }\n}\n')
+        self.refused(text, "its count of 1000 makes more steps than a journey holds (64 in all",
+                     args=("run", "-c", "1", "-d", "1s"), seconds=2, mib=100)
+
+    def test_validate_refuses_the_ports_run_would_refuse(self):
+        for url, expected in [("http://127.0.0.1:70000/x", "port must be 1..65535"),
+                              ("http://127.0.0.1:abc/x", "invalid port"),
+                              ("tcp://127.0.0.1:70000", "port must be 1..65535"),
+                              ("nope://127.0.0.1:80", "'nope://' is not a scheme")]:
+            runner = "tcp" if url.startswith(("tcp", "nope")) else "http_request"
+            extra = '\n    action = "send"\n    body = "x"' if runner == "tcp" else ""
+            text = f'step "{runner}" "p" {{\n  arguments {{\n    url = "{url}"{extra}\n  }}\n}}\n'
+            for args in [("validate",), ("run",)]:
+                self.refused(text, "grid.hcl:3:5: input 'url': ", expected, args=args)
+        self.refused('resource "http_client" "c" {\n  arguments {\n'
+                     '    base_url = "http://127.0.0.1:99999"\n  }\n}\n'
+                     'step "http_request" "p" {\n  uses { client = resource.http_client.c }\n'
+                     '  arguments { url = "/x" }\n}\n',
+                     "grid.hcl:3:5: input 'base_url': ", "port must be 1..65535")
+
+    def cmd(self, arguments, seconds):
+        path = os.path.join(self.tmp, "cmd.hcl")
+        with open(path, "w") as f:
+            f.write('step "cmd" "c" {\n  arguments {\n' + arguments + "  }\n}\n")
+        code, out, took, rss = measured(["run", path], timeout=seconds + 10)
+        self.assertEqual(code, 1, out[:2000])
+        self.assertLess(took, seconds, out[:2000])
+        self.assertLess(rss, 200, out[:2000])
+        return out
+
+    def test_cmd_timeout_holds_when_the_child_never_reads_its_stdin(self):
+        # 1 MB for a child that never reads: the write blocked, and the timeout with it (30 s).
+        out = self.cmd('    command = ["sleep", "30"]\n    timeout = "1s"\n'
+                       '    stdin   = join("", [for i in range(100000) : "0123456789"])\n', 3)
+        self.assertIn("timed out after 1000 ms (killed)", out)
+        # A child that closes its output early is still held to its timeout.
+        out = self.cmd('    command = ["sh", "-c", "exec >&- 2>&-; sleep 30"]\n'
+                       '    timeout = "1s"\n', 3)
+        self.assertIn("timed out after 1000 ms (killed)", out)
+
+    def test_cmd_output_capture_is_capped(self):
+        out = self.cmd('    command = ["yes"]\n    timeout = "20s"\n', 5)
+        self.assertIn("its stdout passed 8 MiB (the limit on a cmd step's captured output): "
+                      "killed", out)
+        out = self.cmd('    command = ["sh", "-c", "yes >&2"]\n    timeout = "20s"\n', 5)
+        self.assertIn("its stderr passed 8 MiB", out)
 
 
 if __name__ == "__main__":
