@@ -138,6 +138,7 @@ int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config) {
   m.close = true;  // the response ends with the connection: no framing guesswork
   std::string wire;
   proto::append_http1(m, wire);
+  wire += m.shared_body;  // a --body-file's bytes (one request: a copy is fine)
   int timeout_ms = static_cast<int>(p.transport.timeout_ns / 1'000'000);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int fd = start_connect(o.addresses.front());

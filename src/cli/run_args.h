@@ -83,6 +83,7 @@ struct RunArgs {
   std::string prometheus_pushgateway;
   std::string body;
   std::string body_file;
+  bool body_template = false;  // --body-template: ${...} in --body-file's content are rendered
   // GraphQL over HTTP: the query, its variables (a JSON object) and operation name.
   std::string graphql_query, graphql_variables, graphql_operation;
   std::string timeout = "5s";
@@ -157,7 +158,10 @@ std::string read_file(const std::string& path, const char* flag);
 // Throws SetupError unless `m` looks like an HTTP method.
 void validate_method(const std::string& m);
 // One request, serialized once, or compiled to render per send when it has placeholders.
-plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where, uint32_t weight);
+// `shared_body` (set: a mapped --body-file) is sent as it is after the head, instead of
+// spec.body, which is then empty.
+plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where, uint32_t weight,
+                           std::string_view shared_body = {});
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a);
 // The requests of the run: the URL's, or one per [[scenarios]] (all on one host).

@@ -9,6 +9,7 @@
 #include "config/env_interpolate.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/redact.h"
 #include "load/plan_builder.h"
 #include "plan/run_plan.h"
@@ -261,7 +262,20 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   spec.method = a.method;
   spec.url = url;
   for (const std::string& h : a.headers) spec.headers.push_back(http1::parse_header_arg(h));
-  spec.body = a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file");
+  // An HTTP body from a file is sent as the file's bytes, mapped and never copied per request
+  // or connection; ${...} in it are rendered only when asked (--body-template).
+  std::string_view shared;
+  if (!a.body_file.empty() && !a.body_template && !url.websocket()) {
+    if (a.pipeline > 1 && url.web()) {
+      throw SetupError("--pipeline repeats the request in one write: not with --body-file, whose "
+                       "body is sent from the file (or add --body-template)");
+    }
+    std::shared_ptr<const MappedFile> file = MappedFile::open(a.body_file, "--body-file");
+    shared = file->bytes();
+    p.keep.push_back(std::move(file));
+  } else {
+    spec.body = a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file");
+  }
   spec.keep_alive = !a.disable_keepalive;
   p.about.method = a.method;
   p.about.headers = spec.headers;
@@ -270,7 +284,8 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   std::vector<http1::RequestSpec> specs = request_specs(a, spec, &weights);
   for (size_t i = 0; i < specs.size(); ++i) {
     p.requests.push_back(
-        make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i]));
+        make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i],
+                     shared));
   }
   for (size_t i = 0; i < a.scenarios.size(); ++i) {
     const config::ScenarioSection& sc = a.scenarios[i];
@@ -279,7 +294,8 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   }
   p.about.target_line = fmt::format(
       "{} {}  ({} headers, body {} bytes{})", a.method, redact_url(url.to_string()),
-      spec.headers.size(), spec.body.size(), p.requests[0].dynamic ? ", rendered per request" : "");
+      spec.headers.size(), shared.data() != nullptr ? shared.size() : spec.body.size(),
+      p.requests[0].dynamic ? ", rendered per request" : "");
   if (url.websocket()) websocket_variant(a, spec, p.requests);
   if (const proto::Protocol* proto = protocol_target(a, url, p.requests)) {
     p.about.method.clear();

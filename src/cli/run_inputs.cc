@@ -39,8 +39,18 @@ void validate_method(const std::string& m) {
 
 // One request, serialized once, or compiled to render per send when it has placeholders
 // (${REQUEST_ID}, ...). `where` names the body's source in messages.
+namespace {
+// The request's own headers say how long its body is.
+bool spec_sets_length(const http1::RequestSpec& spec) {
+  for (const auto& [name, value] : spec.headers) {
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) return true;
+  }
+  return false;
+}
+}  // namespace
+
 plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where,
-                           uint32_t weight) {
+                           uint32_t weight, std::string_view shared_body) {
   if (spec.url.host.find("${") != std::string::npos) {
     throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
   }
@@ -66,7 +76,9 @@ plan::Request make_variant(const http1::RequestSpec& spec, std::string_view wher
     t->headers.emplace_back(name, plan::Template::compile(value, "-H/--header"));
   }
   t->body = plan::Template::compile(spec.body, where);
-  t->length = http1::needs_content_length(spec);
+  t->shared_body = shared_body;
+  t->length = http1::needs_content_length(spec) ||
+              (!shared_body.empty() && !spec_sets_length(spec));
   t->close = !spec.keep_alive;
   if (t->is_static()) {
     t->render(v.http, plan::RenderContext{});

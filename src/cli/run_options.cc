@@ -62,7 +62,11 @@ void add_request_flags(CLI::App* cmd, RunArgs& a) {
                   "Hide this header's or query parameter's value in every output (repeatable; "
                   "names with auth, token, key, secret, session, password or cookie always are)");
   cmd->add_option("-b,--body", args->body, "Request body");
-  cmd->add_option("--body-file", args->body_file, "Request body from a file");
+  cmd->add_option("--body-file", args->body_file,
+                  "Request body from a file, sent as its bytes (mapped, not copied per "
+                  "connection)");
+  cmd->add_flag("--body-template", args->body_template,
+                "Render ${...} in --body-file's content per request (read whole then)");
   cmd->add_option("--graphql-query", args->graphql_query,
                   "GraphQL: POST this query as {\"query\", \"variables\"}; a response with "
                   "errors fails (templates allowed)");

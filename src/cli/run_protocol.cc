@@ -50,6 +50,7 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
   in.where = "the command line";
   in.payload_given = !a.body.empty() || !a.body_file.empty();
   in.payload = a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file");
+  in.escapes = a.body_file.empty();  // a file's bytes are its bytes, not the shell's \n
   for (const auto& [name, values] : a.protocol_flags) {
     if (values.empty()) continue;
     bool known = false;
@@ -62,6 +63,8 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
   }
   std::shared_ptr<plan::ProtocolRequest> r = p->compile(in);
   r->protocol = p->index;
+  // A file's ${...} are bytes, unless asked (--body-template): a binary file is no template.
+  if (!a.body_file.empty() && !a.body_template) r->payload_literal = true;
   plan::Request v;
   v.proto = r;
   if (!r->payload_literal) {

@@ -197,7 +197,7 @@ void check_open_files(const plan::RunPlan& plan, const load::LoadPlan& lp) {
 WorkerConfig worker_config(const plan::RunPlan& plan) {
   const plan::TransportOptions& t = plan.transport;
   WorkerConfig w;
-  w.requests = plan.requests;
+  w.requests = std::make_shared<const std::vector<RequestVariant>>(plan.requests);
   w.journey = plan.journey;
   if (plan.journey) w.shared = std::make_shared<JourneyShared>(plan.journey->data.size());
   w.keep_alive = t.keep_alive;

@@ -50,7 +50,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
       read_buf_(kReadBufferSize),
       shard_(std::make_unique<metrics::Shard>()) {
   config_.pipeline = std::clamp(config_.pipeline, 1, 1024);
-  for (const RequestVariant& v : config_.requests) {
+  for (const RequestVariant& v : *config_.requests) {
     std::string wire;
     for (int i = 0; i < config_.pipeline; ++i) wire += v.wire;
     wires_.push_back(std::move(wire));
@@ -59,7 +59,7 @@ Worker::Worker(const WorkerConfig& config, const load::LoadPlan& plan, int index
     journey_ = config_.journey.get();
     config_.pipeline = 1;
   } else {  // a plain run: one engine path, its requests as one-step scenarios
-    plain_journey_ = plan::one_step_journey(config_.requests);
+    plain_journey_ = plan::one_step_journey(*config_.requests);
     journey_ = plain_journey_.get();
   }
   uint32_t w = 0;

@@ -49,7 +49,10 @@ struct JourneyShared {
 
 struct WorkerConfig {
   std::vector<OriginConfig> origins;     // [0] for `requests`; journeys name theirs per step
-  std::vector<RequestVariant> requests;  // at least one, at most kMaxVariants (not journeys)
+  // At least one, at most kMaxVariants (not journeys); shared by the workers, not copied (a
+  // large body is in memory once).
+  std::shared_ptr<const std::vector<RequestVariant>> requests =
+      std::make_shared<const std::vector<RequestVariant>>();
   std::shared_ptr<const plan::Journey> journey;  // set: VUs run its scenarios instead
   std::shared_ptr<JourneyShared> shared;         // with `journey`
   bool keep_alive = true;

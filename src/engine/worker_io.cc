@@ -17,7 +17,7 @@ void Worker::plain_context(const Connection& c, plan::RenderContext& ctx) noexce
 }
 
 void Worker::render(Connection& c) {
-  const plan::HttpTemplate& d = *config_.requests[c.variant].dynamic;
+  const plan::HttpTemplate& d = *(*config_.requests)[c.variant].dynamic;
   if (!c.rendered) c.rendered = std::make_unique<std::vector<plan::HttpMessage>>();
   std::vector<plan::HttpMessage>& out = *c.rendered;
   if (out.size() < c.batch) out.resize(c.batch);

@@ -64,6 +64,9 @@ void Worker::submit(Connection& c, const plan::ProtocolRequest& r, int64_t timeo
   x.request = &r;
   x.verb = static_cast<proto::Verb>(r.verb);
   x.payload = payload(c, r);
+  // A static payload is the plan's, there for the whole run: sessions need no copy of their
+  // own (a large --body-file is not copied per connection). A rendered one is body_buf_'s.
+  x.stable_payload = x.payload.data() != body_buf_.data();
   x.capture = step_of(c).capture_headers;  // a step's checks or extractors read the reply
   submit(c, x, timeout_ns);
 }

@@ -110,7 +110,7 @@ Totals run(const load::LoadPlan& plan, FakeServer& server, int64_t step, Each ea
   auto req = std::make_shared<plan::ProtocolRequest>();
   v.proto = req;
   v.message = "x";
-  config.requests.push_back(v);
+  config.requests = std::make_shared<const std::vector<RequestVariant>>(1, v);
   config.timeout_ns = 60 * kSec;
   ManualClock clock;
   Worker w(config, plan, 0, 1, 0, &clock);

@@ -23,6 +23,7 @@ void HttpTemplate::render(HttpMessage& out, const RenderContext& ctx) const {
   }
   out.body.clear();
   body.render(out.body, ctx);
+  out.shared_body = shared_body;
   out.length = length;
   out.close = close;
 }

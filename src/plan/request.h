@@ -24,6 +24,10 @@ struct HttpMessage {
   std::string authority;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // A body that lives elsewhere for the whole run and is sent as it is (a --body-file, mapped
+  // from the file): used instead of `body` when set, never copied per request or connection.
+  std::string_view shared_body;
+  std::string_view body_bytes() const { return shared_body.data() != nullptr ? shared_body : body; }
   bool length = false;  // HTTP/1.1: a Content-Length line (a body, or a method that takes one)
   bool close = false;   // keep-alive off: HTTP/1.1 says Connection: close
   void clear() {
@@ -39,6 +43,7 @@ struct HttpTemplate {
   Template target;
   std::vector<std::pair<std::string, Template>> headers;
   Template body;
+  std::string_view shared_body;  // as HttpMessage's (then `body` is empty)
   bool length = false;
   bool close = false;
   bool is_static() const;

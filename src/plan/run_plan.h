@@ -91,6 +91,8 @@ struct RunPlan {
   std::vector<ScopedThreshold> thresholds;
   int threads = 0;  // 0: one per core
   RunDescription about;
+  // What requests point into for the whole run (a mapped --body-file's bytes).
+  std::vector<std::shared_ptr<const void>> keep;
 };
 
 }  // namespace spiker::plan

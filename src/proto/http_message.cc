@@ -24,13 +24,13 @@ void append_http1(const plan::HttpMessage& m, std::string& out) {
   append_http1_head(m, out);
   if (m.length) {
     char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, m.body.size());
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, m.body_bytes().size());
     out += "Content-Length: ";
     out.append(digits, end);
     out += "\r\n";
   }
   out += "\r\n";
-  out += m.body;
+  if (m.shared_body.data() == nullptr) out += m.body;
 }
 
 }  // namespace spiker::proto

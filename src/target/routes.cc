@@ -28,7 +28,7 @@ Response json_response(int status, const nlohmann::json& doc) {
   Response r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = doc.dump() + "\n";
+  r.body = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return r;
 }
 

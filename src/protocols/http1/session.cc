@@ -36,6 +36,11 @@ class Session final : public proto::TransportSession {
         proto::append_http1(exchange_.message[i], *text_);
       out_ = *text_;
     }
+    // A shared body (a mapped --body-file) goes after the head, from where it lives.
+    tail_ = exchange_.message != nullptr && exchange_.count == 1
+                ? exchange_.message->shared_body
+                : std::string_view();
+    tail_off_ = 0;
     ++seq_;
     in_flight_ = exchange_.count;
     parser_.start(exchange_.head);
@@ -82,10 +87,17 @@ class Session final : public proto::TransportSession {
 
  private:
   void write() noexcept {
-    while (out_off_ < out_.size()) {
+    if (!write_from(out_, out_off_) || !write_from(tail_, tail_off_)) return;
+    writing_ = false;  // bytes are counted with the response (account)
+    if (read_pending_) read();
+  }
+  // Writes `bytes` from `off` on: true once all are written (false: EPOLLOUT resumes, or the
+  // exchange ended).
+  bool write_from(std::string_view bytes, size_t& off) noexcept {
+    while (off < bytes.size()) {
       size_t n = 0;
-      Transport::Io r = transport_.write(out_.data() + out_off_, out_.size() - out_off_, &n);
-      if (r == Transport::Io::kAgain) return;  // EPOLLOUT (edge-triggered) resumes
+      Transport::Io r = transport_.write(bytes.data() + off, bytes.size() - off, &n);
+      if (r == Transport::Io::kAgain) return false;  // EPOLLOUT (edge-triggered) resumes
       if (r != Transport::Io::kOk) {
         int err = transport_.error();
         if (err == EPIPE || err == ECONNRESET || err == Transport::kTlsError) {
@@ -93,13 +105,13 @@ class Session final : public proto::TransportSession {
         } else {
           fail(proto::classify_errno(err));
         }
-        return;
+        return false;
       }
-      out_off_ += n;
+      off += n;
     }
-    writing_ = false;  // bytes are counted with the response (account)
-    if (read_pending_) read();
+    return true;
   }
+
 
   void read() noexcept {
     size_t cap = 0;
@@ -213,6 +225,8 @@ class Session final : public proto::TransportSession {
   };
   std::unique_ptr<Capture> capture_;
   std::unique_ptr<std::string> text_;  // rendered requests as written (static ones are not)
+  std::string_view tail_;              // a shared body, written after out_
+  size_t tail_off_ = 0;
 };
 
 std::unique_ptr<proto::Session> make_session(proto::SessionHost& host,

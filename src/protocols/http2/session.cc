@@ -129,11 +129,11 @@ void from_message(const plan::HttpMessage& m, std::string_view scheme, Request* 
   }
   if (m.length) {
     char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, m.body.size());
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, m.body_bytes().size());
     put("content-length", std::string_view(digits, static_cast<size_t>(end - digits)));
   }
   headers.resize(n);
-  out->body = m.body;
+  out->body = m.body_bytes();
 }
 
 // nghttp2's callbacks, with the Session as user data.
