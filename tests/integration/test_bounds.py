@@ -147,11 +147,13 @@ def amqp_broker(deliver):
             if not data:
                 return
             buf += data
-            while len(buf) >= 8:
-                kind, channel, size = struct.unpack("!BHI", buf[:7])
-                if len(buf) < 8 + size:
+            at = 0
+            while len(buf) - at >= 8:
+                kind, channel, size = struct.unpack_from("!BHI", buf, at)
+                if len(buf) - at < 8 + size:
                     break
-                payload, buf = buf[7:7 + size], buf[8 + size:]
+                payload = buf[at + 7:at + 7 + size]
+                at += 8 + size
                 if kind != 1:
                     continue
                 cls, mid = struct.unpack("!HH", payload[:4])
@@ -175,6 +177,7 @@ def amqp_broker(deliver):
                 if (cls, mid) == (60, 20):
                     threading.Thread(target=deliver, args=(server, conn, channel),
                                      daemon=True).start()
+            buf = buf[at:]
     return behave
 
 
@@ -273,9 +276,11 @@ class FireAndForget(unittest.TestCase):
                     f'action = "{action}"\nurl = "{url}"\nbody = "x"\n')
         return path
 
-    def cases(self, broker):
+    def cases(self, broker, amqp):
         return {
             "mqtt-qos0": [f"mqtt://127.0.0.1:{broker.port}/t", "-b", "x", "--qos", "0"],
+            "amqp-unconfirmed": [f"amqp://guest:guest@127.0.0.1:{amqp.port}/", "--queue", "q",
+                                 "-b", "x", "--confirm", "false"],
             "tcp.send": [self.journey("tcp.send", f"tcp://127.0.0.1:{self.sink.port}")],
             "udp.send": [self.journey("udp.send",
                                       f"udp://127.0.0.1:{self.udp.getsockname()[1]}")],
@@ -285,8 +290,9 @@ class FireAndForget(unittest.TestCase):
 
     def test_each_ends_on_time_and_is_counted_live(self):
         broker = HostileServer(mqtt_reads_only)
+        amqp = HostileServer(amqp_broker(lambda server, conn, channel: None))
         try:
-            for name, args in self.cases(broker).items():
+            for name, args in self.cases(broker, amqp).items():
                 for vus in ("1", "4"):
                     started = time.monotonic()
                     rc, doc, err = run_cli(*args, "-c", vus, "-t", "1", "-d", "2s", timeout=30)
@@ -299,11 +305,13 @@ class FireAndForget(unittest.TestCase):
                     self.assertTrue(live and max(live) > 0, f"{name}: {doc['timeline']}")
         finally:
             broker.stop()
+            amqp.stop()
 
     def test_a_signal_stops_each_within_a_second(self):
         broker = HostileServer(mqtt_reads_only)
+        amqp = HostileServer(amqp_broker(lambda server, conn, channel: None))
         try:
-            for name, args in self.cases(broker).items():
+            for name, args in self.cases(broker, amqp).items():
                 took, rc, out = interrupted(self, [*args, "-c", "4", "-t", "1", "-d", "60s"],
                                             after=1.0)
                 self.assertLess(took, 1.5, name)
@@ -311,6 +319,7 @@ class FireAndForget(unittest.TestCase):
                 self.assertGreater(json.loads(out)["summary"]["total_requests"], 0, name)
         finally:
             broker.stop()
+            amqp.stop()
 
 
 class Floods(unittest.TestCase):
