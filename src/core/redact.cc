@@ -95,4 +95,36 @@ std::string redact_url(std::string_view url) {
   return out.append(fragment);
 }
 
+std::string redact_urls_in(std::string_view text, size_t* col) {
+  std::string out;
+  size_t done = 0;  // text before this is in `out`
+  size_t from = 0;
+  for (;;) {
+    size_t sep = text.find("://", from);
+    if (sep == std::string_view::npos) break;
+    size_t begin = sep;
+    while (begin > done && (std::isalnum(static_cast<unsigned char>(text[begin - 1])) != 0 ||
+                            text[begin - 1] == '+' || text[begin - 1] == '-' ||
+                            text[begin - 1] == '.')) {
+      --begin;
+    }
+    size_t end = sep + 3;
+    while (end < text.size() && std::isspace(static_cast<unsigned char>(text[end])) == 0 &&
+           text[end] != '"' && text[end] != '\'' && text[end] != '`') {
+      ++end;
+    }
+    std::string url = redact_url(text.substr(begin, end - begin));
+    out.append(text.substr(done, begin - done));
+    if (col != nullptr && *col >= end) {
+      *col = *col + url.size() - (end - begin);
+    } else if (col != nullptr && *col > begin) {
+      *col = out.size();  // inside the URL: its start
+    }
+    out += url;
+    done = from = end;
+  }
+  out.append(text.substr(done));
+  return out;
+}
+
 }  // namespace spiker

@@ -21,4 +21,8 @@ void add_secret_names(const std::vector<std::string>& names);
 // `url` as it may be printed: user-info ("user:pass@") and secret query values redacted.
 std::string redact_url(std::string_view url);
 
+// `text` (a line of a file quoted in an error) with every URL in it redacted as redact_url
+// does. `*col`, a byte offset into `text`, is moved to where it points in the result.
+std::string redact_urls_in(std::string_view text, size_t* col);
+
 }  // namespace spiker

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 
+#include "core/redact.h"
 #include "hcl/hcl.h"
 
 namespace spiker::hcl {
@@ -29,6 +30,8 @@ std::string caret_line(const Source& src, Pos at) {
     ++col;
     while (col < line.size() && (static_cast<unsigned char>(line[col]) & 0xC0) == 0x80) ++col;
   }
+  // A URL's password (postgres://user:pw@...) is not shown with the line.
+  line = redact_urls_in(line, &col);
   // A long line (a generated file's) is shown as the 60 bytes either side of the caret.
   constexpr size_t kSide = 60;
   std::string before = "  ";

@@ -545,6 +545,18 @@ class Secrets(unittest.TestCase):
             rc, out = self.cli(cmd, path)
             self.assertNotIn("hunter2pw", out, cmd)
 
+    def test_a_grid_error_quotes_its_line_without_the_password(self):
+        path = os.path.join(self.tmp, "db.hcl")
+        with open(path, "w") as f:
+            f.write('step "sql" "q" {\n  arguments {\n'
+                    '    url = "postgres://app:hunter2pw@127.0.0.1:99999/db"\n'
+                    '    query = "SELECT 1"\n  }\n}\n')
+        for cmd in ("validate", "graph"):
+            rc, out = self.cli(cmd, path)
+            self.assertEqual(rc, 2, out)
+            self.assertIn("port", out)
+            self.assertNotIn("hunter2pw", out, cmd)
+
     def test_a_password_with_slash_hash_or_question_mark_is_not_printed(self):
         for pw in ("pa/ss99", "pa#ss99", "pa?ss99"):
             rc, out = self.cli("run", f"postgres://app:{pw}@127.0.0.1:5432/db", "--query",
