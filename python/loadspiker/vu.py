@@ -209,8 +209,12 @@ class Dispatch:
         loop.add_reader(self.client.wake_fd, self._drain)
 
     def detach(self):
+        """Idempotent: also called after a run that Ctrl-C cut short."""
         if self.loop is not None:
-            self.loop.remove_reader(self.client.wake_fd)
+            try:
+                self.loop.remove_reader(self.client.wake_fd)
+            except (RuntimeError, ValueError):  # the loop is closed already
+                pass
             self.loop = None
         for f in self.futures.values():
             f.cancel()
@@ -434,6 +438,7 @@ def run_user_code(dispatch, fn, users, duration, ramp_up=0.0, data=None, on_prog
         finally:
             if stopper is not None:
                 stopper.close()
+            dispatch.detach()  # _run_async's own may have been skipped by a forced stop
     else:
         _run_threads(run, fn, users, end, ramp_up, on_progress, graceful_stop, duration, call)
     for vu in range(1, users + 1):
@@ -600,19 +605,27 @@ class _AsyncStopper:
         self.force = False
         self.watching = False
         self.done = threading.Event()
+        self.lock = threading.Lock()  # no signal is sent once close() has begun
+        self.watcher = None
         self.previous = signal.signal(signal.SIGINT, self.on_signal)
 
     def attach(self, loop, on_stop):
         self.loop, self.on_stop = loop, on_stop
 
     def on_signal(self, signum, frame):
+        if self.done.is_set():
+            return  # the run is over: its result is being written
         if self.force or self.loop is None:
             raise KeyboardInterrupt
         self.run.interrupted = True
-        self.loop.call_soon_threadsafe(self.on_stop)
+        try:
+            self.loop.call_soon_threadsafe(self.on_stop)
+        except RuntimeError:  # the loop is closed: the run is ending
+            return
         if not self.watching:
             self.watching = True
-            threading.Thread(target=self.watch, daemon=True).start()
+            self.watcher = threading.Thread(target=self.watch, daemon=True)
+            self.watcher.start()
 
     def watch(self):
         main = threading.main_thread().ident
@@ -624,12 +637,17 @@ class _AsyncStopper:
                 return
             if answered.wait(1.0) or self.done.is_set():
                 continue
-            self.force = True
-            # A real signal to the main thread: a blocking call there (time.sleep) returns to
-            # run on_signal, which raises KeyboardInterrupt.
-            signal.pthread_kill(main, signal.SIGINT)
+            with self.lock:
+                if self.done.is_set():
+                    return
+                self.force = True
+                # A real signal to the main thread: a blocking call there (time.sleep) returns
+                # to run on_signal, which raises KeyboardInterrupt.
+                signal.pthread_kill(main, signal.SIGINT)
             self.done.wait(1.0)
 
     def close(self):
-        self.done.set()
-        signal.signal(signal.SIGINT, self.previous)
+        with self.lock:
+            self.done.set()
+        if self.previous is not None:  # None: a handler installed from C, not ours to restore
+            signal.signal(signal.SIGINT, self.previous)

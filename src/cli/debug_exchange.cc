@@ -85,9 +85,13 @@ std::string redacted_head(std::string_view head) {
       if (sp2 == std::string_view::npos) {
         out += std::string(line) + "\n";
       } else {
-        out += std::string(line.substr(0, sp1 + 1)) +
-               redact_url(line.substr(sp1 + 1, sp2 - sp1 - 1)) + std::string(line.substr(sp2)) +
-               "\n";
+        // A path is read as a web URL's, so that an '@' in it is not user-info; a proxy's
+        // absolute target is a URL already.
+        std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+        std::string shown = target.starts_with('/')
+                                ? redact_url("http://h" + std::string(target)).substr(8)
+                                : redact_url(target);
+        out += std::string(line.substr(0, sp1 + 1)) + shown + std::string(line.substr(sp2)) + "\n";
       }
     } else {
       out += std::string(line) + "\n";

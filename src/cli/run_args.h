@@ -162,6 +162,8 @@ void validate_method(const std::string& m);
 // spec.body, which is then empty.
 plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where, uint32_t weight,
                            std::string_view shared_body = {});
+// A --body-file is sent as its bytes: prints a note when they hold what looks like a template.
+void note_unrendered(std::string_view body);
 // Fills what the command line left unset from the config file: a flag given always wins.
 RunArgs with_config_file(RunArgs a);
 // The requests of the run: the URL's, or one per [[scenarios]] (all on one host).

@@ -265,13 +265,16 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   // An HTTP body from a file is sent as the file's bytes, mapped and never copied per request
   // or connection; ${...} in it are rendered only when asked (--body-template).
   std::string_view shared;
-  if (!a.body_file.empty() && !a.body_template && !url.websocket()) {
-    if (a.pipeline > 1 && url.web()) {
+  if (!url.web()) {
+    spec.body = a.body;  // a registered protocol reads its own --body-file (protocol_target)
+  } else if (!a.body_file.empty() && !a.body_template && !url.websocket()) {
+    if (a.pipeline > 1) {
       throw SetupError("--pipeline repeats the request in one write: not with --body-file, whose "
                        "body is sent from the file (or add --body-template)");
     }
     std::shared_ptr<const MappedFile> file = MappedFile::open(a.body_file, "--body-file");
     shared = file->bytes();
+    note_unrendered(shared);
     p.keep.push_back(std::move(file));
   } else {
     spec.body = a.body_file.empty() ? a.body : read_file(a.body_file, "--body-file");

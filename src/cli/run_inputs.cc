@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -25,6 +26,14 @@ std::string read_file(const std::string& path, const char* flag) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void note_unrendered(std::string_view body) {
+  if (body.find("${") == std::string_view::npos) return;
+  std::fputs(
+      "note: --body-file holds ${...}: sent as written; add --body-template to render it per "
+      "request\n",
+      stderr);
 }
 
 void validate_method(const std::string& m) {

@@ -64,7 +64,10 @@ const proto::Protocol* protocol_target(const RunArgs& a, const Url& url,
   std::shared_ptr<plan::ProtocolRequest> r = p->compile(in);
   r->protocol = p->index;
   // A file's ${...} are bytes, unless asked (--body-template): a binary file is no template.
-  if (!a.body_file.empty() && !a.body_template) r->payload_literal = true;
+  if (!a.body_file.empty() && !a.body_template) {
+    r->payload_literal = true;
+    note_unrendered(in.payload);
+  }
   plan::Request v;
   v.proto = r;
   if (!r->payload_literal) {

@@ -19,11 +19,25 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path, std:
     throw SetupError(fmt::format("{}: cannot read '{}': {}", what, path, std::strerror(errno)));
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw SetupError(fmt::format("{}: '{}' is not a regular file", what, path));
-  }
   std::shared_ptr<MappedFile> f(new MappedFile());
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // a pipe: read whole
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::close(fd);
+        throw SetupError(fmt::format("{}: cannot read '{}': {}", what, path, std::strerror(err)));
+      }
+      if (n == 0) break;
+      f->read_.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    f->data_ = f->read_.data();
+    f->size_ = f->read_.size();
+    return f;
+  }
   if (st.st_size > 0) {
     void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {

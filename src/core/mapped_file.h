@@ -1,5 +1,7 @@
 // A file mapped read-only into memory for the whole run: a large request body is sent from the
-// page cache as it is, never copied per request or per connection.
+// page cache as it is, never copied per request or per connection. A file that cannot be mapped
+// (a pipe, /dev/stdin) is read whole instead. Truncating a mapped file during the run is not
+// supported (reads past its new end fault).
 #pragma once
 
 #include <memory>
@@ -22,6 +24,7 @@ class MappedFile {
   const char* data_ = "";  // "" for an empty file (nothing mapped)
   size_t size_ = 0;
   bool mapped_ = false;
+  std::string read_;  // what a file that is not mapped held
 };
 
 }  // namespace spiker

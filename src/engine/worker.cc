@@ -144,17 +144,22 @@ void Worker::loop() {
   while (!abort_.load(std::memory_order_relaxed)) {
     int64_t wake = turn();
     if (wake < 0) break;
+    new_turn();  // what the wait brings is a turn of its own: the wait is not its time
     loop_.poll(queued_.empty() && flush_queue_.empty() ? wake - now() : 0);
   }
 }
 
+void Worker::new_turn() noexcept {
+  turn_started_ns_ = 0;  // the first iteration started at once stamps it (turn_spent)
+  turn_chained_ = 0;
+  turn_spent_ = false;
+}
+
 int64_t Worker::turn() {
+  new_turn();
   flush_sessions();  // before retired sessions go: one may still be queued
   retired_sessions_.clear();
   int64_t now = this->now();
-  turn_started_ns_ = now;
-  turn_chained_ = 0;
-  turn_spent_ = false;
   bool asked = stop_.load(std::memory_order_relaxed) ||
                (config_.shared && config_.shared->stop_all.load(std::memory_order_relaxed));
   // Asked before the deadline (Ctrl-C, a threshold, a data table ran out): nothing more starts.
@@ -300,7 +305,13 @@ void Worker::timer_fired(Connection& c, uint32_t generation) noexcept {
 
 void Worker::run_queued() {
   starting_.swap(queued_);  // failures queue again for the next turn, not this one
-  for (Connection* c : starting_) {
+  for (size_t i = 0; i < starting_.size(); ++i) {
+    if (turn_spent()) {  // the rest go first on the next turn, before those queued since
+      queued_.insert(queued_.begin(), starting_.begin() + static_cast<ptrdiff_t>(i),
+                     starting_.end());
+      break;
+    }
+    Connection* c = starting_[i];
     if (c->state != ConnState::kQueued) continue;
     if (c->batch > 0) {
       start_request(*c);  // a resend after a stale keep-alive close
@@ -383,9 +394,9 @@ void Worker::end_iteration(Connection& c, int64_t now, bool socket_ok) noexcept 
 }
 
 bool Worker::turn_spent() noexcept {
-  if (!turn_spent_ && (++turn_chained_ & 15) == 0) {
-    turn_spent_ = now() - turn_started_ns_ >= kTurnBudgetNs;
-  }
+  if (turn_spent_) return true;
+  if (turn_started_ns_ == 0) turn_started_ns_ = now();
+  if ((++turn_chained_ & 15) == 0) turn_spent_ = now() - turn_started_ns_ >= kTurnBudgetNs;
   return turn_spent_;
 }
 

@@ -85,8 +85,10 @@ class Worker : private proto::SessionHost {
   int64_t next_wake(int64_t now_ns) const;
   void begin_iteration(Connection& c, int64_t intended_ns) noexcept;
   void end_iteration(Connection& c, int64_t now_ns, bool socket_ok) noexcept;
-  // This turn has started iterations at once for kTurnBudgetNs: the rest wait for the next.
+  // This turn has started iterations at once for kTurnBudgetNs (from the first of them): the
+  // rest wait for the next.
   bool turn_spent() noexcept;
+  void new_turn() noexcept;
   void deactivate(Connection& c) noexcept;
   void set_timer(Connection& c, int64_t due_ns) noexcept;
   uint16_t claim() noexcept;
@@ -177,8 +179,8 @@ class Worker : private proto::SessionHost {
   bool submitting_ = false;       // inside a session's submit()
   // However fast iterations complete, a turn that has run kTurnBudgetNs starts no more of them
   // at once: they queue for the next turn, and the loop sees its timers, signals and deadline.
-  int64_t turn_started_ns_ = 0;
-  uint32_t turn_chained_ = 0;  // iterations begun at once (from an ending one) this turn
+  int64_t turn_started_ns_ = 0;  // 0: no iteration started at once yet this turn
+  uint32_t turn_chained_ = 0;    // iterations begun at once this turn
   bool turn_spent_ = false;
   int64_t step_done_ns_ = 0;      // when the step ending now got its Outcome (0: now)
   bool exhausted_ = false;        // the shared iteration budget is used up

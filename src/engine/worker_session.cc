@@ -35,9 +35,10 @@ void Worker::submit(Connection& c, proto::Exchange& x, int64_t timeout_ns) noexc
   c.in_flight = x.count;
   c.batch = 0;
   proto::Session& s = session_for(c);
+  bool outer = submitting_;  // a submit from inside another's (a redirect, a next step)
   submitting_ = true;  // an Outcome from inside submit must not start the next iteration there
   s.submit(x);
-  submitting_ = false;
+  submitting_ = outer;
 }
 
 proto::Session& Worker::session_for(Connection& c) noexcept {

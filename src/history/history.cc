@@ -62,9 +62,9 @@ bool non_empty_file(const std::string& path) {
 }
 
 // Opens a history file. `create`: made (with its schema) when absent or empty; otherwise opened
-// read-only, so that reading never writes. Either way a file that exists must be a history:
-// an SQLite file with the runs table, readable from end to end (a corrupt one is refused, not
-// read as empty).
+// read-only, so that reading never writes. Either way a file that exists must be a history (an
+// SQLite file with the runs table); one opened to read must also pass PRAGMA quick_check (a
+// damaged one is refused, not read as empty).
 std::unique_ptr<Db> open(const std::string& path, bool create) {
   auto d = std::make_unique<Db>();
   d->path = path;
@@ -87,7 +87,8 @@ std::unique_ptr<Db> open(const std::string& path, bool create) {
   }
   exec("SELECT id, started_at, title, url, executor, load_model, requests, failed, error_rate, "
        "rps, p50_us, p95_us, p99_us, max_us, thresholds_passed, result_json FROM runs LIMIT 0");
-  sqlite3_stmt* check = nullptr;
+  if (create) return d;  // a run adding itself: the table is there; damage shows when read
+  sqlite3_stmt* check = nullptr;  // reading (history, compare, report): the whole file, once
   std::string verdict = "?";
   if (sqlite3_prepare_v2(d->db, "PRAGMA quick_check", -1, &check, nullptr) == SQLITE_OK &&
       sqlite3_step(check) == SQLITE_ROW) {

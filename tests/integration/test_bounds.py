@@ -230,6 +230,16 @@ def redis_big_array_in_pieces(server, conn):
             conn.sendall(reply[i:i + 4096])
 
 
+def redis_half_reply_then_fine(server, conn):
+    """The first connection gets half an array and a stall; the others +OK per command."""
+    first = server.connections == 1
+    while conn.recv(65536):
+        if first:
+            conn.sendall(b"*3\r\n$1\r\na\r\n")
+        else:
+            conn.sendall(b"+OK\r\n")
+
+
 def garbage(greeting=False):
     def behave(server, conn):
         if not greeting:
@@ -356,6 +366,19 @@ class Floods(unittest.TestCase):
             self.assertEqual(rc, 130)
         finally:
             server.stop()
+
+    def test_a_half_read_redis_reply_goes_with_its_connection(self):
+        # The first command times out halfway through an array: the next connection's +OK is
+        # a reply of its own, not the old array's second element.
+        server = HostileServer(redis_half_reply_then_fine)
+        try:
+            rc, doc, err = run_cli(f"redis://127.0.0.1:{server.port}", "--command", "PING",
+                                   "--timeout", "300ms", "-c", "1", "-t", "1", "-n", "6",
+                                   timeout=30)
+        finally:
+            server.stop()
+        self.assertEqual(doc["summary"]["successful"], 5, doc["errors"])
+        self.assertEqual(doc["errors"], {"timeout": 1})
 
     def test_a_redis_reply_in_pieces_is_parsed_once(self):
         # Before: each 4 KB piece re-parsed the reply from its start (56% of the CPU in the

@@ -128,6 +128,12 @@ name = "dup"
         self.assertLess(doc["summary"]["elapsed_secs"], 2.0)
 
     def test_terminated_connections_reset_then_reconnect(self):
+        # Backends of earlier tests (a pg_sleep whose client timed out) end first: only this
+        # run's 4 connections are terminated below.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and int(self.pg.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'loadspiker'")):
+            time.sleep(0.1)
         p = subprocess.Popen([LOADSPIKER, "run", self.pg.url, "--query", "SELECT 1", "-c", "4",
                               "-d", "3s", "--json"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)

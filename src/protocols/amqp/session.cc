@@ -30,6 +30,7 @@ constexpr size_t kMaxQueuedBytes = 16u << 20;
 // The largest message body taken from the broker; a larger one (its header says so before the
 // body comes) closes the connection as a protocol failure.
 constexpr uint64_t kMaxBody = 64u << 20;
+constexpr size_t kKeepBuffer = 1u << 20;  // a body buffer grown past this is freed once used
 
 struct Message {
   std::string exchange, routing_key, body;
@@ -369,7 +370,7 @@ class Session final : public proto::TransportSession {
         rd.u16();
         content_size_ = rd.u64();
         content_body_.clear();
-        if (content_size_ > kMaxBody) {
+        if (!rd.ok() || content_size_ > kMaxBody) {  // short, or larger than we take
           broken();
           return;
         }
@@ -589,11 +590,21 @@ class Session final : public proto::TransportSession {
   // A delivered message is complete: acknowledged, measured, handed to a receive or queued.
   void delivered() noexcept {
     content_ = false;
+    if (content_body_.capacity() > kKeepBuffer) {  // a big body: freed once handed on
+      std::string body = std::move(content_body_);
+      content_body_ = std::string();
+      deliver_body(body);
+      return;
+    }
+    deliver_body(content_body_);
+  }
+
+  void deliver_body(const std::string& content) noexcept {
     metrics::Shard& s = host_.shard();
     ack_tag_ = content_tag_;  // acknowledged with the batch it came in
     s.add(g_stats->counter(kReceived));
     if (content_redelivered_) s.add(g_stats->counter(kRedelivered));
-    std::string_view body = content_body_;
+    std::string_view body = content;
     stamps_.take(&body, s,
                  {g_stats->counter(kReceivedTimed), g_stats->counter(kLost),
                   g_stats->counter(kOutOfOrder), g_stats->histogram(kEndToEnd)});

@@ -22,6 +22,7 @@ namespace {
 using metrics::ErrorKind;
 
 constexpr size_t kMaxCapture = 8u << 20;  // bodies kept for checks: 8 MiB at most
+constexpr size_t kTailPerTurn = 4u << 20;  // of a shared body, written in one loop turn
 
 class Session final : public proto::TransportSession {
  public:
@@ -86,8 +87,31 @@ class Session final : public proto::TransportSession {
   }
 
  private:
+  // Called on the next turn when write() left a shared body part-written (and for deferred
+  // reading, as every session).
+  void flush() noexcept override {
+    if (!writing_ || !transport_.is_open()) {
+      TransportSession::flush();
+      return;
+    }
+    flush_pending = false;
+    reads_left_ = kReadsPerTurn;
+    write();
+  }
+
   void write() noexcept {
-    if (!write_from(out_, out_off_) || !write_from(tail_, tail_off_)) return;
+    if (!write_from(out_, out_off_)) return;
+    // A large shared body goes out at most kTailPerTurn at a time: a peer that takes it as fast
+    // as we write must not hold the loop (the rest goes on the next turn).
+    size_t until = std::min(tail_.size(), tail_off_ + kTailPerTurn);
+    if (!write_from(tail_.substr(0, until), tail_off_)) return;
+    if (tail_off_ < tail_.size()) {
+      if (!flush_pending) {
+        flush_pending = true;
+        host_.defer_flush(*this);
+      }
+      return;
+    }
     writing_ = false;  // bytes are counted with the response (account)
     if (read_pending_) read();
   }

@@ -51,15 +51,18 @@ size_t parse_packet(std::string_view in, uint8_t* first, std::string_view* body)
   return total;
 }
 
-void skip_properties(std::string_view body, size_t* at) {
+bool skip_properties(std::string_view body, size_t* at) {
   size_t props = 0, mult = 1;
-  while (*at < body.size()) {
+  for (int i = 0;; ++i) {
+    if (i == 4 || *at >= body.size()) return false;
     auto b = static_cast<unsigned char>(body[(*at)++]);
     props += (b & 0x7f) * mult;
     mult *= 128;
     if ((b & 0x80) == 0) break;
   }
+  if (props > body.size() - *at) return false;
   *at += props;
+  return true;
 }
 
 bool parse_publish(uint8_t first, std::string_view body, bool v5, Publish* out) {
@@ -75,8 +78,8 @@ bool parse_publish(uint8_t first, std::string_view body, bool v5, Publish* out) 
     out->id = get_u16(body, at);
     at += 2;
   }
-  if (v5) skip_properties(body, &at);
-  out->payload = at <= body.size() ? body.substr(at) : std::string_view();
+  if (v5 && !skip_properties(body, &at)) return false;
+  out->payload = body.substr(at);
   return true;
 }
 

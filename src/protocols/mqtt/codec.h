@@ -20,8 +20,9 @@ uint16_t get_u16(std::string_view s, size_t at);
 // The packet at the start of `in`: its length (0: incomplete; SIZE_MAX: malformed), first byte
 // and body.
 size_t parse_packet(std::string_view in, uint8_t* first, std::string_view* body);
-// MQTT 5: moves `*at` past the properties (their length, then themselves) at `*at`.
-void skip_properties(std::string_view body, size_t* at);
+// MQTT 5: moves `*at` past the properties (their length, a variable-byte integer of at most 4
+// bytes, then themselves) at `*at`; false when they run past the body.
+bool skip_properties(std::string_view body, size_t* at);
 
 // A PUBLISH from the broker: QoS, packet id (QoS 1 and 2), topic and payload (views into the
 // body). False when the body is too short for what its header says.

@@ -27,6 +27,7 @@ constexpr size_t kMaxQueuedBytes = 16u << 20;
 // Acknowledgements and pings not yet taken by a broker that stopped reading: past this the
 // connection is closed as a protocol failure.
 constexpr size_t kMaxControl = 4u << 20;
+constexpr size_t kKeepBuffer = 1u << 20;  // a buffer grown past this is freed once used
 
 struct Message {
   std::string topic, payload;
@@ -339,6 +340,7 @@ class Session final : public proto::TransportSession {
       }
     }
     in_.erase(0, off);
+    if (packet_.capacity() > kKeepBuffer) std::string().swap(packet_);  // a big one went by
     parsing_ = false;
     if (!control_.empty() && !(busy() && out_off_ < out_.size())) flush_control();
   }
@@ -409,7 +411,10 @@ class Session final : public proto::TransportSession {
         if (body.size() < 3) return;
         uint16_t id = get_u16(body, 0);
         size_t at = 2;
-        if (request_ != nullptr && request_->version == 5) skip_properties(body, &at);
+        if (request_ != nullptr && request_->version == 5 && !skip_properties(body, &at)) {
+          broken();
+          return;
+        }
         uint8_t code = at < body.size() ? static_cast<uint8_t>(body[at]) : 0x80;
         if (code >= 0x80) s.add(g_stats->counter(kSubscribeRefused));
         if (waiting_ == Wait::kSuback && id == packet_id_) {

@@ -147,7 +147,7 @@ class Session final : public proto::LibrarySession {
     for (std::string_view text :
          {"expected authentication request", "invalid response to SSL", "unexpected message",
           "lost synchronization", "invalid message", "message contents do not agree",
-          "message type 0x", "protocol"}) {
+          "message type 0x"}) {
       if (message.find(text) != std::string_view::npos) return true;
     }
     return false;

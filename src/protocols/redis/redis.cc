@@ -24,6 +24,7 @@ using metrics::ErrorKind;
 using proto::Verb;
 
 constexpr size_t kMaxBuffered = 64u << 20;  // a reply larger than this is refused
+constexpr size_t kKeepBuffer = 1u << 20;     // larger buffers are freed with their connection
 
 const metrics::StatBlock* g_stats = nullptr;
 enum Counter : uint32_t {
@@ -60,11 +61,23 @@ class Session final : public proto::TransportSession {
 
   void close() noexcept override {
     greeted_ = false;
+    forget();
     TransportSession::close();
   }
 
  protected:
-  void on_failure(ErrorKind) noexcept override { greeted_ = false; }
+  void on_failure(ErrorKind) noexcept override {
+    greeted_ = false;
+    forget();
+  }
+
+  // A connection's unread bytes and half-read reply go with it (the next one starts clean).
+  void forget() noexcept {
+    in_.clear();
+    reader_.reset();
+    if (in_.capacity() > kKeepBuffer) std::string().swap(in_);
+    if (reply_.text.capacity() > kKeepBuffer) std::string().swap(reply_.text);
+  }
 
   // The commands that prepare a new connection, before the first exchange's.
   void greet(const Request& r) noexcept {
@@ -197,10 +210,12 @@ class Session final : public proto::TransportSession {
       if (o.refused) parts.headers.emplace_back("error", error_prefix());
       o.parts = &parts;
       bool last = --waiting_ == 0;
-      // The engine may start the next exchange from inside complete_one, and read in_ again
-      // from its start: what is consumed goes first.
-      in_.erase(0, at);
-      at = 0;
+      if (last) {
+        // The engine may start the next exchange from inside complete_one, and read in_ again
+        // from its start: what is consumed goes first.
+        in_.erase(0, at);
+        at = 0;
+      }
       complete_one(o, last);
       if (last) return;
     }
@@ -221,7 +236,7 @@ class Session final : public proto::TransportSession {
   }
 
   void timed_out() noexcept override {
-    in_.clear();
+    forget();
     fail(ErrorKind::kTimeout);  // closes: a late reply must not answer the next command
   }
 

@@ -155,7 +155,8 @@ void append_element(std::string& json, const Reply& item) {
 bool ReplyReader::add(Reply& element, Reply* out) {
   for (;;) {
     if (stack_.empty()) {
-      *out = std::move(element);
+      out->kind = element.kind;
+      std::swap(out->text, element.text);  // each keeps a grown buffer for the next reply
       bytes_ = 0;
       return true;
     }
@@ -173,7 +174,7 @@ bool ReplyReader::add(Reply& element, Reply* out) {
 
 ReplyReader::Status ReplyReader::next(std::string_view in, size_t* used, Reply* out) {
   *used = 0;
-  Reply element;
+  Reply& element = element_;
   while (*used < in.size()) {
     std::string_view rest = in.substr(*used);
     size_t eol = rest.find("\r\n");

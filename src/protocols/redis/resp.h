@@ -42,7 +42,10 @@ class ReplyReader {
   // (the connection cannot be trusted; reset() before reusing the reader).
   Status next(std::string_view in, size_t* used, Reply* out);
   // Forgets an unfinished reply (the connection closed).
-  void reset() noexcept { stack_.clear(); }
+  void reset() noexcept {
+    stack_.clear();
+    bytes_ = 0;
+  }
 
  private:
   struct Frame {
@@ -54,6 +57,7 @@ class ReplyReader {
   bool add(Reply& element, Reply* out);
   std::vector<Frame> stack_;
   size_t bytes_ = 0;  // text held for the unfinished reply
+  Reply element_;     // the element being read: its buffer is reused (no allocation per reply)
 };
 
 // Parses one reply at the start of `in`: its length in bytes (0: incomplete; SIZE_MAX: not
