@@ -105,6 +105,16 @@ void print_plan(const plan::RunPlan& p, const engine::RunConfig& config) {
   std::printf("ok: %s is valid\n", p.about.source.c_str());
   if (p.journey) {
     std::fputs(describe_journey(*p.journey).c_str(), stdout);
+  } else if (p.about.scenarios.size() > 1) {  // a mix: each scenario with its share
+    uint64_t total = 0;
+    for (const auto& sc : p.about.scenarios) total += sc.weight;
+    std::printf("  scenarios  %zu, chosen by weight per iteration\n", p.about.scenarios.size());
+    for (const auto& sc : p.about.scenarios) {
+      std::printf("    %-20s %s %s  (weight %u, %.0f%%)\n", sc.name.c_str(), sc.method.c_str(),
+                  sc.url.c_str(), sc.weight,
+                  total > 0 ? 100.0 * static_cast<double>(sc.weight) / static_cast<double>(total)
+                            : 0.0);
+    }
   } else {
     std::printf("  target  %s\n", p.about.target_line.c_str());
   }

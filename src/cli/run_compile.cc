@@ -26,6 +26,13 @@ int64_t positive_ns(const std::string& text, const char* flag) {
 
 namespace {
 
+// A duration where 0 means none (Kaioken's default `ramp_up = "0s"`, `--warmup 0s`).
+int64_t optional_ns(const std::string& text, const char* flag) {
+  int64_t ns = parse_duration(text, flag).count();
+  if (ns < 0) throw SetupError(fmt::format("{}: must not be negative (got '{}')", flag, text));
+  return ns;
+}
+
 // The flags that cannot be combined, or are out of range.
 void check_flags(const RunArgs& a) {
   validate_method(a.method);
@@ -43,6 +50,11 @@ void check_flags(const RunArgs& a) {
   }
   if (!a.body.empty() && !a.body_file.empty()) {
     throw SetupError("-b/--body and --body-file exclude each other: give one");
+  }
+  if (!a.prometheus_pushgateway.empty() && a.prometheus_port != 0) {  // as Kaioken refuses it
+    throw SetupError(
+        "--prometheus-pushgateway and --prometheus-port exclude each other: Prometheus scrapes "
+        "the endpoint, or the run pushes to the gateway; give one");
   }
 }
 
@@ -92,8 +104,8 @@ plan::LoadModel load_model_of(const RunArgs& a) {
   m.rate = a.rate;
   m.arrival_rate = a.arrival_rate;
   m.max_vus = static_cast<uint64_t>(a.max_vus);
-  if (!a.ramp_up.empty()) m.ramp_up_ns = positive_ns(a.ramp_up, "--ramp-up");
-  if (!a.warmup.empty()) m.warmup_ns = positive_ns(a.warmup, "--warmup");
+  if (!a.ramp_up.empty()) m.ramp_up_ns = optional_ns(a.ramp_up, "--ramp-up");
+  if (!a.warmup.empty()) m.warmup_ns = optional_ns(a.warmup, "--warmup");
   m.think_time = a.think_time;
   m.stages = a.stages;
   m.latency_correction = !a.no_latency_correction;

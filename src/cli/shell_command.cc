@@ -1,4 +1,4 @@
-// `loadspiker completions bash|zsh|fish` and `loadspiker man`: made from the commands and
+// `loadspiker completions bash|zsh|fish|powershell|elvish` and `loadspiker man`: made from the commands and
 // flags themselves, so they never fall behind.
 #include <fmt/format.h>
 
@@ -123,6 +123,72 @@ std::string fish(const CLI::App& app) {
   return out;
 }
 
+// Inside '...' in PowerShell and Elvish: a quote is doubled.
+std::string doubled_quotes(std::string s) {
+  std::string out;
+  for (char c : one_line(std::move(s))) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out;
+}
+
+// The subcommand's flags as quoted words: '--duration' '-d' ...
+std::string flag_words(const CLI::App& sub, const char* separator) {
+  std::string words;
+  for (const Flag& f : flags_of(sub)) {
+    if (!f.longname.empty()) words += fmt::format("{}'--{}'", words.empty() ? "" : separator, f.longname);
+    if (!f.shortname.empty()) words += fmt::format("{}'-{}'", words.empty() ? "" : separator, f.shortname);
+  }
+  return words;
+}
+
+std::string powershell(const CLI::App& app) {
+  std::string commands, descriptions;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    commands += fmt::format("    '{}' = @({})\n", sub->get_name(), flag_words(*sub, ", "));
+    descriptions +=
+        fmt::format("    '{}' = '{}'\n", sub->get_name(), doubled_quotes(sub->get_description()));
+  }
+  return fmt::format(
+      "# PowerShell completion for loadspiker:\n"
+      "#   loadspiker completions powershell | Out-String | Invoke-Expression\n"
+      "Register-ArgumentCompleter -Native -CommandName loadspiker -ScriptBlock {{\n"
+      "  param($wordToComplete, $commandAst, $cursorPosition)\n"
+      "  $commands = @{{\n{}  }}\n"
+      "  $descriptions = @{{\n{}  }}\n"
+      "  $words = @($commandAst.CommandElements | ForEach-Object {{ $_.ToString() }})\n"
+      "  if ($words.Count -lt 2 -or ($words.Count -eq 2 -and $wordToComplete -ne '')) {{\n"
+      "    $commands.Keys | Where-Object {{ $_ -like \"$wordToComplete*\" }} | Sort-Object |\n"
+      "      ForEach-Object {{ [System.Management.Automation.CompletionResult]::new($_, $_, "
+      "'ParameterValue', $descriptions[$_]) }}\n"
+      "    return\n"
+      "  }}\n"
+      "  if ($wordToComplete -like '-*' -and $commands.ContainsKey($words[1])) {{\n"
+      "    $commands[$words[1]] | Where-Object {{ $_ -like \"$wordToComplete*\" }} |\n"
+      "      ForEach-Object {{ [System.Management.Automation.CompletionResult]::new($_, $_, "
+      "'ParameterName', $_) }}\n"
+      "  }}\n"
+      "}}\n",
+      commands, descriptions);
+}
+
+std::string elvish(const CLI::App& app) {
+  std::string commands;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    commands += fmt::format("    &'{}'=[{}]\n", sub->get_name(), flag_words(*sub, " "));
+  }
+  return fmt::format(
+      "# elvish completion for loadspiker: eval (loadspiker completions elvish | slurp)\n"
+      "set edit:completion:arg-completer[loadspiker] = {{|@words|\n"
+      "  var commands = [\n{}  ]\n"
+      "  if (== (count $words) 2) {{\n"
+      "    keys $commands\n"
+      "  }} elif (has-key $commands $words[1]) {{\n"
+      "    all $commands[$words[1]]\n"
+      "    edit:complete-filename $words[-1]\n"
+      "  }}\n"
+      "}}\n",
+      commands);
+}
+
 std::string roff_escape(std::string s) {
   std::string out;
   for (char c : s) {
@@ -180,11 +246,15 @@ std::string man(const CLI::App& app) {
 std::function<int()> add_completions_command(CLI::App& app) {
   auto shell = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("completions", "Print a shell completion script");
-  cmd->add_option("shell", *shell, "bash, zsh or fish")
+  cmd->add_option("shell", *shell, "bash, zsh, fish, powershell or elvish")
       ->required()
-      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+      ->check(CLI::IsMember({"bash", "zsh", "fish", "powershell", "elvish"}));
   return [shell, &app] {
-    std::string text = *shell == "bash" ? bash(app) : *shell == "zsh" ? zsh(app) : fish(app);
+    std::string text = *shell == "bash"         ? bash(app)
+                       : *shell == "zsh"        ? zsh(app)
+                       : *shell == "fish"       ? fish(app)
+                       : *shell == "powershell" ? powershell(app)
+                                                : elvish(app);
     std::fputs(text.c_str(), stdout);
     return kExitOk;
   };

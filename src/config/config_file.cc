@@ -152,6 +152,10 @@ void read_load(Section s, LoadSection& l) {
   l.burst_delay = s.duration("burst_delay");
   l.prometheus_port = s.integer("prometheus_port", 65535);
   l.prometheus_pushgateway = s.str("prometheus_pushgateway");
+  if (const toml::node* db = s.get("db_url")) {
+    l.db_url = s.str("db_url");
+    l.db_url_where = s.where(*db);
+  }
   s.finish();
 }
 
@@ -388,6 +392,14 @@ ConfigFile from_table(toml::table& root, const std::string& path) {
     s.finish();
   }
   if (std::optional<std::string> db = top.str("db_url")) cfg.db_url = db;
+  if (cfg.load.db_url) {  // Kaioken's form: [load] db_url
+    if (cfg.db_url && *cfg.db_url != *cfg.load.db_url) {
+      throw ConfigError(fmt::format(
+          "{}: [load] db_url and the top-level db_url name different histories; keep one",
+          cfg.load.db_url_where));
+    }
+    cfg.db_url = cfg.load.db_url;
+  }
   if (const toml::node* r = top.get("redact")) {
     const toml::array* arr = r->as_array();
     bool ok = arr != nullptr;

@@ -55,6 +55,8 @@ struct LoadSection {
   std::optional<std::string> burst_delay;
   std::optional<int64_t> prometheus_port;
   std::optional<std::string> prometheus_pushgateway;
+  std::optional<std::string> db_url;  // Kaioken's [load] db_url: the same as the top-level key
+  std::string db_url_where;           // file:line:col of it
 };
 
 // Kaioken's [[scenarios]]: one request each, chosen per iteration by weight.

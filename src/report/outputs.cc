@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -341,10 +343,12 @@ Format format_for(std::string_view path, std::string_view forced) {
     if (path.ends_with(ext)) return f;
   }
   if (path == "/dev/null" || path == "-") return Format::kJson;
-  throw SetupError(fmt::format(
-      "-o {}: cannot tell the format from the extension; use .json, .csv, .md, .html, .xml "
-      "(JUnit), .hlog, .series.csv or .jsonl, or give --format",
-      path));
+  // Kaioken writes --format json (its default) whatever the name: so do we, and say so.
+  std::fprintf(stderr,
+               "note: -o %s: no known extension (.json, .csv, .md, .html, .xml, .hlog, "
+               ".series.csv, .jsonl): written as JSON, Kaioken's default; --format chooses\n",
+               std::string(path).c_str());
+  return Format::kJson;
 }
 
 std::string render(std::string_view json_result, Format format) {

@@ -85,6 +85,32 @@ condition = 'body not contains "REQUEST_ID"'
         self.assertEqual(rc, 0, err)
         self.assertEqual(doc["checks"]["overall_pass_rate"], 1.0, doc["checks"])
 
+    def test_kaiokens_zero_defaults_and_load_db_url(self):
+        # Kaioken documents ramp_up = "0s" and warmup = "0s" as its defaults, and reads
+        # db_url inside [load].
+        db = os.path.join(self.dir, "load-db.db")
+        path = write(self.dir, "zero.toml", f"""
+[target]
+url = "{self.target.url('/')}"
+[load]
+concurrency = 2
+duration = "1s"
+ramp_up = "0s"
+warmup = "0s"
+db_url = "{db}"
+""")
+        rc, doc, err = run_cli(path, timeout=30)
+        self.assertEqual(rc, 0, err)
+        self.assertGreater(doc["summary"]["total_requests"], 0)
+        p = self.cli("history", db, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(json.loads(p.stdout)), 1)
+        rc, doc, err = run_cli(self.target.url("/"), "--ramp-up", "0s", "--warmup", "0s",
+                               "-d", "1s", "-c", "2", timeout=30)
+        self.assertEqual(rc, 0, err)
+        rc, doc, err = run_cli(self.target.url("/"), "--ramp-up", "-1s", "-d", "1s", timeout=30)
+        self.assertEqual(rc, 2, err)
+
     def test_stages_win_over_load_duration_and_errors_name_file_keys(self):
         # capacity-test.toml: [load] duration with [[stages]], db_url after the last stage.
         path = write(self.dir, "cap.toml", f"""
@@ -377,6 +403,27 @@ error_rate = "< 0.1"
         gateway.server_close()
         self.assertEqual(rc, 0, err)
         self.assertIn("loadspiker_requests_total 77\n", pushed["/metrics/job/loadspiker"])
+        # Both at once: refused, as Kaioken refuses them.
+        rc, doc, err = run_cli(self.target.url("/"), "-n", "1", "--prometheus-pushgateway",
+                               "http://127.0.0.1:9/", "--prometheus-port", "9100")
+        self.assertEqual(rc, 2)
+        self.assertIn("exclude each other", err)
+
+    def test_dry_run_lists_every_scenario_with_its_weight(self):
+        path = write(self.dir, "mix.toml", f"""
+[[scenarios]]
+name = "browse"
+url = "{self.target.url('/')}"
+weight = 3
+[[scenarios]]
+name = "api"
+url = "{self.target.url('/json')}"
+weight = 1
+""")
+        p = self.cli("run", path, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"browse +GET \S+/ +\(weight 3, 75%\)")
+        self.assertRegex(p.stdout, r"api +GET \S+/json +\(weight 1, 25%\)")
 
     def test_asks_before_loading_another_machine_on_a_terminal(self):
         import socket
@@ -423,11 +470,18 @@ error_rate = "< 0.1"
                            "COMP_WORDS=(loadspiker imp); COMP_CWORD=1; _loadspiker; "
                            "echo ${COMPREPLY[@]}"], capture_output=True, text=True, timeout=10)
         self.assertEqual(done.stdout.split(), ["--concurrency", "import"], done.stderr)
-        for shell, word in (("zsh", "#compdef loadspiker"), ("fish", "complete -c loadspiker")):
+        for shell, word in (("zsh", "#compdef loadspiker"), ("fish", "complete -c loadspiker"),
+                            ("powershell", "Register-ArgumentCompleter -Native -CommandName "
+                                           "loadspiker"),
+                            ("elvish", "edit:completion:arg-completer[loadspiker]")):
             p = self.cli("completions", shell)
             self.assertEqual(p.returncode, 0)
             self.assertIn(word, p.stdout)
             self.assertIn("burst-rate", p.stdout)
+            if shell in ("powershell", "elvish"):  # Kaioken's other two shells
+                self.assertIn("'--concurrency'", p.stdout)
+                self.assertEqual(p.stdout.count("{"), p.stdout.count("}"), shell)
+                self.assertEqual(p.stdout.count("'") % 2, 0, shell)
         self.assertEqual(self.cli("completions", "tcsh").returncode, 2)
         p = self.cli("man")
         self.assertTrue(p.stdout.startswith(".TH LOADSPIKER 1"))
