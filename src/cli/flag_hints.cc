@@ -18,8 +18,6 @@ namespace {
 // Kaioken's `run` flags that LoadSpiker does not have, with what to do instead.
 constexpr std::pair<std::string_view, std::string_view> kKaiokenMissing[] = {
     {"--http3", "HTTP/3 (QUIC) is not supported by LoadSpiker yet; use --http2"},
-    {"--grpc-service", "gRPC is not supported by this build yet"},
-    {"--grpc-method", "gRPC is not supported by this build yet"},
 };
 
 // Every spelling of every option of `cmd`: "--name" and "-n".

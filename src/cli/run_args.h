@@ -84,6 +84,7 @@ struct RunArgs {
   std::string body;
   std::string body_file;
   bool body_template = false;  // --body-template: ${...} in --body-file's content are rendered
+  std::string grpc_service, grpc_method;  // Kaioken's gRPC form (raw protobuf bodies)
   // GraphQL over HTTP: the query, its variables (a JSON object) and operation name.
   std::string graphql_query, graphql_variables, graphql_operation;
   std::string timeout = "5s";

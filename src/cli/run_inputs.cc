@@ -110,7 +110,45 @@ std::string basic_auth_value(const std::string& user_pass) {
 }
 
 // Fills what the command line left unset from the config file: a flag given always wins.
+namespace {
+
+// Kaioken's gRPC form: an http(s):// URL with --grpc-service and --grpc-method, the body the
+// message's raw protobuf bytes; here a grpc(s):// call with raw messages (no schema).
+void kaioken_grpc(RunArgs& a) {
+  if (a.grpc_service.empty() && a.grpc_method.empty()) return;
+  if (a.grpc_service.empty() || a.grpc_method.empty()) {
+    throw SetupError("--grpc-service and --grpc-method go together: give both", kExitUsage);
+  }
+  if (a.url.starts_with("http://")) {
+    a.url = "grpc://" + a.url.substr(7);
+  } else if (a.url.starts_with("https://")) {
+    a.url = "grpcs://" + a.url.substr(8);
+  } else if (!a.url.starts_with("grpc://") && !a.url.starts_with("grpcs://")) {
+    throw SetupError(fmt::format("--grpc-service: the URL is http://host:port (h2c) or "
+                                 "https://host:port (got '{}')",
+                                 a.url),
+                     kExitUsage);
+  }
+  bool schema = false;
+  for (auto& [name, values] : a.protocol_flags) {
+    if (name == "call") {
+      if (!values.empty()) {
+        throw SetupError("--call and --grpc-service/--grpc-method name the call twice: give one",
+                         kExitUsage);
+      }
+      values.push_back(a.grpc_service + "/" + a.grpc_method);
+    }
+    if ((name == "proto" || name == "reflect") && !values.empty()) schema = true;
+  }
+  for (auto& [name, values] : a.protocol_flags) {
+    if (name == "raw" && values.empty() && !schema) values.push_back("true");
+  }
+}
+
+}  // namespace
+
 RunArgs with_config_file(RunArgs a) {
+  kaioken_grpc(a);
   // `loadspiker run test.toml`: a file in the URL's place is the config file.
   if (a.hooks != nullptr && !a.hooks->config_text.empty()) {
     a.config = a.hooks->config_name;

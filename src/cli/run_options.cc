@@ -67,6 +67,11 @@ void add_request_flags(CLI::App* cmd, RunArgs& a) {
                   "connection)");
   cmd->add_flag("--body-template", args->body_template,
                 "Render ${...} in --body-file's content per request (read whole then)");
+  cmd->add_option("--grpc-service", args->grpc_service,
+                  "Kaioken's gRPC form: with --grpc-method and an http(s):// URL, call "
+                  "SERVICE/METHOD with the body as raw protobuf bytes (= grpc:// --call S/M "
+                  "--raw true)");
+  cmd->add_option("--grpc-method", args->grpc_method, "Kaioken's gRPC form: see --grpc-service");
   cmd->add_option("--graphql-query", args->graphql_query,
                   "GraphQL: POST this query as {\"query\", \"variables\"}; a response with "
                   "errors fails (templates allowed)");

@@ -196,6 +196,25 @@ name = "shop"
         self.assertEqual(doc["grpc"]["messages_received"], 9 + self.server.sent["ListItems"])
         self.assertEqual(doc["status_codes"], {"OK": 18, "NOT_FOUND": 9})
 
+    def test_kaiokens_grpc_flags_send_raw_protobuf(self):
+        # Kaioken's form: an http:// URL, --grpc-service/--grpc-method, the body the message's
+        # protobuf bytes (ItemRequest{id: 7} is 08 07; 404 is 08 94 03).
+        http = self.server.url.replace("grpc://", "http://")
+        code, doc, err = run_cli(http, "--grpc-service", "shop.Items", "--grpc-method", "GetItem",
+                                 "-b", "\\x08\\x07", "-c", "2", "-n", "30")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.server.calls["GetItem"], 30)
+        self.assertEqual(doc["status_codes"], {"OK": 30})
+        path = os.path.join(self.tmp, "req.bin")
+        with open(path, "wb") as f:
+            f.write(b"\x08\x94\x03")
+        code, doc, err = run_cli(http, "--grpc-service", "shop.Items", "--grpc-method", "GetItem",
+                                 "--body-file", path, "-n", "5")
+        self.assertEqual(doc["status_codes"], {"NOT_FOUND": 5}, err)
+        code, doc, err = run_cli(http, "--grpc-service", "shop.Items", "-n", "1")
+        self.assertEqual(code, 2)
+        self.assertIn("go together", err)
+
     def test_bad_input_is_refused_before_anything_is_sent(self):
         cases = [
             ([], "needs --call"),

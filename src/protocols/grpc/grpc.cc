@@ -41,7 +41,11 @@ bool encode_messages(const Request& r, std::string_view json, std::string* body,
   *messages = 0;
   std::string bytes, packed;
   auto add = [&](std::string_view one) {
-    if (!r.schema->encode(r.method.input_type, one, &bytes, error)) return false;
+    if (!r.schema) {
+      bytes.assign(one);  // raw: the protobuf bytes as given
+    } else if (!r.schema->encode(r.method.input_type, one, &bytes, error)) {
+      return false;
+    }
     if (r.compress) {
       if (!gzip(bytes, &packed)) return false;
       frame(packed, true, body);
@@ -51,6 +55,7 @@ bool encode_messages(const Request& r, std::string_view json, std::string* body,
     ++*messages;
     return true;
   };
+  if (!r.schema) return add(json);  // one message: bytes are not trimmed or parsed
   std::string_view t = trim(json);
   if (!t.starts_with("[")) return add(t.empty() ? "{}" : t);
   if (!r.method.client_streaming) {
@@ -70,25 +75,12 @@ bool encode_messages(const Request& r, std::string_view json, std::string* body,
 
 namespace {
 
-std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
-  auto r = std::make_shared<Request>();
-  r->action = 0;
-  r->action_name = "grpc";
-  r->verb = static_cast<uint8_t>(proto::Verb::kExchange);
-  proto::RequestInput norm = in;
-  for (proto::Option& o : norm.options) std::replace(o.key.begin(), o.key.end(), '-', '_');
-  proto::reject_unknown(norm, {"call", "message", "metadata", "proto", "import_path", "reflect",
-                               "deadline", "compression"});
-  auto opt = [&](const char* key) { return proto::find_option(norm, key); };
-  const proto::Option* call = opt("call");
-  if (call == nullptr) {
-    throw SetupError(fmt::format(
-        "{}: a gRPC call needs --call package.Service/Method (call = \"...\" in a step)",
-        in.where));
-  }
+// The method and the messages' schema, from --proto files or the server's reflection.
+void schema_method(Request& r, const proto::RequestInput& in, const std::string& call) {
+  auto opt = [&](const char* key) { return proto::find_option(in, key); };
   std::vector<std::string> files, paths;
-  for (const proto::Option* o : proto::find_all(norm, "proto")) files.push_back(o->value);
-  for (const proto::Option* o : proto::find_all(norm, "import_path")) paths.push_back(o->value);
+  for (const proto::Option* o : proto::find_all(in, "proto")) files.push_back(o->value);
+  for (const proto::Option* o : proto::find_all(in, "import_path")) paths.push_back(o->value);
   bool reflect_asked = opt("reflect") != nullptr && proto::bool_option(*opt("reflect"));
   if (!files.empty() && reflect_asked) {
     throw SetupError(fmt::format("{}: give --proto or --reflect, not both", in.where));
@@ -103,30 +95,71 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   static std::vector<std::pair<std::string, std::shared_ptr<const Schema>>> schemas;
   std::string key;
   if (reflect_asked) {
-    std::string_view c = call->value;
+    std::string_view c = call;
     if (c.starts_with("/")) c.remove_prefix(1);
     size_t cut = c.find('/');
     std::string service(c.substr(0, cut == std::string_view::npos ? c.rfind('.') : cut));
     key = fmt::format("reflect {} {}", in.url.host_header, service);
     for (const auto& [k, s] : schemas) {
-      if (k == key) r->schema = s;
+      if (k == key) r.schema = s;
     }
-    if (!r->schema) {
-      r->schema = Schema::from_descriptors(reflect(in.url, service, 5000, in.where), in.where);
+    if (!r.schema) {
+      r.schema = Schema::from_descriptors(reflect(in.url, service, 5000, in.where), in.where);
     }
   } else {
     for (const std::string& f : files) key += f + '\n';
     key += '\x1f';
     for (const std::string& p : paths) key += p + '\n';
     for (const auto& [k, s] : schemas) {
-      if (k == key) r->schema = s;
+      if (k == key) r.schema = s;
     }
-    if (!r->schema) r->schema = Schema::from_files(files, paths, in.where);
+    if (!r.schema) r.schema = Schema::from_files(files, paths, in.where);
   }
   if (std::none_of(schemas.begin(), schemas.end(), [&](const auto& e) { return e.first == key; })) {
-    schemas.emplace_back(key, r->schema);
+    schemas.emplace_back(key, r.schema);
   }
-  r->method = r->schema->method(call->value, in.where);
+  r.method = r.schema->method(call, in.where);
+}
+
+// Kaioken's gRPC: no schema; the body is the message's protobuf bytes as they are, and replies
+// are kept as bytes. Unary, as far as the request goes (a reply may still stream).
+void raw_method(Request& r, const proto::RequestInput& norm, std::string_view call) {
+  for (const char* key : {"proto", "reflect", "import_path"}) {
+    if (const proto::Option* o = proto::find_option(norm, key)) {
+      throw SetupError(fmt::format("{}: raw messages have no schema: {} does not go with raw",
+                                   o->where, o->key));
+    }
+  }
+  if (call.starts_with("/")) call.remove_prefix(1);
+  size_t slash = call.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == call.size()) {
+    throw SetupError(fmt::format("{}: the call is package.Service/Method (got '{}')", norm.where,
+                                 call));
+  }
+  r.method.path = "/" + std::string(call);
+}
+
+std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
+  auto r = std::make_shared<Request>();
+  r->action = 0;
+  r->action_name = "grpc";
+  r->verb = static_cast<uint8_t>(proto::Verb::kExchange);
+  proto::RequestInput norm = in;
+  for (proto::Option& o : norm.options) std::replace(o.key.begin(), o.key.end(), '-', '_');
+  proto::reject_unknown(norm, {"call", "message", "metadata", "proto", "import_path", "reflect",
+                               "deadline", "compression", "raw"});
+  auto opt = [&](const char* key) { return proto::find_option(norm, key); };
+  const proto::Option* call = opt("call");
+  if (call == nullptr) {
+    throw SetupError(fmt::format(
+        "{}: a gRPC call needs --call package.Service/Method (call = \"...\" in a step)",
+        in.where));
+  }
+  if (opt("raw") != nullptr && proto::bool_option(*opt("raw"))) {
+    raw_method(*r, norm, call->value);
+  } else {
+    schema_method(*r, norm, call->value);
+  }
   r->authority = in.url.host_header;
   if (const proto::Option* o = opt("deadline")) {
     r->deadline_ns = parse_duration(o->value, o->where).count();
@@ -218,11 +251,13 @@ void spiker_register_grpc() {
              {"reflect", "grpc: true: ask the server's reflection service for the schema"},
              {"metadata", "grpc: a metadata header 'name: value' (templates allowed)", true},
              {"deadline", "grpc: the grpc-timeout sent (default: --timeout), e.g. 200ms"},
-             {"compression", "grpc: gzip: compress the messages sent"}};
+             {"compression", "grpc: gzip: compress the messages sent"},
+             {"raw", "grpc: true: the body is the message's protobuf bytes, no schema "
+                     "(Kaioken's --grpc-service/--grpc-method)"}};
   p.actions = {{"grpc",
                 proto::Verb::kExchange,
                 {"call", "message", "metadata", "proto", "import_path", "reflect", "deadline",
-                 "compression"},
+                 "compression", "raw"},
                 true,
                 true}};
   p.stats = grpc::g_stats;
