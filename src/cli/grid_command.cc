@@ -154,7 +154,8 @@ std::function<int()> add_grid_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "grid", "Run a burstgridgo grid once (its flags: -g, -modules-path, -workers, ...)");
-  cmd->add_option("-g,--grid,grid", args->grid, "The grid: a .hcl file or a directory")->required();
+  // No grid given: the usage, exit 0 (burstgridgo prints its usage when it has no grid path).
+  cmd->add_option("-g,--grid,grid", args->grid, "The grid: a .hcl file or a directory");
   cmd->add_option("--modules-path", args->modules, "A directory of module manifests");
   cmd->add_option("--var", args->vars, "A variable's value, NAME=VALUE (repeatable)");
   cmd->add_option("--workers", args->workers, "Step instances in flight at once")
@@ -169,7 +170,11 @@ std::function<int()> add_grid_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--healthcheck-port", args->healthcheck_port,
                   "Serve GET /healthz on this port while the grid runs");
-  return [args] {
+  return [args, cmd]() -> int {
+    if (args->grid.empty()) {
+      std::fputs(cmd->help().c_str(), stdout);
+      return kExitOk;
+    }
     std::unique_ptr<grid::Grid> g = grid::read(read_options(args->grid, args->vars, args->modules));
     std::unique_ptr<HealthCheck> health;
     if (args->healthcheck_port > 0) health = std::make_unique<HealthCheck>(args->healthcheck_port);

@@ -560,6 +560,29 @@ class Grids(unittest.TestCase):
         self.assertGreater(json.loads(out)["elapsed_secs"], 1.1)  # -workers 1: one at a time
 
 
+class StepSchema(unittest.TestCase):
+    """burstgridgo's step schema and CLI: what its current version parses either works with
+    its meaning or is refused by name at file:line:col (exit 2), before anything is sent."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="spiker-grid-schema-")
+
+    def refused(self, text, *expected, args=("validate",)):
+        path = write(self.tmp, text)
+        code, out, err = grid(*args, path)
+        self.assertEqual(code, 2, out + err)
+        for e in expected:
+            self.assertIn(e, err)
+        return err
+
+    def test_grid_without_a_path_prints_usage(self):
+        code, out, err = grid("grid")
+        self.assertEqual(code, 0, err)
+        self.assertIn("Usage:", out)
+        self.assertIn("-modules-path", out)
+
+
 def measured(args, timeout=60):
     """Runs `loadspiker ARGS`; returns (exit code, stdout + stderr, seconds, peak RSS in MiB).
     Killed at `timeout` (the exit code is then -9). The peak is the child's own high-water mark
