@@ -484,10 +484,15 @@ class Reader {
         }
       }
       for (const hcl::Block& x : b.body.blocks) {
-        if (x.type == "arguments") {
-          s.arguments = &x.body;
-        } else if (x.type == "uses") {
-          s.uses = &x.body;
+        if (x.type == "arguments" || x.type == "uses") {
+          const hcl::Body*& slot = x.type == "arguments" ? s.arguments : s.uses;
+          if (slot != nullptr) {
+            fail(src, x.pos,
+                 fmt::format("a second {} block in {} '{}'; a {} has one: merge their "
+                             "attributes into the first",
+                             x.type, b.type, s.key(), b.type));
+          }
+          slot = &x.body;
         } else {
           fail(src, x.pos,
                fmt::format("unknown block '{}' in a {}; use arguments {{ }} and "

@@ -582,6 +582,24 @@ class StepSchema(unittest.TestCase):
         self.assertIn("Usage:", out)
         self.assertIn("-modules-path", out)
 
+    def test_count_that_is_not_a_whole_number_is_refused_before_running(self):
+        for count, shown in [("5.5", "5.5"), ('"five"', "five"), ("-1", "-1"),
+                             ("var.n", "2.5")]:
+            text = ('variable "n" {\n  default = 2.5\n}\n'
+                    f'step "print" "p" {{\n  count = {count}\n  arguments {{ input = 1 }}\n}}\n')
+            for args in [("validate",), ("run",), ("grid",)]:
+                err = self.refused(text, "grid.hcl:5:1", "count must be a whole number >= 0, "
+                                   "not " + shown, args=args)
+                self.assertNotIn("[print.p]", err)
+
+    def test_two_arguments_blocks_are_an_error(self):
+        self.refused('step "print" "p" {\n  arguments { input = 1 }\n  arguments { input = 2 }\n'
+                     '}\n', "grid.hcl:3:3: a second arguments block in step 'print.p'")
+        self.refused('resource "http_client" "c" {\n  arguments {}\n  arguments {}\n}\n' + PRINT,
+                     "grid.hcl:3:3: a second arguments block in resource")
+        self.refused('step "print" "p" {\n  uses {}\n  uses {}\n  arguments { input = 1 }\n}\n',
+                     "grid.hcl:3:3: a second uses block")
+
 
 def measured(args, timeout=60):
     """Runs `loadspiker ARGS`; returns (exit code, stdout + stderr, seconds, peak RSS in MiB).
