@@ -16,6 +16,11 @@ struct RunHooks;
 std::function<int()> add_run_command(CLI::App& app, RunHooks* hooks = nullptr);
 std::function<int()> add_serve_command(CLI::App& app);
 std::function<int()> add_validate_command(CLI::App& app);
+// The file `init` and `import` write when not told: loadspiker.toml, or kaioken.toml when the
+// program runs under Kaioken's name (a `kaioken` link to it: a drop-in keeps Kaioken's defaults).
+void set_program_name(const char* argv0);
+const char* default_config_name();
+
 std::function<int()> add_init_command(CLI::App& app);
 std::function<int()> add_graph_command(CLI::App& app);
 std::function<int()> add_report_command(CLI::App& app);

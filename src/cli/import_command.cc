@@ -25,7 +25,10 @@ std::function<int()> add_import_command(CLI::App& app) {
       "import", "Make a test file from a HAR recording, a Postman collection or an OpenAPI spec");
   cmd->add_option("file", args->input, "The .har, Postman .json or OpenAPI .json/.yaml file")
       ->required();
-  cmd->add_option("-o,--output", args->output, "Write the TOML here (default: standard output)");
+  cmd->add_option("-o,--output", args->output,
+                  fmt::format("Write the TOML here (default: {}, as Kaioken writes one; - for "
+                              "standard output)",
+                              default_config_name()));
   cmd->add_option("-f,--format", args->o.format, "har, postman or openapi (default: detected)");
   cmd->add_option("--filter", args->o.filter,
                   "Keep only requests whose URL matches this regular expression");
@@ -38,10 +41,11 @@ std::function<int()> add_import_command(CLI::App& app) {
     importers::Collection c = importers::read_collection(args->input, args->o);
     std::string toml = importers::to_toml(c, args->input);
     for (const std::string& n : c.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
-    if (args->output.empty()) {
+    if (args->output == "-") {
       std::fputs(toml.c_str(), stdout);
       return kExitOk;
     }
+    if (args->output.empty()) args->output = default_config_name();
     struct stat st {};
     if (!args->force && ::stat(args->output.c_str(), &st) == 0) {
       throw SetupError(fmt::format("-o '{}' exists; give --force to overwrite it", args->output),

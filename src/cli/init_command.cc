@@ -15,8 +15,23 @@
 namespace spiker::cli {
 namespace {
 
+bool g_as_kaioken = false;
+
+}  // namespace
+
+void set_program_name(const char* argv0) {
+  std::string_view name = argv0 != nullptr ? argv0 : "";
+  name = name.substr(name.find_last_of('/') == std::string_view::npos ? 0
+                                                                      : name.find_last_of('/') + 1);
+  g_as_kaioken = name == "kaioken";
+}
+
+const char* default_config_name() { return g_as_kaioken ? "kaioken.toml" : "loadspiker.toml"; }
+
+namespace {
+
 struct InitArgs {
-  std::string output = "loadspiker.toml";
+  std::string output = default_config_name();
   std::string url = "http://127.0.0.1:8080/json";
   bool force = false;
 };

@@ -38,6 +38,7 @@ int dispatch(CLI::App& app, const std::vector<std::pair<const char*, std::functi
 }  // namespace
 
 int main(int argc, char** argv) {
+  spiker::cli::set_program_name(argc > 0 ? argv[0] : nullptr);  // `kaioken`: its file names
   spiker::proto::register_protocols();  // before flags are made and metrics are kept
   CLI::App app{"LoadSpiker: a fast load generator with numbers you can trust"};
   app.require_subcommand(1);

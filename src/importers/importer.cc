@@ -169,6 +169,27 @@ Collection read_collection(const std::string& path, const ImportOptions& o) {
   return c;
 }
 
+namespace {
+
+// A recording of one request, however many times (a HAR of the same call): that request.
+const Step* single_request(const Collection& c) {
+  if (c.kind != "HAR file" || !c.variables.empty()) return nullptr;
+  const Step* first = nullptr;
+  for (const Scenario& s : c.scenarios) {
+    for (const Step& st : s.steps) {
+      if (first == nullptr) {
+        first = &st;
+      } else if (st.method != first->method || st.url != first->url || st.body != first->body ||
+                 st.headers != first->headers) {
+        return nullptr;
+      }
+    }
+  }
+  return first;
+}
+
+}  // namespace
+
 std::string to_toml(const Collection& c, const std::string& source) {
   size_t steps = 0;
   for (const Scenario& s : c.scenarios) steps += s.steps.size();
@@ -183,6 +204,17 @@ std::string to_toml(const Collection& c, const std::string& source) {
       c.skipped ? fmt::format("; {} left out", c.skipped) : "");
   for (const std::string& n : c.notes) out += "# Note: " + n + "\n";
   out += "\n[load]\nconcurrency = 10\nduration = \"30s\"\n";
+  if (const Step* one = single_request(c)) {  // Kaioken's shape for it: one [target]
+    out += "\n[target]\n";
+    out += fmt::format("method = {}\nurl = {}\n", quoted(one->method), quoted(one->url, one->templated));
+    Pairs headers = c.headers;
+    headers.insert(headers.end(), one->headers.begin(), one->headers.end());
+    if (!headers.empty()) out += "headers = " + inline_table(headers, one->templated) + "\n";
+    if (!one->body.empty()) out += "body = " + quoted(one->body, one->templated) + "\n";
+    if (c.cookie_jar) out += "cookie_jar = true\n";
+    if (one->expect_status > 0) out += fmt::format("# recorded status: {}\n", one->expect_status);
+    return out;
+  }
   if (!c.variables.empty()) {
     out +=
         "\n# Variables of the collection: ${NAME:-default} reads the environment first, so\n"

@@ -77,10 +77,10 @@ class Import(TargetTestCase):
         self.assertIn("cookie_jar = true", text)
         self.runs_clean(out)
         # --filter keeps what matches; --keep-static keeps the assets.
-        p = cli("import", source, "--filter", "/items")
+        p = cli("import", source, "--filter", "/items", "-o", "-")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.count("[[scenarios.steps]]"), 2)
-        p = cli("import", source, "--keep-static")
+        p = cli("import", source, "--keep-static", "-o", "-")
         self.assertEqual(p.stdout.count("[[scenarios.steps]]"), 6)
 
     def test_postman_collection_folders_variables_and_auth(self):
@@ -188,6 +188,35 @@ components:
         self.assertIn('checks = ["status == 201"]', text)
         self.runs_clean(out, env=env)
 
+    def test_defaults_as_kaioken_writes_them(self):
+        # Without -o, import writes a file as Kaioken's does (loadspiker.toml; kaioken.toml when
+        # run under Kaioken's name); a recording of one request is Kaioken's [target].
+        har = self.write("same.har", {"log": {"entries": [
+            {"request": {"method": "GET", "url": self.target.url("/json"),
+                         "headers": [{"name": "X-A", "value": "1"}]},
+             "response": {"status": 200}}] * 3}})
+        work = tempfile.mkdtemp(prefix="spiker-import-cwd-")
+        kaioken = os.path.join(work, "kaioken")
+        os.symlink(os.path.abspath(LOADSPIKER), kaioken)
+        for program, name in ((LOADSPIKER, "loadspiker.toml"), (kaioken, "kaioken.toml")):
+            p = subprocess.run([os.path.abspath(program), "import", har], capture_output=True,
+                               text=True, cwd=work, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(work, name)) as f:
+                text = f.read()
+            self.assertIn("[target]", text)
+            self.assertNotIn("[[scenarios]]", text)
+            self.assertIn('X-A = "1"', text)
+            rc, doc, err = run_cli(os.path.join(work, name), "-c", "2", "-d", "1s", timeout=30)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(doc["summary"]["failed"], 0)
+            p = subprocess.run([os.path.abspath(program), "init"], capture_output=True, text=True,
+                               cwd=work, timeout=60)
+            self.assertEqual(p.returncode, 2)  # init's default file is the one import wrote
+            self.assertIn(name, p.stderr)
+        p = cli("import", har, "-o", "-")
+        self.assertIn("[target]", p.stdout)
+
     def test_bad_files_are_refused_with_the_reason(self):
         p = cli("import", self.write("x.har", "{nope"))
         self.assertEqual(p.returncode, 2)
@@ -228,6 +257,8 @@ def bounded_import(source, *flags, memory_mb=1024, cpu_s=30):
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
+        if "-o" not in flags:
+            flags = (*flags, "-o", "-")  # the TOML on standard output
         p = subprocess.Popen([LOADSPIKER, "import", source, *flags], stdout=out, stderr=err,
                              preexec_fn=limits)
         _, status, usage = os.wait4(p.pid, 0)
@@ -276,7 +307,7 @@ class HostileImports(unittest.TestCase):
                          "nested deeper than 256 levels", rss_mb=150)
 
     def test_postman_folders_64_deep_import_and_65_deep_are_refused_with_their_path(self):
-        p = cli("import", self.write("64.postman.json", nested_postman(64)))
+        p = cli("import", self.write("64.postman.json", nested_postman(64)), "-o", "-")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('name = "' + " / ".join(["f"] * 64) + '"', p.stdout)
         err = self.refused(self.write("65.postman.json", nested_postman(65)),
