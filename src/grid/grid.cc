@@ -470,12 +470,7 @@ class Reader {
         } else if (a.name == "check" && !s.resource) {
           s.check = a.expr.get();
         } else if (a.name == "depends_on") {
-          hcl::Value v = hcl::evaluate(*a.expr, g_.base);
-          if (!v.is_sequence()) fail(src, a.pos, "depends_on is a list of step names");
-          for (const hcl::Value& x : v.items()) {
-            if (x.type() != hcl::Type::kString) fail(src, a.pos, "depends_on lists strings");
-            s.depends_on.push_back(x.as_string());
-          }
+          depends_on(s, a);
         } else if (a.name != "description") {
           fail(src, a.pos,
                fmt::format("'{}' is not a {} attribute; use count, depends_on, "
@@ -509,6 +504,59 @@ class Reader {
       }
       index_[s.key()] = g_.steps.size();
       g_.steps.push_back(std::move(s));
+    }
+  }
+
+  // depends_on = [step.print.first, resource.http_client.c, "http_request.first"]: references
+  // (HCL's form, burstgridgo's) or strings ("<runner>.<name>"), or an expression that makes a
+  // list of strings (a variable).
+  void depends_on(StepDef& s, const hcl::Attribute& a) {
+    const hcl::Source& src = *s.src;
+    auto add_value = [&](const hcl::Value& v, hcl::Pos at) {
+      if (v.type() != hcl::Type::kString) {
+        fail(src, at,
+             fmt::format("depends_on lists steps: step.<runner>.<name> or \"<runner>.<name>\", "
+                         "not a {}",
+                         hcl::type_name(v.type())));
+      }
+      s.depends_on.emplace_back(v.as_string(), at);
+    };
+    auto is_traversal = [](const hcl::Expr& e) {
+      return e.kind == hcl::Expr::Kind::kVariable || e.kind == hcl::Expr::Kind::kAttr ||
+             e.kind == hcl::Expr::Kind::kIndex;
+    };
+    if (a.expr->kind != hcl::Expr::Kind::kTuple) {
+      if (is_traversal(*a.expr)) {
+        std::vector<std::vector<std::string>> refs;
+        hcl::traversals(*a.expr, &refs);
+        if (!refs.empty() && (refs[0][0] == "step" || refs[0][0] == "resource")) {
+          fail(src, start_of(*a.expr),
+               "depends_on is a list: write depends_on = [ ... ] around it");
+        }
+      }
+      hcl::Value v = hcl::evaluate(*a.expr, g_.base);
+      if (!v.is_sequence()) {
+        fail(src, a.expr->pos,
+             "depends_on is a list of steps: [step.<runner>.<name>, \"<runner>.<name>\"]");
+      }
+      for (const hcl::Value& x : v.items()) add_value(x, a.expr->pos);
+      return;
+    }
+    for (const hcl::ExprPtr& item : a.expr->items) {
+      std::vector<std::vector<std::string>> refs;
+      if (is_traversal(*item)) hcl::traversals(*item, &refs);
+      if (refs.empty() || (refs[0][0] != "step" && refs[0][0] != "resource")) {
+        add_value(hcl::evaluate(*item, g_.base), start_of(*item));
+        continue;
+      }
+      const std::vector<std::string>& r = refs[0];
+      bool step = r[0] == "step";
+      if (r.size() < 3 || r[1].starts_with("[") || r[2].starts_with("[")) {
+        fail(src, start_of(*item),
+             fmt::format("depends_on: {} names no {}; write {}", fmt::join(r, "."), r[0],
+                         step ? "step.<runner>.<name>" : "resource.<type>.<name>"));
+      }
+      s.depends_on.emplace_back((step ? "" : "resource.") + r[1] + "." + r[2], start_of(*item));
     }
   }
 
@@ -619,14 +667,16 @@ class Reader {
           deps.insert(d);
         }
       }
-      for (const std::string& name : s.depends_on) {
+      for (const auto& [name, at] : s.depends_on) {
         size_t d = depends_on_target(name);
         if (d == SIZE_MAX) {
-          fail(*s.src, s.pos,
+          fail(*s.src, at,
                fmt::format("depends_on names '{}', which is not a step of this grid (write "
-                           "\"<runner>.<name>\", e.g. \"http_request.first\")",
+                           "step.<runner>.<name> or \"<runner>.<name>\", e.g. "
+                           "step.http_request.first)",
                            name));
         }
+        if (d == i) fail(*s.src, at, "a step cannot depend on itself");
         deps.insert(d);
       }
       s.deps.assign(deps.begin(), deps.end());

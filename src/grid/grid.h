@@ -53,8 +53,10 @@ struct StepDef {
   const hcl::Expr* count = nullptr;
   const hcl::Body* arguments = nullptr;
   const hcl::Body* uses = nullptr;
-  const hcl::Expr* check = nullptr;     // a condition on `output` (checks under load too)
-  std::vector<std::string> depends_on;  // keys of other steps ("http_request.first")
+  const hcl::Expr* check = nullptr;  // a condition on `output` (checks under load too)
+  // depends_on's entries: keys of other steps ("http_request.first", "resource.T.N"), each with
+  // where it is written.
+  std::vector<std::pair<std::string, hcl::Pos>> depends_on;
   // Filled by the reader: keys of the steps and resources this one depends on.
   std::vector<size_t> deps;
   std::string key() const { return (resource ? "resource." : "") + runner + "." + name; }

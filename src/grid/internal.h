@@ -26,6 +26,18 @@ inline std::string where(const hcl::Source& src, hcl::Pos p) {
   return src.name + ":" + std::to_string(p.line) + ":" + std::to_string(p.col);
 }
 
+// Where an expression starts as written: a traversal's or an operation's position is that of
+// its operator (`.name`, `[i]`, `+`); messages point at its first character.
+inline hcl::Pos start_of(const hcl::Expr& e) {
+  const hcl::Expr* x = &e;
+  while (x->a && (x->kind == hcl::Expr::Kind::kAttr || x->kind == hcl::Expr::Kind::kIndex ||
+                  x->kind == hcl::Expr::Kind::kSplat || x->kind == hcl::Expr::Kind::kBinary ||
+                  x->kind == hcl::Expr::Kind::kCond)) {
+    x = x->a.get();
+  }
+  return x->pos.offset < e.pos.offset ? x->pos : e.pos;
+}
+
 // The most instances one step's `count` may make, and all the steps of a grid run once
 // together (README's limits table): far above a real fan-out (each instance holds about 2 KiB
 // while the grid runs); past it, a load model (-c, -d, --iterations) is the tool.

@@ -97,7 +97,7 @@ size_t count_of(const StepDef& s, const hcl::Value& v) {
   if (v.is_null() || !hcl::to_number(v, &n) || n < 0 || n != std::floor(n)) {
     std::string text;
     if (v.is_null() || !hcl::to_string(v, &text)) text = hcl::type_name(v.type());
-    throw hcl::Error(*s.src, s.count->pos,
+    throw hcl::Error(*s.src, start_of(*s.count),
                      fmt::format("count must be a whole number >= 0, not {}", text));
   }
   if (n > static_cast<double>(kMaxCount)) {

@@ -588,9 +588,49 @@ class StepSchema(unittest.TestCase):
             text = ('variable "n" {\n  default = 2.5\n}\n'
                     f'step "print" "p" {{\n  count = {count}\n  arguments {{ input = 1 }}\n}}\n')
             for args in [("validate",), ("run",), ("grid",)]:
-                err = self.refused(text, "grid.hcl:5:1", "count must be a whole number >= 0, "
+                err = self.refused(text, "grid.hcl:5:11: count must be a whole number >= 0, "
                                    "not " + shown, args=args)
                 self.assertNotIn("[print.p]", err)
+
+    def test_depends_on_takes_references_as_well_as_strings(self):
+        path = write(self.tmp, """
+            resource "http_client" "c" {
+              arguments { timeout = "5s" }
+            }
+            step "print" "first" {
+              arguments { input = "one" }
+            }
+            step "print" "second" {
+              arguments { input = "two" }
+              depends_on = [step.print.first, resource.http_client.c]
+            }
+            step "print" "third" {
+              arguments { input = "three" }
+              depends_on = [
+                step.print.second,
+                "print.first",
+              ]
+            }
+            """)
+        code, out, err = grid("validate", path)
+        self.assertEqual(code, 0, err)
+        self.assertIn("print.second  after resource.http_client.c, print.first", out)
+        self.assertIn("print.third  after print.first, print.second", out)
+        code, out, err = grid("run", path)
+        self.assertEqual(code, 0, err)
+        lines = [x for x in out.splitlines() if x.startswith("[print.")]
+        self.assertEqual(lines, ["[print.first] one", "[print.second] two", "[print.third] three"])
+        base = 'step "print" "first" {\n  arguments { input = 1 }\n}\n'
+        for deps, expected in [
+                ("[step.print.nope]", "grid.hcl:6:17: depends_on names 'print.nope', which is "
+                                      "not a step of this grid"),
+                ("[step.print]", "grid.hcl:6:17: depends_on: step.print names no step"),
+                ("step.print.first", "grid.hcl:6:16: depends_on is a list: write depends_on = "
+                                     "[ ... ] around it"),
+                ("[42]", "grid.hcl:6:17: depends_on lists steps"),
+                ("[step.print.second]", "grid.hcl:6:17: a step cannot depend on itself")]:
+            self.refused(base + f'step "print" "second" {{\n  arguments {{ input = 2 }}\n'
+                         f'  depends_on = {deps}\n}}\n', expected)
 
     def test_two_arguments_blocks_are_an_error(self):
         self.refused('step "print" "p" {\n  arguments { input = 1 }\n  arguments { input = 2 }\n'
