@@ -467,6 +467,8 @@ class Reader {
       for (const hcl::Attribute& a : b.body.attributes) {
         if (a.name == "count" && !s.resource) {
           s.count = a.expr.get();
+        } else if (a.name == "for_each" && !s.resource) {
+          s.for_each = a.expr.get();
         } else if (a.name == "check" && !s.resource) {
           s.check = a.expr.get();
         } else if (a.name == "depends_on") {
@@ -494,6 +496,11 @@ class Reader {
                            "uses {{ }}",
                            x.type, b.type));
         }
+      }
+      if (s.count != nullptr && s.for_each != nullptr) {
+        fail(src, start_of(*s.for_each),
+             fmt::format("step '{}' has both count and for_each; a step repeats by one of them",
+                         s.key()));
       }
       check_inputs(s, m->second, src);
       check_count(s);
@@ -594,7 +601,7 @@ class Reader {
       std::vector<std::vector<std::string>> refs;
       hcl::traversals(*a.expr, &refs);
       bool dynamic = std::any_of(refs.begin(), refs.end(), [](const auto& r) {
-        return r[0] == "step" || r[0] == "resource" || r[0] == "count";
+        return r[0] == "step" || r[0] == "resource" || r[0] == "count" || r[0] == "each";
       });
       if (dynamic) continue;
       hcl::Value v = hcl::evaluate(*a.expr, g_.base);
@@ -614,13 +621,19 @@ class Reader {
   void check_count(const StepDef& s) {
     if (s.resource) return;
     size_t count = 1;
-    if (s.count != nullptr) {
+    if (const hcl::Expr* e = s.count != nullptr ? s.count : s.for_each) {
       std::vector<std::vector<std::string>> refs;
-      hcl::traversals(*s.count, &refs);
+      hcl::traversals(*e, &refs);
       for (const auto& r : refs) {
-        if (r[0] == "step" || r[0] == "resource" || r[0] == "count") return;  // known at run
+        if (r[0] == "count" || r[0] == "each") {
+          fail(*s.src, start_of(*e),
+               fmt::format("{}.{} is not set in a step's {} (it is set for its arguments)", r[0],
+                           r.size() > 1 ? r[1] : "", s.count == e ? "count" : "for_each"));
+        }
+        if (r[0] == "step" || r[0] == "resource") return;  // known at run
       }
-      count = count_of(s, hcl::evaluate(*s.count, g_.base));
+      hcl::Value v = hcl::evaluate(*e, g_.base);
+      count = s.count == e ? count_of(s, v) : for_each_of(s, v).size();
     }
     instances_ += count;
     if (instances_ > kMaxCount) throw too_many_instances(s, instances_);
@@ -645,6 +658,7 @@ class Reader {
         hcl::traversals(*e, &exprs.back().second);
       };
       add(s.count);
+      add(s.for_each);
       add(s.check);
       for (const hcl::Body* b : {s.arguments, s.uses}) {
         if (b == nullptr) continue;
@@ -655,6 +669,9 @@ class Reader {
         for (const auto& r : refs) {
           if (r[0] == "count" && s.count == nullptr) {
             fail(*e->src, e->pos, "count.index is only set in a step with count");
+          }
+          if (r[0] == "each" && s.for_each == nullptr) {
+            fail(*e->src, e->pos, "each.key and each.value are only set in a step with for_each");
           }
           if (r[0] != "step" && r[0] != "resource") continue;
           size_t d = lookup(r);
@@ -780,9 +797,11 @@ std::string describe(const Grid& g) {
   for (const StepDef& s : g.steps) {
     std::string deps;
     for (size_t d : s.deps) deps += (deps.empty() ? "" : ", ") + g.steps[d].key();
-    out +=
-        fmt::format("  {:<9} {}{}{}\n", s.resource ? "resource" : "step", s.key(),
-                    s.count != nullptr ? "  (count)" : "", deps.empty() ? "" : "  after " + deps);
+    out += fmt::format("  {:<9} {}{}{}\n", s.resource ? "resource" : "step", s.key(),
+                       s.count != nullptr      ? "  (count)"
+                       : s.for_each != nullptr ? "  (for_each)"
+                                               : "",
+                       deps.empty() ? "" : "  after " + deps);
   }
   return out;
 }

@@ -51,6 +51,7 @@ struct StepDef {
   hcl::Pos pos;
   const hcl::Source* src = nullptr;
   const hcl::Expr* count = nullptr;
+  const hcl::Expr* for_each = nullptr;  // a map, or a set or list of strings (each.key/value)
   const hcl::Body* arguments = nullptr;
   const hcl::Body* uses = nullptr;
   const hcl::Expr* check = nullptr;  // a condition on `output` (checks under load too)
@@ -60,6 +61,8 @@ struct StepDef {
   // Filled by the reader: keys of the steps and resources this one depends on.
   std::vector<size_t> deps;
   std::string key() const { return (resource ? "resource." : "") + runner + "." + name; }
+  // count or for_each: the step is a group of instances.
+  bool repeated() const { return count != nullptr || for_each != nullptr; }
 };
 
 // The `loadspiker { ... }` block: a load model given in the grid (the run flags' names).

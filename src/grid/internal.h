@@ -45,6 +45,14 @@ inline constexpr size_t kMaxCount = 100'000;
 // A step's count from the value of its `count`; throws hcl::Error at the count when it is not a
 // whole number >= 0 or passes kMaxCount.
 size_t count_of(const StepDef& s, const hcl::Value& v);
+// A step's for_each instances from the value of its `for_each`: (each.key, each.value), sorted
+// by key (a map's keys; a set's or list's strings, duplicates once, each.value == each.key).
+// Throws hcl::Error at the for_each when it is not a map or a set or list of strings, or makes
+// more than kMaxCount instances.
+std::vector<std::pair<std::string, hcl::Value>> for_each_of(const StepDef& s, const hcl::Value& v);
+// `["key"]` of a for_each instance, `[i]` of a count instance, "" of neither.
+std::string instance_suffix(int index, const std::string& each_key);
+
 // The error when a grid's step instances, `total` with those of step `s`, pass kMaxCount.
 hcl::Error too_many_instances(const StepDef& s, size_t total);
 

@@ -231,6 +231,9 @@ class Compiler {
       env_values_[i] = env_value(s);
       return;
     }
+    if (s.for_each != nullptr) {
+      cannot(s, "for_each is not supported under load yet (use count, or run the grid once)");
+    }
     size_t count = 1;
     bool counted = s.count != nullptr;
     if (counted) {
@@ -310,8 +313,7 @@ class Compiler {
         if (r[0] != "step" || is_env_ref(r)) continue;
         size_t dep = find_step(r[1], r[2]);
         const StepDef& d = g_.steps[dep];
-        if (d.count != nullptr)
-          cannot(s, "it reads the outputs of a counted step (" + d.key() + ")");
+        if (d.repeated()) cannot(s, "it reads the outputs of a counted step (" + d.key() + ")");
         if (r.size() < 5 || r[3] != "output") {
           cannot(s, "it reads " + fmt::format("{}", fmt::join(r, ".")) +
                         "; under load a step reads output.status_code, output.body, "

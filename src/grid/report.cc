@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "grid/internal.h"
 #include "grid/workflow.h"
 
 namespace spiker::grid {
@@ -21,8 +22,7 @@ std::string report_text(const WorkflowResult& r) {
       ok, ok == 1 ? "" : "s", failed, cancelled, skipped, r.elapsed_s);
   for (const StepReport& s : r.steps) {
     if (s.status == "failed") {
-      out += fmt::format("  failed: {}{}: {}\n", s.key,
-                         s.index >= 0 ? fmt::format("[{}]", s.index) : "", s.error);
+      out += fmt::format("  failed: {}{}: {}\n", s.key, instance_suffix(s.index, s.each), s.error);
     }
   }
   return out;
@@ -33,6 +33,7 @@ std::string report_json(const WorkflowResult& r, const Grid& g) {
   for (const StepReport& s : r.steps) {
     nlohmann::json j = {{"step", s.key}, {"status", s.status}, {"ms", s.ms}};
     if (s.index >= 0) j["index"] = s.index;
+    if (!s.each.empty()) j["key"] = s.each;
     if (!s.error.empty()) j["error"] = s.error;
     if (!s.output.is_null()) {
       nlohmann::json out = nlohmann::json::parse(hcl::to_json(s.output));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <set>
 
 #include "grid/internal.h"
 
@@ -108,6 +109,42 @@ size_t count_of(const StepDef& s, const hcl::Value& v) {
                     n < 1e15 ? hcl::format_number(n) : fmt::format("{:g}", n), kMaxCount));
   }
   return static_cast<size_t>(n);
+}
+
+std::vector<std::pair<std::string, hcl::Value>> for_each_of(const StepDef& s, const hcl::Value& v) {
+  std::vector<std::pair<std::string, hcl::Value>> out;
+  auto bad = [&](const std::string& why) {
+    return hcl::Error(*s.src, start_of(*s.for_each),
+                      "for_each must be a map, or a set or list of strings: " + why);
+  };
+  if (v.is_mapping()) {
+    for (const auto& [k, x] : v.fields()) out.emplace_back(k, x);
+  } else if (v.is_sequence()) {
+    std::set<std::string> keys;
+    for (const hcl::Value& x : v.items()) {
+      if (x.type() != hcl::Type::kString) {
+        throw bad(fmt::format("it holds a {} (use a map, or toset([for x in ... : tostring(x)]))",
+                              hcl::type_name(x.type())));
+      }
+      keys.insert(x.as_string());
+    }
+    for (const std::string& k : keys) out.emplace_back(k, hcl::Value::string(k));
+  } else {
+    throw bad(fmt::format("it is a {}", hcl::type_name(v.type())));
+  }
+  if (out.size() > kMaxCount) {
+    throw hcl::Error(*s.src, start_of(*s.for_each),
+                     fmt::format("for_each makes {} instances: more than {} instances of one step "
+                                 "(the limit on count and for_each); for more requests run the "
+                                 "step under a load model (-c, -d, --iterations)",
+                                 out.size(), kMaxCount));
+  }
+  return out;
+}
+
+std::string instance_suffix(int index, const std::string& each_key) {
+  if (!each_key.empty()) return "[" + hcl::to_json(hcl::Value::string(each_key)) + "]";
+  return index >= 0 ? fmt::format("[{}]", index) : "";
 }
 
 hcl::Error too_many_instances(const StepDef& s, size_t total) {

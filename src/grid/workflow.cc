@@ -73,11 +73,12 @@ struct Node {
   size_t deps_left = 0;
   std::vector<size_t> users;  // nodes that depend on this one
   size_t instances = 0, finished = 0;
-  std::vector<Value> outputs;  // per instance
-  Value value;                 // what `step.R.N` / `resource.T.N` reads, once done
-  uint32_t vu = 0;             // resources: the client's VU (connection pool and cookies)
-  Value resource_args;         // resources: their arguments
-  size_t users_left = 0;       // resources: users not finished
+  std::vector<Value> outputs;     // per instance
+  std::vector<std::string> keys;  // for_each: each instance's each.key
+  Value value;                    // what `step.R.N` / `resource.T.N` reads, once done
+  uint32_t vu = 0;                // resources: the client's VU (connection pool and cookies)
+  Value resource_args;            // resources: their arguments
+  size_t users_left = 0;          // resources: users not finished
   // socketio_client: its connection is opened by its first user; users take turns on it.
   bool sio_connected = false, sio_busy = false;
   std::deque<std::unique_ptr<Instance>> sio_queue;
@@ -85,7 +86,8 @@ struct Node {
 
 struct Instance {
   size_t node = 0;
-  int index = -1;
+  int index = -1;    // count.index, or the for_each instance's place (keys sorted)
+  std::string each;  // for_each: each.key
   uint32_t vu = 0;
   bool own_vu = true;
   int64_t started_ns = 0;
@@ -206,9 +208,14 @@ class Workflow {
     node.state = Node::State::kRunning;
     std::unique_ptr<hcl::Context> ctx = node_context(n);
     size_t count = 1;
-    bool counted = s.count != nullptr;
+    bool counted = s.repeated();
+    std::vector<std::pair<std::string, Value>> each;
     try {
-      if (counted) count = count_of(s, hcl::evaluate(*s.count, *ctx));
+      if (s.count != nullptr) count = count_of(s, hcl::evaluate(*s.count, *ctx));
+      if (s.for_each != nullptr) {
+        each = for_each_of(s, hcl::evaluate(*s.for_each, *ctx));
+        count = each.size();
+      }
       if (!s.resource) {
         instances_ += count;
         if (instances_ > kMaxCount) throw too_many_instances(s, instances_);
@@ -234,6 +241,7 @@ class Workflow {
     }
     node.instances = count;
     node.outputs.assign(count, Value());
+    for (const auto& [k, v] : each) node.keys.push_back(k);
     if (count == 0) {
       finish_node(n);
       return;
@@ -243,10 +251,17 @@ class Workflow {
       in->node = n;
       in->index = counted ? static_cast<int>(i) : -1;
       in->ctx = std::make_unique<hcl::Context>(ctx.get());
-      if (counted) {
+      if (s.count != nullptr) {
         Value::Fields c;
         c["index"] = Value::number(static_cast<double>(i));
         in->ctx->set("count", Value::object(std::move(c)));
+      }
+      if (s.for_each != nullptr) {
+        in->each = each[i].first;
+        Value::Fields e;
+        e["key"] = Value::string(each[i].first);
+        e["value"] = each[i].second;
+        in->ctx->set("each", Value::object(std::move(e)));
       }
       queued_.push_back(std::move(in));
     }
@@ -331,8 +346,15 @@ class Workflow {
     running_[id] = std::move(in);
   }
 
-  static std::string index_text(const Instance& in) {
-    return in.index >= 0 ? fmt::format("[{}]", in.index) : "";
+  static std::string index_text(const Instance& in) { return instance_suffix(in.index, in.each); }
+
+  // A report of instance `in` (its step, its count.index or each.key).
+  StepReport report_of(const Instance& in) const {
+    StepReport r;
+    r.key = g_.steps[in.node].key();
+    r.index = in.each.empty() ? in.index : -1;
+    r.each = in.each;
+    return r;
   }
 
   const Value* client_args(const Instance& in) const {
@@ -829,9 +851,7 @@ class Workflow {
 
   void report(const Instance& in, const char* status, const std::string& error,
               const Value& output) {
-    StepReport r;
-    r.key = g_.steps[in.node].key();
-    r.index = in.index;
+    StepReport r = report_of(in);
     r.status = status;
     r.ms = static_cast<double>(mono_now_ns() - in.started_ns) / 1e6;
     r.error = error;
@@ -842,7 +862,7 @@ class Workflow {
 
   void log(const StepReport& r) {
     if (o_.quiet) return;
-    std::string name = r.key + (r.index >= 0 ? fmt::format("[{}]", r.index) : "");
+    std::string name = r.key + instance_suffix(r.index, r.each);
     if (o_.json_log) {
       nlohmann::json j = {{"step", name}, {"status", r.status}, {"ms", r.ms}};
       if (!r.error.empty()) j["error"] = r.error;
@@ -878,9 +898,7 @@ class Workflow {
     if (failed_) return;
     failed_ = true;
     for (auto& [id, in] : running_) {
-      StepReport r;
-      r.key = g_.steps[in->node].key();
-      r.index = in->index;
+      StepReport r = report_of(*in);
       r.status = "cancelled";
       r.ms = static_cast<double>(mono_now_ns() - in->started_ns) / 1e6;
       r.error = why.empty() ? "another step failed" : why;
@@ -901,9 +919,7 @@ class Workflow {
     }
     in_flight_ = running_.size();
     for (auto& in : queued_) {
-      StepReport r;
-      r.key = g_.steps[in->node].key();
-      r.index = in->index;
+      StepReport r = report_of(*in);
       r.status = "skipped";
       r.error = "cancelled before it started";
       log(r);
@@ -914,9 +930,7 @@ class Workflow {
     ready_.clear();
     for (Node& nd : nodes_) {  // Socket.IO requests waiting for their shared connection
       for (auto& in : nd.sio_queue) {
-        StepReport r;
-        r.key = g_.steps[in->node].key();
-        r.index = in->index;
+        StepReport r = report_of(*in);
         r.status = "cancelled";
         r.error = "another step failed";
         log(r);
@@ -939,6 +953,11 @@ class Workflow {
       items.reserve(node.outputs.size());
       for (const Value& o : node.outputs) items.push_back(one(o));
       node.value = Value::tuple(std::move(items));
+    } else if (s.for_each != nullptr) {  // step.R.N["key"].output
+      Value::Fields by_key;
+      for (size_t k = 0; k < node.keys.size(); ++k) by_key[node.keys[k]] = one(node.outputs[k]);
+      node.value = Value::object(std::move(by_key));
+      node.keys.clear();
     } else {
       node.value = one(node.outputs.empty() ? Value() : node.outputs[0]);
     }

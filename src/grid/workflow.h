@@ -22,6 +22,7 @@ struct WorkflowOptions {
 struct StepReport {
   std::string key;     // "http_request.fan"
   int index = -1;      // count.index; -1 without count
+  std::string each;    // each.key of a for_each instance; empty without for_each
   std::string status;  // ok, failed, cancelled, skipped
   double ms = 0;
   std::string error;

@@ -181,6 +181,67 @@ class Grids(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertLess(elapsed, 1.5)  # 8 x 400 ms one after another would be 3.2 s
 
+    def test_for_each_over_a_map_and_a_set(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            variable "pages" {{
+              default = {{ home = "/fan/home", about = "/fan/about" }}
+            }}
+            step "http_request" "page" {{
+              for_each = var.pages
+              arguments {{ url = "{n}${{each.value}}?name=${{each.key}}" }}
+            }}
+            step "http_request" "tag" {{
+              for_each = toset(["b", "a", "b"])
+              arguments {{ url = "{n}/fan/${{each.key}}-${{each.value}}" }}
+              depends_on = [step.http_request.page]
+            }}
+            step "print" "codes" {{
+              arguments {{
+                input = [step.http_request.page["home"].output.status_code,
+                         step.http_request.page.about.output.status_code,
+                         length(step.http_request.tag)]
+              }}
+            }}
+            """)
+        code, out, err = grid("validate", path)
+        self.assertEqual(code, 0, err)
+        self.assertIn("http_request.page  (for_each)", out)
+        code, out, err = grid("run", "--json", path)
+        self.assertEqual(code, 0, err)
+        uris = [line[3] for line in self.log()]
+        self.assertEqual(sorted(uris[:2]), ["/fan/about?name=about", "/fan/home?name=home"])
+        self.assertEqual(sorted(uris[2:]), ["/fan/a-a", "/fan/b-b"])
+        self.assertIn('[print.codes] [\n  200,\n  200,\n  2\n]', out)
+        self.assertIn('http_request.page["about"]', err)
+        doc = json.loads(out[out.index("{"):])
+        keys = sorted(s.get("key", "") for s in doc["steps"] if s["step"] == "http_request.tag")
+        self.assertEqual(keys, ["a", "b"])
+        for each, expected in [
+                ("42", "bad.hcl:2:14: for_each must be a map, or a set or list of strings: it "
+                       "is a number"),
+                ('["a", 1]', "bad.hcl:2:14: for_each must be a map, or a set or list of "
+                             "strings: it holds a number"),
+                ("each.key", "bad.hcl:2:14: each.key is not set in a step's for_each")]:
+            p = write(self.tmp, f'step "print" "p" {{\n  for_each = {each}\n'
+                      '  arguments { input = each.key }\n}\n', name="bad.hcl")
+            code, out, err = grid("validate", p)
+            self.assertEqual(code, 2, out)
+            self.assertIn(expected, err)
+        p = write(self.tmp, 'step "print" "p" {\n  count = 2\n  for_each = ["a"]\n'
+                  '  arguments { input = 1 }\n}\n', name="bad.hcl")
+        code, out, err = grid("validate", p)
+        self.assertIn("bad.hcl:3:14: step 'print.p' has both count and for_each", err)
+        p = write(self.tmp, 'step "print" "p" {\n  arguments { input = each.value }\n}\n',
+                  name="bad.hcl")
+        code, out, err = grid("validate", p)
+        self.assertIn("each.key and each.value are only set in a step with for_each", err)
+        p = write(self.tmp, f'step "http_request" "p" {{\n  for_each = ["a"]\n'
+                  f'  arguments {{ url = "{n}/get" }}\n}}\n', name="bad.hcl")
+        code, out, err = grid("run", "-c", "1", "-d", "1s", p)
+        self.assertEqual(code, 2, out)
+        self.assertIn("for_each is not supported under load yet", err)
+
     def test_fail_fast_cancels_running_steps_and_skips_dependants(self):
         t = self.target.url("/")
         path = write(self.tmp, f"""
