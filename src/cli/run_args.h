@@ -80,6 +80,7 @@ struct RunArgs {
   std::string burst_delay;
   bool fail_fast = false, debug = false, serious = false, yes = false;
   int prometheus_port = 0;
+  std::string prometheus_prefix = "loadspiker";  // kaioken: Kaioken's metric and job names
   std::string prometheus_pushgateway;
   std::string body;
   std::string body_file;

@@ -299,9 +299,14 @@ int report_run(report::RunReport& rep, const engine::RunConfig& config,
     last.totals = &result.totals;
     last.window = &result.totals;
     last.finished = true;
+    last.vus_max = result.vus_max;
+    last.window_rps =  // the run's mean (its last second is in the live pushes)
+        result.measured_s > 0 ? static_cast<double>(result.totals.requests) / result.measured_s : 0;
     try {
-      live::push_to_gateway(a.prometheus_pushgateway, live::prometheus_text(last),
-                            static_cast<int>(config.worker.connect_timeout_ns / 1'000'000) + 5000);
+      live::push_to_gateway(a.prometheus_pushgateway,
+                            live::prometheus_text(last, a.prometheus_prefix),
+                            static_cast<int>(config.worker.connect_timeout_ns / 1'000'000) + 5000,
+                            a.prometheus_prefix);
     } catch (const SetupError& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
       written = false;
@@ -397,7 +402,13 @@ int run(RunArgs args) {
       stderr);
   std::unique_ptr<live::MetricsServer> metrics_server;
   if (a.prometheus_port != 0) {
-    metrics_server = std::make_unique<live::MetricsServer>(a.prometheus_port);
+    metrics_server = std::make_unique<live::MetricsServer>(a.prometheus_port, a.prometheus_prefix);
+  }
+  std::unique_ptr<live::GatewayPusher> pusher;  // during the run, as Kaioken pushes
+  if (!a.prometheus_pushgateway.empty()) {
+    pusher = std::make_unique<live::GatewayPusher>(
+        a.prometheus_pushgateway, a.prometheus_prefix,
+        static_cast<int>(config.worker.connect_timeout_ns / 1'000'000) + 2000);
   }
   engine::RunResult result;
   {
@@ -406,9 +417,11 @@ int run(RunArgs args) {
     result = engine::run_load(config, [&](const metrics::LiveState& s) {
       view.update(s);
       if (metrics_server) metrics_server->update(s);
+      if (pusher && !s.finished) pusher->update(s);
       if (a.hooks != nullptr && a.hooks->on_progress) a.hooks->on_progress(s);
     });
   }
+  pusher.reset();  // its last push is done before the final one, which carries the verdict
   if (a.hooks != nullptr) a.hooks->interrupted = result.interrupted;
   view.finish();
   report::RunReport rep;

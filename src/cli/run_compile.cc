@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/redact.h"
+#include "live/prometheus.h"
 #include "load/plan_builder.h"
 #include "plan/run_plan.h"
 #include "proto/protocol.h"
@@ -51,6 +52,7 @@ void check_flags(const RunArgs& a) {
   if (!a.body.empty() && !a.body_file.empty()) {
     throw SetupError("-b/--body and --body-file exclude each other: give one");
   }
+  live::check_prefix(a.prometheus_prefix);
   if (!a.prometheus_pushgateway.empty() && a.prometheus_port != 0) {  // as Kaioken refuses it
     throw SetupError(
         "--prometheus-pushgateway and --prometheus-port exclude each other: Prometheus scrapes "

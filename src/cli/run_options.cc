@@ -196,6 +196,10 @@ void add_kaioken_flags(CLI::App* cmd, RunArgs& a) {
                   "Serve live metrics at http://127.0.0.1:PORT/metrics during the run");
   cmd->add_option("--prometheus-pushgateway", args->prometheus_pushgateway,
                   "Push the final metrics to this Prometheus Pushgateway URL");
+  cmd->add_option("--prometheus-prefix", args->prometheus_prefix,
+                  "Metric name prefix for --prometheus-port and --prometheus-pushgateway "
+                  "(kaioken: Kaioken's names, kaioken_requests_total ..., and job)")
+      ->capture_default_str();
 }
 
 }  // namespace

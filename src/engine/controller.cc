@@ -159,6 +159,8 @@ class Run {
       uint64_t vus =
           p.stripe.count_below(p.model == load::Model::kClosed ? p.vus->max_vus() : p.max_vus);
       if (p.shared_iterations > 0) vus = std::min(vus, p.stripe.count_below(p.shared_iterations));
+      live_.vus_max += vus;
+      result_.vus_max = live_.vus_max;
       uint64_t group = vu_group(g.worker);  // HTTP/2: a thread per connection at most
       uint64_t units = (vus + group - 1) / group;
       int threads = static_cast<int>(std::clamp<uint64_t>(units, 1, std::max(1, config_.threads)));

@@ -44,6 +44,7 @@ struct RunResult {
   bool interrupted = false;  // stopped by Ctrl-C
   int aborted_by = -1;       // index of the threshold whose abort_on_fail stopped the run
   int threads = 0;
+  uint64_t vus_max = 0;  // the most VUs the run may have had (LiveState::vus_max)
 };
 
 // Runs the load. `on_tick` is called from this thread every tick and once at the end.

@@ -6,9 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "core/error.h"
 #include "core/resolver.h"
@@ -51,48 +54,64 @@ void write_all(int fd, const std::string& data) {
 
 }  // namespace
 
-std::string prometheus_text(const metrics::LiveState& s) {
+std::string prometheus_text(const metrics::LiveState& s, std::string_view prefix) {
   const metrics::Shard& t = *s.totals;
   std::string out;
   auto d = [](uint64_t v) { return static_cast<double>(v); };
-  metric(out, "loadspiker_requests_total", "counter", "Requests completed", d(t.requests));
-  metric(out, "loadspiker_requests_success_total", "counter", "Requests that succeeded",
+  std::string p(prefix);
+  auto name = [&](const char* rest) { return p + rest; };
+  metric(out, name("_requests_total").c_str(), "counter", "Requests completed", d(t.requests));
+  metric(out, name("_requests_success_total").c_str(), "counter", "Requests that succeeded",
          d(t.requests - t.failed));
-  metric(out, "loadspiker_requests_failed_total", "counter",
+  metric(out, name("_requests_failed_total").c_str(), "counter",
          "Requests that failed (status >= 400 or a transport error)", d(t.failed));
-  metric(out, "loadspiker_bytes_received_total", "counter", "Bytes received", d(t.bytes_received));
-  metric(out, "loadspiker_bytes_sent_total", "counter", "Bytes sent", d(t.bytes_sent));
-  metric(out, "loadspiker_dropped_iterations_total", "counter",
+  metric(out, name("_bytes_received_total").c_str(), "counter", "Bytes received", d(t.bytes_received));
+  metric(out, name("_bytes_sent_total").c_str(), "counter", "Bytes sent", d(t.bytes_sent));
+  metric(out, name("_dropped_iterations_total").c_str(), "counter",
          "Open models: arrivals that found no free VU", d(t.dropped_iterations));
-  metric(out, "loadspiker_vus_active", "gauge", "VUs running now", d(s.vus));
-  metric(out, "loadspiker_rps", "gauge", "Requests per second over the last second", s.window_rps);
-  metric(out, "loadspiker_error_rate", "gauge", "Failed requests / requests (0..1)",
+  metric(out, name("_vus_active").c_str(), "gauge", "VUs running now", d(s.vus));
+  metric(out, name("_vus_max").c_str(), "gauge", "The most VUs this run may have", d(s.vus_max));
+  metric(out, name("_rps").c_str(), "gauge", "Requests per second over the last second", s.window_rps);
+  metric(out, name("_error_rate").c_str(), "gauge", "Failed requests / requests (0..1)",
          t.requests > 0 ? d(t.failed) / d(t.requests) : 0.0);
-  metric(out, "loadspiker_elapsed_seconds", "gauge", "Seconds since the run started", s.elapsed_s);
-  for (auto [name, p] : {std::pair{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p999", 99.9}}) {
-    std::string n = fmt::format("loadspiker_latency_{}_ms", name);
+  metric(out, name("_elapsed_seconds").c_str(), "gauge", "Seconds since the run started", s.elapsed_s);
+  for (auto [name, pct] :
+       {std::pair{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p999", 99.9}}) {
+    std::string n = fmt::format("{}_latency_{}_ms", p, name);
     metric(out, n.c_str(), "gauge", "Service time percentile over the run so far, ms",
-           static_cast<double>(t.latency_us.value_at_percentile(p)) / 1000.0);
+           static_cast<double>(t.latency_us.value_at_percentile(pct)) / 1000.0);
   }
-  out +=
-      "# HELP loadspiker_responses_total Responses by status code\n"
-      "# TYPE loadspiker_responses_total counter\n";
+  out += fmt::format("# HELP {0}_responses_total Responses by status code\n"
+                     "# TYPE {0}_responses_total counter\n",
+                     p);
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
     if (t.status[code] == 0) continue;
-    out += fmt::format("loadspiker_responses_total{{status=\"{}\"}} {}\n",
+    out += fmt::format("{}_responses_total{{status=\"{}\"}} {}\n", p,
                        metrics::status_label(code), t.status[code]);
   }
-  out +=
-      "# HELP loadspiker_errors_total Transport and protocol errors by kind\n"
-      "# TYPE loadspiker_errors_total counter\n";
+  out += fmt::format("# HELP {0}_errors_total Transport and protocol errors by kind\n"
+                     "# TYPE {0}_errors_total counter\n",
+                     p);
   for (size_t k = 0; k < metrics::kErrorKindCount; ++k) {
-    out += fmt::format("loadspiker_errors_total{{kind=\"{}\"}} {}\n", metrics::kErrorKindNames[k],
+    out += fmt::format("{}_errors_total{{kind=\"{}\"}} {}\n", p, metrics::kErrorKindNames[k],
                        t.errors[k]);
   }
   return out;
 }
 
-MetricsServer::MetricsServer(int port) {
+void check_prefix(const std::string& prefix) {
+  bool ok = !prefix.empty() && (std::isalpha(static_cast<unsigned char>(prefix[0])) != 0 ||
+                                prefix[0] == '_');
+  for (char c : prefix) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_');
+  if (!ok) {
+    throw SetupError(fmt::format(
+        "--prometheus-prefix '{}': a metric name prefix is letters, digits and _ (not first a "
+        "digit), e.g. loadspiker or kaioken",
+        prefix));
+  }
+}
+
+MetricsServer::MetricsServer(int port, std::string prefix) : prefix_(std::move(prefix)) {
   if (port < 1 || port > 65535) {
     throw SetupError(fmt::format("--prometheus-port {}: give a port 1-65535", port));
   }
@@ -113,7 +132,7 @@ MetricsServer::~MetricsServer() {
 }
 
 void MetricsServer::update(const metrics::LiveState& s) {
-  std::string text = prometheus_text(s);
+  std::string text = prometheus_text(s, prefix_);
   std::lock_guard<std::mutex> lock(mutex_);
   text_ = std::move(text);
 }
@@ -142,14 +161,15 @@ void MetricsServer::serve() {
   }
 }
 
-void push_to_gateway(const std::string& url_text, const std::string& text, int timeout_ms) {
+void push_to_gateway(const std::string& url_text, const std::string& text, int timeout_ms,
+                     std::string_view job) {
   Url url = parse_url(url_text, "--prometheus-pushgateway");
   if (url.scheme != "http") {
     throw SetupError(fmt::format("--prometheus-pushgateway {}: give an http:// URL", url_text));
   }
   std::string path = url.target;
   while (path.ends_with("/")) path.pop_back();
-  path += "/metrics/job/loadspiker";
+  path += "/metrics/job/" + std::string(job);
   std::vector<SocketAddress> addrs = resolve(url.host, url.port);
   if (addrs.empty()) throw SetupError("--prometheus-pushgateway: cannot resolve " + url.host);
   int fd = start_connect(addrs.front());
@@ -189,6 +209,47 @@ void push_to_gateway(const std::string& url_text, const std::string& text, int t
     throw SetupError(
         fmt::format("--prometheus-pushgateway: {} answered '{}'", url.host_header, status_line),
         kExitError);
+  }
+}
+
+GatewayPusher::GatewayPusher(std::string url, std::string prefix, int timeout_ms)
+    : url_(std::move(url)), prefix_(std::move(prefix)), timeout_ms_(timeout_ms) {
+  thread_ = std::thread([this] { run(); });
+}
+
+GatewayPusher::~GatewayPusher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GatewayPusher::update(const metrics::LiveState& s) {
+  std::string text = prometheus_text(s, prefix_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting_ = std::move(text);
+  }
+  wake_.notify_one();
+}
+
+void GatewayPusher::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || !waiting_.empty(); });
+    if (stop_) return;  // the last push is the caller's, at the end (with its verdict)
+    std::string text = std::exchange(waiting_, std::string());
+    lock.unlock();
+    try {
+      push_to_gateway(url_, text, timeout_ms_, prefix_);
+      ++pushed_;
+    } catch (const SetupError& e) {
+      if (!warned_) std::fprintf(stderr, "warning: %s (pushing goes on)\n", e.what());
+      warned_ = true;
+    }
+    lock.lock();
   }
 }
 

@@ -42,7 +42,8 @@ struct LiveState {
   bool finished = false;     // the run is over: the last update
   bool warming_up = false;
   uint64_t in_flight = 0;
-  uint64_t vus = 0;  // running now
+  uint64_t vus = 0;      // running now
+  uint64_t vus_max = 0;  // the most this instance may run (closed: the VU target's peak)
 };
 
 }  // namespace spiker::metrics

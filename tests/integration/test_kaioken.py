@@ -394,15 +394,43 @@ error_rate = "< 0.1"
             def log_message(self, *args):
                 pass
 
-        gateway = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
-        thread = threading.Thread(target=gateway.handle_request)
+        gateway = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+        thread = threading.Thread(target=gateway.serve_forever)
         thread.start()
-        rc, doc, err = run_cli(self.target.url("/"), "-n", "77", "--prometheus-pushgateway",
-                               f"http://127.0.0.1:{gateway.server_port}/")
-        thread.join(timeout=10)
-        gateway.server_close()
-        self.assertEqual(rc, 0, err)
-        self.assertIn("loadspiker_requests_total 77\n", pushed["/metrics/job/loadspiker"])
+        try:
+            rc, doc, err = run_cli(self.target.url("/"), "-n", "77", "--prometheus-pushgateway",
+                                   f"http://127.0.0.1:{gateway.server_port}/")
+            self.assertEqual(rc, 0, err)
+            self.assertIn("loadspiker_requests_total 77\n", pushed["/metrics/job/loadspiker"])
+            # Kaioken's names and job, pushed during the run (not only at its end).
+            times = []
+
+            class Timed(Gateway):
+                def do_POST(self):
+                    times.append(time.monotonic())
+                    Gateway.do_POST(self)
+            gateway.RequestHandlerClass = Timed
+            started = time.monotonic()
+            rc, doc, err = run_cli(self.target.url("/"), "-c", "4", "-d", "3s",
+                                   "--prometheus-pushgateway",
+                                   f"http://127.0.0.1:{gateway.server_port}",
+                                   "--prometheus-prefix", "kaioken")
+            self.assertEqual(rc, 0, err)
+            during = [t for t in times if t - started < 2.8]
+            self.assertGreaterEqual(len(during), 2, times)
+            final = pushed["/metrics/job/kaioken"]
+            total = doc["summary"]["total_requests"]
+            self.assertIn(f"kaioken_requests_total {total}\n", final)
+            for word in ("kaioken_vus_max 4\n", "kaioken_rps ", "kaioken_latency_p99_ms ",
+                         "kaioken_requests_success_total ", "kaioken_error_rate "):
+                self.assertIn(word, final)
+            self.assertNotIn("loadspiker_", final)
+            rc, doc, err = run_cli(self.target.url("/"), "-n", "1", "--prometheus-prefix", "9x")
+            self.assertEqual(rc, 2)
+        finally:
+            gateway.shutdown()
+            gateway.server_close()
+            thread.join(timeout=10)
         # Both at once: refused, as Kaioken refuses them.
         rc, doc, err = run_cli(self.target.url("/"), "-n", "1", "--prometheus-pushgateway",
                                "http://127.0.0.1:9/", "--prometheus-port", "9100")
