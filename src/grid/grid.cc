@@ -473,10 +473,12 @@ class Reader {
           s.check = a.expr.get();
         } else if (a.name == "depends_on") {
           depends_on(s, a);
-        } else if (a.name != "description") {
+        } else if (a.name != "description" && !step_option(s, a, g_.base)) {
           fail(src, a.pos,
-               fmt::format("'{}' is not a {} attribute; use count, depends_on, "
-                           "check, and arguments {{ }} / uses {{ }} blocks",
+               fmt::format("'{}' is not a {} attribute; use count, for_each, depends_on, check, "
+                           "enabled, tags, continue_on_failure, delay_before, delay_after, "
+                           "sensitive, and arguments {{ }}, uses {{ }}, retry {{ }}, "
+                           "timeouts {{ }} blocks",
                            a.name, b.type));
         }
       }
@@ -490,10 +492,10 @@ class Reader {
                              x.type, b.type, s.key(), b.type));
           }
           slot = &x.body;
-        } else {
+        } else if (!step_option_block(s, x, g_.base)) {
           fail(src, x.pos,
-               fmt::format("unknown block '{}' in a {}; use arguments {{ }} and "
-                           "uses {{ }}",
+               fmt::format("unknown block '{}' in a {}; use arguments {{ }}, uses {{ }}, "
+                           "retry {{ }} and timeouts {{ }}",
                            x.type, b.type));
         }
       }
@@ -659,6 +661,7 @@ class Reader {
       };
       add(s.count);
       add(s.for_each);
+      add(s.options.enabled);
       add(s.check);
       for (const hcl::Body* b : {s.arguments, s.uses}) {
         if (b == nullptr) continue;
@@ -802,6 +805,9 @@ std::string describe(const Grid& g) {
                        : s.for_each != nullptr ? "  (for_each)"
                                                : "",
                        deps.empty() ? "" : "  after " + deps);
+    if (!s.options.tags.empty()) {
+      out.insert(out.size() - 1, fmt::format("  tags {}", fmt::join(s.options.tags, ", ")));
+    }
   }
   return out;
 }

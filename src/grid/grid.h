@@ -44,6 +44,22 @@ struct ModuleDef {
   std::string where;                        // file:line:col of the manifest block
 };
 
+// A step's options from burstgridgo's step schema (step_options.cc). Durations in ns, 0 = none.
+struct StepOptions {
+  const hcl::Expr* enabled = nullptr;  // false: the step does not run (its output is null)
+  std::vector<std::string> tags;       // labels, shown by validate
+  int attempts = 1;                    // retry.attempts: tries in all, the first included
+  bool backoff_exponential = true;     // retry.backoff.strategy (else constant)
+  int64_t backoff_initial_ns = 0;      // the wait before the first retry (0: at once)
+  double backoff_factor = 2;           // exponential: each wait this many times the last
+  int64_t backoff_max_ns = 0;          // the longest wait (0: no cap)
+  int64_t execution_timeout_ns = 0;    // timeouts.execution: one attempt's limit
+  bool continue_on_failure = false;    // a failure is reported; the run goes on
+  int64_t delay_before_ns = 0, delay_after_ns = 0;  // before each instance; before dependants
+  bool sensitive = false;  // its output, print text and errors are redacted everywhere
+  bool retry_seen = false, timeouts_seen = false;  // (the reader's: one block each)
+};
+
 struct StepDef {
   std::string runner, name;  // step "<runner>" "<name>"
   bool resource = false;     // a resource block (asset type in `runner`)
@@ -58,6 +74,7 @@ struct StepDef {
   // depends_on's entries: keys of other steps ("http_request.first", "resource.T.N"), each with
   // where it is written.
   std::vector<std::pair<std::string, hcl::Pos>> depends_on;
+  StepOptions options;
   // Filled by the reader: keys of the steps and resources this one depends on.
   std::vector<size_t> deps;
   std::string key() const { return (resource ? "resource." : "") + runner + "." + name; }

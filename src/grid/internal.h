@@ -38,6 +38,18 @@ inline hcl::Pos start_of(const hcl::Expr& e) {
   return x->pos.offset < e.pos.offset ? x->pos : e.pos;
 }
 
+// The most tries retry.attempts may ask for.
+inline constexpr int kMaxAttempts = 100;
+// Reads `a` (a step attribute of burstgridgo's schema) into s.options; false when `a` is none of
+// them. Throws hcl::Error for a bad value, or one LoadSpiker does not run yet (by name).
+bool step_option(StepDef& s, const hcl::Attribute& a, const hcl::Context& base);
+// The same for a block (retry, timeouts; the others refused as not supported yet).
+bool step_option_block(StepDef& s, const hcl::Block& b, const hcl::Context& base);
+// The wait before retry number `failed_attempts` (1 after the first failure).
+int64_t retry_delay_ns(const StepOptions& o, int failed_attempts);
+// What replaces a sensitive step's output, print text and error in every output.
+inline constexpr const char* kRedacted = "(sensitive)";
+
 // The most instances one step's `count` may make, and all the steps of a grid run once
 // together (README's limits table): far above a real fan-out (each instance holds about 2 KiB
 // while the grid runs); past it, a load model (-c, -d, --iterations) is the tool.

@@ -234,6 +234,16 @@ class Compiler {
     if (s.for_each != nullptr) {
       cannot(s, "for_each is not supported under load yet (use count, or run the grid once)");
     }
+    const StepOptions& o = s.options;
+    for (auto [set, name] : std::initializer_list<std::pair<bool, const char*>>{
+             {o.enabled != nullptr, "enabled"},
+             {o.retry_seen, "retry { }"},
+             {o.timeouts_seen, "timeouts { }"},
+             {o.continue_on_failure, "continue_on_failure"},
+             {o.delay_before_ns > 0 || o.delay_after_ns > 0, "delay_before / delay_after"},
+             {o.sensitive, "sensitive"}}) {
+      if (set) cannot(s, std::string(name) + " is not supported under load yet");
+    }
     size_t count = 1;
     bool counted = s.count != nullptr;
     if (counted) {

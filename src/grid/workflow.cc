@@ -101,6 +101,8 @@ struct Instance {
   std::string sio_url, sio_ns;
   size_t sio_resource = SIZE_MAX;  // socketio_request: the socketio_client node
   int64_t sio_deadline_ns = 0;
+  int attempt = 1;          // retry: this try's number
+  bool delay_done = false;  // delay_before waited (or none)
   Value sio_result;
 };
 
@@ -140,7 +142,10 @@ class Workflow {
         fail_fast("interrupted");
       }
       launch();
-      if (in_flight_ == 0 && (ready_.empty() || failed_) && queued_.empty()) break;
+      if (in_flight_ == 0 && (ready_.empty() || failed_) && queued_.empty() && delayed_.empty() &&
+          finishing_.empty()) {
+        break;
+      }
       wait();
     }
     for (size_t i = 0; i < nodes_.size(); ++i) {  // what never started
@@ -179,6 +184,12 @@ class Workflow {
       if (in_flight_ >= static_cast<size_t>(std::max(1, o_.workers))) return;
       std::unique_ptr<Instance> in = std::move(queued_.front());
       queued_.pop_front();
+      int64_t delay = g_.steps[in->node].options.delay_before_ns;
+      if (delay > 0 && !in->delay_done) {  // delay_before: waits, holding no worker
+        in->delay_done = true;
+        delayed_.emplace(mono_now_ns() + delay, std::move(in));
+        continue;
+      }
       start_instance(std::move(in));
     }
   }
@@ -210,6 +221,28 @@ class Workflow {
     size_t count = 1;
     bool counted = s.repeated();
     std::vector<std::pair<std::string, Value>> each;
+    if (const hcl::Expr* e = s.options.enabled) {
+      bool on = true;
+      try {
+        if (!hcl::to_bool(hcl::evaluate(*e, *ctx), &on)) {
+          throw hcl::Error(*s.src, start_of(*e), "enabled is true or false");
+        }
+      } catch (const SetupError& ex) {
+        node_failed(n, -1, ex.what());
+        return;
+      }
+      if (!on) {  // as burstgridgo's enabled = false: not run; its output is null
+        StepReport r;
+        r.key = s.key();
+        r.status = "skipped";
+        r.error = "enabled is false";
+        log(r);
+        result_.steps.push_back(std::move(r));
+        node.instances = 0;
+        finish_node(n);
+        return;
+      }
+    }
     try {
       if (s.count != nullptr) count = count_of(s, hcl::evaluate(*s.count, *ctx));
       if (s.for_each != nullptr) {
@@ -311,7 +344,8 @@ class Workflow {
     try {
       if (runner == "print") {
         const Value* v = in->args.field("input");
-        std::string text = v != nullptr && v->type() == hcl::Type::kString
+        std::string text = s.options.sensitive ? kRedacted
+                           : v != nullptr && v->type() == hcl::Type::kString
                                ? v->as_string()
                                : nlohmann::json::parse(hcl::to_json(v ? *v : Value())).dump(2);
         std::fprintf(o_.print_out, "[%s%s] %s\n", s.key().c_str(), index_text(*in).c_str(),
@@ -372,7 +406,11 @@ class Workflow {
       if (const Value* c = client_args(in)) t = str_arg(*c, "timeout");
     }
     if (t.empty()) t = "30s";
-    return duration_ns(t, "timeout") / 1'000'000;
+    int64_t ms = duration_ns(t, "timeout") / 1'000'000;
+    if (int64_t limit = g_.steps[in.node].options.execution_timeout_ns; limit > 0) {
+      ms = std::min(ms, std::max<int64_t>(1, limit / 1'000'000));  // timeouts.execution
+    }
+    return ms;
   }
 
   void start_http(Instance& in) {
@@ -718,7 +756,25 @@ class Workflow {
 
   void wait() {
     pollfd fds[2] = {{client_.wake_fd(), POLLIN, 0}, {cmd_fd_, POLLIN, 0}};
-    poll(fds, 2, 50);
+    int wait_ms = 50;
+    int64_t now = mono_now_ns();
+    for (int64_t due : {delayed_.empty() ? INT64_MAX : delayed_.begin()->first,
+                        finishing_.empty() ? INT64_MAX : finishing_.begin()->first}) {
+      if (due != INT64_MAX) {
+        wait_ms = static_cast<int>(std::clamp<int64_t>((due - now + 999'999) / 1'000'000, 0, 50));
+      }
+    }
+    poll(fds, 2, wait_ms);
+    now = mono_now_ns();
+    while (!delayed_.empty() && delayed_.begin()->first <= now) {  // delay_before, retries
+      queued_.push_front(std::move(delayed_.begin()->second));
+      delayed_.erase(delayed_.begin());
+    }
+    while (!finishing_.empty() && finishing_.begin()->first <= now) {  // delay_after
+      size_t n = finishing_.begin()->second;
+      finishing_.erase(finishing_.begin());
+      if (!failed_) node_done(n);
+    }
     for (engine::ClientResponse& r : client_.take()) {
       auto it = running_.find(r.id);
       if (it == running_.end()) continue;  // cancelled
@@ -844,6 +900,34 @@ class Workflow {
   }
 
   void instance_failed(Instance& in, const std::string& error, Value output = Value()) {
+    const StepOptions& o = g_.steps[in.node].options;
+    if (in.attempt < o.attempts && !failed_ && g_interrupts.load() == 0 && in.ctx) {
+      // retry: the same instance again after its backoff; this try is logged, not counted.
+      StepReport r = report_of(in);
+      r.status = "retry";
+      r.ms = static_cast<double>(mono_now_ns() - in.started_ns) / 1e6;
+      r.error = fmt::format("try {} of {} failed: {}", in.attempt, o.attempts,
+                            o.sensitive ? kRedacted : error);
+      log(r);
+      if (in.own_vu) client_.forget_vu(in.vu);
+      auto again = std::make_unique<Instance>();
+      again->node = in.node;
+      again->index = in.index;
+      again->each = in.each;
+      again->ctx = std::move(in.ctx);
+      again->attempt = in.attempt + 1;
+      again->delay_done = true;
+      delayed_.emplace(mono_now_ns() + retry_delay_ns(o, in.attempt), std::move(again));
+      return;
+    }
+    if (o.continue_on_failure && !failed_) {  // reported; its dependants run on
+      report(in, "failed", error + " (continue_on_failure: the run goes on)", output);
+      Node& node = nodes_[in.node];
+      node.outputs[static_cast<size_t>(std::max(0, in.index))] = std::move(output);
+      if (in.own_vu) client_.forget_vu(in.vu);
+      if (++node.finished == node.instances) finish_node(in.node);
+      return;
+    }
     report(in, "failed", error, output);
     if (in.own_vu) client_.forget_vu(in.vu);
     node_failed(in.node, in.index, "");
@@ -856,8 +940,15 @@ class Workflow {
     r.ms = static_cast<double>(mono_now_ns() - in.started_ns) / 1e6;
     r.error = error;
     r.output = output;
+    if (g_.steps[in.node].options.sensitive) redact(r);
     log(r);
     result_.steps.push_back(std::move(r));
+  }
+
+  // A sensitive step's report: its output and the details of its error hidden.
+  static void redact(StepReport& r) {
+    if (!r.output.is_null()) r.output = Value::string(kRedacted);
+    if (!r.error.empty()) r.error = std::string("the step failed; details hidden ") + kRedacted;
   }
 
   void log(const StepReport& r) {
@@ -885,6 +976,7 @@ class Workflow {
       r.index = index;
       r.status = "failed";
       r.error = error;
+      if (g_.steps[n].options.sensitive) redact(r);
       log(r);
       result_.steps.push_back(std::move(r));
     }
@@ -927,6 +1019,15 @@ class Workflow {
       nodes_[in->node].state = Node::State::kSkipped;
     }
     queued_.clear();
+    for (auto& [due, in] : delayed_) {  // waiting out delay_before or a retry's backoff
+      StepReport r = report_of(*in);
+      r.status = "skipped";
+      r.error = "cancelled before it started";
+      log(r);
+      result_.steps.push_back(std::move(r));
+    }
+    delayed_.clear();
+    finishing_.clear();
     ready_.clear();
     for (Node& nd : nodes_) {  // Socket.IO requests waiting for their shared connection
       for (auto& in : nd.sio_queue) {
@@ -963,6 +1064,10 @@ class Workflow {
     }
     node.outputs.clear();
     node.state = Node::State::kDone;
+    if (int64_t after = s.options.delay_after_ns; after > 0) {  // dependants start after it
+      finishing_.emplace(mono_now_ns() + after, n);
+      return;
+    }
     node_done(n);
   }
 
@@ -981,6 +1086,8 @@ class Workflow {
   std::vector<Node> nodes_;
   std::deque<size_t> ready_;
   std::deque<std::unique_ptr<Instance>> queued_;
+  std::multimap<int64_t, std::unique_ptr<Instance>> delayed_;  // by due time (ns): delays, retries
+  std::multimap<int64_t, size_t> finishing_;  // nodes done, their delay_after running
   std::map<uint64_t, std::unique_ptr<Instance>> running_;
   std::vector<std::unique_ptr<hcl::Context>> contexts_;
   size_t in_flight_ = 0;

@@ -35,6 +35,7 @@ class Grids(unittest.TestCase):
     location /get { return 200 '{"ok":true}'; }
     location /fan/ { return 200 'fan'; }
     location = /post { return 201 'made'; }
+    location /fail/ { return 500 'broken'; }
 """)
         cls.target = Target(threads=1)
         cls.tmp = tempfile.mkdtemp(prefix="spiker-grid-")
@@ -241,6 +242,111 @@ class Grids(unittest.TestCase):
         code, out, err = grid("run", "-c", "1", "-d", "1s", p)
         self.assertEqual(code, 2, out)
         self.assertIn("for_each is not supported under load yet", err)
+
+    def test_step_options_retry_timeouts_enabled_delays_continue(self):
+        n = self.nginx.url("")
+        t = self.target.url("/")
+        path = write(self.tmp, f"""
+            step "http_request" "flaky" {{
+              arguments {{ url = "{n}/fail/retry" }}
+              check = output.status_code == 200
+              continue_on_failure = true
+              tags  = ["api", "retry"]
+              retry {{
+                attempts = 3
+                backoff {{
+                  strategy = "constant"
+                  initial  = "150ms"
+                }}
+              }}
+            }}
+            step "http_request" "slow" {{
+              arguments {{ url = "{t}delay/3000" }}
+              continue_on_failure = true
+              timeouts {{ execution = "200ms" }}
+            }}
+            step "http_request" "off" {{
+              enabled = false
+              arguments {{ url = "{n}/fan/off" }}
+            }}
+            step "http_request" "after" {{
+              arguments {{ url = "{n}/fan/after" }}
+              delay_before = "300ms"
+              delay_after  = "200ms"
+              depends_on = [step.http_request.flaky, step.http_request.slow,
+                            step.http_request.off]
+            }}
+            step "print" "last" {{
+              arguments {{ input = step.http_request.off.output }}
+              depends_on = [step.http_request.after]
+            }}
+            """)
+        code, out, err = grid("validate", path)
+        self.assertIn("http_request.flaky  tags api, retry", out)
+        start = time.monotonic()
+        code, out, err = grid("run", path)
+        took = time.monotonic() - start
+        self.assertEqual(code, 0, err)
+        uris = [line[3] for line in self.log()]
+        self.assertEqual(uris, ["/fail/retry"] * 3 + ["/fan/after"])
+        self.assertIn("try 1 of 3 failed", err)
+        self.assertIn("try 2 of 3 failed", err)
+        self.assertIn("(continue_on_failure: the run goes on)", err)
+        self.assertIn("enabled is false", err)
+        self.assertIn("[print.last] null", out)
+        self.assertGreater(took, 0.3 + 0.3 + 0.2)  # two backoffs, delay_before, delay_after
+        self.assertLess(took, 2.5)  # the 3 s delay was cut at 200 ms
+        bad = [('  retry {\n    attempts = 0\n  }\n', "grid.hcl:4:16: retry.attempts is a whole "
+                "number from 1 to 100"),
+               ('  delay_before = "soon"\n', 'grid.hcl:3:18: delay_before = "soon" is not a '
+                "duration"),
+               ('  timeouts {\n    deadline = "1m"\n  }\n', "grid.hcl:4:5: timeouts.deadline "
+                "is not supported yet"),
+               ('  rate_limit {\n    limit = 1\n  }\n', "grid.hcl:3:3: a rate_limit { } block "
+                "is not supported yet"),
+               ('  concurrency {\n    limit = 1\n  }\n', "grid.hcl:3:3: a concurrency { } "
+                "block is not supported yet"),
+               ('  on_error {\n    action = "x"\n  }\n', "grid.hcl:3:3: a on_error { }"),
+               ('  env = { A = "b" }\n', "grid.hcl:3:3: 'env' is not supported yet"),
+               ('  priority = 1\n', "grid.hcl:3:3: 'priority' is not supported yet"),
+               ('  retry {\n    retry_on = ["x"]\n  }\n', "grid.hcl:4:5: retry.retry_on is "
+                "not supported yet"),
+               ('  continue_on_failure = "maybe"\n', "grid.hcl:3:25: continue_on_failure is "
+                "true or false"),
+               ('  sensitive = step.print.x.output\n', "grid.hcl:3:15: sensitive is read "
+                "before the run")]
+        for extra, expected in bad:
+            p = write(self.tmp, 'step "print" "p" {\n  arguments { input = 1 }\n' + extra + '}\n',
+                      name="bad.hcl")
+            code, out, err = grid("validate", p)
+            self.assertEqual(code, 2, out + err)
+            self.assertIn(expected.replace("grid.hcl", "bad.hcl"), err)
+        p = write(self.tmp, f'step "http_request" "p" {{\n  arguments {{ url = "{n}/get" }}\n'
+                  '  retry {\n    attempts = 2\n  }\n}\n', name="bad.hcl")
+        code, out, err = grid("run", "-c", "1", "-d", "1s", p)
+        self.assertEqual(code, 2, out)
+        self.assertIn("retry { } is not supported under load yet", err)
+
+    def test_sensitive_steps_are_redacted_in_every_output(self):
+        n = self.nginx.url("")
+        path = write(self.tmp, f"""
+            step "print" "secret" {{
+              sensitive = true
+              arguments {{ input = "hunter2" }}
+            }}
+            step "http_request" "token" {{
+              sensitive = true
+              arguments {{ url = "{n}/fail/hunter2" }}
+              check = output.body == "ok"
+            }}
+            """)
+        for args in [("run",), ("run", "--json"), ("grid", "-log-format", "json")]:
+            code, out, err = grid(*args, path)
+            self.assertEqual(code, 1, err)
+            self.assertNotIn("hunter2", out + err)
+            self.assertNotIn("broken", out + err)
+            self.assertIn("(sensitive)", out + err)
+        self.assertIn("[print.secret] (sensitive)", grid("run", path)[1])
 
     def test_fail_fast_cancels_running_steps_and_skips_dependants(self):
         t = self.target.url("/")
