@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
 from urllib.parse import urlencode, urljoin
 
 from .assertions import Assertion
@@ -32,10 +31,11 @@ class StopUser(Exception):
     """Raised by user code to end its virtual user (the others go on)."""
 
 
-class Response(Mapping):
+class Response(dict):
     """A response: ``r.status_code``, ``r.headers`` (case-insensitive lookups with
     ``r.header(name)``), ``r.text``, ``r.json()``, ``r.response_time_us``, ``r.success``,
-    ``r.error_message``; also the original API's dict (``r["status_code"]``, ``r["body"]``)."""
+    ``r.error_message``; and it *is* the original API's dict (``isinstance(r, dict)``,
+    ``r["status_code"]``, ``r["body"]``, ``json.dumps(r)``)."""
 
     __slots__ = ("status_code", "headers_list", "content", "response_time_us", "ok", "error",
                  "url", "refused", "rowcount", "_headers")
@@ -46,6 +46,7 @@ class Response(Mapping):
         (_, self.ok, self.error, self.status_code, self.headers_list, self.content,
          self.response_time_us, self.url, self.refused, self.rowcount) = raw
         self._headers = None
+        dict.__init__(self, ((k, getattr(self, k)) for k in self._KEYS))
 
     @property
     def headers(self):
@@ -108,17 +109,6 @@ class Response(Mapping):
     @property
     def response_time_ms(self):
         return self.response_time_us / 1000.0
-
-    def __getitem__(self, key):
-        if key not in self._KEYS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self):
-        return iter(self._KEYS)
-
-    def __len__(self):
-        return len(self._KEYS)
 
     def __repr__(self):
         return f"<Response {self.status_code or self.error} {self.url} {self.response_time_us} us>"

@@ -132,6 +132,9 @@ def test_execute_request_returns_the_original_dict(target, nginx):
     assert r["status_code"] == 200 and r["success"] and r["error_message"] == ""
     assert '"X-Test"' in r["body"] or "x-test" in r["body"].lower()
     assert r["response_time_us"] > 0
+    # The original API's tests check isinstance(r, dict); it is one, and serializes as one.
+    assert isinstance(r, dict) and json.loads(json.dumps(r))["status_code"] == 200
+    assert r.json()["headers"]["X-Test"] == "1" and r.header("content-type")
     miss = e.get(nginx.url("/missing"))
     assert miss.status_code == 404 and not miss.success and miss.error_message == "HTTP 404"
     from helpers import free_port
