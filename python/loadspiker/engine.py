@@ -357,27 +357,61 @@ class Engine:
         return self._call("GET", target, action="grpc", body=message, options=options,
                           timeout_ms=timeout_ms or self.timeout_ms)
 
-    def tcp_connect(self, host, port):
-        """Returns the connection's URL; the connection opens with the first send."""
-        url = f"tcp://{host}:{int(port)}"
-        self._sockets[url] = True
-        return url
+    # TCP as the original API has it: a connection per (host, port) of the calling user,
+    # opened by tcp_connect and closed by tcp_disconnect; each call returns the original's
+    # result dict (success, status_code, body, response_time_ms, response_time_us,
+    # error_message, protocol_data), from the real exchange on our engine.
+
+    def tcp_connect(self, host, port, timeout_ms=None):
+        url = self._socket_url("tcp", host, port)
+        if url is None:
+            return _socket_result(None, f"invalid TCP address {host}:{port}")
+        r = self._socket_call("tcp.connect", url, None, timeout_ms)
+        if r.success:
+            self._sockets[url] = True
+            return _socket_result(r, body=f"TCP connection established to {host}:{port}")
+        return _socket_result(r, f"TCP connection to {host}:{port} failed: {r.error_message}")
 
     def tcp_send(self, host_or_url, port_or_data=None, data=None, timeout_ms=None):
         url, data = self._socket_args("tcp", host_or_url, port_or_data, data)
-        return self.protocol_call("tcp.send", url, data, timeout_ms).ok
+        if url not in self._sockets:
+            return _not_connected(url)
+        r = self._socket_call("tcp.send", url, data, timeout_ms)
+        sent = len(data.encode() if isinstance(data, str) else data or b"")
+        return _socket_result(r, body=f"Sent {sent} bytes", data={"bytes_sent": sent})
 
     def tcp_receive(self, host_or_url, port=None, until=None, size=None, timeout_ms=None):
-        url = host_or_url if port is None else f"tcp://{host_or_url}:{int(port)}"
-        r = self.protocol_call("tcp.receive", url, None, timeout_ms, until=until,
-                               expect_bytes=size)
-        return r.text if r.ok else None
+        url = host_or_url if port is None else self._socket_url("tcp", host_or_url, port)
+        if url not in self._sockets:
+            return _not_connected(url)
+        r = self._socket_call("tcp.receive", url, None, timeout_ms, until=until,
+                              expect_bytes=size)
+        text = r.text if r.ok else ""
+        return _socket_result(r, body=text, data={"received_data": text,
+                                                  "bytes_received": len(r.content or b"")})
 
     def tcp_disconnect(self, host_or_url, port=None):
-        url = host_or_url if port is None else f"tcp://{host_or_url}:{int(port)}"
-        self._sockets.pop(url, None)
-        vu = current_vu()
-        self.client.forget_vu(vu.id if vu else 0)
+        url = host_or_url if port is None else self._socket_url("tcp", host_or_url, port)
+        if self._sockets.pop(url, None) is None:
+            return _not_connected(url)
+        r = self._socket_call("tcp.close", url, None, None)
+        return _socket_result(r, body="TCP connection closed")
+
+    def _socket_url(self, scheme, host, port):
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            return None
+        if not 0 < port < 65536 or not str(host):
+            return None
+        return f"{scheme}://{host}:{port}"
+
+    def _socket_call(self, action, url, data, timeout_ms, **options):
+        """protocol_call, a refusal before sending (a bad address) as a failed result."""
+        try:
+            return self.protocol_call(action, url, data, timeout_ms, **options)
+        except ValueError as e:
+            return _Failure(str(e))
 
     def udp_send(self, host, port, data, expect_reply=True, timeout_ms=None):
         """Sends a datagram. With ``expect_reply`` (the default) it waits for the reply too,
@@ -655,6 +689,33 @@ def _redact_url(url):
     if not sep or "@" not in rest.split("/", 1)[0]:
         return str(url)
     return f"{scheme}://<redacted>@{rest.split('@', 1)[1]}"
+
+
+class _Failure:
+    """A call refused before anything was sent, as a response reads."""
+    ok = success = False
+    text = ""
+    content = b""
+    status_code = 0
+    response_time_us = 0
+
+    def __init__(self, message):
+        self.error_message = self.error = message
+
+
+def _socket_result(r, error=None, body="", data=None):
+    """The original API's result dict for a socket call: success, status_code (200 when it
+    worked), body, response_time_ms/us, error_message, protocol_data."""
+    ok = r is not None and r.success and error is None
+    us = r.response_time_us if r is not None else 0
+    message = "" if ok else (error or (r.error_message if r is not None else "failed"))
+    return {"success": ok, "status_code": 200 if ok else 0, "body": body if ok else "",
+            "response_time_us": us, "response_time_ms": us / 1000.0,
+            "error_message": message, "protocol_data": dict(data or {}) if ok else {}}
+
+
+def _not_connected(url):
+    return _socket_result(None, f"No active TCP connection to {url}: call tcp_connect first")
 
 
 def _sql_param(value):

@@ -490,9 +490,58 @@ class TCPScenario(_SocketScenario):
     def __init__(self, host, port, name=None, tls=False):
         self.scheme = "tls" if tls else "tcp"
         super().__init__(host, port, name)
+        self._host, self._port = host, int(port)
+        self.tcp_operations = []
 
-    def connect(self):
-        """The connection opens with the first send (kept per VU)."""
+    def connect(self, **kw):
+        """Opens the VU's connection (a send opens it too; it is kept per VU)."""
+        return self.step("tcp.connect", self.target, **kw)
+
+    def disconnect(self, **kw):
+        return self.step("tcp.close", self.target, **kw)
+
+    # The original API's builder: add_* record the operation (build_tcp_operations) and add
+    # the step that performs it on the engine.
+
+    @property
+    def hostname(self):
+        return self._host
+
+    @property
+    def port(self):
+        return self._port
+
+    def _record(self, kind, timeout_ms=None, **fields):
+        op = {"type": kind, "hostname": self._host, "port": self._port, **fields}
+        if timeout_ms is not None:
+            op["timeout_ms"] = timeout_ms
+        self.tcp_operations.append(op)
+        return {} if timeout_ms is None else {"timeout": f"{int(timeout_ms)}ms"}
+
+    def add_connect(self, timeout_ms=None):
+        self.connect(**self._record("tcp_connect", timeout_ms))
+        return self
+
+    def add_send(self, data, timeout_ms=None):
+        self.send(data, **self._record("tcp_send", timeout_ms, data=data))
+        return self
+
+    def add_receive(self, timeout_ms=None, until=None, size=None):
+        self.receive(until=until, size=size, **self._record("tcp_receive", timeout_ms))
+        return self
+
+    def add_disconnect(self):
+        self.disconnect(**self._record("tcp_disconnect"))
+        return self
+
+    def add_echo_test(self, message, timeout_ms=None):
+        """Connect, send `message`, receive the echo, disconnect."""
+        return (self.add_connect(timeout_ms).add_send(message, timeout_ms)
+                .add_receive(timeout_ms).add_disconnect())
+
+    def build_tcp_operations(self):
+        """The operations added with add_*, variables (set_variable) filled in."""
+        return [self._substitute(dict(op)) for op in self.tcp_operations]
 
 
 class UDPScenario(_SocketScenario):
@@ -506,6 +555,21 @@ class UDPScenario(_SocketScenario):
 
 class MixedProtocolScenario(Scenario):
     """HTTP, WebSocket and registered protocols' steps in one journey (``step()``, ``get()``...)."""
+
+    def __init__(self, name="Mixed", base_url=None):
+        super().__init__(name, base_url)
+        self.mixed_operations = []
+
+    def add_http_request(self, url, method="GET", headers=None, body=None, **kw):
+        """The original API's form: an HTTP request step (recorded for build_mixed_operations)."""
+        self.mixed_operations.append({"type": "http", "url": url, "method": method,
+                                      "headers": dict(headers or {}), "body": body or ""})
+        self.request(method, url, headers=headers, body=body, **kw)
+        return self
+
+    def build_mixed_operations(self):
+        """The operations added with add_*, variables (set_variable) filled in."""
+        return [self._substitute(dict(op)) for op in self.mixed_operations]
 
     def websocket_connect(self, url, **kw):
         return self.step("ws.connect", url, **kw)

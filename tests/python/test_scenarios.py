@@ -219,6 +219,24 @@ def test_registered_protocol_actions_are_scenario_methods(target):
         s.ftp_upload
 
 
+def test_tcp_scenario_builder_of_the_original_api_runs_for_real(target):
+    from loadspiker.scenarios import TCPScenario
+    s = TCPScenario("127.0.0.1", target.tcp_port, "echo")
+    s.add_echo_test("hello\n", timeout_ms=2000)
+    assert [o["type"] for o in s.build_tcp_operations()] == [
+        "tcp_connect", "tcp_send", "tcp_receive", "tcp_disconnect"]
+    assert s.hostname == "127.0.0.1" and s.port == target.tcp_port
+    r = engine().run_scenario(s, users=2, duration=None, iterations=10)
+    # connect, send, receive, close: four requests an iteration, all answered
+    assert r["total_requests"] == 40 and r["failed_requests"] == 0, r.data.get("errors")
+    from loadspiker.scenarios import MixedProtocolScenario
+    m = MixedProtocolScenario("mix")
+    m.add_http_request(target.url("/json"), "GET")
+    assert m.build_mixed_operations()[0]["type"] == "http"
+    r = engine().run_scenario(m, users=1, duration=None, iterations=5)
+    assert r["total_requests"] == 5 and r["failed_requests"] == 0
+
+
 def test_form_login_flow_compiles_to_a_login_step(target):
     s = Scenario("auth", base_url=target.url(""))
     s.set_auth(create_form_auth("/login", "member1", "secret", token_path="token"))

@@ -155,9 +155,21 @@ def test_protocol_one_off_calls(target):
     assert e.websocket_send(ws, "hello")
     assert e.websocket_receive(ws, timeout_ms=2000) == "hello"
     assert e.websocket_close(ws)
-    assert e.tcp_send("127.0.0.1", target.tcp_port, "ping\n")
-    assert e.tcp_receive("127.0.0.1", target.tcp_port, until="\n") == "ping\n"
-    e.tcp_disconnect("127.0.0.1", target.tcp_port)
+    # TCP in the original API's shape: result dicts, a connection per host and port.
+    assert "no active tcp connection" in \
+        e.tcp_send("127.0.0.1", target.tcp_port, "x")["error_message"].lower()
+    c = e.tcp_connect("127.0.0.1", target.tcp_port, timeout_ms=2000)
+    assert c["success"] and c["status_code"] == 200 and c["response_time_us"] > 0, c
+    sent = e.tcp_send("127.0.0.1", target.tcp_port, "ping\n")
+    assert sent["success"] and sent["body"] == "Sent 5 bytes", sent
+    got = e.tcp_receive("127.0.0.1", target.tcp_port, until="\n")
+    assert got["success"] and got["protocol_data"]["received_data"] == "ping\n", got
+    assert e.tcp_disconnect("127.0.0.1", target.tcp_port)["success"]
+    assert not e.tcp_disconnect("127.0.0.1", target.tcp_port)["success"]
+    from helpers import free_port
+    down = e.tcp_connect("127.0.0.1", free_port(), timeout_ms=1000)
+    assert not down["success"] and "failed" in down["error_message"], down
+    assert not e.tcp_connect("127.0.0.1", 99999)["success"]
     assert e.udp_send("127.0.0.1", target.udp_port, "dgram")
     assert e.udp_receive("127.0.0.1", target.udp_port) == "dgram"
     with pytest.raises(NotImplementedError, match="no ftp protocol"):

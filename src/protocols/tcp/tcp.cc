@@ -46,6 +46,11 @@ class Session final : public proto::TransportSession {
   void start() noexcept override {
     const auto& r = static_cast<const Request&>(*exchange_.request);
     request_ = &r;
+    if (exchange_.verb == Verb::kConnect) {  // tcp.connect: the connection is open, timed
+      started_ns_ = submitted_ns_;            // from when connecting began
+      finish({});
+      return;
+    }
     if (exchange_.verb == Verb::kReceive) {
       try_reply();
       return;
@@ -157,17 +162,21 @@ std::shared_ptr<plan::ProtocolRequest> compile(const proto::RequestInput& in) {
   static const std::vector<std::string> step_keys = {"expect_bytes", "until", "payload_hex"};
   bool step = in.action >= 0;
   auto r = std::make_shared<Request>();
-  r->verb = static_cast<uint8_t>(step ? (in.action == 0 ? Verb::kSend : Verb::kReceive)
-                                      : Verb::kExchange);
+  static constexpr Verb kVerbs[] = {Verb::kSend, Verb::kReceive, Verb::kConnect, Verb::kClose};
+  static constexpr const char* kNames[] = {"tcp.send", "tcp.receive", "tcp.connect", "tcp.close"};
+  r->verb = static_cast<uint8_t>(step ? kVerbs[in.action] : Verb::kExchange);
   r->action = static_cast<uint8_t>(std::max(in.action, 0));
-  r->action_name = step ? (in.action == 0 ? "tcp.send" : "tcp.receive") : "tcp";
-  if (step && in.action == 0) {
+  r->action_name = step ? kNames[in.action] : "tcp";
+  if (step && in.action >= 2) {  // connect / close: nothing to send or read
+    proto::reject_unknown(in, {});
+  } else if (step && in.action == 0) {
     proto::reject_unknown(in, {"payload_hex"});
   } else if (step) {
     proto::reject_unknown(in, {"expect_bytes", "until"});
   } else {
     proto::reject_unknown(in, flags);
   }
+  if (step && in.action >= 2) return r;  // connect / close: the connection alone
   const std::string& hex = step ? step_keys[2] : flags[2];
   const std::string hex_name = step ? hex : "--" + hex;
   if (r->verb != static_cast<uint8_t>(Verb::kReceive)) proto::read_payload(in, hex, *r);
@@ -206,6 +215,8 @@ std::string describe(const plan::ProtocolRequest& base) {
   if (r.verb == static_cast<uint8_t>(Verb::kSend))
     return fmt::format("send {} bytes", r.payload.size());
   if (r.verb == static_cast<uint8_t>(Verb::kReceive)) return "receive " + reply;
+  if (r.verb == static_cast<uint8_t>(Verb::kConnect)) return "connect";
+  if (r.verb == static_cast<uint8_t>(Verb::kClose)) return "close";
   return fmt::format("send {} bytes{}, read {}", r.payload.size(),
                      r.payload_literal ? " (hex)" : "", reply);
 }
@@ -239,7 +250,9 @@ void spiker_register_tcp() {
       {"expect-until", "tcp/tls: the reply ends with this delimiter (escapes: \\n \\r \\xHH)"},
       {"payload-hex", "tcp/tls/udp: the payload as hex bytes (\"48 49 0a\") instead of -b"}};
   p.actions = {{"tcp.send", proto::Verb::kSend, {"payload_hex"}, true, false},
-               {"tcp.receive", proto::Verb::kReceive, {"expect_bytes", "until"}, false, true}};
+               {"tcp.receive", proto::Verb::kReceive, {"expect_bytes", "until"}, false, true},
+               {"tcp.connect", proto::Verb::kConnect, {}, false, false},
+               {"tcp.close", proto::Verb::kClose, {}, false, false}};
   p.stats = tcp::g_stats;
   p.compile = tcp::compile;
   p.make_session = proto::make_transport_session<tcp::Session>;
