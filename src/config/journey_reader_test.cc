@@ -334,7 +334,7 @@ TEST(Journey, WebSocketMistakesAreNamed) {
   EXPECT_NE(error_of(std::string(head) +
                      "[[scenarios.steps]]\nname = \"c\"\naction = \"ws.shout\"\nurl = \"/\"\n")
                 .find("use http (the default), ws.connect, ws.send, ws.receive, ws.close, "
-                      "tcp.send, tcp.receive, udp.send, udp.receive"),
+                      "tcp.send, tcp.receive, tcp.connect, tcp.close, udp.send, udp.receive"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(head) +
                      "[[scenarios.steps]]\nname = \"c\"\naction = \"ws.connect\"\nurl = "
