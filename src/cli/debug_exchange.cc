@@ -217,7 +217,8 @@ int debug_exchange(const plan::RunPlan& p, const engine::RunConfig& config) {
     std::string_view pair = query.substr(0, query.find('&'));
     query.remove_prefix(std::min(query.size(), pair.size() + 1));
     size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && eq + 1 < pair.size() && is_secret_name(pair.substr(0, eq))) {
+    if (eq != std::string_view::npos && eq + 1 < pair.size() &&
+        is_secret_name(pair.substr(0, eq))) {
       secrets.emplace_back(pair.substr(eq + 1));
     }
   }

@@ -110,10 +110,10 @@ void print_plan(const plan::RunPlan& p, const engine::RunConfig& config) {
     for (const auto& sc : p.about.scenarios) total += sc.weight;
     std::printf("  scenarios  %zu, chosen by weight per iteration\n", p.about.scenarios.size());
     for (const auto& sc : p.about.scenarios) {
-      std::printf("    %-20s %s %s  (weight %u, %.0f%%)\n", sc.name.c_str(), sc.method.c_str(),
-                  sc.url.c_str(), sc.weight,
-                  total > 0 ? 100.0 * static_cast<double>(sc.weight) / static_cast<double>(total)
-                            : 0.0);
+      std::printf(
+          "    %-20s %s %s  (weight %u, %.0f%%)\n", sc.name.c_str(), sc.method.c_str(),
+          sc.url.c_str(), sc.weight,
+          total > 0 ? 100.0 * static_cast<double>(sc.weight) / static_cast<double>(total) : 0.0);
     }
   } else {
     std::printf("  target  %s\n", p.about.target_line.c_str());

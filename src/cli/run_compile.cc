@@ -283,8 +283,9 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
     spec.body = a.body;  // a registered protocol reads its own --body-file (protocol_target)
   } else if (!a.body_file.empty() && !a.body_template && !url.websocket()) {
     if (a.pipeline > 1) {
-      throw SetupError("--pipeline repeats the request in one write: not with --body-file, whose "
-                       "body is sent from the file (or add --body-template)");
+      throw SetupError(
+          "--pipeline repeats the request in one write: not with --body-file, whose "
+          "body is sent from the file (or add --body-template)");
     }
     std::shared_ptr<const MappedFile> file = MappedFile::open(a.body_file, "--body-file");
     shared = file->bytes();
@@ -300,19 +301,18 @@ void plain_requests(const RunArgs& a, const Url& url, plan::RunPlan& p) {
   std::vector<uint32_t> weights;
   std::vector<http1::RequestSpec> specs = request_specs(a, spec, &weights);
   for (size_t i = 0; i < specs.size(); ++i) {
-    p.requests.push_back(
-        make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file", weights[i],
-                     shared));
+    p.requests.push_back(make_variant(specs[i], a.body_file.empty() ? "-b/--body" : "--body-file",
+                                      weights[i], shared));
   }
   for (size_t i = 0; i < a.scenarios.size(); ++i) {
     const config::ScenarioSection& sc = a.scenarios[i];
     p.about.scenarios.push_back(
         {sc.name, redact_url(specs[i].url.to_string()), specs[i].method, sc.weight, sc.tags});
   }
-  p.about.target_line = fmt::format(
-      "{} {}  ({} headers, body {} bytes{})", a.method, redact_url(url.to_string()),
-      spec.headers.size(), shared.data() != nullptr ? shared.size() : spec.body.size(),
-      p.requests[0].dynamic ? ", rendered per request" : "");
+  p.about.target_line =
+      fmt::format("{} {}  ({} headers, body {} bytes{})", a.method, redact_url(url.to_string()),
+                  spec.headers.size(), shared.data() != nullptr ? shared.size() : spec.body.size(),
+                  p.requests[0].dynamic ? ", rendered per request" : "");
   if (url.websocket()) websocket_variant(a, spec, p.requests);
   if (const proto::Protocol* proto = protocol_target(a, url, p.requests)) {
     p.about.method.clear();

@@ -58,8 +58,8 @@ bool spec_sets_length(const http1::RequestSpec& spec) {
 }
 }  // namespace
 
-plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where,
-                           uint32_t weight, std::string_view shared_body) {
+plan::Request make_variant(const http1::RequestSpec& spec, std::string_view where, uint32_t weight,
+                           std::string_view shared_body) {
   if (spec.url.host.find("${") != std::string::npos) {
     throw SetupError("URL: the host cannot hold a ${...} variable (it is resolved once, at start)");
   }
@@ -86,8 +86,8 @@ plan::Request make_variant(const http1::RequestSpec& spec, std::string_view wher
   }
   t->body = plan::Template::compile(spec.body, where);
   t->shared_body = shared_body;
-  t->length = http1::needs_content_length(spec) ||
-              (!shared_body.empty() && !spec_sets_length(spec));
+  t->length =
+      http1::needs_content_length(spec) || (!shared_body.empty() && !spec_sets_length(spec));
   t->close = !spec.keep_alive;
   if (t->is_static()) {
     t->render(v.http, plan::RenderContext{});

@@ -1,5 +1,5 @@
-// `loadspiker completions bash|zsh|fish|powershell|elvish` and `loadspiker man`: made from the commands and
-// flags themselves, so they never fall behind.
+// `loadspiker completions bash|zsh|fish|powershell|elvish` and `loadspiker man`: made from the
+// commands and flags themselves, so they never fall behind.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -134,8 +134,10 @@ std::string doubled_quotes(std::string s) {
 std::string flag_words(const CLI::App& sub, const char* separator) {
   std::string words;
   for (const Flag& f : flags_of(sub)) {
-    if (!f.longname.empty()) words += fmt::format("{}'--{}'", words.empty() ? "" : separator, f.longname);
-    if (!f.shortname.empty()) words += fmt::format("{}'-{}'", words.empty() ? "" : separator, f.shortname);
+    if (!f.longname.empty())
+      words += fmt::format("{}'--{}'", words.empty() ? "" : separator, f.longname);
+    if (!f.shortname.empty())
+      words += fmt::format("{}'-{}'", words.empty() ? "" : separator, f.shortname);
   }
   return words;
 }

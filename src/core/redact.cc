@@ -49,9 +49,9 @@ std::string redact_url(std::string_view url) {
     std::string_view sch = url.substr(0, scheme == std::string_view::npos ? 0 : scheme);
     bool web = sch == "http" || sch == "https" || sch == "ws" || sch == "wss";
     size_t colon = authority.rfind(':');
-    bool odd_port = colon != std::string_view::npos &&
-                    authority.substr(colon + 1).find_first_not_of("0123456789") !=
-                        std::string_view::npos;
+    bool odd_port =
+        colon != std::string_view::npos &&
+        authority.substr(colon + 1).find_first_not_of("0123456789") != std::string_view::npos;
     if (!web || odd_port) {
       size_t last = url.rfind('@');
       authority_end = url.find_first_of("/?#", last);
@@ -103,9 +103,9 @@ std::string redact_urls_in(std::string_view text, size_t* col) {
     size_t sep = text.find("://", from);
     if (sep == std::string_view::npos) break;
     size_t begin = sep;
-    while (begin > done && (std::isalnum(static_cast<unsigned char>(text[begin - 1])) != 0 ||
-                            text[begin - 1] == '+' || text[begin - 1] == '-' ||
-                            text[begin - 1] == '.')) {
+    while (begin > done &&
+           (std::isalnum(static_cast<unsigned char>(text[begin - 1])) != 0 ||
+            text[begin - 1] == '+' || text[begin - 1] == '-' || text[begin - 1] == '.')) {
       --begin;
     }
     size_t end = sep + 3;

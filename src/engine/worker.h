@@ -176,7 +176,7 @@ class Worker : private proto::SessionHost {
   int64_t warmup_end_ns_;  // 0 once past
   size_t next_address_ = 0;
   bool stopping_ = false;
-  bool submitting_ = false;       // inside a session's submit()
+  bool submitting_ = false;  // inside a session's submit()
   // However fast iterations complete, a turn that has run kTurnBudgetNs starts no more of them
   // at once: they queue for the next turn, and the loop sees its timers, signals and deadline.
   int64_t turn_started_ns_ = 0;  // 0: no iteration started at once yet this turn

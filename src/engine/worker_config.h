@@ -48,7 +48,7 @@ struct JourneyShared {
 };
 
 struct WorkerConfig {
-  std::vector<OriginConfig> origins;     // [0] for `requests`; journeys name theirs per step
+  std::vector<OriginConfig> origins;  // [0] for `requests`; journeys name theirs per step
   // At least one, at most kMaxVariants (not journeys); shared by the workers, not copied (a
   // large body is in memory once).
   std::shared_ptr<const std::vector<RequestVariant>> requests =

@@ -85,9 +85,10 @@ std::unique_ptr<Db> open(const std::string& path, bool create) {
     exec(kSchema);
     return d;
   }
-  exec("SELECT id, started_at, title, url, executor, load_model, requests, failed, error_rate, "
-       "rps, p50_us, p95_us, p99_us, max_us, thresholds_passed, result_json FROM runs LIMIT 0");
-  if (create) return d;  // a run adding itself: the table is there; damage shows when read
+  exec(
+      "SELECT id, started_at, title, url, executor, load_model, requests, failed, error_rate, "
+      "rps, p50_us, p95_us, p99_us, max_us, thresholds_passed, result_json FROM runs LIMIT 0");
+  if (create) return d;           // a run adding itself: the table is there; damage shows when read
   sqlite3_stmt* check = nullptr;  // reading (history, compare, report): the whole file, once
   std::string verdict = "?";
   if (sqlite3_prepare_v2(d->db, "PRAGMA quick_check", -1, &check, nullptr) == SQLITE_OK &&

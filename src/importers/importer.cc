@@ -206,7 +206,8 @@ std::string to_toml(const Collection& c, const std::string& source) {
   out += "\n[load]\nconcurrency = 10\nduration = \"30s\"\n";
   if (const Step* one = single_request(c)) {  // Kaioken's shape for it: one [target]
     out += "\n[target]\n";
-    out += fmt::format("method = {}\nurl = {}\n", quoted(one->method), quoted(one->url, one->templated));
+    out += fmt::format("method = {}\nurl = {}\n", quoted(one->method),
+                       quoted(one->url, one->templated));
     Pairs headers = c.headers;
     headers.insert(headers.end(), one->headers.begin(), one->headers.end());
     if (!headers.empty()) out += "headers = " + inline_table(headers, one->templated) + "\n";

@@ -8,8 +8,8 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -65,33 +65,37 @@ std::string prometheus_text(const metrics::LiveState& s, std::string_view prefix
          d(t.requests - t.failed));
   metric(out, name("_requests_failed_total").c_str(), "counter",
          "Requests that failed (status >= 400 or a transport error)", d(t.failed));
-  metric(out, name("_bytes_received_total").c_str(), "counter", "Bytes received", d(t.bytes_received));
+  metric(out, name("_bytes_received_total").c_str(), "counter", "Bytes received",
+         d(t.bytes_received));
   metric(out, name("_bytes_sent_total").c_str(), "counter", "Bytes sent", d(t.bytes_sent));
   metric(out, name("_dropped_iterations_total").c_str(), "counter",
          "Open models: arrivals that found no free VU", d(t.dropped_iterations));
   metric(out, name("_vus_active").c_str(), "gauge", "VUs running now", d(s.vus));
   metric(out, name("_vus_max").c_str(), "gauge", "The most VUs this run may have", d(s.vus_max));
-  metric(out, name("_rps").c_str(), "gauge", "Requests per second over the last second", s.window_rps);
+  metric(out, name("_rps").c_str(), "gauge", "Requests per second over the last second",
+         s.window_rps);
   metric(out, name("_error_rate").c_str(), "gauge", "Failed requests / requests (0..1)",
          t.requests > 0 ? d(t.failed) / d(t.requests) : 0.0);
-  metric(out, name("_elapsed_seconds").c_str(), "gauge", "Seconds since the run started", s.elapsed_s);
-  for (auto [name, pct] :
-       {std::pair{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p999", 99.9}}) {
+  metric(out, name("_elapsed_seconds").c_str(), "gauge", "Seconds since the run started",
+         s.elapsed_s);
+  for (auto [name, pct] : {std::pair{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p999", 99.9}}) {
     std::string n = fmt::format("{}_latency_{}_ms", p, name);
     metric(out, n.c_str(), "gauge", "Service time percentile over the run so far, ms",
            static_cast<double>(t.latency_us.value_at_percentile(pct)) / 1000.0);
   }
-  out += fmt::format("# HELP {0}_responses_total Responses by status code\n"
-                     "# TYPE {0}_responses_total counter\n",
-                     p);
+  out += fmt::format(
+      "# HELP {0}_responses_total Responses by status code\n"
+      "# TYPE {0}_responses_total counter\n",
+      p);
   for (int code = 0; code < metrics::kMaxStatus; ++code) {
     if (t.status[code] == 0) continue;
-    out += fmt::format("{}_responses_total{{status=\"{}\"}} {}\n", p,
-                       metrics::status_label(code), t.status[code]);
+    out += fmt::format("{}_responses_total{{status=\"{}\"}} {}\n", p, metrics::status_label(code),
+                       t.status[code]);
   }
-  out += fmt::format("# HELP {0}_errors_total Transport and protocol errors by kind\n"
-                     "# TYPE {0}_errors_total counter\n",
-                     p);
+  out += fmt::format(
+      "# HELP {0}_errors_total Transport and protocol errors by kind\n"
+      "# TYPE {0}_errors_total counter\n",
+      p);
   for (size_t k = 0; k < metrics::kErrorKindCount; ++k) {
     out += fmt::format("{}_errors_total{{kind=\"{}\"}} {}\n", p, metrics::kErrorKindNames[k],
                        t.errors[k]);
@@ -100,8 +104,8 @@ std::string prometheus_text(const metrics::LiveState& s, std::string_view prefix
 }
 
 void check_prefix(const std::string& prefix) {
-  bool ok = !prefix.empty() && (std::isalpha(static_cast<unsigned char>(prefix[0])) != 0 ||
-                                prefix[0] == '_');
+  bool ok = !prefix.empty() &&
+            (std::isalpha(static_cast<unsigned char>(prefix[0])) != 0 || prefix[0] == '_');
   for (char c : prefix) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_');
   if (!ok) {
     throw SetupError(fmt::format(

@@ -85,8 +85,8 @@ std::string graph(const Journey& j, std::string_view format) {
     out += dot ? fmt::format("  subgraph cluster_{} {{\n    label=\"{}\";\n", si, quote(title))
                : fmt::format("  subgraph sc{}[\"{}\"]\n", si, quote(title));
     for (const Step& s : sc.steps) {
-      std::string label =
-          fmt::format("{}: {} {}{}", s.name, s.method, redact_url(s.url_text), s.once ? " (once per VU)" : "");
+      std::string label = fmt::format("{}: {} {}{}", s.name, s.method, redact_url(s.url_text),
+                                      s.once ? " (once per VU)" : "");
       out += dot ? fmt::format("    {} [label=\"{}\", shape=box];\n", id(s), quote(label))
                  : fmt::format("    {}[\"{}\"]\n", id(s), quote(label));
     }

@@ -27,8 +27,9 @@ TEST(Routes, Endpoints) {
   EXPECT_NE(echo.body.find("\"body\":\"hi\""), std::string::npos);
   // A body that is not UTF-8 (a binary upload) is echoed with replacement characters; it used
   // to throw out of nlohmann's dump and abort the server.
-  Response binary =
-      call(ctx, "POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\n\xa2\xff" "zz");
+  Response binary = call(ctx,
+                         "POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\n\xa2\xff"
+                         "zz");
   EXPECT_EQ(binary.status, 200);
   EXPECT_NE(binary.body.find("z"), std::string::npos);
 }

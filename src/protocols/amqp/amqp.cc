@@ -29,8 +29,8 @@ const metrics::StatBlock* g_stats = nullptr;
 namespace {
 
 constexpr const char* kCounterNames[] = {
-    "connects",    "published",      "confirmed",      "nacked", "declared",
-    "consumers",   "received",       "received_timed", "lost",   "out_of_order",
+    "connects",    "published",      "confirmed",      "nacked",         "declared",
+    "consumers",   "received",       "received_timed", "lost",           "out_of_order",
     "redelivered", "channel_errors", "unread_dropped", "protocol_errors"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 constexpr const char* kActions[] = {"amqp.connect", "amqp.declare", "amqp.publish",

@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case (60u << 16) | 60:  // basic.deliver
           rd.shortstr(), rd.u64(), rd.u8(), rd.shortstr(), rd.shortstr();
           break;
-        case (60u << 16) | 80:  // basic.ack
+        case (60u << 16) | 80:   // basic.ack
         case (60u << 16) | 120:  // basic.nack
           rd.u64(), rd.u8();
           break;

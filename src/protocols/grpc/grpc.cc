@@ -133,8 +133,8 @@ void raw_method(Request& r, const proto::RequestInput& norm, std::string_view ca
   if (call.starts_with("/")) call.remove_prefix(1);
   size_t slash = call.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == call.size()) {
-    throw SetupError(fmt::format("{}: the call is package.Service/Method (got '{}')", norm.where,
-                                 call));
+    throw SetupError(
+        fmt::format("{}: the call is package.Service/Method (got '{}')", norm.where, call));
   }
   r.method.path = "/" + std::string(call);
 }
@@ -252,8 +252,9 @@ void spiker_register_grpc() {
              {"metadata", "grpc: a metadata header 'name: value' (templates allowed)", true},
              {"deadline", "grpc: the grpc-timeout sent (default: --timeout), e.g. 200ms"},
              {"compression", "grpc: gzip: compress the messages sent"},
-             {"raw", "grpc: true: the body is the message's protobuf bytes, no schema "
-                     "(Kaioken's --grpc-service/--grpc-method)"}};
+             {"raw",
+              "grpc: true: the body is the message's protobuf bytes, no schema "
+              "(Kaioken's --grpc-service/--grpc-method)"}};
   p.actions = {{"grpc",
                 proto::Verb::kExchange,
                 {"call", "message", "metadata", "proto", "import_path", "reflect", "deadline",

@@ -280,8 +280,7 @@ void Session::complete(proto::Session& /*inner*/, const proto::Outcome& in) noex
     if (!c->capture) continue;
     if (!c->request->schema) {  // raw: the reply's bytes as they are
       one_.assign(bytes);
-    } else if (!c->request->schema->decode(c->request->method.output_type, bytes, &one_,
-                                           &error_)) {
+    } else if (!c->request->schema->decode(c->request->method.output_type, bytes, &one_, &error_)) {
       if (code == 0) code = 13, message = "a reply that does not parse: " + error_;
       break;
     }

@@ -21,7 +21,7 @@ namespace {
 
 using metrics::ErrorKind;
 
-constexpr size_t kMaxCapture = 8u << 20;  // bodies kept for checks: 8 MiB at most
+constexpr size_t kMaxCapture = 8u << 20;   // bodies kept for checks: 8 MiB at most
 constexpr size_t kTailPerTurn = 4u << 20;  // of a shared body, written in one loop turn
 
 class Session final : public proto::TransportSession {
@@ -38,9 +38,8 @@ class Session final : public proto::TransportSession {
       out_ = *text_;
     }
     // A shared body (a mapped --body-file) goes after the head, from where it lives.
-    tail_ = exchange_.message != nullptr && exchange_.count == 1
-                ? exchange_.message->shared_body
-                : std::string_view();
+    tail_ = exchange_.message != nullptr && exchange_.count == 1 ? exchange_.message->shared_body
+                                                                 : std::string_view();
     tail_off_ = 0;
     ++seq_;
     in_flight_ = exchange_.count;
@@ -135,7 +134,6 @@ class Session final : public proto::TransportSession {
     }
     return true;
   }
-
 
   void read() noexcept {
     size_t cap = 0;

@@ -50,9 +50,9 @@ enum Counter : uint32_t {
   kCounterCount
 };
 constexpr const char* kCounterNames[] = {
-    "commands",      "documents_returned",         "documents_written", "authentications",
-    "server_errors", "errors_11000_duplicate_key", "errors_auth",       "errors_other",
-    "protocol_errors"};
+    "commands",        "documents_returned", "documents_written",
+    "authentications", "server_errors",      "errors_11000_duplicate_key",
+    "errors_auth",     "errors_other",       "protocol_errors"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 enum class Op : uint8_t { kFind, kInsert, kUpdate, kAggregate, kCommand };

@@ -18,13 +18,13 @@ size_t parse_op_msg(std::string_view in, int32_t* response_to, std::string_view*
 
 // What a reply document says.
 struct Reply {
-  bool ok = false;        // "ok": 1 and no write errors
+  bool ok = false;  // "ok": 1 and no write errors
   bool write_error = false;
-  int32_t code = 0;       // the error's code (ok false)
-  std::string message;    // the error's message (ok false)
-  int64_t rows = -1;      // documents in a cursor's first batch, or "n" (written); -1: none
-  bool batch = false;     // rows are a cursor's first batch (found, not written)
-  std::string body;       // `capture`: the first batch as a JSON array, or the reply as JSON
+  int32_t code = 0;     // the error's code (ok false)
+  std::string message;  // the error's message (ok false)
+  int64_t rows = -1;    // documents in a cursor's first batch, or "n" (written); -1: none
+  bool batch = false;   // rows are a cursor's first batch (found, not written)
+  std::string body;     // `capture`: the first batch as a JSON array, or the reply as JSON
 };
 
 // Reads `document` (a BSON document's bytes); false when it is not one. `written`: the command

@@ -27,12 +27,12 @@ namespace {
 
 using proto::Verb;
 
-constexpr const char* kCounterNames[] = {
-    "connects",          "connack_refused", "published",      "published_qos0",
-    "published_qos1",    "published_qos2",  "acknowledged",   "subscribes",
-    "subscribe_refused", "received",        "received_timed", "lost",
-    "out_of_order",      "duplicates",      "unread_dropped", "pings",
-    "protocol_errors"};
+constexpr const char* kCounterNames[] = {"connects",       "connack_refused", "published",
+                                         "published_qos0", "published_qos1",  "published_qos2",
+                                         "acknowledged",   "subscribes",      "subscribe_refused",
+                                         "received",       "received_timed",  "lost",
+                                         "out_of_order",   "duplicates",      "unread_dropped",
+                                         "pings",          "protocol_errors"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 // Keys of each action (besides the payload): connection settings on every action that may

@@ -498,8 +498,8 @@ class Session final : public proto::TransportSession {
       return;
     }
     if (request_ != nullptr && !request_->subscribe.empty()) return;  // measured, not read
-    while (!queue_.empty() && (queue_.size() >= kMaxQueued ||
-                               queued_bytes_ + payload.size() > kMaxQueuedBytes)) {
+    while (!queue_.empty() &&
+           (queue_.size() >= kMaxQueued || queued_bytes_ + payload.size() > kMaxQueuedBytes)) {
       queued_bytes_ -= queue_.front().payload.size();
       queue_.pop_front();
       s.add(g_stats->counter(kUnread));
@@ -548,8 +548,8 @@ class Session final : public proto::TransportSession {
   int64_t keepalive_ns_ = 0, last_sent_ns_ = 0;
   std::string_view topic_, message_, client_id_;
   std::string wire_, in_, control_, payload_copy_, body_, packet_;
-  bool parsing_ = false;   // try_packets() is on the stack
-  uint64_t resets_ = 0;    // connections ended (a handler may end one mid-batch)
+  bool parsing_ = false;  // try_packets() is on the stack
+  uint64_t resets_ = 0;   // connections ended (a handler may end one mid-batch)
   size_t queued_bytes_ = 0;
   std::vector<uint16_t> awaiting_rel_;
   proto::StampReader stamps_;

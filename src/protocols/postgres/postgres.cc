@@ -144,10 +144,9 @@ class Session final : public proto::LibrarySession {
 
   // libpq's words for a server whose bytes are not PostgreSQL's protocol.
   static bool protocol_violation(std::string_view message) noexcept {
-    for (std::string_view text :
-         {"expected authentication request", "invalid response to SSL", "unexpected message",
-          "lost synchronization", "invalid message", "message contents do not agree",
-          "message type 0x"}) {
+    for (std::string_view text : {"expected authentication request", "invalid response to SSL",
+                                  "unexpected message", "lost synchronization", "invalid message",
+                                  "message contents do not agree", "message type 0x"}) {
       if (message.find(text) != std::string_view::npos) return true;
     }
     return false;

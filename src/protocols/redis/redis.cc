@@ -24,7 +24,7 @@ using metrics::ErrorKind;
 using proto::Verb;
 
 constexpr size_t kMaxBuffered = 64u << 20;  // a reply larger than this is refused
-constexpr size_t kKeepBuffer = 1u << 20;     // larger buffers are freed with their connection
+constexpr size_t kKeepBuffer = 1u << 20;    // larger buffers are freed with their connection
 
 const metrics::StatBlock* g_stats = nullptr;
 enum Counter : uint32_t {
@@ -42,10 +42,10 @@ enum Counter : uint32_t {
   kCounterCount
 };
 // By Counter, in its order.
-constexpr const char* kCounterNames[] = {
-    "commands",         "replies",       "nil_replies",  "error_replies", "errors_ERR",
-    "errors_WRONGTYPE", "errors_NOAUTH", "errors_other", "stray_replies", "errors_WRONGPASS",
-    "malformed_replies"};
+constexpr const char* kCounterNames[] = {"commands",         "replies",          "nil_replies",
+                                         "error_replies",    "errors_ERR",       "errors_WRONGTYPE",
+                                         "errors_NOAUTH",    "errors_other",     "stray_replies",
+                                         "errors_WRONGPASS", "malformed_replies"};
 static_assert(std::size(kCounterNames) == kCounterCount, "a name per counter");
 
 // A command and how each new connection is prepared: HELLO 3 (RESP3), AUTH, SELECT.

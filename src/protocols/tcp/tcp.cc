@@ -47,7 +47,7 @@ class Session final : public proto::TransportSession {
     const auto& r = static_cast<const Request&>(*exchange_.request);
     request_ = &r;
     if (exchange_.verb == Verb::kConnect) {  // tcp.connect: the connection is open, timed
-      started_ns_ = submitted_ns_;            // from when connecting began
+      started_ns_ = submitted_ns_;           // from when connecting began
       finish({});
       return;
     }
